@@ -1,1 +1,1 @@
-export const placeholder = 'ratelimit';
+export {};
