@@ -1,1 +1,30 @@
-export {};
+// The whole public surface of @gw/providers. Explicit named exports only: anything not listed here is internal.
+
+export {
+  chatCompletionChunkSchema,
+  chatCompletionRequestSchema,
+  chatCompletionResponseSchema,
+  usageSchema,
+} from './chat-api.ts';
+export type {
+  ChatCompletionChoice,
+  ChatCompletionChunk,
+  ChatCompletionChunkChoice,
+  ChatCompletionRequest,
+  ChatCompletionResponse,
+  Usage,
+} from './chat-api.ts';
+export type { ChatContentPart, ChatMessage, ChatTool, ChatToolCall } from './chat-messages.ts';
+export { embeddingRequestSchema, embeddingResponseSchema } from './embedding-api.ts';
+export type { EmbeddingRequest, EmbeddingResponse } from './embedding-api.ts';
+export { openAIErrorBodySchema } from './openai-error-body.ts';
+export type { OpenAIErrorBody } from './openai-error-body.ts';
+
+export { isProviderError, ProviderError } from './provider-error.ts';
+export type { ProviderErrorKind, ProviderErrorOptions } from './provider-error.ts';
+
+export { getProviderKindInfo, PROVIDER_KINDS } from './provider-kinds.ts';
+export type { ProviderKind, ProviderKindInfo } from './provider-kinds.ts';
+
+export type { CallOptions, HealthCheckResult, ModelInfo, Provider, ProviderConfig } from './provider.ts';
+export { createProvider } from './create-provider.ts';

@@ -1,1 +1,14 @@
-export {};
+export type { SseMessage } from './sse-message.ts';
+export { createSseDecoder } from './sse-decoder.ts';
+export type { SseDecoderOptions } from './sse-decoder.ts';
+export { decodeSse } from './decode-sse.ts';
+export type { DecodeSseOptions } from './decode-sse.ts';
+export { encodeSse, SSE_DONE } from './encode-sse.ts';
+export { toSseStream } from './to-sse-stream.ts';
+export type { SseStreamItem, ToSseStreamOptions } from './to-sse-stream.ts';
+export { withIdleTimeout } from './with-idle-timeout.ts';
+export type { IdleTimeoutOptions } from './with-idle-timeout.ts';
+export { StreamIdleTimeoutError, isStreamIdleTimeoutError } from './stream-idle-timeout-error.ts';
+export { abortable } from './abortable.ts';
+export { tap } from './tap.ts';
+export type { TapHandlers } from './tap.ts';

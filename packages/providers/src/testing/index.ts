@@ -1,1 +1,12 @@
-export {};
+// The whole public surface of @gw/providers/testing: a wire-faithful stand-in for an OpenAI-compatible upstream.
+
+export { startStandInUpstream } from './stand-in-upstream.ts';
+export type {
+  RecordedRequest,
+  StandInBehaviour,
+  StandInChatBehaviour,
+  StandInErrorBehaviour,
+  StandInRawBehaviour,
+  StandInUpstream,
+  StandInUpstreamOptions,
+} from './stand-in-types.ts';

@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import {
+  chatMessageSchema,
+  chatResponseFormatSchema,
+  chatToolChoiceSchema,
+  chatToolSchema,
+} from './chat-messages.ts';
+
+// The canonical wire shape is OpenAI Chat Completions. The request schema knows every OpenAI field and checks its
+// type, yet passes unknown fields through (vendors add their own, e.g. `enable_thinking`). Response and chunk
+// schemas are minimal and loose: `.nullish()` where vendors differ, unknown fields (`reasoning_content`,
+// `obfuscation`, `system_fingerprint`, `service_tier`…) kept so nothing the vendor sent is lost.
+
+/**
+ * Token usage of one completion, with OpenAI's optional breakdowns (cached prompt tokens, reasoning tokens).
+ * Vendor extras such as DeepSeek's `prompt_cache_hit_tokens` pass through.
+ */
+export const usageSchema = z
+  .looseObject({
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  // Some compatible servers leave the total out; it is filled in below so every consumer can rely on it.
+  total_tokens: z.number().nullish(),
+  prompt_tokens_details: z
+    .looseObject({ cached_tokens: z.number().nullish(), audio_tokens: z.number().nullish() })
+    .nullish(),
+  completion_tokens_details: z
+    .looseObject({
+      reasoning_tokens: z.number().nullish(),
+      audio_tokens: z.number().nullish(),
+      accepted_prediction_tokens: z.number().nullish(),
+      rejected_prediction_tokens: z.number().nullish(),
+    })
+    .nullish(),
+  })
+  .transform((usage) =>
+    typeof usage.total_tokens === 'number'
+      ? { ...usage, total_tokens: usage.total_tokens }
+      : { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+  );
+/** Token usage of one completion. */
+export type Usage = z.output<typeof usageSchema>;
+
+/**
+ * A chat completion request (OpenAI shape). Validation errors carry the path of the offending field, e.g.
+ * `messages[0].role` (see `z.prettifyError`).
+ */
+export const chatCompletionRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(chatMessageSchema).min(1),
+  tools: z.array(chatToolSchema).nullish(),
+  tool_choice: chatToolChoiceSchema.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z
+    .looseObject({ include_usage: z.boolean().nullish(), include_obfuscation: z.boolean().nullish() })
+    .nullish(),
+  temperature: z.number().nullish(),
+  top_p: z.number().nullish(),
+  n: z.int().positive().nullish(),
+  stop: z.union([z.string(), z.array(z.string())]).nullish(),
+  max_tokens: z.int().positive().nullish(),
+  max_completion_tokens: z.int().positive().nullish(),
+  presence_penalty: z.number().nullish(),
+  frequency_penalty: z.number().nullish(),
+  seed: z.int().nullish(),
+  user: z.string().nullish(),
+  response_format: chatResponseFormatSchema.nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.int().nonnegative().nullish(),
+  logit_bias: z.record(z.string(), z.number()).nullish(),
+  // A string rather than an enum: vendors and new models keep adding levels (minimal, xhigh, none…).
+  reasoning_effort: z.string().nullish(),
+  metadata: z.record(z.string(), z.string()).nullish(),
+  store: z.boolean().nullish(),
+  service_tier: z.string().nullish(),
+  modalities: z.array(z.string()).nullish(),
+});
+/** A chat completion request (OpenAI shape, unknown fields allowed). */
+export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>;
+
+const responseToolCallSchema = z.looseObject({
+  id: z.string(),
+  type: z.string().nullish(),
+  function: z.looseObject({ name: z.string(), arguments: z.string() }).nullish(),
+});
+
+const choiceSchema = z.looseObject({
+  index: z.number().default(0),
+  message: z.looseObject({
+    role: z.string().nullish(),
+    content: z.string().nullish(),
+    refusal: z.string().nullish(),
+    reasoning_content: z.string().nullish(),
+    tool_calls: z.array(responseToolCallSchema).nullish(),
+  }),
+  finish_reason: z.string().nullish(),
+  logprobs: z.unknown().optional(),
+});
+/** One choice of a non-streamed chat completion. */
+export type ChatCompletionChoice = z.output<typeof choiceSchema>;
+
+/** A non-streamed chat completion (OpenAI shape, unknown fields kept). */
+export const chatCompletionResponseSchema = z.looseObject({
+  id: z.string().nullish(),
+  object: z.string().nullish(),
+  created: z.number().nullish(),
+  model: z.string().nullish(),
+  choices: z.array(choiceSchema),
+  usage: usageSchema.nullish(),
+  system_fingerprint: z.string().nullish(),
+  service_tier: z.string().nullish(),
+});
+/** A non-streamed chat completion. */
+export type ChatCompletionResponse = z.output<typeof chatCompletionResponseSchema>;
+
+const deltaToolCallSchema = z.looseObject({
+  // OpenAI always sends index; a few compatible servers have omitted it, so it is not required here.
+  index: z.number().nullish(),
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+});
+
+const chunkChoiceSchema = z.looseObject({
+  index: z.number().default(0),
+  delta: z
+    .looseObject({
+      role: z.string().nullish(),
+      content: z.string().nullish(),
+      refusal: z.string().nullish(),
+      reasoning_content: z.string().nullish(),
+      tool_calls: z.array(deltaToolCallSchema).nullish(),
+    })
+    .prefault({}),
+  finish_reason: z.string().nullish(),
+  logprobs: z.unknown().optional(),
+});
+/** One choice of a streamed chunk. */
+export type ChatCompletionChunkChoice = z.output<typeof chunkChoiceSchema>;
+
+/**
+ * One streamed chunk (`chat.completion.chunk`). The usage-only chunk that ends a stream with
+ * `stream_options.include_usage` has `choices: []` and `usage` set.
+ */
+export const chatCompletionChunkSchema = z.looseObject({
+  id: z.string().nullish(),
+  object: z.string().nullish(),
+  created: z.number().nullish(),
+  model: z.string().nullish(),
+  choices: z.array(chunkChoiceSchema).prefault([]),
+  usage: usageSchema.nullish(),
+  system_fingerprint: z.string().nullish(),
+  service_tier: z.string().nullish(),
+});
+/** One streamed chat completion chunk. */
+export type ChatCompletionChunk = z.output<typeof chatCompletionChunkSchema>;

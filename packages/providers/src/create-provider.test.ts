@@ -1,0 +1,118 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createProvider } from './create-provider.ts';
+import { isProviderError } from './provider-error.ts';
+import type { ProviderError } from './provider-error.ts';
+import { getProviderKindInfo, PROVIDER_KINDS } from './provider-kinds.ts';
+import type { ProviderKind } from './provider-kinds.ts';
+import { startStandInUpstream } from './testing/stand-in-upstream.ts';
+import type { StandInUpstream } from './testing/stand-in-types.ts';
+
+let upstream: StandInUpstream;
+
+beforeAll(async () => {
+  upstream = await startStandInUpstream();
+});
+afterEach(() => upstream.reset());
+afterAll(async () => {
+  await upstream.close();
+});
+
+function thrown(run: () => unknown): ProviderError {
+  try {
+    run();
+  } catch (error) {
+    if (isProviderError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a throw');
+}
+
+const DEFAULT_URLS: Array<[ProviderKind, string]> = [
+  ['openai', 'https://api.openai.com/v1'],
+  ['deepseek', 'https://api.deepseek.com'],
+  ['moonshot', 'https://api.moonshot.ai/v1'],
+  ['zhipu', 'https://open.bigmodel.cn/api/paas/v4'],
+  ['dashscope', 'https://dashscope.aliyuncs.com/compatible-mode/v1'],
+  ['qianfan', 'https://qianfan.baidubce.com/v2'],
+  ['hunyuan', 'https://api.hunyuan.cloud.tencent.com/v1'],
+  ['doubao', 'https://ark.cn-beijing.volces.com/api/v3'],
+  ['mistral', 'https://api.mistral.ai/v1'],
+  ['groq', 'https://api.groq.com/openai/v1'],
+  ['ollama', 'http://127.0.0.1:11434/v1'],
+  ['vllm', 'http://127.0.0.1:8000/v1'],
+];
+
+describe('the kind table', () => {
+  it('lists every kind once, with the unsupported ones marked', () => {
+    expect(new Set(PROVIDER_KINDS).size).toBe(17);
+    const unsupported = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).supported);
+    expect(unsupported).toEqual(['azure-openai', 'anthropic', 'gemini', 'bedrock']);
+  });
+
+  it.each(DEFAULT_URLS)('%s defaults to %s', (kind, url) => {
+    expect(getProviderKindInfo(kind)).toMatchObject({ kind, defaultBaseUrl: url, supported: true });
+  });
+
+  it('needs an API key except for ollama, vllm and openai-compatible', () => {
+    const keyless = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).requiresApiKey);
+    expect(keyless).toEqual(['openai-compatible', 'ollama', 'vllm']);
+  });
+});
+
+describe('createProvider', () => {
+  // A fetch that records where the adapter meant to go, then sends the same request to the stand-in instead:
+  // the real HTTP exchange still happens, only the host is swapped.
+  function redirectingFetch(defaultBaseUrl: string, seen: string[]): typeof globalThis.fetch {
+    return async (input, init) => {
+      const request = new Request(input, init);
+      seen.push(`${request.method} ${request.url}`);
+      const target = upstream.baseUrl + request.url.slice(defaultBaseUrl.length);
+      const body = request.method === 'GET' ? undefined : await request.text();
+      return fetch(target, { method: request.method, headers: request.headers, body, signal: request.signal });
+    };
+  }
+
+  it.each(DEFAULT_URLS)('%s calls %s/chat/completions, /embeddings and /models', async (kind, url) => {
+    const seen: string[] = [];
+    const provider = createProvider({ kind, apiKey: 'key-for-tests', fetch: redirectingFetch(url, seen) });
+    await provider.chat({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    await provider.embed({ model: 'e', input: 'hi' });
+    await provider.listModels();
+    expect(seen).toEqual([`POST ${url}/chat/completions`, `POST ${url}/embeddings`, `GET ${url}/models`]);
+    expect(upstream.requests[0]?.headers['authorization']).toBe('Bearer key-for-tests');
+    expect(provider.id).toBe(kind);
+    expect(provider.kind).toBe(kind);
+  });
+
+  it('sends no Authorization header without a key', async () => {
+    const provider = createProvider({ kind: 'ollama', baseUrl: upstream.baseUrl, apiKey: '' });
+    await provider.chat({ model: 'llama3', messages: [{ role: 'user', content: 'hi' }] });
+    expect(upstream.requests[0]?.headers['authorization']).toBeUndefined();
+  });
+
+  it('uses a configured baseUrl over the default, with or without a trailing slash', async () => {
+    const provider = createProvider({ kind: 'openai', id: 'mine', baseUrl: `${upstream.baseUrl}/`, apiKey: 'k-1234' });
+    await provider.listModels();
+    expect(provider.id).toBe('mine');
+    expect(upstream.requests[0]?.path).toBe('/v1/models');
+  });
+
+  it.each(['azure-openai', 'anthropic', 'gemini', 'bedrock'] as const)('refuses %s until its adapter lands', (kind) => {
+    const error = thrown(() => createProvider({ kind, apiKey: 'k-1234' }));
+    expect(error.kind).toBe('invalid_request');
+    expect(error.message).toContain(`"${kind}" is not supported yet`);
+  });
+
+  it('requires a baseUrl for openai-compatible', () => {
+    const error = thrown(() => createProvider({ kind: 'openai-compatible' }));
+    expect(error.kind).toBe('invalid_request');
+    expect(error.message).toContain('baseUrl is required');
+  });
+
+  it('refuses an invalid baseUrl and an unknown kind', () => {
+    expect(thrown(() => createProvider({ kind: 'openai', baseUrl: 'not a url' })).message).toContain('not a valid URL');
+    expect(thrown(() => createProvider({ kind: 'openai', baseUrl: 'ftp://x' })).message).toContain('http(s)');
+    const unknownKind = JSON.parse('{"kind":"openia"}');
+    expect(thrown(() => createProvider(unknownKind)).message).toContain('Unknown provider kind "openia"');
+  });
+});

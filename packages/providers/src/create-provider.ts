@@ -1,0 +1,63 @@
+import { createOpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.ts';
+import { ProviderError } from './provider-error.ts';
+import { getProviderKindInfo } from './provider-kinds.ts';
+import type { Provider, ProviderConfig } from './provider.ts';
+
+function invalidConfig(message: string, provider: string): ProviderError {
+  return new ProviderError({ kind: 'invalid_request', message, provider });
+}
+
+function checkBaseUrl(baseUrl: string, provider: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch (cause) {
+    throw new ProviderError({
+      kind: 'invalid_request',
+      message: `Provider ${provider}: baseUrl ${JSON.stringify(baseUrl)} is not a valid URL`,
+      provider,
+      cause,
+    });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalidConfig(`Provider ${provider}: baseUrl must be an http(s) URL, got ${url.protocol}`, provider);
+  }
+  return baseUrl;
+}
+
+/**
+ * A provider for one vendor account. Throws a `ProviderError` of kind `invalid_request` for a kind that has no
+ * adapter yet (azure-openai, anthropic, gemini, bedrock), an unknown kind, or a missing or invalid base URL.
+ * A missing API key is not refused here: the vendor's 401 says it more precisely, and local servers need none.
+ *
+ * @example
+ * ```ts
+ * const provider = createProvider({ kind: 'deepseek', apiKey: process.env.DEEPSEEK_API_KEY });
+ * const response = await provider.chat({ model: 'deepseek-chat', messages: [{ role: 'user', content: 'Hi' }] });
+ * console.log(response.choices[0]?.message.content);
+ * ```
+ */
+export function createProvider(config: ProviderConfig): Provider {
+  const info = getProviderKindInfo(config.kind);
+  const id = config.id ?? config.kind;
+  if (!info.supported) {
+    throw invalidConfig(
+      `Provider kind "${info.kind}" is not supported yet: its native adapter has not landed. ` +
+        'Use an OpenAI-compatible endpoint of that vendor with kind "openai-compatible" meanwhile.',
+      id,
+    );
+  }
+  const baseUrl = config.baseUrl ?? info.defaultBaseUrl;
+  if (baseUrl === undefined || baseUrl === '') {
+    throw invalidConfig(`Provider ${id}: kind "${info.kind}" has no default base URL, so baseUrl is required`, id);
+  }
+  return createOpenAICompatibleProvider({
+    id,
+    kind: info.kind,
+    baseUrl: checkBaseUrl(baseUrl, id),
+    apiKey: config.apiKey === '' ? undefined : config.apiKey,
+    headers: config.headers,
+    fetch: config.fetch,
+    streamIncludeUsage: info.streamIncludeUsage,
+  });
+}

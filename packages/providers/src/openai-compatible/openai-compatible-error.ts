@@ -1,0 +1,263 @@
+import { isNetworkError } from 'ky';
+import { z } from 'zod';
+import { parseJson } from '../parse-json.ts';
+import { isProviderError, ProviderError } from '../provider-error.ts';
+import type { ProviderErrorKind } from '../provider-error.ts';
+import { redactSecrets } from '../redact-secrets.ts';
+import { parseRetryAfter } from '../retry-after.ts';
+
+/** Who was called, for the fields of the error and for redaction. */
+export interface ErrorContext {
+  provider: string;
+  model: string | undefined;
+  apiKey: string | undefined;
+}
+
+const MAX_MESSAGE_LENGTH = 1000;
+
+const codeSchema = z.union([z.string(), z.number()]).nullish();
+
+// Error bodies seen from OpenAI-compatible servers, most common first.
+const envelopeSchema = z.looseObject({
+  error: z.union([
+    z.looseObject({
+      message: z.string().nullish(),
+      type: z.string().nullish(),
+      code: codeSchema,
+      param: z.string().nullish(),
+      // Gemini's compatibility layer puts the gRPC status name here.
+      status: z.string().nullish(),
+    }),
+    z.string(),
+  ]),
+});
+const topLevelSchema = z.looseObject({ message: z.string(), code: codeSchema, type: z.string().nullish() });
+const detailSchema = z.looseObject({ detail: z.string() });
+const baiduLegacySchema = z.looseObject({ error_code: z.union([z.string(), z.number()]), error_msg: z.string() });
+
+interface VendorError {
+  message: string | undefined;
+  type: string | undefined;
+  code: string | undefined;
+  param: string | undefined;
+}
+
+function readVendorError(payload: unknown): VendorError | undefined {
+  const body = Array.isArray(payload) ? payload[0] : payload;
+  const envelope = envelopeSchema.safeParse(body);
+  if (envelope.success) {
+    const { error } = envelope.data;
+    if (typeof error === 'string') return { message: error, type: undefined, code: undefined, param: undefined };
+    return {
+      message: error.message ?? undefined,
+      type: error.type ?? error.status ?? undefined,
+      code: error.code == null ? undefined : String(error.code),
+      param: error.param ?? undefined,
+    };
+  }
+  const topLevel = topLevelSchema.safeParse(body);
+  if (topLevel.success) {
+    const { message, type, code } = topLevel.data;
+    return { message, type: type ?? undefined, code: code == null ? undefined : String(code), param: undefined };
+  }
+  const detail = detailSchema.safeParse(body);
+  if (detail.success) return { message: detail.data.detail, type: undefined, code: undefined, param: undefined };
+  const baidu = baiduLegacySchema.safeParse(body);
+  if (baidu.success) {
+    return { message: baidu.data.error_msg, type: undefined, code: String(baidu.data.error_code), param: undefined };
+  }
+  return undefined;
+}
+
+// Vendor codes that say more than the HTTP status does. Checked against both `code` and `type`.
+const KIND_BY_CODE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, ProviderErrorKind>([
+  ['context_length_exceeded', 'context_window'],
+  ['content_filter', 'content_filter'],
+  ['content_policy_violation', 'content_filter'],
+  ['insufficient_quota', 'quota'],
+  // Zhipu: 1113 is an exhausted balance (sent as 429), 1301 unsafe content.
+  ['1113', 'quota'],
+  ['1301', 'content_filter'],
+  // Volcengine Ark (Doubao).
+  ['QuotaExceeded', 'quota'],
+  ['AccountOverdueError', 'quota'],
+  ['ServerOverloaded', 'overloaded'],
+  ['InputTextRiskDetection', 'content_filter'],
+  // DashScope.
+  ['data_inspection_failed', 'content_filter'],
+]);
+
+// Only consulted when there is no HTTP status to go by (an error inside a 200 stream).
+const KIND_BY_TYPE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, ProviderErrorKind>([
+  ['invalid_request_error', 'invalid_request'],
+  ['authentication_error', 'authentication'],
+  ['permission_error', 'permission'],
+  ['not_found_error', 'not_found'],
+  ['rate_limit_error', 'rate_limit'],
+  ['rate_limit_exceeded', 'rate_limit'],
+  ['overloaded_error', 'overloaded'],
+  ['server_error', 'server'],
+  ['api_error', 'server'],
+  ['timeout_error', 'timeout'],
+  ['billing_error', 'quota'],
+]);
+
+function kindFromStatus(status: number): ProviderErrorKind {
+  switch (status) {
+    case 400:
+    case 413:
+    case 422:
+      return 'invalid_request';
+    case 401:
+      return 'authentication';
+    case 402:
+      return 'quota';
+    case 403:
+      return 'permission';
+    case 404:
+      return 'not_found';
+    case 408:
+    case 504:
+      return 'timeout';
+    case 429:
+      return 'rate_limit';
+    case 503:
+    case 529:
+      return 'overloaded';
+    default:
+      return status >= 400 && status < 500 ? 'invalid_request' : 'server';
+  }
+}
+
+function kindFromCode(vendor: VendorError | undefined): ProviderErrorKind | undefined {
+  if (vendor === undefined) return undefined;
+  return (
+    (vendor.code === undefined ? undefined : KIND_BY_CODE.get(vendor.code)) ??
+    (vendor.type === undefined ? undefined : KIND_BY_CODE.get(vendor.type))
+  );
+}
+
+function cleanMessage(message: string, context: ErrorContext): string {
+  const trimmed = message.trim();
+  const short = trimmed.length > MAX_MESSAGE_LENGTH ? `${trimmed.slice(0, MAX_MESSAGE_LENGTH)}…` : trimmed;
+  return redactSecrets(short, [context.apiKey]);
+}
+
+
+/**
+ * An HTTP error answer (status + body text) as a ProviderError: kind from the vendor's code where it says more
+ * than the status (context_length_exceeded, insufficient_quota…), else from the status.
+ */
+export function providerErrorFromResponse(
+  response: { status: number; headers: Headers },
+  bodyText: string,
+  context: ErrorContext,
+): ProviderError {
+  const { status } = response;
+  const vendor = readVendorError(parseJson(bodyText));
+  const fallback = bodyText.trim() === '' ? `Upstream answered HTTP ${status}` : bodyText;
+  return new ProviderError({
+    kind: kindFromCode(vendor) ?? kindFromStatus(status),
+    message: cleanMessage(vendor?.message ?? fallback, context),
+    status,
+    retryAfterMs: parseRetryAfter(response.headers),
+    provider: context.provider,
+    model: context.model,
+    code: vendor?.code,
+    param: vendor?.param,
+    type: vendor?.type,
+  });
+}
+
+/**
+ * An `{"error":…}` payload that arrived with HTTP 200 (inside a stream, or as a JSON body) as a ProviderError;
+ * undefined when the payload is not an error.
+ */
+export function providerErrorFromPayload(payload: unknown, context: ErrorContext): ProviderError | undefined {
+  if (typeof payload !== 'object' || payload === null || Reflect.get(payload, 'error') == null) return undefined;
+  const vendor = readVendorError(payload);
+  // Some vendors put an HTTP-like status in `code` (Gemini: 429); it is the best hint there is.
+  const numericCode = vendor?.code === undefined ? Number.NaN : Number(vendor.code);
+  const statusLike = Number.isInteger(numericCode) && numericCode >= 400 && numericCode < 600 ? numericCode : undefined;
+  const kind =
+    kindFromCode(vendor) ??
+    (statusLike === undefined ? undefined : kindFromStatus(statusLike)) ??
+    (vendor?.type === undefined ? undefined : KIND_BY_TYPE.get(vendor.type)) ??
+    'server';
+  return new ProviderError({
+    kind,
+    message: cleanMessage(vendor?.message ?? 'Upstream reported an error without a message', context),
+    provider: context.provider,
+    model: context.model,
+    code: vendor?.code,
+    param: vendor?.param,
+    type: vendor?.type,
+  });
+}
+
+/**
+ * An SSE `event: error` (sent by some servers with HTTP 200) as a ProviderError. Its data is usually
+ * `{"error":{…}}`, sometimes bare text.
+ */
+export function providerErrorFromErrorEvent(data: string, context: ErrorContext): ProviderError {
+  return (
+    providerErrorFromPayload(parseJson(data), context) ??
+    new ProviderError({
+      kind: 'server',
+      message: cleanMessage(data.trim() === '' ? 'Upstream sent an error event' : data, context),
+      provider: context.provider,
+      model: context.model,
+    })
+  );
+}
+
+/** A malformed answer (not JSON, wrong shape) as a ProviderError. Not retryable: the same call gets the same answer. */
+export function providerErrorFromMalformed(what: string, context: ErrorContext, cause?: unknown): ProviderError {
+  return new ProviderError({
+    kind: 'server',
+    message: cleanMessage(`Upstream sent ${what}`, context),
+    retryable: false,
+    provider: context.provider,
+    model: context.model,
+    cause,
+  });
+}
+
+function findSystemCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
+    const code: unknown = Reflect.get(current, 'code');
+    if (typeof code === 'string') return code;
+    current = Reflect.get(current, 'cause');
+  }
+  return undefined;
+}
+
+/**
+ * A thrown error (fetch failure, socket closed mid-body, abort) as a ProviderError: `cancelled` when the caller's
+ * signal fired (`timeout` when that signal was an AbortSignal.timeout), else `connection`.
+ */
+export function providerErrorFromException(
+  error: unknown,
+  callerSignal: AbortSignal | undefined,
+  context: ErrorContext,
+): ProviderError {
+  if (isProviderError(error)) return error;
+  const base = { provider: context.provider, model: context.model };
+  if (callerSignal?.aborted === true) {
+    const reason: unknown = callerSignal.reason;
+    if (reason instanceof DOMException && reason.name === 'TimeoutError') {
+      return new ProviderError({ ...base, kind: 'timeout', message: 'The call timed out', cause: reason });
+    }
+    return new ProviderError({ ...base, kind: 'cancelled', message: 'The call was cancelled', cause: reason });
+  }
+  // ky's NetworkError carries the Request (with its Authorization header); keep only the runtime's error.
+  const cause: unknown = isNetworkError(error) ? error.cause : error;
+  const code = findSystemCode(cause);
+  return new ProviderError({
+    ...base,
+    kind: 'connection',
+    message: code === undefined ? 'The connection to the upstream failed' : `The connection to the upstream failed (${code})`,
+    cause,
+  });
+}

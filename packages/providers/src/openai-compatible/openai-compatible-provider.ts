@@ -1,0 +1,204 @@
+import ky from 'ky';
+import type { KyInstance } from 'ky';
+import type { z } from 'zod';
+import { chatCompletionResponseSchema } from '../chat-api.ts';
+import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
+import { embeddingResponseSchema } from '../embedding-api.ts';
+import type { EmbeddingRequest, EmbeddingResponse } from '../embedding-api.ts';
+import { parseJson } from '../parse-json.ts';
+import { isProviderError, ProviderError } from '../provider-error.ts';
+import type { ProviderKind } from '../provider-kinds.ts';
+import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
+import { openAICompatibleModelListSchema } from './openai-compatible-api.ts';
+import type { ErrorContext } from './openai-compatible-error.ts';
+import {
+  providerErrorFromException,
+  providerErrorFromMalformed,
+  providerErrorFromPayload,
+  providerErrorFromResponse,
+} from './openai-compatible-error.ts';
+import { parseOpenAICompatibleStream } from './openai-compatible-stream.ts';
+
+/** Options of {@link createOpenAICompatibleProvider}; `createProvider` fills them from the config and kind table. */
+export interface OpenAICompatibleProviderOptions {
+  id: string;
+  kind: ProviderKind;
+  baseUrl: string;
+  apiKey: string | undefined;
+  headers: Record<string, string> | undefined;
+  fetch: typeof globalThis.fetch | undefined;
+  /** Send `stream_options.include_usage: true` on every streaming call. */
+  streamIncludeUsage: boolean;
+}
+
+type RequestBody = Record<string, unknown>;
+
+
+// chat() is never a stream, whatever the request says; copy only when there is something to drop.
+function toJsonBody(request: ChatCompletionRequest): RequestBody {
+  if (request.stream == null && request.stream_options == null) return request;
+  const { stream: _stream, stream_options: _streamOptions, ...rest } = request;
+  return rest;
+}
+
+function toStreamBody(request: ChatCompletionRequest, includeUsage: boolean): RequestBody {
+  if (includeUsage) {
+    return { ...request, stream: true, stream_options: { ...request.stream_options, include_usage: true } };
+  }
+  return request.stream === true ? request : { ...request, stream: true };
+}
+
+/**
+ * The adapter for every vendor that speaks OpenAI Chat Completions (OpenAI itself, DeepSeek, Zhipu, DashScope,
+ * Qianfan, Hunyuan, Doubao, Moonshot, Mistral, Groq, Ollama, vLLM and any compatible server).
+ */
+export function createOpenAICompatibleProvider(options: OpenAICompatibleProviderOptions): Provider {
+  const { id, kind, apiKey, streamIncludeUsage } = options;
+  const headers = new Headers(options.headers);
+  // The configured key wins over an Authorization header that may also be in `headers`.
+  if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
+  const http: KyInstance = ky.create({
+    prefix: options.baseUrl,
+    retry: 0,
+    timeout: false,
+    throwHttpErrors: false,
+    headers,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+
+  function contextFor(model: string | undefined): ErrorContext {
+    return { provider: id, model, apiKey };
+  }
+
+  /** Sends one request; resolves with a 2xx response, throws ProviderError for anything else. */
+  async function send(
+    method: 'get' | 'post',
+    path: string,
+    body: RequestBody | undefined,
+    signal: AbortSignal | undefined,
+    callOptions: CallOptions | undefined,
+    context: ErrorContext,
+  ): Promise<Response> {
+    let response: Response;
+    try {
+      // ky deep-merges call options over the instance's: a key present with `undefined` would wipe the default
+      // headers (Authorization included), so absent options are left out rather than set to undefined.
+      response = await http(path, {
+        method,
+        ...(body === undefined ? {} : { json: body }),
+        ...(signal === undefined ? {} : { signal }),
+        ...(callOptions?.headers === undefined ? {} : { headers: callOptions.headers }),
+      });
+    } catch (error) {
+      throw providerErrorFromException(error, callOptions?.signal, context);
+    }
+    if (response.ok) return response;
+    const text = await readText(response, callOptions, context);
+    throw providerErrorFromResponse(response, text, context);
+  }
+
+  async function readText(response: Response, callOptions: CallOptions | undefined, context: ErrorContext) {
+    try {
+      return await response.text();
+    } catch (error) {
+      throw providerErrorFromException(error, callOptions?.signal, context);
+    }
+  }
+
+  /** Reads a 2xx JSON body once and validates it; a 200 carrying `{"error":…}` becomes that error. */
+  async function readJson<T extends z.ZodType>(
+    response: Response,
+    schema: T,
+    what: string,
+    callOptions: CallOptions | undefined,
+    context: ErrorContext,
+  ): Promise<z.output<T>> {
+    const text = await readText(response, callOptions, context);
+    const payload = parseJson(text);
+    if (payload === undefined) throw providerErrorFromMalformed(`a ${what} that is not JSON`, context);
+    const result = schema.safeParse(payload);
+    if (result.success) return result.data;
+    throw (
+      providerErrorFromPayload(payload, context) ??
+      providerErrorFromMalformed(
+        `a ${what} of an unexpected shape (at "${result.error.issues[0]?.path.join('.') ?? ''}")`,
+        context,
+        result.error,
+      )
+    );
+  }
+
+  async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
+    const context = contextFor(request.model);
+    const response = await send('post', 'chat/completions', toJsonBody(request), callOptions?.signal, callOptions, context);
+    return readJson(response, chatCompletionResponseSchema, 'chat completion', callOptions, context);
+  }
+
+  async function* chatStream(
+    request: ChatCompletionRequest,
+    callOptions?: CallOptions,
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const context = contextFor(request.model);
+    // Our own controller, so that leaving the loop early tears the upstream request down too.
+    const controller = new AbortController();
+    const signal = callOptions?.signal ? AbortSignal.any([callOptions.signal, controller.signal]) : controller.signal;
+    let completed = false;
+    try {
+      const response = await send(
+        'post',
+        'chat/completions',
+        toStreamBody(request, streamIncludeUsage),
+        signal,
+        callOptions,
+        context,
+      );
+      if (response.body === null) throw providerErrorFromMalformed('an empty stream', context);
+      if (response.headers.get('content-type')?.includes('json') === true) {
+        // A server that ignored `stream: true`, or answered an error with HTTP 200: decoding this as SSE would
+        // silently yield nothing, and an unbilled, empty answer.
+        const payload = parseJson(await readText(response, callOptions, context));
+        throw (
+          providerErrorFromPayload(payload, context) ??
+          providerErrorFromMalformed('a JSON body where an event stream was expected', context)
+        );
+      }
+      yield* parseOpenAICompatibleStream(response.body, { context, callerSignal: callOptions?.signal });
+      completed = true;
+    } finally {
+      if (!completed) controller.abort();
+    }
+  }
+
+  async function embed(request: EmbeddingRequest, callOptions?: CallOptions): Promise<EmbeddingResponse> {
+    const context = contextFor(request.model);
+    const response = await send('post', 'embeddings', request, callOptions?.signal, callOptions, context);
+    return readJson(response, embeddingResponseSchema, 'embeddings response', callOptions, context);
+  }
+
+  async function listModels(callOptions?: CallOptions): Promise<ModelInfo[]> {
+    const context = contextFor(undefined);
+    const response = await send('get', 'models', undefined, callOptions?.signal, callOptions, context);
+    const list = await readJson(response, openAICompatibleModelListSchema, 'model list', callOptions, context);
+    return list.data.map((model) => ({
+      id: model.id,
+      object: 'model',
+      ...(model.created == null ? {} : { created: model.created }),
+      ...(model.owned_by == null ? {} : { owned_by: model.owned_by }),
+    }));
+  }
+
+  async function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
+    const started = performance.now();
+    try {
+      await listModels(callOptions);
+      return { ok: true, latencyMs: performance.now() - started };
+    } catch (error) {
+      const providerError = isProviderError(error)
+        ? error
+        : new ProviderError({ kind: 'server', message: 'Health check failed', provider: id, cause: error });
+      return { ok: false, latencyMs: performance.now() - started, error: providerError };
+    }
+  }
+
+  return { id, kind, chat, chatStream, embed, listModels, healthCheck };
+}

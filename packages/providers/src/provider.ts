@@ -1,0 +1,63 @@
+import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from './chat-api.ts';
+import type { EmbeddingRequest, EmbeddingResponse } from './embedding-api.ts';
+import type { ProviderError } from './provider-error.ts';
+import type { ProviderKind } from './provider-kinds.ts';
+
+/** How to reach one vendor account. */
+export interface ProviderConfig {
+  kind: ProviderKind;
+  /** Names the provider in errors and routing; defaults to `kind`. */
+  id?: string | undefined;
+  /** Sent as `Authorization: Bearer <apiKey>`; never appears in an error message. */
+  apiKey?: string | undefined;
+  /** Overrides the kind's default base URL (required for `openai-compatible`). */
+  baseUrl?: string | undefined;
+  /** Extra headers on every request. */
+  headers?: Record<string, string> | undefined;
+  /** The fetch to use (defaults to `globalThis.fetch`), e.g. one bound to a proxy agent. */
+  fetch?: typeof globalThis.fetch | undefined;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborting it aborts the upstream HTTP request; the call then fails with kind `cancelled`. */
+  signal?: AbortSignal | undefined;
+  /** Extra headers for this call only. */
+  headers?: Record<string, string> | undefined;
+}
+
+/** The answer of {@link Provider.healthCheck}. */
+export interface HealthCheckResult {
+  ok: boolean;
+  latencyMs: number;
+  error?: ProviderError | undefined;
+}
+
+/** One model as listed by the vendor. */
+export interface ModelInfo {
+  id: string;
+  object: 'model';
+  created?: number | undefined;
+  owned_by?: string | undefined;
+}
+
+/** One vendor account behind one typed API. Every method throws {@link ProviderError} and only that. */
+export interface Provider {
+  readonly id: string;
+  readonly kind: ProviderKind;
+  /** A non-streamed chat completion; a `stream` flag in the request is ignored. */
+  chat(request: ChatCompletionRequest, options?: CallOptions): Promise<ChatCompletionResponse>;
+  /**
+   * Lazily starts the HTTP call on the first next(); HTTP/connection errors reject that first next() with
+   * ProviderError (so a server can still answer with a proper status); an error event or `{"error":…}` payload
+   * inside the stream, a cut connection, or an unparsable chunk throws ProviderError mid-iteration. Ending
+   * iteration early (return/break) or aborting the signal aborts the upstream HTTP request. For kinds that
+   * support it, the adapter always sends stream_options.include_usage=true so every stream can be billed, and
+   * yields the usage-only chunk (choices: []) like OpenAI does.
+   */
+  chatStream(request: ChatCompletionRequest, options?: CallOptions): AsyncIterableIterator<ChatCompletionChunk>;
+  embed(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+  listModels(options?: CallOptions): Promise<ModelInfo[]>;
+  /** Lists models and times it; never throws, a failure is `{ ok: false, error }`. */
+  healthCheck(options?: CallOptions): Promise<HealthCheckResult>;
+}

@@ -1,0 +1,94 @@
+/** One request the stand-in received. */
+export interface RecordedRequest {
+  readonly method: string;
+  /** The path without the query string, e.g. `/v1/chat/completions`. */
+  readonly path: string;
+  /** The raw request target, query string included. */
+  readonly url: string;
+  /** Header names in lower case; repeated headers joined with ", ". */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The parsed JSON body, or the raw text when it is not JSON; undefined until the body has arrived. */
+  readonly body: unknown;
+  /** True when the client went away before the response ended. Updated when the socket closes. */
+  readonly aborted: boolean;
+}
+
+/**
+ * Answer like a real chat model. On /v1/embeddings and /v1/models it answers those routes normally, so the
+ * default behaviour serves every route.
+ */
+export interface StandInChatBehaviour {
+  type: 'chat';
+  /** The answer; default: a short sentence derived from the last user message. */
+  content?: string;
+  toolCalls?: Array<{ id?: string; name: string; arguments: string }>;
+  /** Sent as `reasoning_content` (DeepSeek style), before the content. */
+  reasoning?: string;
+  /** Default: `tool_calls` when there are tool calls, else `stop`. */
+  finishReason?: string;
+  /** Default: word counts of the prompt and of the answer. */
+  usage?: { prompt_tokens: number; completion_tokens: number };
+  /** Wait this long before sending the response headers. */
+  delayMs?: number;
+  /** Wait this long between stream chunks. Without it chunks are written back to back (batched into larger writes). */
+  chunkDelayMs?: number;
+  /** Words per content chunk in streams; default 1. */
+  chunkWords?: number;
+  /** Stream: send N chunks (counting every `data:` chunk, the role chunk included), then go silent, connection open. */
+  stallAfterChunks?: number;
+  /** Stream: send N chunks, then destroy the socket. */
+  cutAfterChunks?: number;
+}
+
+/** Answer with an HTTP error. `body` is a JSON value or a string; default: an OpenAI error envelope for the status. */
+export interface StandInErrorBehaviour {
+  type: 'error';
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  delayMs?: number;
+}
+
+/** Answer with exactly these bytes, e.g. a recorded SSE stream. Content type guessed from the body unless given. */
+export interface StandInRawBehaviour {
+  type: 'raw';
+  status?: number;
+  headers?: Record<string, string>;
+  body: string | Uint8Array;
+  delayMs?: number;
+}
+
+/** How the stand-in answers one request. */
+export type StandInBehaviour = StandInChatBehaviour | StandInErrorBehaviour | StandInRawBehaviour;
+
+/** Options of `startStandInUpstream`. */
+export interface StandInUpstreamOptions {
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Answers requests when the queue is empty; default `{ type: 'chat' }`. */
+  defaultBehaviour?: StandInBehaviour;
+  /** Ids listed by GET /v1/models; default gpt-4o-mini, gpt-4o, text-embedding-3-small. */
+  models?: string[];
+}
+
+/** A running stand-in upstream. */
+export interface StandInUpstream {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** `url + '/v1'`: what to give a provider as its baseUrl. */
+  readonly baseUrl: string;
+  /** Every request received, in arrival order. */
+  readonly requests: RecordedRequest[];
+  /** Requests currently being answered. */
+  readonly inFlight: number;
+  /** Queue scripted behaviours: each queued item answers exactly one request, in order; when the queue is empty the default behaviour answers. */
+  enqueue(...behaviours: StandInBehaviour[]): void;
+  /** Replace the default behaviour, or compute one per request. */
+  setDefault(behaviour: StandInBehaviour | ((request: RecordedRequest) => StandInBehaviour)): void;
+  /** Clear the recorded requests and the queue. */
+  reset(): void;
+  /** Close the server and destroy open sockets (stalled streams included). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,118 @@
+import { abortable } from './abortable.ts';
+import type { SseMessage } from './sse-message.ts';
+import { createSseByteParser } from './sse-parser.ts';
+
+/** Options of {@link decodeSse}. */
+export interface DecodeSseOptions {
+  /** Aborting ends the iteration with `signal.reason` and cancels the body. */
+  signal?: AbortSignal;
+  /** Sees each comment line (`: keep-alive` arrives as `"keep-alive"`); comments are never messages. */
+  onComment?: (comment: string) => void;
+}
+
+/** What the iterator needs from either kind of body. */
+interface ChunkSource {
+  read(): Promise<IteratorResult<Uint8Array>>;
+  cancel(): Promise<unknown>;
+}
+
+/**
+ * Decodes an SSE body (a web `ReadableStream`, e.g. `fetch().body`, or any `AsyncIterable` of
+ * bytes, e.g. a Node `IncomingMessage`) into an async iterator of {@link SseMessage}s.
+ *
+ * Ending the iteration early (`break`, `return()`) cancels the body; so does aborting `signal`,
+ * which also makes the pending `next()` reject with `signal.reason` at once. A Node stream body is
+ * destroyed on cancel. Comment lines are not messages; `data: [DONE]` is a message like any other.
+ *
+ * @example
+ * ```ts
+ * const response = await fetch(url, { method: 'POST', headers, body, signal });
+ * for await (const message of decodeSse(response.body!, { signal })) {
+ *   if (message.data === '[DONE]') break;
+ *   const chunk = JSON.parse(message.data);
+ * }
+ * ```
+ */
+export function decodeSse(
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: DecodeSseOptions = {},
+): AsyncIterableIterator<SseMessage> {
+  const messages = decodeChunks(toChunkSource(body), options.onComment);
+  return options.signal === undefined ? messages : abortable(messages, options.signal);
+}
+
+function decodeChunks(
+  source: ChunkSource,
+  onComment: ((comment: string) => void) | undefined,
+): AsyncIterableIterator<SseMessage> {
+  // One chunk can hold many messages; they wait here and are handed out without re-reading.
+  const queue: SseMessage[] = [];
+  let head = 0;
+  let sourceDone = false;
+  let closed = false;
+  const parser = createSseByteParser((message) => queue.push(message), onComment);
+
+  const iterator: AsyncIterableIterator<SseMessage> = {
+    async next(): Promise<IteratorResult<SseMessage>> {
+      for (;;) {
+        if (closed) return { done: true, value: undefined };
+        const message = queue[head];
+        if (message !== undefined) {
+          head += 1;
+          if (head === queue.length) {
+            queue.length = 0;
+            head = 0;
+          }
+          return { done: false, value: message };
+        }
+        if (sourceDone) {
+          closed = true;
+          return { done: true, value: undefined };
+        }
+        let chunk: IteratorResult<Uint8Array>;
+        try {
+          chunk = await source.read();
+        } catch (error) {
+          closed = true;
+          throw error;
+        }
+        if (chunk.done === true) {
+          sourceDone = true;
+          parser.end();
+        } else {
+          parser.feed(chunk.value);
+        }
+      }
+    },
+    async return(): Promise<IteratorResult<SseMessage>> {
+      if (!closed) {
+        closed = true;
+        queue.length = 0;
+        if (!sourceDone) await source.cancel();
+      }
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+function toChunkSource(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): ChunkSource {
+  if ('getReader' in body) {
+    // A reader (not the stream's async iterator) so cancel() also ends a read that is in progress.
+    const reader = body.getReader();
+    return { read: () => reader.read(), cancel: () => reader.cancel() };
+  }
+  const iterator = body[Symbol.asyncIterator]();
+  return {
+    read: () => iterator.next(),
+    cancel: async () => {
+      // A Node stream's iterator is an async generator whose return() waits for a pending read;
+      // destroying the stream ends that read now.
+      if ('destroy' in body && typeof body.destroy === 'function') body.destroy();
+      await iterator.return?.();
+    },
+  };
+}
