@@ -1,0 +1,111 @@
+import { Hono } from 'hono';
+import type { GatewayConfig } from './config/schema.ts';
+import { configSecrets } from './config/secrets.ts';
+import { createErrorHandler } from './error-handler.ts';
+import { GatewayError } from './gateway-error.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { accessLog } from './middleware/access-log.ts';
+import { masterKeyAuth } from './middleware/auth.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
+import { requestId } from './middleware/request-id.ts';
+import { chatCompletions } from './routes/chat-completions.ts';
+import { live, ready } from './routes/health.ts';
+import { listModels } from './routes/models.ts';
+import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
+import { createModelResolver, type ModelResolver } from './routing/resolve-model.ts';
+import type { SettleHook } from './settle.ts';
+import { reportStartup } from './startup-report.ts';
+import { createUpstreamFetch } from './upstream-fetch.ts';
+
+/** Everything the app is built from. */
+export interface AppDeps {
+  config: GatewayConfig;
+  /** Default: a JSON-lines logger on stderr at `config.logging.level`, scrubbing the config's secrets. */
+  logger?: Logger;
+  /** Called exactly once per upstream request with its usage; default none. */
+  settle?: SettleHook;
+  /** `fetch` for the providers; default a keep-alive node:http client (see upstream-fetch.ts). */
+  fetch?: typeof globalThis.fetch;
+  /** Clock in ms, for `created` in /v1/models. */
+  now?: () => number;
+}
+
+/** Live state of an app, shared with the server (drain) and the health routes. */
+export interface AppState {
+  /** True once a drain began: /health/ready answers 503. */
+  draining: boolean;
+  readonly enabledProviders: number;
+  readonly registry: ProviderRegistry;
+  readonly resolver: ModelResolver;
+  readonly logger: Logger;
+  /** Releases what the app holds open (pooled upstream sockets); call after the server closed. */
+  dispose(): void;
+}
+
+/** The hono app type of the gateway. */
+export type GatewayApp = Hono<{ Variables: { requestId: string } }>;
+
+const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
+  ['/v1/chat/completions', 'POST'],
+  ['/v1/models', 'GET, HEAD'],
+  ['/health/live', 'GET, HEAD'],
+  ['/health/ready', 'GET, HEAD'],
+];
+
+/**
+ * Builds the gateway's hono app: providers, routing table and response bodies that do not
+ * change are all built here, once, so the request path only looks things up.
+ *
+ * @example
+ * const { app, state } = createApp({ config });
+ * serve({ fetch: app.fetch, port: config.server.port });
+ */
+export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
+  const { config } = deps;
+  const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets: configSecrets(config) });
+  const upstream = deps.fetch === undefined ? createUpstreamFetch() : undefined;
+  const registry = createProviderRegistry(config.providers, { fetch: deps.fetch ?? upstream?.fetch });
+  const resolver = createModelResolver(config.models, registry);
+  const dispose = (): void => upstream?.close();
+  const state: AppState = { draining: false, enabledProviders: registry.enabled.size, registry, resolver, logger, dispose };
+  reportStartup(config, registry, resolver, logger);
+
+  const app: GatewayApp = new Hono();
+  const onError = createErrorHandler(logger);
+  app.onError(onError);
+  app.notFound((c) =>
+    onError(new GatewayError(`Unknown route: ${c.req.method} ${c.req.path}`, { status: 404, type: 'invalid_request_error', code: 'unknown_route' }), c),
+  );
+
+  app.use(requestId());
+  if (config.logging.requests) app.use(accessLog(logger));
+  if (config.auth.masterKey !== undefined) app.use('/v1/*', masterKeyAuth(config.auth.masterKey));
+  app.post('/v1/*', bodyLimit(config.server.bodyLimit));
+
+  app.post(
+    '/v1/chat/completions',
+    chatCompletions({
+      resolver,
+      logger,
+      streamIdleTimeoutMs: config.server.streamIdleTimeoutMs,
+      ...(deps.settle === undefined ? {} : { settle: deps.settle }),
+    }),
+  );
+  app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
+  app.get('/health/live', live());
+  app.get('/health/ready', ready(state));
+
+  // Registered last: only reached when no route above matched the method.
+  for (const [path, allow] of ROUTES) {
+    app.all(path, (c) => {
+      throw new GatewayError(`Method ${c.req.method} is not allowed on ${path}; use ${allow}.`, {
+        status: 405,
+        type: 'invalid_request_error',
+        code: 'method_not_allowed',
+        headers: { allow },
+      });
+    });
+  }
+
+  return { app, state };
+}

@@ -1,0 +1,209 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isConfigError, type ConfigError } from './config-error.ts';
+import { loadConfig, parseConfig, parseConfigText } from './load.ts';
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (isConfigError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const provider = { id: 'openai', kind: 'openai', apiKey: 'sk-abc' };
+
+describe('parseConfig', () => {
+  it('fills every default from an empty document', () => {
+    const config = parseConfig({}, { env: {} });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8787, bodyLimit: 25 * 1024 * 1024, drainTimeoutMs: 30_000, streamIdleTimeoutMs: 120_000 });
+    expect(config.auth.masterKey).toBeUndefined();
+    expect(config.logging).toEqual({ level: 'info', requests: false });
+    expect(config.providers).toEqual([]);
+    expect(config.models).toEqual([]);
+  });
+
+  it('fills target and model defaults', () => {
+    const config = parseConfig({ providers: [provider], models: [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }] }, { env: {} });
+    expect(config.models[0]).toEqual({ name: 'chat', strategy: 'round-robin', fallbacks: [], targets: [{ provider: 'openai', model: 'gpt-4o-mini', weight: 1 }] });
+  });
+
+  it('lets PORT override server.port', () => {
+    expect(parseConfig({ server: { port: 9000 } }, { env: { PORT: '7000' } }).server.port).toBe(7000);
+    expect(configError(() => parseConfig({}, { env: { PORT: 'eighty' } })).issues[0]?.path).toBe('PORT (environment)');
+  });
+
+  it('accepts interpolated numbers, booleans and sizes as strings', () => {
+    const config = parseConfig(
+      { server: { port: '${P}', bodyLimit: '${LIMIT}', drainTimeoutMs: '5000' }, logging: { requests: '${LOG_REQUESTS:-true}' } },
+      { env: { P: '9100', LIMIT: '512kb' } },
+    );
+    expect(config.server.port).toBe(9100);
+    expect(config.server.bodyLimit).toBe(512 * 1024);
+    expect(config.server.drainTimeoutMs).toBe(5000);
+    expect(config.logging.requests).toBe(true);
+  });
+
+  it('parses body limits in bytes and with units', () => {
+    expect(parseConfig({ server: { bodyLimit: 1000 } }, { env: {} }).server.bodyLimit).toBe(1000);
+    expect(parseConfig({ server: { bodyLimit: '25mb' } }, { env: {} }).server.bodyLimit).toBe(25 * 1024 * 1024);
+    expect(parseConfig({ server: { bodyLimit: '100 MB' } }, { env: {} }).server.bodyLimit).toBe(100 * 1024 * 1024);
+    expect(configError(() => parseConfig({ server: { bodyLimit: 'lots' } }, { env: {} })).issues[0]?.path).toBe('server.bodyLimit');
+  });
+
+  it('treats an empty interpolated key or URL as not set', () => {
+    const config = parseConfig({ auth: { masterKey: '${GW_MASTER_KEY:-}' }, providers: [{ id: 'o', kind: 'openai', apiKey: '${K:-}', baseUrl: '${U:-}' }] }, { env: {} });
+    expect(config.auth.masterKey).toBeUndefined();
+    expect(config.providers[0]?.apiKey).toBeUndefined();
+    expect(config.providers[0]?.baseUrl).toBeUndefined();
+  });
+
+  it('refuses an unknown key by name, with its path', () => {
+    const error = configError(() => parseConfig({ providers: [provider, { id: 'b', kind: 'openai', bseUrl: 'http://x' }] }, { env: {} }));
+    expect(error.issues).toContainEqual({ path: 'providers[1].bseUrl', message: 'unknown key' });
+    expect(error.message).toContain('providers[1].bseUrl: unknown key');
+  });
+
+  it('refuses unknown keys at the top level and in every section', () => {
+    const error = configError(() => parseConfig({ sever: {}, server: { prot: 1 }, models: [{ name: 'm', targets: [{ provider: 'x', model: 'y', wieght: 2 }] }] }, { env: {} }));
+    const paths = error.issues.map((issue) => issue.path);
+    expect(paths).toEqual(expect.arrayContaining(['sever', 'server.prot', 'models[0].targets[0].wieght']));
+  });
+
+  it('names a bad provider kind and the kinds it accepts', () => {
+    const error = configError(() => parseConfig({ providers: [{ id: 'a', kind: 'opnai' }] }, { env: {} }));
+    expect(error.issues[0]?.path).toBe('providers[0].kind');
+    expect(error.issues[0]?.message).toContain('"opnai"');
+    expect(error.issues[0]?.message).toContain('openai-compatible');
+  });
+
+  it('names a missing environment variable and where it is used', () => {
+    const error = configError(() => parseConfig({ providers: [{ id: 'a', kind: 'openai', apiKey: '${MY_OPENAI_KEY}' }] }, { env: {} }));
+    expect(error.issues[0]?.path).toBe('providers[0].apiKey');
+    expect(error.message).toContain('MY_OPENAI_KEY');
+  });
+
+  it('checks cross references and duplicates by path', () => {
+    const error = configError(() =>
+      parseConfig(
+        {
+          providers: [provider, { ...provider }],
+          models: [
+            { name: 'chat', targets: [{ provider: 'missing', model: 'x' }], fallbacks: ['nope'] },
+            { name: 'chat', targets: [{ provider: 'openai', model: 'x' }] },
+          ],
+        },
+        { env: {} },
+      ),
+    );
+    const paths = error.issues.map((issue) => issue.path);
+    expect(paths).toEqual(expect.arrayContaining(['providers[1].id', 'models[0].targets[0].provider', 'models[0].fallbacks[0]', 'models[1].name']));
+  });
+
+  it('refuses a model without targets and a bad strategy', () => {
+    const error = configError(() => parseConfig({ models: [{ name: 'm', strategy: 'random', targets: [] }] }, { env: {} }));
+    expect(error.issues.map((issue) => issue.path)).toEqual(expect.arrayContaining(['models[0].strategy', 'models[0].targets']));
+  });
+
+  it('never echoes secret values in errors', () => {
+    const error = configError(() =>
+      parseConfig(
+        {
+          auth: { masterKey: 987654321987 },
+          providers: [{ id: 'a', kind: 'openai', apiKey: 123456789123, headers: { 'api-key': 55555555555 } }],
+        },
+        { env: {} },
+      ),
+    );
+    expect(error.issues.map((issue) => issue.path)).toEqual(expect.arrayContaining(['auth.masterKey', 'providers[0].apiKey', 'providers[0].headers.api-key']));
+    expect(error.message).not.toMatch(/987654321987|123456789123|55555555555/);
+  });
+
+  it('accepts the sections later features use, as mappings only', () => {
+    const config = parseConfig({ retry: { attempts: 3 }, budgets: {}, cache: null }, { env: {} });
+    expect(config.retry).toEqual({ attempts: 3 });
+    expect(configError(() => parseConfig({ limits: 'fast' }, { env: {} })).issues[0]?.path).toBe('limits');
+  });
+});
+
+describe('parseConfigText', () => {
+  it('parses the documented flow style with unquoted ${...} references', () => {
+    const text = [
+      'server: { host: 127.0.0.1, port: 8787 }',
+      'auth: { masterKey: ${GW_MASTER_KEY:-} }',
+      'storage: { url: ${DATABASE_URL:-sqlite://./data/gateway.db} }',
+      'redis: { url: ${REDIS_URL:-} }',
+      'providers:',
+      '  - id: openai',
+      '    kind: openai',
+      '    apiKey: ${OPENAI_API_KEY:-}',
+      '    baseUrl: https://api.openai.com/v1',
+      'models:',
+      '  - name: chat',
+      '    strategy: weighted',
+      '    targets:',
+      '      - { provider: openai, model: gpt-4o-mini, weight: 3 }',
+    ].join('\n');
+    const config = parseConfigText(text, { env: { GW_MASTER_KEY: 'master-secret', OPENAI_API_KEY: 'sk-live' } });
+    expect(config.auth.masterKey).toBe('master-secret');
+    expect(config.storage.url).toBe('sqlite://./data/gateway.db');
+    expect(config.providers[0]?.apiKey).toBe('sk-live');
+    expect(config.models[0]?.targets[0]?.weight).toBe(3);
+  });
+
+  it('reports YAML syntax errors with line and column but without the offending text', () => {
+    const error = configError(() => parseConfigText('providers:\n  - id: a\n    apiKey: "sk-very-secret\n', { env: {}, source: 'x.yaml' }));
+    expect(error.message).toMatch(/line \d+, column \d+/);
+    expect(error.message).not.toContain('sk-very-secret');
+  });
+
+  it('validates the gateway.yaml shipped at the repository root', async () => {
+    const root = fileURLToPath(new URL('../../../../', import.meta.url));
+    const { config } = await loadConfig({ cwd: root, env: {} });
+    expect(config.providers.map((entry) => entry.id)).toEqual(expect.arrayContaining(['openai', 'deepseek', 'zhipu', 'dashscope', 'moonshot', 'anthropic', 'ollama']));
+    expect(config.models.find((model) => model.name === 'chat')?.strategy).toBe('weighted');
+    expect(config.auth.masterKey).toBeUndefined();
+  });
+});
+
+describe('loadConfig', () => {
+  let directory: string | undefined;
+  afterEach(async () => {
+    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+    directory = undefined;
+  });
+
+  it('starts on embedded defaults when GW_CONFIG is unset and ./gateway.yaml is missing', async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gw-config-'));
+    const loaded = await loadConfig({ cwd: directory, env: {} });
+    expect(loaded.source).toBeUndefined();
+    expect(loaded.config.providers).toEqual([]);
+  });
+
+  it('reads GW_CONFIG relative to cwd', async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gw-config-'));
+    await writeFile(join(directory, 'custom.yaml'), 'server:\n  port: ${MY_PORT:-9999}\n');
+    const loaded = await loadConfig({ cwd: directory, env: { GW_CONFIG: 'custom.yaml' } });
+    expect(loaded.source).toBe(join(directory, 'custom.yaml'));
+    expect(loaded.config.server.port).toBe(9999);
+  });
+
+  it('fails when GW_CONFIG names a file that does not exist', async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gw-config-'));
+    await expect(loadConfig({ cwd: directory, env: { GW_CONFIG: 'missing.yaml' } })).rejects.toSatisfy(isConfigError);
+  });
+
+  it('names the file and the bad field of an invalid file', async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gw-config-'));
+    await writeFile(join(directory, 'gateway.yaml'), 'providers:\n  - id: a\n    kind: openai\n    bseUrl: http://x\n');
+    const failure = await loadConfig({ cwd: directory, env: {} }).catch((error: unknown) => error);
+    const message = isConfigError(failure) ? failure.message : 'not a ConfigError';
+    expect(message).toContain('gateway.yaml');
+    expect(message).toContain('providers[0].bseUrl: unknown key');
+  });
+});

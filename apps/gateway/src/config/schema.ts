@@ -1,0 +1,186 @@
+import { PROVIDER_KINDS } from '@gw/providers';
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './config-error.ts';
+import { formatPath } from '../format-path.ts';
+
+const MIB = 1024 * 1024;
+
+/** Default request body limit: 25 MiB. */
+export const DEFAULT_BODY_LIMIT = 25 * MIB;
+
+/**
+ * Top-level sections later features will use. They are accepted now as mappings so a config
+ * written for a newer gateway still starts, but nothing enforces them yet (a warning says so).
+ */
+export const NOT_YET_ENFORCED_SECTIONS = ['retry', 'timeouts', 'limits', 'budgets', 'cache', 'pricing'] as const;
+
+/** Routing strategies a model alias may name. */
+export const ROUTING_STRATEGIES = ['round-robin', 'weighted', 'least-busy', 'latency', 'cost'] as const;
+
+/** Routing strategies a model alias may name. */
+export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
+
+// `${VAR:-}` yields '' for an unset variable; for optional fields that means "not set".
+const emptyToUndefined = (value: unknown): unknown => (value === '' || value === null ? undefined : value);
+
+// Interpolated values are strings, so numbers and booleans also accept their string spelling.
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+    z.number({ error: `expected an integer from ${min} to ${max}` }).int(`expected an integer from ${min} to ${max}`).min(min).max(max),
+  );
+
+const positiveNumber = z.preprocess(
+  (value) => (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value),
+  z.number({ error: 'expected a positive number' }).positive('expected a positive number'),
+);
+
+const boolean = z.preprocess(
+  (value) => (value === 'true' ? true : value === 'false' ? false : value),
+  z.boolean({ error: 'expected true or false' }),
+);
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: MIB, mb: MIB, mib: MIB, g: 1024 * MIB, gb: 1024 * MIB, gib: 1024 * MIB };
+
+/**
+ * Parses a byte size: a number of bytes, or a string such as `"25mb"`, `"512kb"`, `"1gb"`.
+ * Units are binary (`mb` = MiB), the way body limits are usually meant.
+ *
+ * @example
+ * parseByteSize('25mb'); // 26214400
+ */
+export function parseByteSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  if (match === null) return undefined;
+  const unit = SIZE_UNITS[(match[2] ?? '').toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.floor(Number(match[1]) * unit);
+  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+const byteSize = z.unknown().transform((value, context) => {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined) {
+    context.addIssue({ code: 'custom', message: 'expected a size in bytes or a string such as "25mb" or "512kb"' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const optionalUrl = z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional());
+
+const serverSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: integer(0, 65535).default(8787),
+  bodyLimit: byteSize.default(DEFAULT_BODY_LIMIT),
+  drainTimeoutMs: integer(0, 3_600_000).default(30_000),
+  streamIdleTimeoutMs: integer(1, 3_600_000).default(120_000),
+});
+
+const providerSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" (no "/": clients address "<id>/<model>")'),
+  kind: z.enum(PROVIDER_KINDS, {
+    error: (issue) => `unknown provider kind ${JSON.stringify(issue.input)} (expected one of: ${PROVIDER_KINDS.join(', ')})`,
+  }),
+  apiKey: optionalString,
+  baseUrl: optionalUrl,
+  headers: z.record(z.string(), z.string()).optional(),
+  maxConcurrency: z.preprocess(emptyToUndefined, integer(1, 100_000).optional()),
+});
+
+const targetSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  weight: positiveNumber.default(1),
+});
+
+const modelSchema = z.strictObject({
+  name: z.string().min(1),
+  strategy: z.enum(ROUTING_STRATEGIES).default('round-robin'),
+  targets: z.array(targetSchema).min(1, 'expected at least one target'),
+  fallbacks: z.array(z.string().min(1)).default([]),
+});
+
+const laterSection = z.preprocess(emptyToUndefined, z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional());
+
+/** The configuration schema (zod): every object is strict, so a misspelt key is refused by name. */
+export const gatewayConfigSchema = z
+  .strictObject({
+    server: serverSchema.prefault({}),
+    auth: z.strictObject({ masterKey: optionalString }).prefault({}),
+    storage: z.strictObject({ url: optionalString }).prefault({}),
+    redis: z.strictObject({ url: optionalString }).prefault({}),
+    logging: z
+      .strictObject({
+        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        requests: boolean.default(false),
+      })
+      .prefault({}),
+    providers: z.array(providerSchema).default([]),
+    models: z.array(modelSchema).default([]),
+    retry: laterSection,
+    timeouts: laterSection,
+    limits: laterSection,
+    budgets: laterSection,
+    cache: laterSection,
+    pricing: laterSection,
+  })
+  .superRefine((config, context) => {
+    const providerIndex = new Map<string, number>();
+    config.providers.forEach((provider, index) => {
+      const first = providerIndex.get(provider.id);
+      if (first === undefined) providerIndex.set(provider.id, index);
+      else context.addIssue({ code: 'custom', path: ['providers', index, 'id'], message: `duplicate provider id "${provider.id}" (first used at providers[${first}].id)` });
+    });
+    const modelIndex = new Map<string, number>();
+    config.models.forEach((model, index) => {
+      const first = modelIndex.get(model.name);
+      if (first === undefined) modelIndex.set(model.name, index);
+      else context.addIssue({ code: 'custom', path: ['models', index, 'name'], message: `duplicate model name "${model.name}" (first used at models[${first}].name)` });
+    });
+    const known = [...providerIndex.keys()].join(', ') || 'none configured';
+    config.models.forEach((model, index) => {
+      model.targets.forEach((target, targetIndex) => {
+        if (!providerIndex.has(target.provider)) {
+          context.addIssue({ code: 'custom', path: ['models', index, 'targets', targetIndex, 'provider'], message: `unknown provider "${target.provider}" (known: ${known})` });
+        }
+      });
+      model.fallbacks.forEach((fallback, fallbackIndex) => {
+        if (!modelIndex.has(fallback)) {
+          context.addIssue({ code: 'custom', path: ['models', index, 'fallbacks', fallbackIndex], message: `unknown model "${fallback}"` });
+        }
+      });
+    });
+  });
+
+/** A validated configuration with every default filled in. */
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+/** One configured provider. */
+export type ProviderSettings = GatewayConfig['providers'][number];
+/** One model alias. */
+export type ModelSettings = GatewayConfig['models'][number];
+
+/**
+ * Validates an already interpolated configuration object and fills in defaults. Throws a
+ * {@link ConfigError} listing every problem by field path; values are never echoed, so a
+ * misplaced secret cannot end up in the output.
+ *
+ * @example
+ * const config = validateConfig({ providers: [{ id: 'openai', kind: 'openai', apiKey: 'sk-...' }] });
+ */
+export function validateConfig(raw: unknown, options: { source?: string } = {}): GatewayConfig {
+  const result = gatewayConfigSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const issues: ConfigIssue[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) issues.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
+    } else {
+      issues.push({ path: formatPath(issue.path), message: issue.message });
+    }
+  }
+  throw new ConfigError(issues, options.source === undefined ? {} : { source: options.source });
+}

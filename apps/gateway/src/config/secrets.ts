@@ -1,0 +1,19 @@
+import type { GatewayConfig } from './schema.ts';
+
+/**
+ * Every secret value in a configuration (master key, provider keys, provider header values),
+ * for the logger to scrub from anything it writes.
+ *
+ * @example
+ * const logger = createLogger({ secrets: configSecrets(config) });
+ */
+export function configSecrets(config: GatewayConfig): string[] {
+  const secrets: string[] = [];
+  if (config.auth.masterKey !== undefined) secrets.push(config.auth.masterKey);
+  for (const provider of config.providers) {
+    if (provider.apiKey !== undefined) secrets.push(provider.apiKey);
+    // Vendors take keys in headers too (api-key, x-goog-api-key...); treat every value as secret.
+    if (provider.headers !== undefined) secrets.push(...Object.values(provider.headers));
+  }
+  return secrets;
+}

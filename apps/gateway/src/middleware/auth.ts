@@ -1,0 +1,31 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { GatewayError } from '../gateway-error.ts';
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/**
+ * Requires `Authorization: Bearer <masterKey>` on every request it guards, before any body is
+ * read. Both sides are hashed first so the comparison is constant-time whatever the lengths.
+ * The presented key is never echoed.
+ *
+ * @example
+ * app.use('/v1/*', masterKeyAuth(config.auth.masterKey));
+ */
+export function masterKeyAuth(masterKey: string): MiddlewareHandler {
+  const expected = digest(masterKey);
+  return async function masterKeyAuthMiddleware(c, next) {
+    const header = c.req.header('authorization');
+    const match = header === undefined ? null : /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(header);
+    if (match === null || !timingSafeEqual(digest(match[1] as string), expected)) {
+      throw new GatewayError(match === null ? 'Missing API key: send "Authorization: Bearer <key>".' : 'Invalid API key.', {
+        status: 401,
+        type: 'authentication_error',
+        code: 'invalid_api_key',
+      });
+    }
+    await next();
+  };
+}

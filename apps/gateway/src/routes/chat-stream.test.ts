@@ -1,0 +1,193 @@
+import type { Usage } from '@gw/providers';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RequestOutcome } from '../settle.ts';
+import { chatBody, postJson, sseData, startTestGateway, TEST_VENDOR_KEY, waitFor, type TestGateway } from '../test-helpers.ts';
+
+let t: TestGateway | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+async function start(options: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
+  t = await startTestGateway(options);
+  return t;
+}
+
+interface Chunk {
+  object?: string;
+  choices: Array<{ delta: { content?: string | null; tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> }; finish_reason?: string | null }>;
+  usage?: unknown;
+}
+
+function parseChunks(data: string[]): Chunk[] {
+  return data.filter((line) => line !== '[DONE]').map((line) => JSON.parse(line) as Chunk);
+}
+
+function contentOf(chunks: Chunk[]): string {
+  return chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
+}
+
+function streamBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return chatBody('chat', { stream: true, ...extra });
+}
+
+describe('POST /v1/chat/completions (SSE)', () => {
+  it('streams chunks as SSE and ends with data: [DONE]', async () => {
+    const { url, upstream } = await start();
+    upstream.enqueue({ type: 'chat', content: 'one two three four' });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    expect(response.headers.get('cache-control')).toBe('no-cache');
+    expect(response.headers.get('x-accel-buffering')).toBe('no');
+    const data = sseData(await response.text());
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = parseChunks(data);
+    expect(chunks.every((chunk) => chunk.object === 'chat.completion.chunk')).toBe(true);
+    expect(contentOf(chunks)).toBe('one two three four');
+    expect(upstream.requests[0]?.body).toMatchObject({ model: 'gpt-4o-mini', stream: true });
+    expect(upstream.requests[0]?.headers['authorization']).toBe(`Bearer ${TEST_VENDOR_KEY}`);
+  });
+
+  it('drops the usage chunk and usage fields when the client did not ask for usage', async () => {
+    const { url, upstream } = await start();
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    const data = sseData(await response.text());
+    const chunks = parseChunks(data);
+    expect(chunks.length).toBeGreaterThan(0);
+    // Every chunk has a choice a client can index, and none carries usage.
+    expect(chunks.every((chunk) => chunk.choices.length > 0)).toBe(true);
+    expect(chunks.some((chunk) => 'usage' in chunk)).toBe(false);
+    // ...while the upstream was still asked for it, for billing.
+    expect(upstream.requests[0]?.body).toMatchObject({ stream_options: { include_usage: true } });
+  });
+
+  it('passes the usage chunk on when the client asked for include_usage', async () => {
+    const { url, upstream } = await start();
+    upstream.enqueue({ type: 'chat', content: 'a b c', usage: { prompt_tokens: 5, completion_tokens: 3 } });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody({ stream_options: { include_usage: true } }));
+    const data = sseData(await response.text());
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = parseChunks(data);
+    const last = chunks.at(-1);
+    expect(last?.choices).toEqual([]);
+    expect(last?.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
+  });
+
+  it('streams tool calls back', async () => {
+    const { url, upstream } = await start();
+    upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_9', name: 'lookup', arguments: '{"query":"weather in Paris"}' }] });
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }];
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody({ tools }));
+    const chunks = parseChunks(sseData(await response.text()));
+    const calls = chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []);
+    expect(calls.find((call) => call.id !== undefined && call.id !== null)?.id).toBe('call_9');
+    expect(calls.map((call) => call.function?.name ?? '').join('')).toBe('lookup');
+    expect(calls.map((call) => call.function?.arguments ?? '').join('')).toBe('{"query":"weather in Paris"}');
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(upstream.requests[0]?.body).toMatchObject({ tools });
+  });
+
+  it('answers an upstream error before the first byte as a JSON error with the right status', async () => {
+    const { url, upstream } = await start();
+    upstream.enqueue({ type: 'error', status: 429, body: { error: { message: 'Slow down', type: 'requests', code: 'rate_limit_exceeded', param: null } } });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    expect(response.status).toBe(429);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    expect(await response.json()).toMatchObject({ error: { message: 'Slow down', code: 'rate_limit_exceeded' } });
+  });
+
+  it('ends with an error event and no [DONE] when the upstream connection is cut mid-stream', async () => {
+    const { url, upstream } = await start();
+    upstream.enqueue({ type: 'chat', content: 'w1 w2 w3 w4 w5 w6 w7 w8 w9 w10', cutAfterChunks: 4 });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    expect(response.status).toBe(200);
+    const data = sseData(await response.text());
+    expect(data).not.toContain('[DONE]');
+    const last = JSON.parse(data.at(-1) ?? '{}') as { error?: { message: string; type: string; code: string | null } };
+    expect(last.error).toMatchObject({ type: 'upstream_error' });
+    expect(Object.keys(last.error ?? {}).sort()).toEqual(['code', 'message', 'type']);
+    expect(data.length).toBeGreaterThan(1);
+  });
+
+  it('cuts a stalled upstream with an error event after the idle timeout', async () => {
+    const { url, upstream } = await start({
+      config: (standIn) => ({
+        server: { streamIdleTimeoutMs: 300 },
+        providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: standIn.baseUrl }],
+        models: [{ name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] }],
+      }),
+    });
+    upstream.enqueue({ type: 'chat', content: 'a b c d e f', stallAfterChunks: 3 });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    expect(response.status).toBe(200);
+    const data = sseData(await response.text());
+    expect(data).not.toContain('[DONE]');
+    expect(JSON.parse(data.at(-1) ?? '{}')).toMatchObject({ error: { type: 'timeout_error', code: 'stream_idle_timeout' } });
+    await waitFor(() => upstream.requests[0]?.aborted === true, 1000);
+  });
+
+  it('answers 504 when the upstream stalls before its first chunk', async () => {
+    const { url, upstream } = await start({
+      config: (standIn) => ({
+        server: { streamIdleTimeoutMs: 300 },
+        providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: standIn.baseUrl }],
+        models: [{ name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] }],
+      }),
+    });
+    upstream.enqueue({ type: 'chat', stallAfterChunks: 0 });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: { code: 'stream_idle_timeout' } });
+  });
+
+  it('aborts the upstream request promptly when the client disconnects mid-stream', async () => {
+    const settled: RequestOutcome[] = [];
+    const { url, upstream } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    upstream.enqueue({ type: 'chat', content: Array.from({ length: 200 }, (_, index) => `w${index}`).join(' '), chunkDelayMs: 20 });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    const reader = response.body?.getReader();
+    expect(reader).toBeDefined();
+    await reader?.read();
+    await reader?.cancel();
+    await waitFor(() => upstream.requests[0]?.aborted === true, 1000);
+    await waitFor(() => settled.length === 1, 1000);
+    expect(settled[0]?.status).toBe('cancelled');
+    expect(upstream.inFlight).toBe(0);
+  });
+
+  it('delivers a 20,000-word answer whole and in order', async () => {
+    const { url, upstream } = await start();
+    const words = Array.from({ length: 20_000 }, (_, index) => `w${index}`);
+    upstream.enqueue({ type: 'chat', content: words.join(' ') });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    const data = sseData(await response.text());
+    expect(data.at(-1)).toBe('[DONE]');
+    expect(contentOf(parseChunks(data)).split(' ')).toEqual(words);
+  });
+
+  it('settles a completed stream exactly once with the usage it saw', async () => {
+    const settled: Array<{ usage: Usage | undefined; outcome: RequestOutcome }> = [];
+    const { url, upstream } = await start({ settle: (usage, outcome) => void settled.push({ usage, outcome }) });
+    upstream.enqueue({ type: 'chat', content: 'x y', usage: { prompt_tokens: 9, completion_tokens: 2 } });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    await response.text();
+    await waitFor(() => settled.length > 0);
+    expect(settled).toHaveLength(1);
+    expect(settled[0]?.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 });
+    expect(settled[0]?.outcome).toMatchObject({ status: 'completed', stream: true, model: 'chat', upstreamModel: 'gpt-4o-mini' });
+  });
+
+  it('settles a stream that failed mid-way exactly once', async () => {
+    const settled: RequestOutcome[] = [];
+    const { url, upstream } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    upstream.enqueue({ type: 'chat', content: 'a b c d e f g', cutAfterChunks: 3 });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    await response.text();
+    await waitFor(() => settled.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toHaveLength(1);
+    expect(settled[0]?.status).toBe('failed');
+  });
+});

@@ -1,0 +1,68 @@
+import { createProvider, getProviderKindInfo, isProviderError, type Provider, type ProviderKind } from '@gw/providers';
+import type { ProviderSettings } from '../config/schema.ts';
+
+/** A provider that can take requests. */
+export interface EnabledProvider {
+  readonly id: string;
+  readonly kind: ProviderKind;
+  readonly provider: Provider;
+}
+
+/** A configured provider the gateway will not route to, and why (never contains the key). */
+export interface DisabledProvider {
+  readonly id: string;
+  readonly kind: ProviderKind;
+  readonly reason: string;
+}
+
+/** Every configured provider, split into usable and disabled ones. Built once at start. */
+export interface ProviderRegistry {
+  readonly enabled: ReadonlyMap<string, EnabledProvider>;
+  readonly disabled: ReadonlyMap<string, DisabledProvider>;
+}
+
+/** Options for {@link createProviderRegistry}. */
+export interface ProviderRegistryOptions {
+  /** `fetch` handed to every provider; default the global one. */
+  fetch?: typeof globalThis.fetch | undefined;
+}
+
+/**
+ * Creates one provider instance per configured provider, once, at start. A provider whose kind
+ * needs a key but has none, whose adapter is not supported yet, or that cannot be created is
+ * disabled with a reason instead of failing the whole gateway.
+ *
+ * @example
+ * const registry = createProviderRegistry(config.providers);
+ * for (const { id, reason } of registry.disabled.values()) logger.warn('provider disabled', { provider: id, reason });
+ */
+export function createProviderRegistry(settings: readonly ProviderSettings[], options: ProviderRegistryOptions = {}): ProviderRegistry {
+  const enabled = new Map<string, EnabledProvider>();
+  const disabled = new Map<string, DisabledProvider>();
+  for (const entry of settings) {
+    const info = getProviderKindInfo(entry.kind);
+    let reason: string | undefined;
+    if (!info.supported) reason = `the "${entry.kind}" adapter is not supported yet`;
+    else if (info.requiresApiKey && (entry.apiKey === undefined || entry.apiKey === '')) reason = 'apiKey is empty';
+    else if (info.defaultBaseUrl === undefined && entry.baseUrl === undefined) reason = `kind "${entry.kind}" needs a baseUrl`;
+    if (reason === undefined) {
+      try {
+        const provider = createProvider({
+          kind: entry.kind,
+          id: entry.id,
+          ...(entry.apiKey === undefined ? {} : { apiKey: entry.apiKey }),
+          ...(entry.baseUrl === undefined ? {} : { baseUrl: entry.baseUrl }),
+          ...(entry.headers === undefined ? {} : { headers: entry.headers }),
+          ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+        });
+        enabled.set(entry.id, { id: entry.id, kind: entry.kind, provider });
+        continue;
+      } catch (error) {
+        // Provider errors are already scrubbed of keys; anything else gets no message at all.
+        reason = isProviderError(error) ? `cannot be created: ${error.message}` : 'cannot be created';
+      }
+    }
+    disabled.set(entry.id, { id: entry.id, kind: entry.kind, reason });
+  }
+  return { enabled, disabled };
+}

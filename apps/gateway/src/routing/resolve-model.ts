@@ -1,0 +1,143 @@
+import type { Provider } from '@gw/providers';
+import type { ModelSettings, RoutingStrategy } from '../config/schema.ts';
+import { GatewayError } from '../gateway-error.ts';
+import type { ProviderRegistry } from './provider-registry.ts';
+
+/** Where one request goes: a provider instance and the model name it knows. */
+export interface RouteTarget {
+  readonly providerId: string;
+  readonly provider: Provider;
+  /** The upstream model name written into the request. */
+  readonly model: string;
+  readonly weight: number;
+}
+
+/** A model alias clients can name, with the targets that are usable right now. */
+export interface ModelRoute {
+  readonly name: string;
+  /** The strategy configured; `effectiveStrategy` is what runs today. */
+  readonly strategy: RoutingStrategy;
+  readonly effectiveStrategy: 'round-robin' | 'weighted';
+  readonly targets: readonly RouteTarget[];
+  /** Set when no target is usable: why requests for this alias get 503. */
+  readonly unavailableReason: string | undefined;
+}
+
+/** Turns the `model` a client sent into a target. Built once at start. */
+export interface ModelResolver {
+  /** Alias (with its strategy) or `provider-id/model`; throws {@link GatewayError} 404 or 503. */
+  resolve(model: string): RouteTarget;
+  readonly routes: ReadonlyMap<string, ModelRoute>;
+  /** Model ids for `GET /v1/models`: usable aliases, then `provider-id/model` of enabled providers' targets. */
+  listModelIds(): string[];
+  /** Aliases whose strategy is not implemented yet and runs as round-robin. */
+  readonly downgradedStrategies: readonly string[];
+}
+
+type Picker = () => RouteTarget;
+
+// The model name comes from the client; keep error messages short whatever it sent.
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+function roundRobin(targets: readonly RouteTarget[]): Picker {
+  let next = 0;
+  return () => {
+    const target = targets[next] as RouteTarget;
+    next = next + 1 === targets.length ? 0 : next + 1;
+    return target;
+  };
+}
+
+/**
+ * Smooth weighted round-robin (as in nginx): deterministic, exact over each cycle of the weights,
+ * and it interleaves targets instead of sending bursts to the heaviest one.
+ */
+function weighted(targets: readonly RouteTarget[]): Picker {
+  const current = targets.map(() => 0);
+  const total = targets.reduce((sum, target) => sum + target.weight, 0);
+  return () => {
+    let best = 0;
+    for (let index = 0; index < targets.length; index++) {
+      current[index] = (current[index] as number) + (targets[index] as RouteTarget).weight;
+      if ((current[index] as number) > (current[best] as number)) best = index;
+    }
+    current[best] = (current[best] as number) - total;
+    return targets[best] as RouteTarget;
+  };
+}
+
+/**
+ * Builds the routing table from the model aliases and the provider registry. Targets on disabled
+ * providers are skipped; an alias left without targets answers 503 with the reason.
+ *
+ * @example
+ * const resolver = createModelResolver(config.models, registry);
+ * const target = resolver.resolve('chat'); // or resolver.resolve('openai/gpt-4o-mini')
+ */
+export function createModelResolver(models: readonly ModelSettings[], registry: ProviderRegistry): ModelResolver {
+  const routes = new Map<string, ModelRoute>();
+  const pickers = new Map<string, Picker>();
+  const downgradedStrategies: string[] = [];
+  const directIds: string[] = [];
+  const seenDirect = new Set<string>();
+
+  for (const model of models) {
+    const targets: RouteTarget[] = [];
+    const skipped: string[] = [];
+    for (const target of model.targets) {
+      const entry = registry.enabled.get(target.provider);
+      if (entry === undefined) {
+        const reason = registry.disabled.get(target.provider)?.reason ?? 'unknown provider';
+        skipped.push(`provider "${target.provider}" is disabled (${reason})`);
+        continue;
+      }
+      targets.push({ providerId: entry.id, provider: entry.provider, model: target.model, weight: target.weight });
+      const direct = `${entry.id}/${target.model}`;
+      if (!seenDirect.has(direct)) {
+        seenDirect.add(direct);
+        directIds.push(direct);
+      }
+    }
+    const effectiveStrategy = model.strategy === 'weighted' ? 'weighted' : 'round-robin';
+    if (model.strategy !== effectiveStrategy) downgradedStrategies.push(`${model.name} (${model.strategy})`);
+    const unavailableReason = targets.length === 0 ? `model "${model.name}" has no usable target: ${skipped.join('; ')}` : undefined;
+    routes.set(model.name, { name: model.name, strategy: model.strategy, effectiveStrategy, targets, unavailableReason });
+    if (targets.length > 0) pickers.set(model.name, effectiveStrategy === 'weighted' ? weighted(targets) : roundRobin(targets));
+  }
+
+  const modelIds = [...[...routes.values()].filter((route) => route.unavailableReason === undefined).map((route) => route.name), ...directIds];
+
+  const resolve = (model: string): RouteTarget => {
+    const picker = pickers.get(model);
+    if (picker !== undefined) return picker();
+    const route = routes.get(model);
+    if (route?.unavailableReason !== undefined) {
+      throw new GatewayError(route.unavailableReason, { status: 503, type: 'service_unavailable_error', code: 'model_unavailable', param: 'model' });
+    }
+    const slash = model.indexOf('/');
+    if (slash > 0 && slash < model.length - 1) {
+      const providerId = model.slice(0, slash);
+      const entry = registry.enabled.get(providerId);
+      if (entry !== undefined) return { providerId, provider: entry.provider, model: model.slice(slash + 1), weight: 1 };
+      const disabled = registry.disabled.get(providerId);
+      if (disabled !== undefined) {
+        throw new GatewayError(`provider "${providerId}" is disabled (${disabled.reason})`, {
+          status: 503,
+          type: 'service_unavailable_error',
+          code: 'provider_disabled',
+          param: 'model',
+        });
+      }
+    }
+    throw new GatewayError(`The model ${JSON.stringify(clip(model))} does not exist; GET /v1/models lists the models this gateway serves.`, {
+      status: 404,
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      param: 'model',
+    });
+  };
+
+  return { resolve, routes, listModelIds: () => [...modelIds], downgradedStrategies };
+}

@@ -1,0 +1,32 @@
+import { NOT_YET_ENFORCED_SECTIONS, type GatewayConfig } from './config/schema.ts';
+import type { Logger } from './logger.ts';
+import type { ProviderRegistry } from './routing/provider-registry.ts';
+import type { ModelResolver } from './routing/resolve-model.ts';
+
+/**
+ * Says at start what an operator must know: open dev mode, disabled providers (one line each,
+ * with the reason, never the key), aliases left without targets, strategies and sections that
+ * are accepted but not acted on yet.
+ *
+ * @example
+ * reportStartup(config, registry, resolver, logger);
+ */
+export function reportStartup(config: GatewayConfig, registry: ProviderRegistry, resolver: ModelResolver, logger: Logger): void {
+  if (config.auth.masterKey === undefined) {
+    logger.warn('OPEN DEV MODE: auth.masterKey is not set, so anyone who can reach this port can use every provider. Set GW_MASTER_KEY before exposing the gateway.');
+  }
+  for (const { id, kind, reason } of registry.disabled.values()) {
+    logger.warn(`provider "${id}" disabled: ${reason}`, { provider: id, kind, reason });
+  }
+  if (registry.enabled.size === 0) logger.warn('no provider is enabled: /health/ready answers 503 and every model request fails');
+  for (const route of resolver.routes.values()) {
+    if (route.unavailableReason !== undefined) logger.warn(`${route.unavailableReason}; requests for it get 503`, { model: route.name });
+  }
+  if (resolver.downgradedStrategies.length > 0) {
+    logger.warn(`routing strategies not implemented yet, using round-robin for: ${resolver.downgradedStrategies.join(', ')}`);
+  }
+  const pending: string[] = NOT_YET_ENFORCED_SECTIONS.filter((section) => config[section] !== undefined);
+  if (config.models.some((model) => model.fallbacks.length > 0)) pending.push('models[].fallbacks');
+  if (config.providers.some((provider) => provider.maxConcurrency !== undefined)) pending.push('providers[].maxConcurrency');
+  if (pending.length > 0) logger.warn(`configuration accepted but not enforced yet: ${pending.join(', ')}`);
+}

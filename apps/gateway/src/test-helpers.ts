@@ -1,0 +1,155 @@
+import { request as httpRequest } from 'node:http';
+import { startStandInUpstream, type StandInUpstream } from '@gw/providers/testing';
+import type { Environment } from './config/interpolate.ts';
+import { parseConfig } from './config/load.ts';
+import { configSecrets } from './config/secrets.ts';
+import { createLogger } from './logger.ts';
+import { createServer, type GatewayServer } from './server.ts';
+import type { SettleHook } from './settle.ts';
+
+/** The vendor key the default test provider uses; tests assert it reaches the upstream and nothing else. */
+export const TEST_VENDOR_KEY = 'sk-test-vendor-key-0123456789abcdef';
+
+/** Options for {@link startTestGateway}. */
+export interface TestGatewayOptions {
+  /**
+   * Raw configuration (as YAML would give it, `${VAR}` allowed), or a function of the stand-in
+   * upstream. Default: one provider `up` (kind openai, key {@link TEST_VENDOR_KEY}) on the
+   * stand-in, and an alias `chat` -> `up/gpt-4o-mini`.
+   */
+  config?: Record<string, unknown> | ((upstream: StandInUpstream) => Record<string, unknown>);
+  env?: Environment;
+  settle?: SettleHook;
+}
+
+/** A running gateway in front of a running stand-in upstream. */
+export interface TestGateway {
+  /** Gateway base URL, e.g. `http://127.0.0.1:54321`. */
+  readonly url: string;
+  readonly upstream: StandInUpstream;
+  readonly gateway: GatewayServer;
+  /** Every log line the gateway wrote (debug and up). */
+  readonly logs: string[];
+  /** Stops both servers. */
+  close(): Promise<void>;
+}
+
+/**
+ * The default test configuration for a stand-in upstream.
+ *
+ * @example
+ * const config = defaultTestConfig(upstream);
+ */
+export function defaultTestConfig(upstream: StandInUpstream): Record<string, unknown> {
+  return {
+    providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl }],
+    models: [{ name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] }],
+  };
+}
+
+/**
+ * Starts the stand-in upstream and a gateway on 127.0.0.1:0 configured from an inline object
+ * (through the same interpolation and validation as gateway.yaml). Logs are captured.
+ *
+ * @example
+ * const t = await startTestGateway();
+ * const response = await fetch(`${t.url}/v1/models`);
+ * await t.close();
+ */
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const upstream = await startStandInUpstream();
+  try {
+    const raw = typeof options.config === 'function' ? options.config(upstream) : (options.config ?? defaultTestConfig(upstream));
+    const config = parseConfig(raw, { env: options.env ?? {} });
+    const logs: string[] = [];
+    const logger = createLogger({ level: 'debug', write: (line) => logs.push(line), secrets: configSecrets(config) });
+    const gateway = await createServer({
+      config,
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      ...(options.settle === undefined ? {} : { settle: options.settle }),
+    });
+    return {
+      url: gateway.url,
+      upstream,
+      gateway,
+      logs,
+      close: async () => {
+        await gateway.close();
+        await upstream.close();
+      },
+    };
+  } catch (error) {
+    await upstream.close();
+    throw error;
+  }
+}
+
+/**
+ * POSTs JSON to the gateway.
+ *
+ * @example
+ * const response = await postJson(`${t.url}/v1/chat/completions`, { model: 'chat', messages });
+ */
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/** A short valid chat request body for `model`. */
+export function chatBody(model: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model, messages: [{ role: 'user', content: 'Say hello' }], ...extra };
+}
+
+/** The payloads of the `data:` lines of an SSE body, in order. */
+export function sseData(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => line.slice('data: '.length));
+}
+
+/**
+ * Waits until `check` returns true, polling every 20 ms; fails after `timeoutMs`
+ * (a generous bound for things that must happen "promptly").
+ *
+ * @example
+ * await waitFor(() => upstream.requests[0]?.aborted === true);
+ */
+export async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A raw node:http response: status, headers and the whole body as text. */
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * Sends a request with node:http (for cases fetch cannot express, e.g. a body that keeps coming
+ * after the server has answered). Resolves with whatever answer arrives.
+ *
+ * @example
+ * const answer = await rawRequest(`${t.url}/v1/chat/completions`, { method: 'POST', body: 'not json' });
+ */
+export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string | number>; body?: string | Buffer } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers ?? {} }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}

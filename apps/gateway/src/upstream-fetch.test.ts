@@ -1,0 +1,166 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from './test-helpers.ts';
+import { createUpstreamFetch, type UpstreamFetch } from './upstream-fetch.ts';
+
+let server: Server | undefined;
+let client: UpstreamFetch | undefined;
+
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  if (server !== undefined) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    server = undefined;
+  }
+});
+
+async function serve(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<string> {
+  server = createServer(handler);
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    request.on('end', () => resolve(text));
+  });
+}
+
+describe('createUpstreamFetch', () => {
+  it('sends method, headers and body of a Request, and returns status, headers and body', async () => {
+    let seen: { method?: string; auth?: string; type?: string; body?: string } = {};
+    const url = await serve((request, response) => {
+      void readBody(request).then((body) => {
+        seen = { method: request.method, auth: request.headers.authorization, type: request.headers['content-type'], body };
+        response.writeHead(201, { 'content-type': 'application/json', 'x-upstream': 'yes' });
+        response.end('{"ok":true}');
+      });
+    });
+    client = createUpstreamFetch();
+    const response = await client.fetch(new Request(`${url}/v1/chat/completions?x=1`, { method: 'POST', headers: { authorization: 'Bearer k', 'content-type': 'application/json' }, body: '{"a":1}' }));
+    expect(response.status).toBe(201);
+    expect(response.headers.get('x-upstream')).toBe('yes');
+    expect(await response.json()).toEqual({ ok: true });
+    expect(seen).toEqual({ method: 'POST', auth: 'Bearer k', type: 'application/json', body: '{"a":1}' });
+  });
+
+  it('decodes a gzip body', async () => {
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' });
+      response.end(gzipSync('hello compressed world'));
+    });
+    client = createUpstreamFetch();
+    expect(await (await client.fetch(url)).text()).toBe('hello compressed world');
+  });
+
+  it('streams the body as it arrives', async () => {
+    let finish: (() => void) | undefined;
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: first\n\n');
+      finish = () => response.end('data: last\n\n');
+    });
+    client = createUpstreamFetch();
+    const response = await client.fetch(url);
+    const reader = response.body?.getReader();
+    if (reader === undefined) throw new Error('no body');
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe('data: first\n\n');
+    finish?.();
+    const rest: string[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest.push(new TextDecoder().decode(value));
+    }
+    expect(rest.join('')).toBe('data: last\n\n');
+  });
+
+  it('reads only as fast as the consumer: a paused reader holds the upstream back', async () => {
+    let sent = 0;
+    const total = 64 * 1024 * 1024;
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const piece = Buffer.alloc(64 * 1024, 1);
+      const pump = (): void => {
+        while (sent < total) {
+          sent += piece.length;
+          if (!response.write(piece)) {
+            response.once('drain', pump);
+            return;
+          }
+        }
+        response.end();
+      };
+      pump();
+    });
+    client = createUpstreamFetch();
+    const response = await client.fetch(url);
+    const reader = response.body?.getReader();
+    await reader?.read();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sent).toBeLessThan(total / 4);
+    await reader?.cancel();
+  });
+
+  it('aborts mid-body: the read fails and the upstream sees the connection close', async () => {
+    let closed = false;
+    const url = await serve((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: one\n\n');
+      request.socket.once('close', () => {
+        closed = true;
+      });
+    });
+    client = createUpstreamFetch();
+    const controller = new AbortController();
+    const response = await client.fetch(url, { signal: controller.signal });
+    const reader = response.body?.getReader();
+    await reader?.read();
+    controller.abort();
+    await expect(reader?.read()).rejects.toBeDefined();
+    await waitFor(() => closed, 1000);
+  });
+
+  it('rejects with the signal reason when aborted before the answer', async () => {
+    const url = await serve(() => undefined);
+    client = createUpstreamFetch();
+    const controller = new AbortController();
+    const pending = client.fetch(url, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('gone')), 20);
+    await expect(pending).rejects.toThrow('gone');
+    await expect(client.fetch(url, { signal: AbortSignal.abort() })).rejects.toBeDefined();
+  });
+
+  it('rejects with a TypeError carrying the network error when the connection fails', async () => {
+    const probe = createNetServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const address = probe.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    client = createUpstreamFetch();
+    const failure: unknown = await client.fetch(`http://127.0.0.1:${port}/`).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TypeError);
+    expect(failure instanceof TypeError && typeof failure.cause === 'object' && failure.cause !== null && 'code' in failure.cause ? failure.cause.code : undefined).toBe('ECONNREFUSED');
+  });
+
+  it('fails the body when the upstream cuts the connection mid-body', async () => {
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: one\n\n', () => setTimeout(() => response.socket?.destroy(), 20));
+    });
+    client = createUpstreamFetch();
+    const response = await client.fetch(url);
+    await expect(response.text()).rejects.toBeDefined();
+  });
+});
