@@ -11,33 +11,39 @@ import {
 // schemas are minimal and loose: `.nullish()` where vendors differ, unknown fields (`reasoning_content`,
 // `obfuscation`, `system_fingerprint`, `service_tier`…) kept so nothing the vendor sent is lost.
 
+// Some compatible servers leave total_tokens out; fill it in so every consumer can rely on it.
+function fillTotalTokens(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if ('total_tokens' in value && value.total_tokens != null) return value;
+  if (!('prompt_tokens' in value) || !('completion_tokens' in value)) return value;
+  const { prompt_tokens: prompt, completion_tokens: completion } = value;
+  if (typeof prompt !== 'number' || typeof completion !== 'number') return value;
+  return { ...value, total_tokens: prompt + completion };
+}
+
 /**
  * Token usage of one completion, with OpenAI's optional breakdowns (cached prompt tokens, reasoning tokens).
  * Vendor extras such as DeepSeek's `prompt_cache_hit_tokens` pass through.
  */
-export const usageSchema = z
-  .looseObject({
-  prompt_tokens: z.number(),
-  completion_tokens: z.number(),
-  // Some compatible servers leave the total out; it is filled in below so every consumer can rely on it.
-  total_tokens: z.number().nullish(),
-  prompt_tokens_details: z
-    .looseObject({ cached_tokens: z.number().nullish(), audio_tokens: z.number().nullish() })
-    .nullish(),
-  completion_tokens_details: z
-    .looseObject({
-      reasoning_tokens: z.number().nullish(),
-      audio_tokens: z.number().nullish(),
-      accepted_prediction_tokens: z.number().nullish(),
-      rejected_prediction_tokens: z.number().nullish(),
-    })
-    .nullish(),
-  })
-  .transform((usage) =>
-    typeof usage.total_tokens === 'number'
-      ? { ...usage, total_tokens: usage.total_tokens }
-      : { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
-  );
+export const usageSchema = z.preprocess(
+  fillTotalTokens,
+  z.looseObject({
+    prompt_tokens: z.number(),
+    completion_tokens: z.number(),
+    total_tokens: z.number(),
+    prompt_tokens_details: z
+      .looseObject({ cached_tokens: z.number().nullish(), audio_tokens: z.number().nullish() })
+      .nullish(),
+    completion_tokens_details: z
+      .looseObject({
+        reasoning_tokens: z.number().nullish(),
+        audio_tokens: z.number().nullish(),
+        accepted_prediction_tokens: z.number().nullish(),
+        rejected_prediction_tokens: z.number().nullish(),
+      })
+      .nullish(),
+  }),
+);
 /** Token usage of one completion. */
 export type Usage = z.output<typeof usageSchema>;
 
