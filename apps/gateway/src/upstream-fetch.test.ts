@@ -54,6 +54,63 @@ describe('createUpstreamFetch', () => {
     expect(seen).toEqual({ method: 'POST', auth: 'Bearer k', type: 'application/json', body: '{"a":1}' });
   });
 
+  it('sends a URL string with a string body and plain headers as given (the providers\' call)', async () => {
+    const seen: Array<{ method?: string; path?: string; headers: IncomingMessage['headers']; body: string }> = [];
+    const url = await serve((request, response) => {
+      void readBody(request).then((body) => {
+        seen.push({ method: request.method, path: request.url, headers: request.headers, body });
+        response.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'yes' });
+        response.end('{"ok":"é"}');
+      });
+    });
+    client = createUpstreamFetch();
+    const body = '{"text":"héllo"}';
+    for (let call = 0; call < 2; call += 1) {
+      const response = await client.fetch(`${url}/v1/chat/completions?x=1`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer k', 'content-type': 'application/json', 'X-Trace': `t-${call}` },
+        body,
+        signal: new AbortController().signal,
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-upstream')).toBe('yes');
+      expect(await response.json()).toEqual({ ok: 'é' });
+    }
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).toMatchObject({ method: 'POST', path: '/v1/chat/completions?x=1', body });
+    expect(seen[1]?.headers).toMatchObject({
+      authorization: 'Bearer k',
+      'content-type': 'application/json',
+      'x-trace': 't-1',
+      'content-length': String(Buffer.byteLength(body)),
+    });
+  });
+
+  it('gives a string body without a content-type the one fetch would give it', async () => {
+    let type: string | undefined;
+    const url = await serve((request, response) => {
+      type = request.headers['content-type'];
+      request.resume();
+      response.end();
+    });
+    client = createUpstreamFetch();
+    await client.fetch(url, { method: 'POST', body: 'plain' });
+    expect(type).toBe(new Request(url, { method: 'POST', body: 'plain' }).headers.get('content-type'));
+  });
+
+  it('still takes the forms a fast path does not cover: Headers, byte bodies, lower-case methods', async () => {
+    const seen: Array<{ method?: string; trace?: string; body: string }> = [];
+    const url = await serve((request, response) => {
+      void readBody(request).then((body) => {
+        seen.push({ method: request.method, trace: String(request.headers['x-trace']), body });
+        response.end();
+      });
+    });
+    client = createUpstreamFetch();
+    await client.fetch(new URL(url), { method: 'post', headers: new Headers({ 'x-trace': 'h' }), body: new TextEncoder().encode('bytes') });
+    expect(seen).toEqual([{ method: 'POST', trace: 'h', body: 'bytes' }]);
+  });
+
   it('decodes a gzip body', async () => {
     const url = await serve((_request, response) => {
       response.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' });

@@ -18,6 +18,11 @@ export interface UpstreamFetch {
   close(): void;
 }
 
+// The platform's Response, taken before @hono/node-server's serve() swaps the global for its own lighter
+// class: that class is built for responses hono writes out, and one whose body or text() is read (every
+// upstream response is) builds a platform Response on top of itself anyway.
+const PlatformResponse = globalThis.Response;
+
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
 function decoded(response: IncomingMessage): Readable {
@@ -67,11 +72,80 @@ function bodyStream(source: Readable): ReadableStream<Uint8Array> {
   });
 }
 
-function responseHeaders(response: IncomingMessage): Headers {
-  const headers = new Headers();
+/** Where a request goes, parsed once per URL. */
+interface Target {
+  secure: boolean;
+  protocol: string;
+  hostname: string;
+  port: string;
+  path: string;
+}
+
+/** One request as node:http takes it. */
+interface Outgoing {
+  target: Target;
+  method: string;
+  headers: Record<string, string>;
+  body: string | Buffer | undefined;
+  signal: AbortSignal | undefined;
+}
+
+const MAX_CACHED_TARGETS = 256;
+// Methods `new Request` would leave as they are; anything else takes the Request path to be normalised.
+const PLAIN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+function toTarget(url: URL): Target {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`fetch failed: unsupported protocol ${url.protocol}`);
+  return {
+    secure: url.protocol === 'https:',
+    protocol: url.protocol,
+    hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port,
+    path: url.pathname + url.search,
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * The common provider call (a URL string, a string or no body, plain-object headers) without a
+ * `Request`: building one and reading its body back costs more than the rest of the call.
+ * Anything else is left to the Request path, which normalises every form `fetch` accepts.
+ */
+function fastRequest(
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): (Omit<Outgoing, 'target'> & { href: string }) | undefined {
+  if (input instanceof Request) return undefined;
+  const method = init?.method ?? 'GET';
+  const body = init?.body ?? undefined;
+  const rawHeaders = init?.headers ?? {};
+  if (!PLAIN_METHODS.has(method) || (body !== undefined && typeof body !== 'string') || !isPlainObject(rawHeaders)) return undefined;
+  if ((method === 'GET' || method === 'HEAD') && body !== undefined) return undefined; // Request throws for these
+  const headers: Record<string, string> = {};
+  for (const name of Object.keys(rawHeaders)) {
+    const value = rawHeaders[name];
+    if (typeof value !== 'string') return undefined;
+    headers[name.toLowerCase()] = value;
+  }
+  if (body !== undefined) {
+    headers['content-type'] ??= 'text/plain;charset=UTF-8';
+    headers['content-length'] = String(Buffer.byteLength(body));
+  }
+  return { href: typeof input === 'string' ? input : input.href, method, headers, body, signal: init?.signal ?? undefined };
+}
+
+// Pairs rather than a Headers object: `new Response` copies its init headers, and iterating a Headers
+// object sorts it first.
+function responseHeaders(response: IncomingMessage): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
   const raw = response.rawHeaders;
-  for (let index = 0; index + 1 < raw.length; index += 2) headers.append(raw[index] as string, raw[index + 1] as string);
-  return headers;
+  for (let index = 0; index + 1 < raw.length; index += 2) pairs.push([raw[index] as string, raw[index + 1] as string]);
+  return pairs;
 }
 
 /**
@@ -92,40 +166,41 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent(agentOptions);
 
-  const upstreamFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const request = input instanceof Request ? input : new Request(input, init);
-    const signal = request.signal;
-    signal.throwIfAborted();
-    const body = request.body === null ? undefined : Buffer.from(await request.arrayBuffer());
-    signal.throwIfAborted();
-    const url = new URL(request.url);
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    if (body !== undefined) headers['content-length'] = String(body.byteLength);
-    const secure = url.protocol === 'https:';
+  // Parsed request targets by URL string: providers call the same few URLs over and over.
+  const targets = new Map<string, Target>();
+  const targetOf = (href: string): Target => {
+    let target = targets.get(href);
+    if (target === undefined) {
+      target = toTarget(new URL(href));
+      // Bounded, for callers that put ids into their URLs.
+      if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
+      targets.set(href, target);
+    }
+    return target;
+  };
 
-    const send = (retryStaleSocket: boolean): Promise<Response> =>
-      new Promise<Response>((resolve, reject) => {
-        const outgoing = (secure ? httpsRequest : httpRequest)(
-          {
-            protocol: url.protocol,
-            hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-            port: url.port,
-            path: url.pathname + url.search,
-            method: request.method,
-            headers,
-            agent: secure ? httpsAgent : httpAgent,
-          },
-          (response) => {
-            const status = response.statusCode ?? 502;
-            const hasBody = !NULL_BODY_STATUSES.has(status) && request.method !== 'HEAD';
-            if (!hasBody) response.resume();
-            const stream = hasBody ? bodyStream(decoded(response)) : null;
-            resolve(new Response(stream, { status, statusText: response.statusMessage ?? '', headers: responseHeaders(response) }));
-          },
-        );
+  const send = (outgoingRequest: Outgoing, retryStaleSocket: boolean): Promise<Response> =>
+    new Promise<Response>((resolve, reject) => {
+      const { target, method, headers, body, signal } = outgoingRequest;
+      const outgoing = (target.secure ? httpsRequest : httpRequest)(
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          path: target.path,
+          method,
+          headers,
+          agent: target.secure ? httpsAgent : httpAgent,
+        },
+        (response) => {
+          const status = response.statusCode ?? 502;
+          const hasBody = !NULL_BODY_STATUSES.has(status) && method !== 'HEAD';
+          if (!hasBody) response.resume();
+          const stream = hasBody ? bodyStream(decoded(response)) : null;
+          resolve(new PlatformResponse(stream, { status, statusText: response.statusMessage ?? '', headers: responseHeaders(response) }));
+        },
+      );
+      if (signal !== undefined) {
         const onAbort = (): void => {
           const reason: unknown = signal.reason;
           outgoing.destroy(reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError'));
@@ -134,20 +209,39 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
         signal.addEventListener('abort', onAbort, { once: true });
         // The signal must reach a body still being read, so let go of it only once the response is done.
         outgoing.once('response', (response) => response.once('close', () => signal.removeEventListener('abort', onAbort)));
-        outgoing.once('error', (error: NodeJS.ErrnoException) => {
-          signal.removeEventListener('abort', onAbort);
-          if (signal.aborted) {
-            reject(signal.reason);
-          } else if (retryStaleSocket && outgoing.reusedSocket && error.code === 'ECONNRESET') {
-            // The upstream closed an idle keep-alive socket as we reused it: nothing was processed.
-            resolve(send(false));
-          } else {
-            reject(new TypeError('fetch failed', { cause: error }));
-          }
-        });
-        outgoing.end(body);
+        outgoing.once('error', () => signal.removeEventListener('abort', onAbort));
+      }
+      outgoing.once('error', (error: NodeJS.ErrnoException) => {
+        if (signal?.aborted === true) {
+          reject(signal.reason);
+        } else if (retryStaleSocket && outgoing.reusedSocket && error.code === 'ECONNRESET') {
+          // The upstream closed an idle keep-alive socket as we reused it: nothing was processed.
+          resolve(send(outgoingRequest, false));
+        } else {
+          reject(new TypeError('fetch failed', { cause: error }));
+        }
       });
-    return send(true);
+      // A string body is written together with the header block in one socket write.
+      outgoing.end(body);
+    });
+
+  const upstreamFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const fast = fastRequest(input, init);
+    if (fast !== undefined) {
+      fast.signal?.throwIfAborted();
+      return send({ ...fast, target: targetOf(fast.href) }, true);
+    }
+    const request = input instanceof Request ? input : new Request(input, init);
+    const signal = request.signal;
+    signal.throwIfAborted();
+    const body = request.body === null ? undefined : Buffer.from(await request.arrayBuffer());
+    signal.throwIfAborted();
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    if (body !== undefined) headers['content-length'] = String(body.byteLength);
+    return send({ target: toTarget(new URL(request.url)), method: request.method, headers, body, signal }, true);
   };
 
   return {

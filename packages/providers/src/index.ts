@@ -17,6 +17,7 @@ export type {
 export type { ChatContentPart, ChatMessage, ChatTool, ChatToolCall } from './chat-messages.ts';
 export { embeddingRequestSchema, embeddingResponseSchema } from './embedding-api.ts';
 export type { EmbeddingRequest, EmbeddingResponse } from './embedding-api.ts';
+export { rawChunkJson } from './raw-chunk-json.ts';
 export { openAIErrorBodySchema } from './openai-error-body.ts';
 export type { OpenAIErrorBody } from './openai-error-body.ts';
 

@@ -55,15 +55,16 @@ export function toSseStream(
     throw new RangeError(`heartbeatMs must be a positive number, got ${String(heartbeatMs)}`);
   }
   const heartbeatInterval = heartbeatMs !== undefined && heartbeatMs <= MAX_TIMER_MS ? heartbeatMs : undefined;
-  const encoder = new TextEncoder();
   const iterator = source[Symbol.asyncIterator]();
   let finished = false;
   let waiting = false;
   let timer: NodeJS.Timeout | undefined;
   let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
 
+  // Buffer.from, not TextEncoder: it fills small strings into a shared pool instead of allocating a fresh
+  // ArrayBuffer per item, several times faster for the few hundred bytes of a typical SSE message.
   const toBytes = (item: SseStreamItem): Uint8Array =>
-    item instanceof Uint8Array ? item : encoder.encode(typeof item === 'string' ? item : encodeSse(item));
+    item instanceof Uint8Array ? item : Buffer.from(typeof item === 'string' ? item : encodeSse(item), 'utf8');
 
   const finish = (): void => {
     finished = true;
@@ -100,7 +101,7 @@ export function toSseStream(
     const controller = streamController;
     if (!waiting || finished || controller === undefined) return;
     // Only into an empty queue: a client that is not reading gets at most one pending heartbeat.
-    if ((controller.desiredSize ?? 0) >= 0) controller.enqueue(encoder.encode(HEARTBEAT));
+    if ((controller.desiredSize ?? 0) >= 0) controller.enqueue(Buffer.from(HEARTBEAT, 'latin1'));
     timer?.refresh();
   };
 

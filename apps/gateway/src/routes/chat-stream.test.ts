@@ -1,6 +1,7 @@
-import type { Usage } from '@gw/providers';
+import type { ChatCompletionChunk, Usage } from '@gw/providers';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RequestOutcome } from '../settle.ts';
+import type { OutcomeStatus, RequestOutcome } from '../settle.ts';
+import { relayChunks } from './chat-stream.ts';
 import { chatBody, postJson, sseData, startTestGateway, TEST_VENDOR_KEY, waitFor, type TestGateway } from '../test-helpers.ts';
 
 let t: TestGateway | undefined;
@@ -61,6 +62,26 @@ describe('POST /v1/chat/completions (SSE)', () => {
     expect(chunks.some((chunk) => 'usage' in chunk)).toBe(false);
     // ...while the upstream was still asked for it, for billing.
     expect(upstream.requests[0]?.body).toMatchObject({ stream_options: { include_usage: true } });
+  });
+
+  it('relays a chunk it need not change as the upstream wrote it, and normalises one it must', async () => {
+    const { url, upstream } = await start();
+    const asSent = '{"id":"c1","object":"chat.completion.chunk","x_vendor":{"note":"kept"},"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]';
+    upstream.enqueue({
+      type: 'raw',
+      headers: { 'content-type': 'text/event-stream' },
+      body:
+        `data: ${asSent},"usage":null}\n\n` +
+        'data: {"id":"c2","object":"chat.completion.chunk","choices":[{"delta":{"content":" there"}}]}\n\n' +
+        'data: {"id":"c3","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}\n\n' +
+        'data: [DONE]\n\n',
+    });
+    const data = sseData(await (await postJson(`${url}/v1/chat/completions`, streamBody())).text());
+    // usage: null is dropped for a client that did not ask for usage, the rest is the upstream's text.
+    expect(data[0]).toBe(`${asSent}}`);
+    // A chunk without index gets the index the schema fills in; the usage-only chunk stays with us.
+    expect(JSON.parse(data[1] ?? '')).toEqual({ id: 'c2', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: ' there' } }] });
+    expect(data.slice(2)).toEqual(['[DONE]']);
   });
 
   it('passes the usage chunk on when the client asked for include_usage', async () => {
@@ -189,5 +210,64 @@ describe('POST /v1/chat/completions (SSE)', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(settled).toHaveLength(1);
     expect(settled[0]?.status).toBe('failed');
+  });
+});
+
+describe('relayChunks', () => {
+  function chunk(content: string): ChatCompletionChunk {
+    return { id: 'c', choices: [{ index: 0, delta: { content } }] };
+  }
+
+  /** An upstream whose chunks come in reads: those of one read at once, the next read a timer later. */
+  function upstreamOf(reads: string[][], failAtEnd?: Error): AsyncIterator<ChatCompletionChunk> {
+    const queue = reads.map((read) => read.map(chunk));
+    let current: ChatCompletionChunk[] = queue.shift() ?? [];
+    return {
+      async next() {
+        if (current.length === 0 && queue.length > 0) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          current = queue.shift() ?? [];
+        }
+        const value = current.shift();
+        if (value !== undefined) return { done: false, value };
+        if (failAtEnd !== undefined) throw failAtEnd;
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  async function relay(reads: string[][], failAtEnd?: Error): Promise<{ writes: string[]; error: unknown; settled: OutcomeStatus[] }> {
+    const upstream = upstreamOf(reads, failAtEnd);
+    const first = await upstream.next();
+    const settled: OutcomeStatus[] = [];
+    const relayed = relayChunks(upstream, first, {
+      includeUsage: false,
+      settle: (_usage, status) => void settled.push(status),
+      signal: new AbortController().signal,
+      cancelUpstream: () => undefined,
+    });
+    const writes: string[] = [];
+    try {
+      for await (const text of relayed) writes.push(text);
+    } catch (error) {
+      return { writes, error, settled };
+    }
+    return { writes, error: undefined, settled };
+  }
+
+  const line = (content: string): string => `data: ${JSON.stringify(chunk(content))}\n\n`;
+
+  it('joins the chunks of one upstream read into one write, and waits for none that is not there', async () => {
+    const { writes, settled } = await relay([['a', 'b', 'c'], ['d'], ['e', 'f']]);
+    expect(writes).toEqual([line('a') + line('b') + line('c'), line('d'), line('e') + line('f') + 'data: [DONE]\n\n']);
+    expect(settled).toEqual(['completed']);
+  });
+
+  it('writes what came before a failure, then fails', async () => {
+    const failure = new Error('cut');
+    const { writes, error, settled } = await relay([['a', 'b']], failure);
+    expect(writes).toEqual([line('a') + line('b')]);
+    expect(error).toBe(failure);
+    expect(settled).toEqual(['failed']);
   });
 });

@@ -1,4 +1,5 @@
 import { SSE_DONE } from '@gw/stream';
+import { rawChunkJson } from '@gw/providers';
 import type { ChatCompletionChunk, Usage } from '@gw/providers';
 import type { Settle } from '../settle.ts';
 
@@ -13,10 +14,43 @@ export interface RelayOptions {
   cancelUpstream: () => void;
 }
 
+// What ends the text of a chunk whose last field is `"usage": null` (OpenAI's shape under include_usage).
+const NULL_USAGE_TAIL = ',"usage":null}';
+
+/**
+ * The `data:` line of a chunk: the upstream's own text when the chunk is as it arrived (saves
+ * re-serialising every chunk), else JSON.stringify, which escapes newlines so one line always
+ * holds the whole chunk. `dropUsage`: the client must not see a usage field.
+ */
+function dataLine(chunk: ChatCompletionChunk, dropUsage: boolean): string {
+  const raw = rawChunkJson(chunk);
+  if (raw !== undefined) {
+    if (!dropUsage || chunk.usage === undefined) return `data: ${raw}\n\n`;
+    // A text ending so is an object whose last member is usage: null; JSON.parse kept that member, so the
+    // text without it says what the chunk without usage says.
+    if (chunk.usage === null && raw.endsWith(NULL_USAGE_TAIL)) return `data: ${raw.slice(0, -NULL_USAGE_TAIL.length)}}\n\n`;
+  }
+  if (dropUsage && chunk.usage !== undefined) chunk.usage = undefined;
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+// A batch is written once it reaches this size even if more chunks are at hand.
+const MAX_BATCH_CHARS = 16 * 1024;
+const NEXT_TURN = Symbol('next turn');
+
+// Resolves after the I/O callbacks of this event-loop turn: whatever the upstream has delivered by
+// then is already parsed, and what it has not is not worth waiting for.
+function nextTurn(): Promise<typeof NEXT_TURN> {
+  return new Promise((resolve) => setImmediate(resolve, NEXT_TURN));
+}
+
+function ignore(): void {}
+
 /**
  * Turns upstream chunks into SSE `data:` lines for the client, ending with `data: [DONE]`.
  * The first chunk has already been pulled (before the response headers were sent), so it is
- * passed in. Usage is remembered as it passes and settled exactly once: on the end, on a
+ * passed in. Chunks already at hand are joined into one string (up to 16 KiB); one not there
+ * within the current event-loop turn starts the next string. Usage is remembered as it passes and settled exactly once: on the end, on a
  * failure (the error then reaches toSseStream's onError) or on `return()` (client gone).
  *
  * A hand-written iterator rather than an async generator: a generator's `return()` waits
@@ -32,44 +66,66 @@ export function relayChunks(
 ): AsyncIterableIterator<string> {
   const { includeUsage, settle, signal, cancelUpstream } = options;
   let pending: IteratorResult<ChatCompletionChunk> | undefined = first;
+  // A read of the upstream that did not finish within the turn its batch was built in; the next call takes it up.
+  let inFlight: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
   let usage: Usage | undefined;
   let finished = false;
+
+  /** The next upstream result; once `text` holds lines, gives up (undefined) if it is not there within this turn. */
+  async function pull(text: string): Promise<IteratorResult<ChatCompletionChunk> | undefined> {
+    if (pending !== undefined) {
+      const result = pending;
+      pending = undefined;
+      return result;
+    }
+    const step = inFlight ?? upstream.next();
+    inFlight = undefined;
+    if (text === '') return step;
+    const raced = await Promise.race([step, nextTurn()]);
+    if (raced !== NEXT_TURN) return raced;
+    inFlight = step;
+    // Seen by the next call; until then a rejection must not count as unhandled.
+    step.catch(ignore);
+    return undefined;
+  }
 
   const iterator: AsyncIterableIterator<string> = {
     [Symbol.asyncIterator]: () => iterator,
     async next(): Promise<IteratorResult<string>> {
+      // Chunks that arrived together (one network read often holds many) leave as one string, so the
+      // response stream, the HTTP framing and the socket see one write instead of one per chunk.
+      let text = '';
       while (!finished) {
-        let result: IteratorResult<ChatCompletionChunk>;
-        if (pending === undefined) {
-          try {
-            result = await upstream.next();
-          } catch (error) {
-            finished = true;
-            cancelUpstream();
-            settle(usage, signal.aborted ? 'cancelled' : 'failed', error);
-            throw error;
+        let result: IteratorResult<ChatCompletionChunk> | undefined;
+        try {
+          result = await pull(text);
+        } catch (error) {
+          if (text !== '') {
+            // Deliver what came before the failure first; the next call meets the error again.
+            inFlight = Promise.reject(error);
+            inFlight.catch(ignore);
+            break;
           }
-        } else {
-          result = pending;
-          pending = undefined;
+          finished = true;
+          cancelUpstream();
+          settle(usage, signal.aborted ? 'cancelled' : 'failed', error);
+          throw error;
         }
+        if (result === undefined) break;
         if (result.done === true) {
           finished = true;
           settle(usage, 'completed');
-          return { done: false, value: SSE_DONE };
+          return { done: false, value: text + SSE_DONE };
         }
         const chunk = result.value;
         if (chunk.usage != null) usage = chunk.usage;
-        if (!includeUsage) {
-          // We asked upstream for usage to bill the stream; a client that did not ask may index
-          // choices[0] on every chunk, so the usage-only chunk and usage fields stay with us.
-          if (chunk.choices.length === 0) continue;
-          if (chunk.usage !== undefined) chunk.usage = undefined;
-        }
-        // JSON.stringify escapes newlines, so one `data:` line always holds the whole chunk.
-        return { done: false, value: `data: ${JSON.stringify(chunk)}\n\n` };
+        // We asked upstream for usage to bill the stream; a client that did not ask may index
+        // choices[0] on every chunk, so the usage-only chunk and usage fields stay with us.
+        if (!includeUsage && chunk.choices.length === 0) continue;
+        text += dataLine(chunk, !includeUsage);
+        if (text.length >= MAX_BATCH_CHARS) break;
       }
-      return { done: true, value: undefined };
+      return text === '' ? { done: true, value: undefined } : { done: false, value: text };
     },
     async return(): Promise<IteratorResult<string>> {
       if (!finished) {

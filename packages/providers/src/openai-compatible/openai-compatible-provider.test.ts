@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
@@ -255,6 +256,39 @@ describe('chatStream', () => {
       if (chunk.choices[0]?.delta.content === 'a ') break;
     }
     await vi.waitFor(() => expect(upstream.requests[0]?.aborted).toBe(true));
+  });
+
+  it('answers next() calls that were not awaited in order, over one upstream call', async () => {
+    upstream.enqueue({ type: 'chat', content: 'a b', chunkWords: 1 });
+    const stream = provider.chatStream(request);
+    const results = await Promise.all(Array.from({ length: 7 }, () => stream.next()));
+    // Role chunk, two words, finish chunk, usage-only chunk, then the end.
+    expect(results.map((result) => (result.done === true ? 'done' : (result.value.choices[0]?.delta.content ?? '-')))).toEqual([
+      '',
+      'a ',
+      'b',
+      '-',
+      '-',
+      'done',
+      'done',
+    ]);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('leaves nothing on a long-lived caller signal once a stream ends, fails or is left early', async () => {
+    const caller = new AbortController();
+    upstream.enqueue({ type: 'chat', content: 'a b c' });
+    expect(text(await collect(provider.chatStream(request, { signal: caller.signal })))).toBe('a b c');
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    upstream.enqueue({ type: 'chat', content: 'a b c d e f g h', stallAfterChunks: 3 });
+    for await (const chunk of provider.chatStream(request, { signal: caller.signal })) {
+      if (chunk.choices[0]?.delta.content === 'a ') break;
+    }
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    upstream.enqueue({ type: 'error', status: 500, body: { error: { message: 'boom', type: 'server_error' } } });
+    expect((await rejection(provider.chatStream(request, { signal: caller.signal }).next())).kind).toBe('server');
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    await vi.waitFor(() => expect(upstream.inFlight).toBe(0));
   });
 
   it('reports a caller AbortSignal.timeout as kind timeout', async () => {

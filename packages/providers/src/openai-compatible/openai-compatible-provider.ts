@@ -33,6 +33,14 @@ export interface OpenAICompatibleProviderOptions {
 
 type RequestBody = Record<string, unknown>;
 
+// Lower-cased names, so that a per-call header replaces a configured one whatever the case either was written in.
+function lowerCaseHeaders(target: Record<string, string>, source: Record<string, string>): Record<string, string> {
+  for (const name of Object.keys(source)) {
+    const value = source[name];
+    if (value !== undefined) target[name.toLowerCase()] = value;
+  }
+  return target;
+}
 
 // chat() is never a stream, whatever the request says; copy only when there is something to drop.
 function toJsonBody(request: ChatCompletionRequest): RequestBody {
@@ -57,6 +65,13 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   const headers = new Headers(options.headers);
   // The configured key wins over an Authorization header that may also be in `headers`.
   if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
+  // chat() and chatStream() are the hot path: they call `fetch` with a URL string and plain headers built once
+  // here, since ky's per-call merging and Request/abort plumbing cost more than the rest of the call. ky stays
+  // for the cold calls (embeddings, models).
+  const postHeaders = lowerCaseHeaders({}, options.headers ?? {});
+  postHeaders['content-type'] ??= 'application/json';
+  if (apiKey) postHeaders['authorization'] = `Bearer ${apiKey}`;
+  const chatUrl = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
   const http: KyInstance = ky.create({
     prefix: options.baseUrl,
     retry: 0,
@@ -89,6 +104,32 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         ...(signal === undefined ? {} : { signal }),
         ...(callOptions?.headers === undefined ? {} : { headers: callOptions.headers }),
       });
+    } catch (error) {
+      throw providerErrorFromException(error, callOptions?.signal, context);
+    }
+    if (response.ok) return response;
+    const text = await readText(response, callOptions, context);
+    throw providerErrorFromResponse(response, text, context);
+  }
+
+  /** POSTs a JSON body straight through `fetch`; same contract as {@link send}. */
+  async function post(
+    url: string,
+    body: RequestBody,
+    signal: AbortSignal | undefined,
+    callOptions: CallOptions | undefined,
+    context: ErrorContext,
+  ): Promise<Response> {
+    const callHeaders = callOptions?.headers;
+    const init: RequestInit = {
+      method: 'POST',
+      headers: callHeaders === undefined ? postHeaders : lowerCaseHeaders({ ...postHeaders }, callHeaders),
+      body: JSON.stringify(body),
+    };
+    if (signal !== undefined) init.signal = signal;
+    let response: Response;
+    try {
+      response = await (options.fetch ?? globalThis.fetch)(chatUrl, init);
     } catch (error) {
       throw providerErrorFromException(error, callOptions?.signal, context);
     }
@@ -130,43 +171,104 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
 
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
     const context = contextFor(request.model);
-    const response = await send('post', 'chat/completions', toJsonBody(request), callOptions?.signal, callOptions, context);
+    const response = await post(chatUrl, toJsonBody(request), callOptions?.signal, callOptions, context);
     return readJson(response, chatCompletionResponseSchema, 'chat completion', callOptions, context);
   }
 
-  async function* chatStream(
+  /** Sends the streaming call and checks it is an event stream; the chunks follow from the returned parser. */
+  async function openStream(
     request: ChatCompletionRequest,
-    callOptions?: CallOptions,
-  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    const context = contextFor(request.model);
-    // Our own controller, so that leaving the loop early tears the upstream request down too.
-    const controller = new AbortController();
-    const signal = callOptions?.signal ? AbortSignal.any([callOptions.signal, controller.signal]) : controller.signal;
-    let completed = false;
-    try {
-      const response = await send(
-        'post',
-        'chat/completions',
-        toStreamBody(request, streamIncludeUsage),
-        signal,
-        callOptions,
-        context,
+    signal: AbortSignal,
+    callOptions: CallOptions | undefined,
+    context: ErrorContext,
+  ): Promise<AsyncIterableIterator<ChatCompletionChunk>> {
+    const response = await post(chatUrl, toStreamBody(request, streamIncludeUsage), signal, callOptions, context);
+    if (response.body === null) throw providerErrorFromMalformed('an empty stream', context);
+    if (response.headers.get('content-type')?.includes('json') === true) {
+      // A server that ignored `stream: true`, or answered an error with HTTP 200: decoding this as SSE would
+      // silently yield nothing, and an unbilled, empty answer.
+      const payload = parseJson(await readText(response, callOptions, context));
+      throw (
+        providerErrorFromPayload(payload, context) ??
+        providerErrorFromMalformed('a JSON body where an event stream was expected', context)
       );
-      if (response.body === null) throw providerErrorFromMalformed('an empty stream', context);
-      if (response.headers.get('content-type')?.includes('json') === true) {
-        // A server that ignored `stream: true`, or answered an error with HTTP 200: decoding this as SSE would
-        // silently yield nothing, and an unbilled, empty answer.
-        const payload = parseJson(await readText(response, callOptions, context));
-        throw (
-          providerErrorFromPayload(payload, context) ??
-          providerErrorFromMalformed('a JSON body where an event stream was expected', context)
-        );
-      }
-      yield* parseOpenAICompatibleStream(response.body, { context, callerSignal: callOptions?.signal });
-      completed = true;
-    } finally {
-      if (!completed) controller.abort();
     }
+    return parseOpenAICompatibleStream(response.body, { context, callerSignal: callOptions?.signal });
+  }
+
+  // A hand-written iterator rather than an async generator around the parser: it hands the parser's chunks
+  // straight through instead of re-yielding each one, and return() tears the call down at once instead of
+  // queueing behind a pending next().
+  function chatStream(request: ChatCompletionRequest, callOptions?: CallOptions): AsyncIterableIterator<ChatCompletionChunk> {
+    const context = contextFor(request.model);
+    const callerSignal = callOptions?.signal;
+    // Our own controller, so that leaving the iteration early tears the upstream request down too. The caller's
+    // signal is forwarded by a listener that is removed at the end (AbortSignal.any costs more per call, and
+    // keeps the composite alive as long as the caller's signal lives).
+    const controller = new AbortController();
+    const forwardAbort = (): void => controller.abort(callerSignal?.reason);
+    let chunks: AsyncIterableIterator<ChatCompletionChunk> | undefined;
+    let finished = false;
+
+    const finish = (completed: boolean): void => {
+      if (finished) return;
+      finished = true;
+      callerSignal?.removeEventListener('abort', forwardAbort);
+      if (!completed) controller.abort();
+    };
+
+    async function open(): Promise<AsyncIterableIterator<ChatCompletionChunk>> {
+      if (callerSignal?.aborted === true) forwardAbort();
+      else callerSignal?.addEventListener('abort', forwardAbort, { once: true });
+      return openStream(request, controller.signal, callOptions, context);
+    }
+
+    async function step(): Promise<IteratorResult<ChatCompletionChunk>> {
+      if (finished) return { done: true, value: undefined };
+      try {
+        chunks ??= await open();
+        // finished meanwhile: return() came while the call was being opened.
+        if (finished) {
+          await chunks.return?.();
+          return { done: true, value: undefined };
+        }
+        const result = await chunks.next();
+        if (result.done === true) finish(true);
+        return result;
+      } catch (error) {
+        finish(false);
+        throw error;
+      }
+    }
+
+    let inFlight: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
+    const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+      next(): Promise<IteratorResult<ChatCompletionChunk>> {
+        // Rare: a caller that does not await; queue like an async generator would (one upstream call, in order).
+        const current = inFlight === undefined ? step() : inFlight.then(step, step);
+        inFlight = current;
+        const clear = (): void => {
+          if (inFlight === current) inFlight = undefined;
+        };
+        current.then(clear, clear);
+        return current;
+      },
+      async return(): Promise<IteratorResult<ChatCompletionChunk>> {
+        if (!finished) {
+          try {
+            // Body first, then the request: aborting first would make the body's cancel() reject.
+            await chunks?.return?.();
+          } finally {
+            finish(false);
+          }
+        }
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
   }
 
   async function embed(request: EmbeddingRequest, callOptions?: CallOptions): Promise<EmbeddingResponse> {

@@ -1,6 +1,7 @@
 import { decodeSse } from '@gw/stream';
 import { chatCompletionChunkSchema, usageSchema } from '../chat-api.ts';
 import type { ChatCompletionChunk } from '../chat-api.ts';
+import { rememberRawChunkJson } from '../raw-chunk-json.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
 import {
   providerErrorFromErrorEvent,
@@ -17,28 +18,42 @@ export interface StreamParseOptions {
 }
 
 // Moonshot has been seen reporting usage inside choices[0] of the last chunk instead of at the top level.
-function liftChoiceUsage(chunk: ChatCompletionChunk): void {
-  if (chunk.usage != null) return;
+// Returns whether the chunk changed.
+function liftChoiceUsage(chunk: ChatCompletionChunk): boolean {
+  if (chunk.usage != null) return false;
   const nested: unknown = chunk.choices[0]?.['usage'];
-  if (nested == null) return;
+  if (nested == null) return false;
   const usage = usageSchema.safeParse(nested);
-  if (usage.success) chunk.usage = usage.data;
+  if (!usage.success) return false;
+  chunk.usage = usage.data;
+  return true;
 }
 
 /**
  * An OpenAI-style SSE body (`data: {chunk}` … `data: [DONE]`) as chunks. Throws ProviderError for an error event,
  * an `{"error":…}` payload, an unparsable chunk, or a broken connection. A body that ends without `[DONE]` ends
- * the iteration normally: some compatible servers never send it.
+ * the iteration normally: some compatible servers never send it. Each chunk's wire text is kept for
+ * `rawChunkJson` when it says the same as the parsed chunk.
+ *
+ * A hand-written iterator rather than an async generator: this runs once per chunk of every stream, and a
+ * generator's own promise and queue machinery cost more than the parsing does.
  */
-export async function* parseOpenAICompatibleStream(
+export function parseOpenAICompatibleStream(
   body: ReadableStream<Uint8Array>,
   options: StreamParseOptions,
-): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+): AsyncIterableIterator<ChatCompletionChunk> {
   const { context, callerSignal } = options;
-  try {
-    for await (const message of decodeSse(body)) {
+  const messages = decodeSse(body);
+  let finished = false;
+
+  /** The next chunk, `undefined` at the end of the stream; throws for a payload that is not a chunk. */
+  async function read(): Promise<ChatCompletionChunk | undefined> {
+    for (;;) {
+      const next = await messages.next();
+      if (next.done === true) return undefined;
+      const message = next.value;
       const { data } = message;
-      if (data === '[DONE]') return;
+      if (data === '[DONE]') return undefined;
       if (message.event === 'error') throw providerErrorFromErrorEvent(data, context);
       if (data === '') continue;
       let payload: unknown;
@@ -54,10 +69,38 @@ export async function* parseOpenAICompatibleStream(
         const path = chunk.error.issues[0]?.path.join('.') ?? '';
         throw providerErrorFromMalformed(`a stream chunk of an unexpected shape (at "${path}")`, context, chunk.error);
       }
-      liftChoiceUsage(chunk.data);
-      yield chunk.data;
+      if (!liftChoiceUsage(chunk.data)) rememberRawChunkJson(chunk.data, payload, data);
+      return chunk.data;
     }
-  } catch (error) {
-    throw providerErrorFromException(error, callerSignal, context);
   }
+
+  const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+    async next(): Promise<IteratorResult<ChatCompletionChunk>> {
+      if (finished) return { done: true, value: undefined };
+      let chunk: ChatCompletionChunk | undefined;
+      try {
+        chunk = await read();
+      } catch (error) {
+        finished = true;
+        // Like leaving a for-await loop: the body is cancelled before the error is reported.
+        await messages.return?.().catch(() => undefined);
+        throw providerErrorFromException(error, callerSignal, context);
+      }
+      if (chunk !== undefined) return { done: false, value: chunk };
+      finished = true;
+      await messages.return?.();
+      return { done: true, value: undefined };
+    },
+    async return(): Promise<IteratorResult<ChatCompletionChunk>> {
+      if (!finished) {
+        finished = true;
+        await messages.return?.();
+      }
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatCompletionChunk } from './chat-api.ts';
+import { createProvider } from './create-provider.ts';
+import type { Provider } from './provider.ts';
+import { rawChunkJson } from './raw-chunk-json.ts';
+import { startStandInUpstream } from './testing/stand-in-upstream.ts';
+import type { StandInUpstream } from './testing/stand-in-types.ts';
+
+let upstream: StandInUpstream;
+let provider: Provider;
+
+beforeAll(async () => {
+  upstream = await startStandInUpstream();
+  provider = createProvider({ kind: 'openai', baseUrl: upstream.baseUrl, apiKey: 'sk-test-raw-0000' });
+});
+afterAll(async () => {
+  await upstream.close();
+});
+
+async function streamOf(lines: string[]): Promise<ChatCompletionChunk[]> {
+  upstream.enqueue({ type: 'raw', headers: { 'content-type': 'text/event-stream' }, body: `${lines.map((line) => `data: ${line}\n\n`).join('')}data: [DONE]\n\n` });
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of provider.chatStream({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })) chunks.push(chunk);
+  return chunks;
+}
+
+describe('rawChunkJson', () => {
+  it('gives the wire text of a chunk the schema took as it was, vendor fields and key order included', async () => {
+    const wire = '{"vendor_extra":{"a":1},"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}';
+    const [chunk] = await streamOf([wire]);
+    if (chunk === undefined) throw new Error('no chunk');
+    expect(rawChunkJson(chunk)).toBe(wire);
+  });
+
+  it('gives nothing where the parsed chunk differs from its text: defaults filled in, usage computed or moved', async () => {
+    const chunks = await streamOf([
+      '{"id":"c1","choices":[{"delta":{"content":"no index"}}]}',
+      '{"id":"c2"}',
+      '{"id":"c3","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}',
+      '{"id":"c4","choices":[{"index":0,"delta":{},"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}]}',
+    ]);
+    expect(chunks.map((chunk) => chunk.id)).toEqual(['c1', 'c2', 'c3', 'c4']);
+    expect(chunks.map((chunk) => rawChunkJson(chunk))).toEqual([undefined, undefined, undefined, undefined]);
+    expect(chunks[3]?.usage?.total_tokens).toBe(3);
+  });
+
+  it('gives nothing for a copy of a chunk, which may have been changed', async () => {
+    const [chunk] = await streamOf(['{"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"}}]}']);
+    if (chunk === undefined) throw new Error('no chunk');
+    expect(rawChunkJson(chunk)).toBeDefined();
+    expect(rawChunkJson({ ...chunk, id: 'changed' })).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(chunk))).toEqual({ id: 'c1', choices: [{ index: 0, delta: { content: 'Hi' } }] });
+  });
+});

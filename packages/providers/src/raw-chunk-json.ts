@@ -1,0 +1,60 @@
+import type { ChatCompletionChunk } from './chat-api.ts';
+
+// Kept on the chunk itself (a WeakMap entry per chunk cost more than the JSON.stringify it saves). A symbol key,
+// so JSON.stringify and zod never see it; the entry names its owner, so a spread copy of a chunk (which copies
+// own symbol keys) does not pass for the original.
+const RAW_JSON = Symbol('gw.rawChunkJson');
+
+interface RawEntry {
+  owner: object;
+  text: string;
+}
+
+/**
+ * Internal (for stream parsers): remembers `text` as the wire form of `chunk` when the text says exactly what
+ * the parsed chunk says (no field the schema had to fill in, no usage moved) and fits on one SSE `data:` line.
+ */
+export function rememberRawChunkJson(chunk: ChatCompletionChunk, payload: unknown, text: string): void {
+  if (text.includes('\n') || text.includes('\r') || !needsNoDefaults(payload)) return;
+  const entry: RawEntry = { owner: chunk, text };
+  Reflect.set(chunk, RAW_JSON, entry);
+}
+
+/**
+ * The JSON text a streamed chunk was parsed from, when re-serialising the chunk would say the same thing
+ * (key order and whitespace aside) and the text holds no line break; otherwise `undefined`. A relay that passes
+ * a chunk on unchanged can write this instead of `JSON.stringify(chunk)`; once it changes the chunk, the text
+ * no longer describes it.
+ *
+ * @example
+ * for await (const chunk of provider.chatStream(request, { signal })) {
+ *   write(`data: ${rawChunkJson(chunk) ?? JSON.stringify(chunk)}\n\n`);
+ * }
+ */
+export function rawChunkJson(chunk: ChatCompletionChunk): string | undefined {
+  const entry: unknown = Reflect.get(chunk, RAW_JSON);
+  return isRawEntry(entry) && entry.owner === chunk ? entry.text : undefined;
+}
+
+function isRawEntry(value: unknown): value is RawEntry {
+  return isObject(value) && 'owner' in value && 'text' in value && typeof value.text === 'string';
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+// Mirrors the defaults and transforms of chatCompletionChunkSchema: choices, choices[].index and
+// choices[].delta are filled in when missing, and usage.total_tokens is computed when missing.
+function needsNoDefaults(payload: unknown): boolean {
+  if (!isObject(payload)) return false;
+  const choices: unknown = Reflect.get(payload, 'choices');
+  if (!Array.isArray(choices)) return false;
+  const list: unknown[] = choices;
+  for (const choice of list) {
+    if (!isObject(choice)) return false;
+    if (typeof Reflect.get(choice, 'index') !== 'number' || !isObject(Reflect.get(choice, 'delta'))) return false;
+  }
+  const usage: unknown = Reflect.get(payload, 'usage');
+  return usage == null || (isObject(usage) && Reflect.get(usage, 'total_tokens') != null);
+}
