@@ -11,6 +11,7 @@ describe('@gw/stream public surface', () => {
       'decodeSse',
       'encodeSse',
       'isStreamIdleTimeoutError',
+      'pipeSseToNode',
       'tap',
       'toSseStream',
       'withIdleTimeout',

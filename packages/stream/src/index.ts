@@ -5,6 +5,8 @@ export { decodeSse } from './decode-sse.ts';
 export type { DecodeSseOptions } from './decode-sse.ts';
 export { encodeSse, SSE_DONE } from './encode-sse.ts';
 export { toSseStream } from './to-sse-stream.ts';
+export { pipeSseToNode } from './pipe-sse-to-node.ts';
+export type { PipeSseToNodeOptions } from './pipe-sse-to-node.ts';
 export type { SseStreamItem, ToSseStreamOptions } from './to-sse-stream.ts';
 export { withIdleTimeout } from './with-idle-timeout.ts';
 export type { IdleTimeoutOptions } from './with-idle-timeout.ts';

@@ -1,5 +1,7 @@
 import { chatCompletionRequestSchema, type ChatCompletionChunk } from '@gw/providers';
-import { toSseStream, withIdleTimeout } from '@gw/stream';
+import { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { pipeSseToNode, toSseStream, withIdleTimeout } from '@gw/stream';
 import type { Handler } from 'hono';
 import { reportError, errorEvent } from '../error-handler.ts';
 import { formatPath } from '../format-path.ts';
@@ -100,13 +102,21 @@ export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Vari
       settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
       throw error;
     }
-    const body = toSseStream(relayChunks(upstream, first, { includeUsage, settle, signal, cancelUpstream }), {
-      onError: (error) => {
-        reportError(logger, error, c.get('requestId'));
-        return errorEvent(error);
-      },
-    });
-    return c.body(body, 200, SSE_HEADERS);
+    const relay = relayChunks(upstream, first, { includeUsage, settle, signal, cancelUpstream });
+    const onError = (error: unknown): string => {
+      reportError(logger, error, c.get('requestId'));
+      return errorEvent(error);
+    };
+    // On @hono/node-server, write to the Node response ourselves: no web stream, Response object or
+    // separate header write between the relay and the socket. Anywhere else, a pull-based web body.
+    const outgoing: unknown = Reflect.get(Object(c.env), 'outgoing');
+    if (outgoing instanceof ServerResponse) {
+      // The request id middleware's header, which Hono would otherwise add to the Response we skip.
+      outgoing.writeHead(200, { ...SSE_HEADERS, 'x-request-id': c.get('requestId') });
+      void pipeSseToNode(relay, outgoing, { onError });
+      return RESPONSE_ALREADY_SENT;
+    }
+    return c.body(toSseStream(relay, { onError }), 200, SSE_HEADERS);
   };
 }
 

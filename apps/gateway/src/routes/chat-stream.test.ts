@@ -37,8 +37,9 @@ describe('POST /v1/chat/completions (SSE)', () => {
   it('streams chunks as SSE and ends with data: [DONE]', async () => {
     const { url, upstream } = await start();
     upstream.enqueue({ type: 'chat', content: 'one two three four' });
-    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody(), { 'x-request-id': 'stream-1' });
     expect(response.status).toBe(200);
+    expect(response.headers.get('x-request-id')).toBe('stream-1');
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     expect(response.headers.get('cache-control')).toBe('no-cache');
     expect(response.headers.get('x-accel-buffering')).toBe('no');
