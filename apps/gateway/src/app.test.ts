@@ -1,16 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { chatBody, postJson, startTestGateway, TEST_VENDOR_KEY, type TestGateway } from './test-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { chatBody, gatewayPerTest, postJson, TEST_VENDOR_KEY } from './test-helpers.ts';
 
-let t: TestGateway | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function start(options: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  t = await startTestGateway(options);
-  return t;
-}
+const start = gatewayPerTest();
 
 const UNSET_KEY = '${NOT_SET_IN_TESTS:-}';
 

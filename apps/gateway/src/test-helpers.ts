@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { startStandInUpstream, type StandInUpstream } from '@gw/providers/testing';
+import { afterEach } from 'vitest';
 import type { Environment } from './config/interpolate.ts';
 import { parseConfig } from './config/load.ts';
 import { configSecrets } from './config/secrets.ts';
@@ -84,6 +85,28 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     await upstream.close();
     throw error;
   }
+}
+
+/**
+ * For a test file: returns a `start(options?)` that starts a test gateway, and registers an
+ * `afterEach` that closes the one the test started.
+ *
+ * @example
+ * const start = gatewayPerTest();
+ * it('answers', async () => {
+ *   const { url } = await start();
+ * });
+ */
+export function gatewayPerTest(): (options?: TestGatewayOptions) => Promise<TestGateway> {
+  let current: TestGateway | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (options = {}) => {
+    current = await startTestGateway(options);
+    return current;
+  };
 }
 
 /**

@@ -1,19 +1,10 @@
 import { createServer as createNetServer } from 'node:net';
 import type { Usage } from '@gw/providers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RequestOutcome } from '../settle.ts';
-import { chatBody, postJson, rawRequest, startTestGateway, TEST_VENDOR_KEY, type TestGateway } from '../test-helpers.ts';
+import { chatBody, gatewayPerTest, postJson, rawRequest, TEST_VENDOR_KEY, type TestGateway } from '../test-helpers.ts';
 
-let t: TestGateway | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function start(options: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  t = await startTestGateway(options);
-  return t;
-}
+const start = gatewayPerTest();
 
 interface Envelope {
   error: { message: string; type: string; code: string | null; param: string | null };

@@ -1,19 +1,10 @@
 import type { ChatCompletionChunk, Usage } from '@gw/providers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OutcomeStatus, RequestOutcome } from '../settle.ts';
 import { relayChunks } from './chat-stream.ts';
-import { chatBody, postJson, sseData, startTestGateway, TEST_VENDOR_KEY, waitFor, type TestGateway } from '../test-helpers.ts';
+import { chatBody, gatewayPerTest, postJson, sseData, TEST_VENDOR_KEY, waitFor } from '../test-helpers.ts';
 
-let t: TestGateway | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function start(options: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  t = await startTestGateway(options);
-  return t;
-}
+const start = gatewayPerTest();
 
 interface Chunk {
   object?: string;
