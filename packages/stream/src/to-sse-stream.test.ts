@@ -1,13 +1,13 @@
-import { get } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createControlledSource } from './__fixtures__/controlled-source.ts';
-import { startServer, within } from './__fixtures__/http-server.ts';
+import { collect, getResponse, settled, startServer, within } from './__fixtures__/http-server.ts';
 import type { TestServer } from './__fixtures__/http-server.ts';
 import { decodeSse } from './decode-sse.ts';
 import { encodeSse, SSE_DONE } from './encode-sse.ts';
+import { pipeSseToNode } from './pipe-sse-to-node.ts';
 import type { SseMessage } from './sse-message.ts';
 import { toSseStream } from './to-sse-stream.ts';
 import type { SseStreamItem, ToSseStreamOptions } from './to-sse-stream.ts';
@@ -20,40 +20,32 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** Serves toSseStream(source) the way a Node server would: piped into the response, with backpressure. */
-async function serve(makeSource: () => AsyncIterable<SseStreamItem>, options?: ToSseStreamOptions): Promise<string> {
-  server = await startServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    // pipeline also destroys the body stream (so cancel() reaches the source) when the client leaves.
-    pipeline(Readable.fromWeb(toSseStream(makeSource(), options)), response).catch(() => {});
-  });
-  return server.url;
-}
+type ErrorOptions = Pick<ToSseStreamOptions, 'onError'>;
+type Writer = (source: AsyncIterable<SseStreamItem>, response: ServerResponse, options?: ErrorOptions) => void;
 
-function getResponse(url: string): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => get(url, resolve).on('error', reject));
-}
+// Both ways of answering with SSE keep one contract; every test of it runs against each.
+const writers: Array<[string, Writer]> = [
+  [
+    'toSseStream piped into the response',
+    (source, response, options) => {
+      // pipeline also destroys the body stream (so cancel() reaches the source) when the client leaves.
+      pipeline(Readable.fromWeb(toSseStream(source, options)), response).catch(() => {});
+    },
+  ],
+  ['pipeSseToNode', (source, response, options) => void pipeSseToNode(source, response, options)],
+];
 
-async function collect(body: AsyncIterable<Uint8Array>): Promise<SseMessage[]> {
-  const messages: SseMessage[] = [];
-  for await (const message of decodeSse(body)) messages.push(message);
-  return messages;
-}
 
-/** Resolves once `read()` has stopped changing for a while: the pipes between server and client are full. */
-async function settled(read: () => number): Promise<number> {
-  let last = -1;
-  let stableFor = 0;
-  for (let waited = 0; waited < 15_000 && stableFor < 5; waited += 100) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const value = read();
-    stableFor = value === last ? stableFor + 1 : 0;
-    last = value;
+
+describe.each(writers)('%s over real HTTP', (_name, write) => {
+  async function serve(makeSource: () => AsyncIterable<SseStreamItem>, options?: ErrorOptions): Promise<string> {
+    server = await startServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      write(makeSource(), response, options);
+    });
+    return server.url;
   }
-  return last;
-}
 
-describe('toSseStream over real HTTP', () => {
   it('reads the source only as fast as a paused client reads, then delivers every item in order', async () => {
     const total = 100_000;
     const padding = 'x'.repeat(1024);
@@ -134,6 +126,8 @@ describe('toSseStream over real HTTP', () => {
     const url = await serve(
       async function* () {
         yield { data: 'one' };
+        // Let 'one' reach the client first: a destroy in the same turn can overtake it on the client's side.
+        await new Promise((resolve) => setTimeout(resolve, 50));
         throw new Error('upstream connection reset');
       },
       { onError: () => undefined },

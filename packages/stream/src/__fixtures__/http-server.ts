@@ -1,4 +1,6 @@
-import { createServer } from 'node:http';
+import { createServer, get } from 'node:http';
+import { decodeSse } from '../decode-sse.ts';
+import type { SseMessage } from '../sse-message.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Test-only: a real HTTP server on 127.0.0.1 with an ephemeral port. */
@@ -32,3 +34,29 @@ export async function startServer(
       }),
   };
 }
+
+/** GETs `url` and resolves with the response as soon as its head arrives, body unread. */
+export function getResponse(url: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => get(url, resolve).on('error', reject));
+}
+
+/** Every SSE message of a body, in order. */
+export async function collect(body: AsyncIterable<Uint8Array>): Promise<SseMessage[]> {
+  const messages: SseMessage[] = [];
+  for await (const message of decodeSse(body)) messages.push(message);
+  return messages;
+}
+
+/** Resolves once `read()` has stopped changing for a while: the pipes between server and client are full. */
+export async function settled(read: () => number): Promise<number> {
+  let last = -1;
+  let stableFor = 0;
+  for (let waited = 0; waited < 15_000 && stableFor < 5; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const value = read();
+    stableFor = value === last ? stableFor + 1 : 0;
+    last = value;
+  }
+  return last;
+}
+
