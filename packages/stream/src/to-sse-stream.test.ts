@@ -8,7 +8,6 @@ import type { TestServer } from './__fixtures__/http-server.ts';
 import { decodeSse } from './decode-sse.ts';
 import { encodeSse, SSE_DONE } from './encode-sse.ts';
 import { pipeSseToNode } from './pipe-sse-to-node.ts';
-import type { SseMessage } from './sse-message.ts';
 import { toSseStream } from './to-sse-stream.ts';
 import type { SseStreamItem, ToSseStreamOptions } from './to-sse-stream.ts';
 
