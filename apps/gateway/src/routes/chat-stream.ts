@@ -71,8 +71,11 @@ export function relayChunks(
   let usage: Usage | undefined;
   let finished = false;
 
-  /** The next upstream result; once `text` holds lines, gives up (undefined) if it is not there within this turn. */
-  async function pull(text: string): Promise<IteratorResult<ChatCompletionChunk> | undefined> {
+  /**
+   * The next upstream result; once `text` holds lines, gives up (undefined) if it is not there by
+   * `turnEnd`, the end of the event-loop turn the batch started in (one timer per batch, not per chunk).
+   */
+  async function pull(text: string, turnEnd: () => Promise<typeof NEXT_TURN>): Promise<IteratorResult<ChatCompletionChunk> | undefined> {
     if (pending !== undefined) {
       const result = pending;
       pending = undefined;
@@ -81,7 +84,7 @@ export function relayChunks(
     const step = inFlight ?? upstream.next();
     inFlight = undefined;
     if (text === '') return step;
-    const raced = await Promise.race([step, nextTurn()]);
+    const raced = await Promise.race([step, turnEnd()]);
     if (raced !== NEXT_TURN) return raced;
     inFlight = step;
     // Seen by the next call; until then a rejection must not count as unhandled.
@@ -95,10 +98,12 @@ export function relayChunks(
       // Chunks that arrived together (one network read often holds many) leave as one string, so the
       // response stream, the HTTP framing and the socket see one write instead of one per chunk.
       let text = '';
+      let turn: Promise<typeof NEXT_TURN> | undefined;
+      const turnEnd = (): Promise<typeof NEXT_TURN> => (turn ??= nextTurn());
       while (!finished) {
         let result: IteratorResult<ChatCompletionChunk> | undefined;
         try {
-          result = await pull(text);
+          result = await pull(text, turnEnd);
         } catch (error) {
           if (text !== '') {
             // Deliver what came before the failure first; the next call meets the error again.
