@@ -38,12 +38,6 @@ function dataLine(chunk: ChatCompletionChunk, dropUsage: boolean): string {
 const MAX_BATCH_CHARS = 16 * 1024;
 const NEXT_TURN = Symbol('next turn');
 
-// Resolves after the I/O callbacks of this event-loop turn: whatever the upstream has delivered by
-// then is already parsed, and what it has not is not worth waiting for.
-function nextTurn(): Promise<typeof NEXT_TURN> {
-  return new Promise((resolve) => setImmediate(resolve, NEXT_TURN));
-}
-
 function ignore(): void {}
 
 /**
@@ -71,11 +65,21 @@ export function relayChunks(
   let usage: Usage | undefined;
   let finished = false;
 
+  // The batch being built settles a read still pending at the end of its turn with NEXT_TURN, through this
+  // one hook, instead of a Promise.race (an array, a promise and two reactions) per chunk.
+  let settleWithTurn: ((value: typeof NEXT_TURN) => void) | undefined;
+  // The read that the pending race is about: taken up by the next batch when the turn ends first.
+  let racing: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
+  const onTurnEnd = (): void => settleWithTurn?.(NEXT_TURN);
+
   /**
-   * The next upstream result; once `text` holds lines, gives up (undefined) if it is not there by
-   * `turnEnd`, the end of the event-loop turn the batch started in (one timer per batch, not per chunk).
+   * The next upstream result, as it is when already at hand; once `text` holds lines, gives up (NEXT_TURN) if
+   * it is not there by the end of the event-loop turn the batch started in (one timer per batch, not per chunk).
    */
-  async function pull(text: string, turnEnd: () => Promise<typeof NEXT_TURN>): Promise<IteratorResult<ChatCompletionChunk> | undefined> {
+  function pull(
+    text: string,
+    turnEnd: () => void,
+  ): IteratorResult<ChatCompletionChunk> | Promise<IteratorResult<ChatCompletionChunk> | typeof NEXT_TURN> {
     if (pending !== undefined) {
       const result = pending;
       pending = undefined;
@@ -84,12 +88,12 @@ export function relayChunks(
     const step = inFlight ?? upstream.next();
     inFlight = undefined;
     if (text === '') return step;
-    const raced = await Promise.race([step, turnEnd()]);
-    if (raced !== NEXT_TURN) return raced;
-    inFlight = step;
-    // Seen by the next call; until then a rejection must not count as unhandled.
-    step.catch(ignore);
-    return undefined;
+    turnEnd();
+    racing = step;
+    return new Promise((resolve, reject) => {
+      settleWithTurn = resolve;
+      step.then(resolve, reject);
+    });
   }
 
   const iterator: AsyncIterableIterator<string> = {
@@ -98,10 +102,14 @@ export function relayChunks(
       // Chunks that arrived together (one network read often holds many) leave as one string, so the
       // response stream, the HTTP framing and the socket see one write instead of one per chunk.
       let text = '';
-      let turn: Promise<typeof NEXT_TURN> | undefined;
-      const turnEnd = (): Promise<typeof NEXT_TURN> => (turn ??= nextTurn());
+      let turnArmed = false;
+      const turnEnd = (): void => {
+        if (turnArmed) return;
+        turnArmed = true;
+        setImmediate(onTurnEnd);
+      };
       while (!finished) {
-        let result: IteratorResult<ChatCompletionChunk> | undefined;
+        let result: IteratorResult<ChatCompletionChunk> | typeof NEXT_TURN;
         try {
           result = await pull(text, turnEnd);
         } catch (error) {
@@ -116,7 +124,12 @@ export function relayChunks(
           settle(usage, signal.aborted ? 'cancelled' : 'failed', error);
           throw error;
         }
-        if (result === undefined) break;
+        if (result === NEXT_TURN) {
+          inFlight = racing;
+          // Seen by the next call; until then a rejection must not count as unhandled.
+          inFlight?.catch(ignore);
+          break;
+        }
         if (result.done === true) {
           finished = true;
           settle(usage, 'completed');

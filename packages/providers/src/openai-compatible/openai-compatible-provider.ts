@@ -223,9 +223,14 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       return openStream(request, controller.signal, callOptions, context);
     }
 
+    // Steps asked for and not yet over, and the last of them: each step counts itself off, rather than a settle
+    // handler on every step's promise, which would cost one more promise per chunk.
+    let unsettled = 0;
+    let last: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
+
     async function step(): Promise<IteratorResult<ChatCompletionChunk>> {
-      if (finished) return { done: true, value: undefined };
       try {
+        if (finished) return { done: true, value: undefined };
         chunks ??= await open();
         // finished meanwhile: return() came while the call was being opened.
         if (finished) {
@@ -238,19 +243,17 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       } catch (error) {
         finish(false);
         throw error;
+      } finally {
+        unsettled -= 1;
       }
     }
 
-    let inFlight: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
     const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
       next(): Promise<IteratorResult<ChatCompletionChunk>> {
         // Rare: a caller that does not await; queue like an async generator would (one upstream call, in order).
-        const current = inFlight === undefined ? step() : inFlight.then(step, step);
-        inFlight = current;
-        const clear = (): void => {
-          if (inFlight === current) inFlight = undefined;
-        };
-        current.then(clear, clear);
+        const current = unsettled === 0 || last === undefined ? step() : last.then(step, step);
+        unsettled += 1;
+        last = current;
         return current;
       },
       async return(): Promise<IteratorResult<ChatCompletionChunk>> {

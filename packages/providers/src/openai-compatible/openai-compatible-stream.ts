@@ -1,4 +1,5 @@
 import { decodeSse } from '@gw/stream';
+import type { SseMessage } from '@gw/stream';
 import { chatCompletionChunkSchema, usageSchema } from '../chat-api.ts';
 import type { ChatCompletionChunk } from '../chat-api.ts';
 import { rememberRawChunkJson } from '../raw-chunk-json.ts';
@@ -46,47 +47,45 @@ export function parseOpenAICompatibleStream(
   const messages = decodeSse(body);
   let finished = false;
 
-  /** The next chunk, `undefined` at the end of the stream; throws for a payload that is not a chunk. */
-  async function read(): Promise<ChatCompletionChunk | undefined> {
-    for (;;) {
-      const next = await messages.next();
-      if (next.done === true) return undefined;
-      const message = next.value;
-      const { data } = message;
-      if (data === '[DONE]') return undefined;
-      if (message.event === 'error') throw providerErrorFromErrorEvent(data, context);
-      if (data === '') continue;
-      let payload: unknown;
-      try {
-        payload = JSON.parse(data);
-      } catch (cause) {
-        throw providerErrorFromMalformed('a stream chunk that is not JSON', context, cause);
-      }
-      const error = providerErrorFromPayload(payload, context);
-      if (error !== undefined) throw error;
-      const chunk = chatCompletionChunkSchema.safeParse(payload);
-      if (!chunk.success) {
-        const path = chunk.error.issues[0]?.path.join('.') ?? '';
-        throw providerErrorFromMalformed(`a stream chunk of an unexpected shape (at "${path}")`, context, chunk.error);
-      }
-      if (!liftChoiceUsage(chunk.data)) rememberRawChunkJson(chunk.data, payload, data);
-      return chunk.data;
+  /** The chunk of one message, `undefined` for one that carries none; throws for a payload that is not a chunk. */
+  function chunkOf(message: SseMessage): ChatCompletionChunk | undefined {
+    const { data } = message;
+    if (message.event === 'error') throw providerErrorFromErrorEvent(data, context);
+    if (data === '') return undefined;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(data);
+    } catch (cause) {
+      throw providerErrorFromMalformed('a stream chunk that is not JSON', context, cause);
     }
+    const error = providerErrorFromPayload(payload, context);
+    if (error !== undefined) throw error;
+    const chunk = chatCompletionChunkSchema.safeParse(payload);
+    if (!chunk.success) {
+      const path = chunk.error.issues[0]?.path.join('.') ?? '';
+      throw providerErrorFromMalformed(`a stream chunk of an unexpected shape (at "${path}")`, context, chunk.error);
+    }
+    if (!liftChoiceUsage(chunk.data)) rememberRawChunkJson(chunk.data, payload, data);
+    return chunk.data;
   }
 
   const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+    // The message loop lives here rather than in a helper: one async frame per chunk instead of two.
     async next(): Promise<IteratorResult<ChatCompletionChunk>> {
       if (finished) return { done: true, value: undefined };
-      let chunk: ChatCompletionChunk | undefined;
       try {
-        chunk = await read();
+        for (;;) {
+          const next = await messages.next();
+          if (next.done === true || next.value.data === '[DONE]') break;
+          const chunk = chunkOf(next.value);
+          if (chunk !== undefined) return { done: false, value: chunk };
+        }
       } catch (error) {
         finished = true;
         // Like leaving a for-await loop: the body is cancelled before the error is reported.
         await messages.return?.().catch(() => undefined);
         throw providerErrorFromException(error, callerSignal, context);
       }
-      if (chunk !== undefined) return { done: false, value: chunk };
       finished = true;
       await messages.return?.();
       return { done: true, value: undefined };
