@@ -181,6 +181,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     signal: AbortSignal,
     callOptions: CallOptions | undefined,
     context: ErrorContext,
+    onEnd: (completed: boolean) => void,
   ): Promise<AsyncIterableIterator<ChatCompletionChunk>> {
     const response = await post(chatUrl, toStreamBody(request, streamIncludeUsage), signal, callOptions, context);
     if (response.body === null) throw providerErrorFromMalformed('an empty stream', context);
@@ -193,7 +194,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         providerErrorFromMalformed('a JSON body where an event stream was expected', context)
       );
     }
-    return parseOpenAICompatibleStream(response.body, { context, callerSignal: callOptions?.signal });
+    return parseOpenAICompatibleStream(response.body, { context, callerSignal: callOptions?.signal, onEnd });
   }
 
   // A hand-written iterator rather than an async generator around the parser: it hands the parser's chunks
@@ -220,7 +221,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     async function open(): Promise<AsyncIterableIterator<ChatCompletionChunk>> {
       if (callerSignal?.aborted === true) forwardAbort();
       else callerSignal?.addEventListener('abort', forwardAbort, { once: true });
-      return openStream(request, controller.signal, callOptions, context);
+      return openStream(request, controller.signal, callOptions, context, finish);
     }
 
     // Steps asked for and not yet over, and the last of them: each step counts itself off, rather than a settle
@@ -237,9 +238,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
           await chunks.return?.();
           return { done: true, value: undefined };
         }
-        const result = await chunks.next();
-        if (result.done === true) finish(true);
-        return result;
+        // The parser calls finish() when the chunks end or fail.
+        return await chunks.next();
       } catch (error) {
         finish(false);
         throw error;
@@ -250,7 +250,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
 
     const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
       next(): Promise<IteratorResult<ChatCompletionChunk>> {
-        // Rare: a caller that does not await; queue like an async generator would (one upstream call, in order).
+        // Once the call is open and no step is pending, the parser's own next(): no frame of ours per chunk. The
+        // parser queues a caller that does not await; until then, so do we (one upstream call, in order).
+        if (chunks !== undefined && unsettled === 0) return chunks.next();
         const current = unsettled === 0 || last === undefined ? step() : last.then(step, step);
         unsettled += 1;
         last = current;

@@ -16,6 +16,11 @@ export interface StreamParseOptions {
   context: ErrorContext;
   /** The caller's signal: tells a cancel (`cancelled`) apart from a broken connection (`connection`). */
   callerSignal: AbortSignal | undefined;
+  /**
+   * Called once when the chunks end by themselves: `true` after the last one, `false` after a failure (the body
+   * is cancelled by then). Not called for `return()`.
+   */
+  onEnd?: (completed: boolean) => void;
 }
 
 // Moonshot has been seen reporting usage inside choices[0] of the last chunk instead of at the top level.
@@ -43,7 +48,7 @@ export function parseOpenAICompatibleStream(
   body: ReadableStream<Uint8Array>,
   options: StreamParseOptions,
 ): AsyncIterableIterator<ChatCompletionChunk> {
-  const { context, callerSignal } = options;
+  const { context, callerSignal, onEnd } = options;
   const messages = decodeSse(body);
   let finished = false;
 
@@ -69,9 +74,14 @@ export function parseOpenAICompatibleStream(
     return chunk.data;
   }
 
-  const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
-    // The message loop lives here rather than in a helper: one async frame per chunk instead of two.
-    async next(): Promise<IteratorResult<ChatCompletionChunk>> {
+  // Steps asked for and not yet over, and the last of them: each step counts itself off, rather than a settle
+  // handler on every step's promise, which would cost one more promise per chunk.
+  let unsettled = 0;
+  let last: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
+
+  // The message loop lives here rather than in a helper: one async frame per chunk instead of two.
+  async function step(): Promise<IteratorResult<ChatCompletionChunk>> {
+    try {
       if (finished) return { done: true, value: undefined };
       try {
         for (;;) {
@@ -84,11 +94,30 @@ export function parseOpenAICompatibleStream(
         finished = true;
         // Like leaving a for-await loop: the body is cancelled before the error is reported.
         await messages.return?.().catch(() => undefined);
+        onEnd?.(false);
         throw providerErrorFromException(error, callerSignal, context);
       }
       finished = true;
-      await messages.return?.();
+      try {
+        await messages.return?.();
+      } catch (error) {
+        onEnd?.(false);
+        throw error;
+      }
+      onEnd?.(true);
       return { done: true, value: undefined };
+    } finally {
+      unsettled -= 1;
+    }
+  }
+
+  const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+    next(): Promise<IteratorResult<ChatCompletionChunk>> {
+      // A caller that does not await is queued like an async generator would queue it: one read at a time, in order.
+      const current = unsettled === 0 || last === undefined ? step() : last.then(step, step);
+      unsettled += 1;
+      last = current;
+      return current;
     },
     async return(): Promise<IteratorResult<ChatCompletionChunk>> {
       if (!finished) {
