@@ -89,6 +89,49 @@ describe('decodeSse over real HTTP', () => {
     expect(messages).toEqual(expected);
   });
 
+  it.each([false, true])(
+    'hands out the messages of one read through takeBuffered, in order with next() (signal: %s)',
+    async (withSignal) => {
+      server = await startServer((_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        // One write, so the three messages arrive in one read.
+        response.end('data: a\n\ndata: b\n\ndata: c\n\n');
+      });
+      const response = await fetch(server.url);
+      const messages = decodeSse(response.body!, withSignal ? { signal: new AbortController().signal } : {});
+      expect(messages.takeBuffered()).toBeUndefined(); // nothing read yet
+      const received: string[] = [];
+      for (;;) {
+        const buffered = messages.takeBuffered();
+        if (buffered !== undefined) {
+          received.push(`take:${buffered.data}`);
+          continue;
+        }
+        const next = await messages.next();
+        if (next.done === true) break;
+        received.push(`next:${next.value.data}`);
+      }
+      expect(received).toEqual(['next:a', 'take:b', 'take:c']);
+    },
+  );
+
+  it('takeBuffered hands out nothing after an abort or return()', async () => {
+    server = await startServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end('data: a\n\ndata: b\n\ndata: c\n\n');
+    });
+    const controller = new AbortController();
+    const aborted = decodeSse((await fetch(server.url)).body!, { signal: controller.signal });
+    expect(await aborted.next()).toMatchObject({ value: { data: 'a' } });
+    controller.abort();
+    expect(aborted.takeBuffered()).toBeUndefined();
+
+    const returned = decodeSse((await fetch(server.url)).body!);
+    expect(await returned.next()).toMatchObject({ value: { data: 'a' } });
+    await returned.return?.();
+    expect(returned.takeBuffered()).toBeUndefined();
+  });
+
   it('cancels the fetch body when the loop breaks early, so the server sees the client leave', async () => {
     const { closed } = await startEndlessServer();
     const response = await fetch(server!.url);

@@ -2,7 +2,7 @@ export type { SseMessage } from './sse-message.ts';
 export { createSseDecoder } from './sse-decoder.ts';
 export type { SseDecoderOptions } from './sse-decoder.ts';
 export { decodeSse } from './decode-sse.ts';
-export type { DecodeSseOptions } from './decode-sse.ts';
+export type { DecodeSseOptions, SseMessageIterator } from './decode-sse.ts';
 export { encodeSse, SSE_DONE } from './encode-sse.ts';
 export { toSseStream } from './to-sse-stream.ts';
 export { pipeSseToNode } from './pipe-sse-to-node.ts';

@@ -85,9 +85,15 @@ export function parseOpenAICompatibleStream(
       if (finished) return { done: true, value: undefined };
       try {
         for (;;) {
-          const next = await messages.next();
-          if (next.done === true || next.value.data === '[DONE]') break;
-          const chunk = chunkOf(next.value);
+          // A message decoded from bytes already at hand needs no await (most chunks arrive several to a read).
+          let message = messages.takeBuffered();
+          if (message === undefined) {
+            const next = await messages.next();
+            if (next.done === true) break;
+            message = next.value;
+          }
+          if (message.data === '[DONE]') break;
+          const chunk = chunkOf(message);
           if (chunk !== undefined) return { done: false, value: chunk };
         }
       } catch (error) {
