@@ -18,6 +18,7 @@ import {
   providerErrorFromResponse,
 } from './openai-compatible-error.ts';
 import { parseOpenAICompatibleStream } from './openai-compatible-stream.ts';
+import { createSerialSteps } from '../serial-steps.ts';
 
 /** Options of {@link createOpenAICompatibleProvider}; `createProvider` fills them from the config and kind table. */
 export interface OpenAICompatibleProviderOptions {
@@ -224,10 +225,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       return openStream(request, controller.signal, callOptions, context, finish);
     }
 
-    // Steps asked for and not yet over, and the last of them: each step counts itself off, rather than a settle
-    // handler on every step's promise, which would cost one more promise per chunk.
-    let unsettled = 0;
-    let last: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
+    // One step at a time, in order; each step reports itself over (see serial-steps.ts).
+    const steps = createSerialSteps(step);
 
     async function step(): Promise<IteratorResult<ChatCompletionChunk>> {
       try {
@@ -244,7 +243,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         finish(false);
         throw error;
       } finally {
-        unsettled -= 1;
+        steps.settled();
       }
     }
 
@@ -252,11 +251,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       next(): Promise<IteratorResult<ChatCompletionChunk>> {
         // Once the call is open and no step is pending, the parser's own next(): no frame of ours per chunk. The
         // parser queues a caller that does not await; until then, so do we (one upstream call, in order).
-        if (chunks !== undefined && unsettled === 0) return chunks.next();
-        const current = unsettled === 0 || last === undefined ? step() : last.then(step, step);
-        unsettled += 1;
-        last = current;
-        return current;
+        if (chunks !== undefined && steps.pending === 0) return chunks.next();
+        return steps.run();
       },
       async return(): Promise<IteratorResult<ChatCompletionChunk>> {
         if (!finished) {

@@ -10,6 +10,7 @@ import {
   providerErrorFromMalformed,
   providerErrorFromPayload,
 } from './openai-compatible-error.ts';
+import { createSerialSteps } from '../serial-steps.ts';
 
 /** What the stream parser needs besides the body. */
 export interface StreamParseOptions {
@@ -74,10 +75,8 @@ export function parseOpenAICompatibleStream(
     return chunk.data;
   }
 
-  // Steps asked for and not yet over, and the last of them: each step counts itself off, rather than a settle
-  // handler on every step's promise, which would cost one more promise per chunk.
-  let unsettled = 0;
-  let last: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
+  // One step at a time, in order; each step reports itself over (see serial-steps.ts).
+  const steps = createSerialSteps(step);
 
   // The message loop lives here rather than in a helper: one async frame per chunk instead of two.
   async function step(): Promise<IteratorResult<ChatCompletionChunk>> {
@@ -113,17 +112,14 @@ export function parseOpenAICompatibleStream(
       onEnd?.(true);
       return { done: true, value: undefined };
     } finally {
-      unsettled -= 1;
+      steps.settled();
     }
   }
 
   const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
     next(): Promise<IteratorResult<ChatCompletionChunk>> {
       // A caller that does not await is queued like an async generator would queue it: one read at a time, in order.
-      const current = unsettled === 0 || last === undefined ? step() : last.then(step, step);
-      unsettled += 1;
-      last = current;
-      return current;
+      return steps.run();
     },
     async return(): Promise<IteratorResult<ChatCompletionChunk>> {
       if (!finished) {

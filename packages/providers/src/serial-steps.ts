@@ -1,0 +1,40 @@
+/**
+ * Internal: runs the steps of a hand-written async iterator one at a time, in the order they were asked
+ * for, the way an async generator queues `next()` calls that are not awaited. The step itself calls
+ * `settled()` in its `finally`, rather than the queue adding a settle handler to every step's promise:
+ * on a stream's hot path that would cost one more promise per chunk.
+ */
+export interface SerialSteps<T> {
+  /** Runs `step` now if nothing is pending, else after the last step asked for has settled. */
+  run(): Promise<T>;
+  /** To be called by the step when it is over, whatever its outcome. */
+  settled(): void;
+  /** Steps asked for and not yet over. */
+  readonly pending: number;
+}
+
+/**
+ * @example
+ * const steps = createSerialSteps(async () => {
+ *   try { return await readOne(); } finally { steps.settled(); }
+ * });
+ * const iterator = { next: () => steps.run(), ... };
+ */
+export function createSerialSteps<T>(step: () => Promise<T>): SerialSteps<T> {
+  let pending = 0;
+  let last: Promise<T> | undefined;
+  return {
+    run() {
+      const current = pending === 0 || last === undefined ? step() : last.then(step, step);
+      pending += 1;
+      last = current;
+      return current;
+    },
+    settled() {
+      pending -= 1;
+    },
+    get pending() {
+      return pending;
+    },
+  };
+}
