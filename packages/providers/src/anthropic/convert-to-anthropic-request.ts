@@ -310,3 +310,15 @@ export function convertToAnthropicRequest(request: ChatCompletionRequest, option
   }
   return body;
 }
+
+/**
+ * The streaming variant of a converted request (`stream: true`).
+ *
+ * @example
+ * ```ts
+ * const body = anthropicStreamBody(convertToAnthropicRequest(request, options));
+ * ```
+ */
+export function anthropicStreamBody(body: AnthropicRequest): AnthropicRequest {
+  return { ...body, stream: true };
+}
