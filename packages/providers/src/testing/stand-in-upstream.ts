@@ -104,8 +104,8 @@ function sendProblem(response: ServerResponse, problem: RequestProblem): void {
   sendJson(response, problem.status, JSON.stringify(problem.body));
 }
 
-function sendError(response: ServerResponse, behaviour: StandInErrorBehaviour, route: Route): void {
-  const body = behaviour.body ?? (route === 'messages' ? anthropicErrorBody : defaultErrorBody)(behaviour.status);
+function sendError(response: ServerResponse, behaviour: StandInErrorBehaviour, anthropic: boolean): void {
+  const body = behaviour.body ?? (anthropic ? anthropicErrorBody : defaultErrorBody)(behaviour.status);
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const contentType = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
   response.writeHead(behaviour.status, {
@@ -248,11 +248,12 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
       if (response.destroyed) return;
     }
     const route = routeOf(record.method, record.path);
-    if (behaviour.type === 'error') return sendError(response, behaviour, route);
+    // Anthropic's dialect: its Messages route, or any route called with the anthropic-version header its clients send.
+    const anthropic = route === 'messages' || record.headers['anthropic-version'] !== undefined;
+    if (behaviour.type === 'error') return sendError(response, behaviour, anthropic);
     if (behaviour.type === 'raw') return sendRaw(response, behaviour);
     if (route === 'models') {
-      // Anthropic's SDK always sends anthropic-version: answer its list shape then.
-      return sendJson(response, 200, record.headers['anthropic-version'] === undefined ? modelsBody : anthropicModelsBody);
+      return sendJson(response, 200, anthropic ? anthropicModelsBody : modelsBody);
     }
     if (route === 'messages') {
       const plan = planAnthropic(record.body, behaviour, requestNumber);
