@@ -1,7 +1,10 @@
 // Drives the adapter over real HTTP against the stand-in's Anthropic dialect (packages/providers/src/testing).
+// The *.json replays follow the response examples of Anthropic's Messages reference
+// (https://docs.anthropic.com/en/api/messages, /en/docs/build-with-claude/tool-use, /extended-thinking).
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
+import { readFixture } from '../__fixtures__/read-fixture.ts';
 import { isProviderError } from '../provider-error.ts';
 import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
@@ -142,6 +145,64 @@ describe('chat', () => {
     await vi.waitFor(() => expect(upstream.inFlight).toBe(1));
     controller.abort();
     expect((await pending).kind).toBe('cancelled');
+  });
+});
+
+describe('chat replays', () => {
+  function replay(fixture: string) {
+    upstream.enqueue({ type: 'raw', body: readFixture(fixture), headers: { 'content-type': 'application/json' } });
+    return provider.chat(request);
+  }
+
+  it('anthropic-text.json', async () => {
+    const response = await replay('anthropic-text.json');
+    expect(response).toEqual({
+      id: 'msg_013Zva2CMHLNnXjNJJKqJ2EF',
+      object: 'chat.completion',
+      created: expect.any(Number),
+      model: 'claude-sonnet-4-5-20250929',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi! My name is Claude.' }, finish_reason: 'stop' }],
+      usage: {
+        prompt_tokens: 2095,
+        completion_tokens: 503,
+        total_tokens: 2598,
+        prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 },
+      },
+    });
+  });
+
+  it('anthropic-tool-use.json: text plus a tool call with JSON.stringify(input) as arguments', async () => {
+    const response = await replay('anthropic-tool-use.json');
+    expect(response.choices[0]).toEqual({
+      index: 0,
+      message: {
+        role: 'assistant',
+        content: "I'll check the current weather in San Francisco for you.",
+        tool_calls: [
+          {
+            id: 'toolu_01A09q90qw90lq917835lq9',
+            type: 'function',
+            function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' },
+          },
+        ],
+      },
+      finish_reason: 'tool_calls',
+    });
+  });
+
+  it('anthropic-thinking.json: thinking as reasoning_content; cache reads and writes counted in prompt_tokens', async () => {
+    const response = await replay('anthropic-thinking.json');
+    expect(response.choices[0]?.message).toEqual({
+      role: 'assistant',
+      content: '27 * 453 = 12,231',
+      reasoning_content: 'To find 27 * 453, I can split it: 27 * 453 = 27 * 400 + 27 * 53 = 10800 + 1431 = 12231.',
+    });
+    expect(response.usage).toEqual({
+      prompt_tokens: 4248,
+      completion_tokens: 164,
+      total_tokens: 4412,
+      prompt_tokens_details: { cached_tokens: 3000, cache_creation_tokens: 1200 },
+    });
   });
 });
 
