@@ -225,6 +225,11 @@ describe('convertToAnthropicRequest', () => {
     expect(convertToAnthropicRequest({ model, messages: [user], reasoning_effort: 'none' }, options).thinking).toBeUndefined();
   });
 
+  it('keeps temperature when a native thinking turns thinking off', () => {
+    const body = convertToAnthropicRequest({ model, messages: [user], thinking: { type: 'disabled' }, temperature: 0.3 }, options);
+    expect(body).toMatchObject({ thinking: { type: 'disabled' }, temperature: 0.3 });
+  });
+
   it('keeps cache_control on text parts and sends system as blocks then', () => {
     const body = convertToAnthropicRequest(
       {

@@ -298,9 +298,9 @@ export function convertToAnthropicRequest(request: ChatCompletionRequest, option
     const stops = typeof request.stop === 'string' ? [request.stop] : request.stop;
     if (stops.length > 0) body.stop_sequences = stops;
   }
-  if (effectiveThinking !== undefined) {
-    body.thinking = effectiveThinking;
-  } else {
+  if (effectiveThinking !== undefined) body.thinking = effectiveThinking;
+  // Anthropic refuses temperature and top_p changes while thinking is on.
+  if (effectiveThinking === undefined || effectiveThinking['type'] === 'disabled') {
     if (request.temperature != null) body.temperature = Math.min(1, Math.max(0, request.temperature));
     if (request.top_p != null) body.top_p = request.top_p;
   }
