@@ -137,7 +137,8 @@ function kindFromCode(vendor: VendorError | undefined): ProviderErrorKind | unde
   );
 }
 
-function cleanMessage(message: string, context: ErrorContext): string {
+/** A vendor message fit for an error: trimmed, cut to a sane length, the API key and bearer tokens redacted. */
+export function cleanMessage(message: string, context: ErrorContext): string {
   const trimmed = message.trim();
   const short = trimmed.length > MAX_MESSAGE_LENGTH ? `${trimmed.slice(0, MAX_MESSAGE_LENGTH)}…` : trimmed;
   return redactSecrets(short, [context.apiKey]);
