@@ -3,8 +3,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chatCompletionJson, chatStreamFrames, DONE_FRAME, planChat } from './stand-in-chat.ts';
-import type { ChatPlan } from './stand-in-chat.ts';
 import { embeddingsJson, modelsJson } from './stand-in-embeddings.ts';
+import {
+  geminiEmbeddingsJson,
+  geminiErrorBody,
+  geminiModelsJson,
+  geminiResponseJson,
+  geminiRouteOf,
+  geminiStreamFrames,
+  isGeminiPath,
+  planGeminiChat,
+} from './stand-in-gemini.ts';
 import type { RequestProblem } from './stand-in-request.ts';
 import type {
   RecordedRequest,
@@ -96,8 +105,8 @@ function sendProblem(response: ServerResponse, problem: RequestProblem): void {
   sendJson(response, problem.status, JSON.stringify(problem.body));
 }
 
-function sendError(response: ServerResponse, behaviour: StandInErrorBehaviour): void {
-  const body = behaviour.body ?? defaultErrorBody(behaviour.status);
+function sendError(response: ServerResponse, behaviour: StandInErrorBehaviour, path: string): void {
+  const body = behaviour.body ?? (isGeminiPath(path) ? geminiErrorBody(behaviour.status) : defaultErrorBody(behaviour.status));
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const contentType = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
   response.writeHead(behaviour.status, {
@@ -134,7 +143,7 @@ function drained(response: ServerResponse): Promise<boolean> {
 
 async function sendStream(
   response: ServerResponse,
-  plan: ChatPlan,
+  frames: Iterable<string>,
   behaviour: StandInChatBehaviour,
   signal: AbortSignal,
 ): Promise<void> {
@@ -159,7 +168,7 @@ async function sendStream(
 
   let sent = 0;
   let batch = '';
-  for (const frame of chatStreamFrames(plan)) {
+  for (const frame of frames) {
     if (chunkDelayMs > 0 && sent > 0) {
       await sleep(chunkDelayMs, undefined, { signal });
     }
@@ -188,7 +197,9 @@ async function sendStream(
 
 /**
  * Starts a real HTTP server on 127.0.0.1 (ephemeral port by default) that answers like OpenAI's API:
- * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models. It records
+ * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models; and like
+ * Gemini's under `url + '/v1beta'`: POST /v1beta/models/{model}:generateContent, :streamGenerateContent (SSE with
+ * `alt=sse`), :batchEmbedContents, GET /v1beta/models, rendering the same behaviours. It records
  * every request and can be scripted per request (errors, raw bytes, delays, stalls, cut connections).
  *
  * @example
@@ -205,7 +216,8 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
   const queue: StandInBehaviour[] = [];
   const sockets = new Set<Socket>();
   const lifetime = new AbortController();
-  const modelsBody = modelsJson(options.models ?? DEFAULT_MODELS);
+  const models = options.models ?? DEFAULT_MODELS;
+  const modelsBody = modelsJson(models);
   let fallback: StandInBehaviour | ((request: RecordedRequest) => StandInBehaviour) = options.defaultBehaviour ?? {
     type: 'chat',
   };
@@ -223,8 +235,9 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
       await sleep(behaviour.delayMs, undefined, { signal: lifetime.signal });
       if (response.destroyed) return;
     }
-    if (behaviour.type === 'error') return sendError(response, behaviour);
+    if (behaviour.type === 'error') return sendError(response, behaviour, record.path);
     if (behaviour.type === 'raw') return sendRaw(response, behaviour);
+    if (isGeminiPath(record.path)) return answerGemini(record, behaviour, response, requestNumber);
     const route = routeOf(record.method, record.path);
     if (route === 'models') return sendJson(response, 200, modelsBody);
     if (route === 'embeddings') {
@@ -248,7 +261,35 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
     const plan = planChat(record.body, behaviour, requestNumber);
     if ('status' in plan) return sendProblem(response, plan);
     if (!plan.stream) return sendJson(response, 200, chatCompletionJson(plan));
-    return sendStream(response, plan, behaviour, lifetime.signal);
+    return sendStream(response, chatStreamFrames(plan), behaviour, lifetime.signal);
+  }
+
+  /** The Gemini dialect (`/v1beta/…`): same behaviours, Gemini's wire format (see stand-in-gemini.ts). */
+  async function answerGemini(
+    record: MutableRecordedRequest,
+    behaviour: StandInChatBehaviour,
+    response: ServerResponse,
+    requestNumber: number,
+  ): Promise<void> {
+    const route = geminiRouteOf(record.method, record.path);
+    const query = new URLSearchParams(record.url.slice(record.path.length + 1));
+    if (route.kind === 'models') return sendJson(response, 200, geminiModelsJson(models, query));
+    const method = route.kind === 'model-method' ? route.method : '';
+    const model = route.kind === 'model-method' ? route.model : '';
+    if (method === 'batchEmbedContents') {
+      const body = geminiEmbeddingsJson(model, record.body);
+      return typeof body === 'string' ? sendJson(response, 200, body) : sendJson(response, body.status, JSON.stringify(body.body));
+    }
+    if (method !== 'generateContent' && method !== 'streamGenerateContent') {
+      const body = geminiErrorBody(404, `Method not found: ${record.method} ${record.path}`);
+      return sendJson(response, 404, JSON.stringify(body));
+    }
+    const plan = planGeminiChat(model, record.body, behaviour, requestNumber, method === 'streamGenerateContent');
+    if ('body' in plan) return sendJson(response, plan.status, JSON.stringify(plan.body));
+    if (!plan.stream) return sendJson(response, 200, geminiResponseJson(plan));
+    // Without alt=sse Gemini streams one JSON array; the stand-in answers it whole, which is what a client sees.
+    if (query.get('alt') !== 'sse') return sendJson(response, 200, `[${geminiResponseJson(plan)}]`);
+    return sendStream(response, geminiStreamFrames(plan), behaviour, lifetime.signal);
   }
 
   const server = createServer((request, response) => {
