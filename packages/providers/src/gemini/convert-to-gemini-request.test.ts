@@ -223,7 +223,7 @@ describe('tools', () => {
     expect(JSON.stringify(body)).not.toContain('parallel');
   });
 
-  it.each([
+  it.each<[ChatCompletionRequest['tool_choice'], unknown]>([
     ['none', { mode: 'NONE' }],
     ['auto', { mode: 'AUTO' }],
     [{ type: 'function' as const, function: { name: 'get_weather' } }, { mode: 'ANY', allowedFunctionNames: ['get_weather'] }],
