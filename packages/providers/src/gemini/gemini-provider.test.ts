@@ -235,6 +235,44 @@ describe('chatStream', () => {
   });
 });
 
+describe('cancellation and malformed answers', () => {
+  it('aborting a chat aborts the request with kind cancelled', async () => {
+    upstream.enqueue({ type: 'chat', delayMs: 5000 });
+    const controller = new AbortController();
+    const pending = provider.chat(request, { signal: controller.signal });
+    await expect.poll(() => upstream.requests.length).toBe(1);
+    controller.abort();
+    expect(await rejection(pending)).toMatchObject({ kind: 'cancelled' });
+    await expect.poll(() => lastRequest().aborted).toBe(true);
+  });
+
+  it('return() during a pending next() ends the iteration and aborts the upstream at once', async () => {
+    upstream.enqueue({ type: 'chat', content: 'one two three', stallAfterChunks: 1 });
+    const stream = provider.chatStream(request);
+    await stream.next();
+    const pending = stream.next();
+    await stream.return?.();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    await expect.poll(() => lastRequest().aborted).toBe(true);
+  });
+
+  it('a 200 body that is not a GenerateContentResponse is a server error', async () => {
+    upstream.enqueue({ type: 'raw', body: '{"candidates":"nope"}' }, { type: 'raw', body: 'not json' });
+    expect(await rejection(provider.chat(request))).toMatchObject({ kind: 'server', retryable: false });
+    expect(await rejection(provider.chat(request))).toMatchObject({ kind: 'server', retryable: false });
+  });
+
+  it('a JSON body where an event stream was expected is an error, not an empty stream', async () => {
+    upstream.enqueue({ type: 'raw', body: readFixture('gemini-text.json') });
+    expect(await rejection(provider.chatStream(request).next())).toMatchObject({ kind: 'server' });
+  });
+
+  it('an unparsable stream event is a server error', async () => {
+    upstream.enqueue({ type: 'raw', body: 'data: {"candidates":[{"content":{"parts":"x"}}]}\n\n' });
+    expect(await rejection(collect(provider.chatStream(request)))).toMatchObject({ kind: 'server' });
+  });
+});
+
 describe('replayed fixtures (stream)', () => {
   it('gemini-text.chunks.txt', async () => {
     upstream.enqueue(rawStream('gemini-text.chunks.txt'));
