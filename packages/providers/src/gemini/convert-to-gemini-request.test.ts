@@ -292,6 +292,9 @@ describe('generationConfig', () => {
     ['gemini-2.5-flash', 'none', { thinkingBudget: 0 }],
     ['gemini-3-pro-preview', 'medium', { thinkingLevel: 'high', includeThoughts: true }],
     ['gemini-3-pro-preview', 'minimal', { thinkingLevel: 'low', includeThoughts: true }],
+    ['gemini-3-flash-preview', 'medium', { thinkingLevel: 'medium', includeThoughts: true }],
+    ['gemini-3-flash-preview', 'none', { thinkingLevel: 'minimal', includeThoughts: true }],
+    ['gemini-2.5-pro', 'none', { thinkingBudget: 128, includeThoughts: true }],
   ])('%s with reasoning_effort %s → thinkingConfig %j', async (model, effort, config) => {
     const body = await sentBody({ model, messages: [{ role: 'user', content: 'Think' }], reasoning_effort: effort });
     expect(body).toMatchObject({ generationConfig: { thinkingConfig: config } });

@@ -43,7 +43,18 @@ const THINKING_BUDGETS: ReadonlyMap<string, number> = new Map([
   ['high', 24576],
   ['xhigh', 24576],
 ]);
-// Gemini 3 takes a level instead; Gemini 3 Pro knows only low and high.
+// 2.5 Pro cannot stop thinking: its smallest budget is 128.
+const PRO_MIN_THINKING_BUDGET = 128;
+// Gemini 3 Flash takes minimal, low, medium and high as they are (it cannot turn thinking off either).
+const FLASH_THINKING_LEVELS: ReadonlyMap<string, string> = new Map([
+  ['none', 'minimal'],
+  ['minimal', 'minimal'],
+  ['low', 'low'],
+  ['medium', 'medium'],
+  ['high', 'high'],
+  ['xhigh', 'high'],
+]);
+// Other Gemini 3 models (Pro) know only low and high.
 const THINKING_LEVELS: ReadonlyMap<string, string> = new Map([
   ['none', 'low'],
   ['minimal', 'low'],
@@ -263,13 +274,15 @@ function convertTools(request: ChatCompletionRequest): Pick<GeminiRequest, 'tool
 
 function thinkingConfig(model: string, effort: string): JsonObject {
   const normalized = effort.toLowerCase();
-  if (bareGeminiModel(model).startsWith('gemini-3')) {
-    const level = THINKING_LEVELS.get(normalized);
+  const name = bareGeminiModel(model);
+  if (name.startsWith('gemini-3')) {
+    const level = (name.includes('flash') ? FLASH_THINKING_LEVELS : THINKING_LEVELS).get(normalized);
     if (level === undefined) throw invalid(`reasoning_effort: unknown level ${JSON.stringify(effort)}`, 'reasoning_effort');
     return { thinkingLevel: level, includeThoughts: true };
   }
-  const budget = THINKING_BUDGETS.get(normalized);
+  let budget = THINKING_BUDGETS.get(normalized);
   if (budget === undefined) throw invalid(`reasoning_effort: unknown level ${JSON.stringify(effort)}`, 'reasoning_effort');
+  if (name.startsWith('gemini-2.5-pro')) budget = Math.max(budget, PRO_MIN_THINKING_BUDGET);
   return budget === 0 ? { thinkingBudget: 0 } : { thinkingBudget: budget, includeThoughts: true };
 }
 
