@@ -36,6 +36,12 @@ export function convertGeminiUsage(metadata: GeminiUsageMetadata | null | undefi
 /**
  * The tool call of a functionCall part. The id is the part's own id, else `call_<index>`; a thought signature on
  * the part is appended to the id (see THOUGHT_SIGNATURE_SEPARATOR) so it survives the round trip.
+ *
+ * @example
+ * ```ts
+ * convertFunctionCallPart({ functionCall: { name: 'f', args: { a: 1 } }, thoughtSignature: 'c2ln' }, 0);
+ * // { id: 'call_0__thought__c2ln', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }
+ * ```
  */
 export function convertFunctionCallPart(part: GeminiPart, index: number): ConvertedToolCall | undefined {
   const call = part.functionCall;
@@ -45,7 +51,14 @@ export function convertFunctionCallPart(part: GeminiPart, index: number): Conver
   return { id, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
 }
 
-/** Text, reasoning and tool calls of some parts; `firstCallIndex` numbers calls across a stream. */
+/**
+ * Text, reasoning and tool calls of some parts; `firstCallIndex` numbers calls across a stream.
+ *
+ * @example
+ * ```ts
+ * splitParts([{ text: 'hm', thought: true }, { text: 'Hi' }], 0); // { content: 'Hi', reasoning: 'hm', toolCalls: [] }
+ * ```
+ */
 export function splitParts(parts: readonly GeminiPart[], firstCallIndex: number) {
   let content = '';
   let reasoning = '';

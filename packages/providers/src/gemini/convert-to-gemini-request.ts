@@ -82,12 +82,26 @@ function invalid(message: string, param?: string): ProviderError {
   return new ProviderError({ kind: 'invalid_request', message, param });
 }
 
-/** The model id without its `models/` prefix: `models/gemini-2.5-flash` and `gemini-2.5-flash` name the same model. */
+/**
+ * The model id without its `models/` prefix: `models/gemini-2.5-flash` and `gemini-2.5-flash` name the same model.
+ *
+ * @example
+ * ```ts
+ * bareGeminiModel('models/gemini-2.5-flash'); // 'gemini-2.5-flash'
+ * ```
+ */
 export function bareGeminiModel(model: string): string {
   return model.startsWith('models/') ? model.slice('models/'.length) : model;
 }
 
-/** A tool call id and the thought signature hidden in it, if any. */
+/**
+ * A tool call id and the thought signature hidden in it, if any.
+ *
+ * @example
+ * ```ts
+ * splitToolCallId('call_0__thought__c2ln'); // { id: 'call_0', thoughtSignature: 'c2ln' }
+ * ```
+ */
 export function splitToolCallId(id: string): { id: string; thoughtSignature: string | undefined } {
   const at = id.indexOf(THOUGHT_SIGNATURE_SEPARATOR);
   if (at === -1) return { id, thoughtSignature: undefined };

@@ -14,7 +14,14 @@ const TOKEN_LIMIT_PATTERN = /exceeds the maximum number of tokens|input token co
 
 type GeminiError = GeminiErrorBody['error'];
 
-/** A protobuf Duration in its JSON form ("34.4s", "2s", "0.5s") in milliseconds; undefined when unreadable. */
+/**
+ * A protobuf Duration in its JSON form ("34.4s", "2s", "0.5s") in milliseconds; undefined when unreadable.
+ *
+ * @example
+ * ```ts
+ * parseGeminiRetryDelay('34.4s'); // 34400
+ * ```
+ */
 export function parseGeminiRetryDelay(delay: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)s$/.exec(delay.trim());
   if (match?.[1] === undefined) return undefined;
