@@ -137,7 +137,7 @@ function kindFromCode(vendor: VendorError | undefined): ProviderErrorKind | unde
   );
 }
 
-/** A vendor message fit for an error: trimmed, capped at 1000 characters, the API key redacted. */
+/** A vendor message fit for an error: trimmed, cut to a sane length, the API key and bearer tokens redacted. */
 export function cleanMessage(message: string, context: ErrorContext): string {
   const trimmed = message.trim();
   const short = trimmed.length > MAX_MESSAGE_LENGTH ? `${trimmed.slice(0, MAX_MESSAGE_LENGTH)}…` : trimmed;
