@@ -80,7 +80,8 @@ const KIND_BY_CODE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, Pro
   ['content_filter', 'content_filter'],
   ['content_policy_violation', 'content_filter'],
   ['insufficient_quota', 'quota'],
-  // Zhipu: 1113 is an exhausted balance (sent as 429), 1301 unsafe content.
+  // Zhipu: 1113 is an exhausted balance (sent as 429), 1301 unsafe content. Kept in the shared table (unlike
+  // Zhipu's other numeric codes, see vendor-quirks.ts) for Zhipu reached through kind `openai-compatible`.
   ['1113', 'quota'],
   ['1301', 'content_filter'],
   // Volcengine Ark (Doubao): string codes that no other vendor uses, so they are safe to share.
