@@ -396,11 +396,12 @@ describe('request conversion', () => {
   });
 
   it('zhipu: clamps temperature and top_p, maps reasoning_effort to thinking, sends no stream_options', async () => {
-    const body = await sent('zhipu', requestFor('glm-4.5', { temperature: 0, top_p: 1, reasoning_effort: 'none' }));
-    expect(body).toMatchObject({ temperature: 0.01, top_p: 0.99, thinking: { type: 'disabled' } });
+    const body = await sent('zhipu', requestFor('glm-4.5', { temperature: 0, top_p: 0, reasoning_effort: 'none' }));
+    expect(body).toMatchObject({ temperature: 0, top_p: 0.01, thinking: { type: 'disabled' } });
     expect(body).not.toHaveProperty('reasoning_effort');
-    expect(await sent('zhipu', requestFor('glm-4.5', { temperature: 1.7, reasoning_effort: 'high' }))).toMatchObject({
+    expect(await sent('zhipu', requestFor('glm-4.5', { temperature: 1.7, top_p: 1, reasoning_effort: 'high' }))).toMatchObject({
       temperature: 1,
+      top_p: 1,
       thinking: { type: 'enabled' },
     });
     const explicit = await sent('zhipu', requestFor('glm-4.5', { reasoning_effort: 'high', thinking: { type: 'disabled' } }));

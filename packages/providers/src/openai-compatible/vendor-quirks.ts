@@ -77,19 +77,18 @@ const openai: Rule = (body) => {
   return { ...rest, max_completion_tokens: body.max_completion_tokens ?? maxTokens };
 };
 
-// Zhipu GLM (/api/paas/v4): its references disagree across versions: temperature in the half-open (0, 1] (GLM-4
-// reference) or [0, 1] (docs.z.ai core parameters, "model dependent"), top_p in the open (0, 1) or [0.01, 1].
-// Values are clamped into what every reading accepts: temperature into [0.01, 1] (0 asks for greedy decoding,
-// which 0.01 all but is), top_p into [0.01, 0.99]. Reasoning is switched with `thinking: {type}`. Usage rides on
-// the finish chunk without `stream_options`, which Zhipu does not document, so it is dropped.
+// Zhipu GLM (/api/paas/v4, docs.z.ai chat completion reference): temperature in [0, 1], top_p in [0.01, 1]
+// (the older GLM-4 reference said the open intervals (0, 1); current models accept the closed bounds). Values
+// outside are clamped into range rather than refused. Reasoning is switched with `thinking: {type}` (GLM-4.5 and
+// later). Usage rides on the finish chunk without `stream_options`, which Zhipu does not document: dropped.
 const zhipu: Rule = (body) => {
   let next = thinkingFromEffort(without(body, ['stream_options']));
   const temperature = numberField(next, 'temperature');
-  if (temperature !== undefined && (temperature < 0.01 || temperature > 1)) {
-    next = { ...next, temperature: clamp(temperature, 0.01, 1) };
+  if (temperature !== undefined && (temperature < 0 || temperature > 1)) {
+    next = { ...next, temperature: clamp(temperature, 0, 1) };
   }
   const topP = numberField(next, 'top_p');
-  if (topP !== undefined && (topP < 0.01 || topP > 0.99)) next = { ...next, top_p: clamp(topP, 0.01, 0.99) };
+  if (topP !== undefined && (topP < 0.01 || topP > 1)) next = { ...next, top_p: clamp(topP, 0.01, 1) };
   return next;
 };
 
