@@ -126,7 +126,14 @@ function splitContentChunks(content: unknown): { text: string; thinking: string 
 }
 
 /**
- * Internal (shared with raw-chunk-json.ts): true when {@link normaliseAssistantTurn} would change `value`.
+ * Internal (shared with raw-chunk-json.ts): true when the response and chunk schemas rewrite this message or
+ * delta (`reasoning` renamed, content chunks joined), so its wire text no longer describes the parsed value.
+ *
+ * @example
+ * ```ts
+ * needsAssistantNormalising({ reasoning: 'hmm' }); // true
+ * needsAssistantNormalising({ content: 'Hi' }); // false
+ * ```
  */
 export function needsAssistantNormalising(value: unknown): boolean {
   if (!isRecord(value)) return false;

@@ -13,6 +13,12 @@ const FAILED: ReadonlySet<string> = new Set(['network_error']);
 /**
  * Internal: the canonical finish_reason for a vendor's value; throws a `server` ProviderError for a value that
  * reports a failure (Zhipu's `network_error`).
+ *
+ * @example
+ * ```ts
+ * mapFinishReason('sensitive', context); // 'content_filter'
+ * mapFinishReason('normal', context); // 'normal' (unknown values pass through)
+ * ```
  */
 export function mapFinishReason<T extends string | null | undefined>(value: T, context: ErrorContext): T | string {
   if (value == null) return value;
@@ -28,7 +34,14 @@ export function mapFinishReason<T extends string | null | undefined>(value: T, c
   return MAPPED.get(value) ?? value;
 }
 
-/** Internal: a non-streamed response with its finish reasons mapped (in place: the response is ours). */
+/**
+ * Internal: a non-streamed response with its finish reasons mapped (in place: the response is ours).
+ *
+ * @example
+ * ```ts
+ * return normaliseResponse(await readJson(response, chatCompletionResponseSchema, …), context);
+ * ```
+ */
 export function normaliseResponse(response: ChatCompletionResponse, context: ErrorContext): ChatCompletionResponse {
   for (const choice of response.choices) choice.finish_reason = mapFinishReason(choice.finish_reason, context);
   return response;

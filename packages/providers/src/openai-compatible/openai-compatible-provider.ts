@@ -47,7 +47,9 @@ function lowerCaseHeaders(target: Record<string, string>, source: Record<string,
 
 /**
  * The adapter for every vendor that speaks OpenAI Chat Completions (OpenAI itself, DeepSeek, Zhipu, DashScope,
- * Qianfan, Hunyuan, Doubao, Moonshot, Mistral, Groq, Ollama, vLLM and any compatible server).
+ * Qianfan, Hunyuan, Doubao, Moonshot, Mistral, Groq, Ollama, vLLM and any compatible server). What each kind
+ * sends differently (parameters dropped or mapped) and which vendor error codes it knows is in
+ * `vendorQuirks` (vendor-quirks.ts); every stream ends with one usage-only chunk (openai-compatible-stream.ts).
  */
 export function createOpenAICompatibleProvider(options: OpenAICompatibleProviderOptions): Provider {
   const { id, kind, apiKey, streamIncludeUsage } = options;

@@ -233,7 +233,19 @@ const QUIRKS: Readonly<Record<ProviderKind, VendorQuirks>> = {
 };
 
 /**
- * The per-kind request conversion and error codes of the OpenAI-compatible adapter.
+ * The per-kind request conversion and error codes of the OpenAI-compatible adapter. In short (details and
+ * sources above each rule, and in docs/providers/openai-compatible.md):
+ * - openai: `max_tokens` → `max_completion_tokens` for o-series and gpt-5 models.
+ * - zhipu: temperature clamped into [0, 1], top_p into [0.01, 1]; reasoning_effort → `thinking`; no stream_options.
+ * - dashscope: reasoning_effort → `enable_thinking`; non-streamed calls send `enable_thinking: false` unless set.
+ * - doubao: reasoning_effort → `thinking`; `ep-…` endpoint ids sent as the model.
+ * - deepseek: reasoning_effort 'none' → `thinking: {type: 'disabled'}`; reasoning_content in history untouched.
+ * - moonshot: temperature ≤ 1; tool_choice 'required' → 'auto'.
+ * - mistral: seed → random_seed, max_completion_tokens → max_tokens, 'required' → 'any'; OpenAI-only fields and
+ *   stream_options dropped.
+ * - groq: logprobs, logit_bias, top_logprobs, n ≠ 1 and message names dropped.
+ * - ollama: max_completion_tokens → max_tokens.
+ * - qianfan, hunyuan, vllm, openai-compatible: passed through.
  *
  * @example
  * ```ts
