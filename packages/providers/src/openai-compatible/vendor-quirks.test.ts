@@ -366,6 +366,19 @@ describe('response normalisation', () => {
     expect(response.choices[0]?.finish_reason).toBe('normal');
   });
 
+  it('ends cleanly when the caller leaves after the finish chunk, before the held-back usage chunk', async () => {
+    enqueueStream('deepseek-text.chunks.txt');
+    const stream = providerFor('deepseek').chatStream(requestFor('deepseek-chat'));
+    const seen: ChatCompletionChunk[] = [];
+    for await (const chunk of stream) {
+      seen.push(chunk);
+      if (chunk.choices[0]?.finish_reason != null) break;
+    }
+    expect(seen).toHaveLength(4);
+    expect(seen.some((chunk) => chunk.usage != null)).toBe(false);
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('sends one usage-only chunk when a vendor also sends its own after usage on the finish chunk', async () => {
     const lines = readChunksAsSse('deepseek-text.chunks.txt').replace(
       'data: [DONE]',
