@@ -5,7 +5,7 @@ import type { ErrorContext } from './openai-compatible-error.ts';
 // finish_reason values of OpenAI-compatible vendors that are not OpenAI's. OpenAI's own (stop, length, tool_calls,
 // content_filter, function_call) and any value we do not know pass through unchanged: OpenAI-compatible clients
 // accept any string there, and a value we rewrote to `stop` would hide what the vendor meant.
-// - Zhipu `sensitive`: the answer was cut by its safety system → content_filter.
+// - `sensitive` (Zhipu; Hunyuan with stream moderation): the answer was cut by the safety system → content_filter.
 // - Zhipu `network_error`: the model failed mid-answer; the text so far is not an answer → a ProviderError.
 const MAPPED: ReadonlyMap<string, string> = new Map([['sensitive', 'content_filter']]);
 const FAILED: ReadonlySet<string> = new Set(['network_error']);

@@ -175,7 +175,8 @@ const ZHIPU_CODES = new Map<string, ProviderErrorKind>([
 ]);
 
 // Qianfan v2 (OpenAI-style `error.code`): input too long; legacy numeric RPM/TPM limits 336501/336502 (Qianfan
-// rate-limit reference). The v2 rate-limit codes themselves come with HTTP 429, which already says rate_limit.
+// rate-limit reference). The v2 rate-limit answers (`rpm_rate_limit_exceeded` / `tpm_rate_limit_exceeded`,
+// type `rate_limit_exceeded`; code names unverified) come with HTTP 429, which already says rate_limit.
 const QIANFAN_CODES = new Map<string, ProviderErrorKind>([
   ['tokens_too_long', 'context_window'],
   ['characters_too_long', 'context_window'],
