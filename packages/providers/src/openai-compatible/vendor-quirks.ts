@@ -212,8 +212,10 @@ function quirks(prepare: Rule, codeKinds: ReadonlyMap<string, ProviderErrorKind>
 const QUIRKS: Readonly<Record<ProviderKind, VendorQuirks>> = {
   openai: quirks(openai),
   'openai-compatible': quirks(passThrough),
-  // Not served by this adapter; listed so that the table covers every kind.
+  // Azure OpenAI speaks OpenAI's wire format with a deployment name as the model: the reasoning-model rule only
+  // applies to deployments named after their model.
   'azure-openai': quirks(openai),
+  // Native adapters; listed so that the table covers every kind.
   anthropic: quirks(passThrough),
   gemini: quirks(passThrough),
   bedrock: quirks(passThrough),
