@@ -11,6 +11,8 @@ export interface ErrorContext {
   provider: string;
   model: string | undefined;
   apiKey: string | undefined;
+  /** Other credentials to scrub from messages (Bedrock's secret access key and session token). */
+  secrets?: ReadonlyArray<string | undefined> | undefined;
 }
 
 const MAX_MESSAGE_LENGTH = 1000;
@@ -25,8 +27,8 @@ const envelopeSchema = z.looseObject({
       type: z.string().nullish(),
       code: codeSchema,
       param: z.string().nullish(),
-      // Gemini's compatibility layer puts the gRPC status name here.
-      status: z.string().nullish(),
+      // Gemini's compatibility layer puts the gRPC status name here; Azure the HTTP status as a number.
+      status: z.union([z.string(), z.number()]).nullish(),
     }),
     z.string(),
   ]),
@@ -50,7 +52,7 @@ function readVendorError(payload: unknown): VendorError | undefined {
     if (typeof error === 'string') return { message: error, type: undefined, code: undefined, param: undefined };
     return {
       message: error.message ?? undefined,
-      type: error.type ?? error.status ?? undefined,
+      type: error.type ?? (typeof error.status === 'string' ? error.status : undefined),
       code: error.code == null ? undefined : String(error.code),
       param: error.param ?? undefined,
     };
@@ -140,7 +142,7 @@ function kindFromCode(vendor: VendorError | undefined): ProviderErrorKind | unde
 function cleanMessage(message: string, context: ErrorContext): string {
   const trimmed = message.trim();
   const short = trimmed.length > MAX_MESSAGE_LENGTH ? `${trimmed.slice(0, MAX_MESSAGE_LENGTH)}…` : trimmed;
-  return redactSecrets(short, [context.apiKey]);
+  return redactSecrets(short, context.secrets === undefined ? [context.apiKey] : [context.apiKey, ...context.secrets]);
 }
 
 
