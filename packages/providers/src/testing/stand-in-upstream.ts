@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chatCompletionJson, chatStreamFrames, DONE_FRAME, planChat } from './stand-in-chat.ts';
-import type { ChatPlan } from './stand-in-chat.ts';
 import { embeddingsJson, modelsJson } from './stand-in-embeddings.ts';
+import { azureRouteOf, azureStreamFrames, withDeploymentModel } from './stand-in-azure.ts';
+import { bedrockRouteOf, sendBedrockChat, sendBedrockError, sendBedrockRaw } from './stand-in-bedrock.ts';
 import type { RequestProblem } from './stand-in-request.ts';
 import type {
   RecordedRequest,
@@ -50,7 +51,7 @@ function routeOf(method: string, path: string): Route {
   if (method === 'POST' && bare === '/chat/completions') return 'chat';
   if (method === 'POST' && bare === '/embeddings') return 'embeddings';
   if (method === 'GET' && bare === '/models') return 'models';
-  return undefined;
+  return azureRouteOf(method, path)?.route;
 }
 
 function flattenHeaders(request: IncomingMessage): Record<string, string> {
@@ -134,7 +135,7 @@ function drained(response: ServerResponse): Promise<boolean> {
 
 async function sendStream(
   response: ServerResponse,
-  plan: ChatPlan,
+  frames: Iterable<string>,
   behaviour: StandInChatBehaviour,
   signal: AbortSignal,
 ): Promise<void> {
@@ -159,7 +160,7 @@ async function sendStream(
 
   let sent = 0;
   let batch = '';
-  for (const frame of chatStreamFrames(plan)) {
+  for (const frame of frames) {
     if (chunkDelayMs > 0 && sent > 0) {
       await sleep(chunkDelayMs, undefined, { signal });
     }
@@ -188,7 +189,9 @@ async function sendStream(
 
 /**
  * Starts a real HTTP server on 127.0.0.1 (ephemeral port by default) that answers like OpenAI's API:
- * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models. It records
+ * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models; like Azure
+ * OpenAI on /openai/deployments/{dep}/… and /openai/v1/… (streams open with Azure's prompt-filter chunk); and like
+ * Bedrock on POST /model/{id}/converse and /converse-stream (binary event stream, errors with x-amzn-errortype). It records
  * every request and can be scripted per request (errors, raw bytes, delays, stalls, cut connections).
  *
  * @example
@@ -223,13 +226,21 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
       await sleep(behaviour.delayMs, undefined, { signal: lifetime.signal });
       if (response.destroyed) return;
     }
+    const bedrock = bedrockRouteOf(record.method, record.path);
+    if (bedrock !== undefined) {
+      if (behaviour.type === 'error') return sendBedrockError(response, behaviour, requestNumber);
+      if (behaviour.type === 'raw') return sendBedrockRaw(response, behaviour);
+      return sendBedrockChat(response, bedrock, record.body, behaviour, requestNumber, lifetime.signal, destroyByServer);
+    }
     if (behaviour.type === 'error') return sendError(response, behaviour);
     if (behaviour.type === 'raw') return sendRaw(response, behaviour);
     const route = routeOf(record.method, record.path);
+    const azure = azureRouteOf(record.method, record.path);
+    const body = withDeploymentModel(record.body, azure?.deployment);
     if (route === 'models') return sendJson(response, 200, modelsBody);
     if (route === 'embeddings') {
-      const body = embeddingsJson(record.body);
-      return typeof body === 'string' ? sendJson(response, 200, body) : sendProblem(response, body);
+      const embeddings = embeddingsJson(body);
+      return typeof embeddings === 'string' ? sendJson(response, 200, embeddings) : sendProblem(response, embeddings);
     }
     if (route === undefined) {
       return sendJson(
@@ -245,10 +256,11 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
         }),
       );
     }
-    const plan = planChat(record.body, behaviour, requestNumber);
+    const plan = planChat(body, behaviour, requestNumber);
     if ('status' in plan) return sendProblem(response, plan);
     if (!plan.stream) return sendJson(response, 200, chatCompletionJson(plan));
-    return sendStream(response, plan, behaviour, lifetime.signal);
+    const frames = azure === undefined ? chatStreamFrames(plan) : azureStreamFrames(plan);
+    return sendStream(response, frames, behaviour, lifetime.signal);
   }
 
   const server = createServer((request, response) => {
