@@ -46,16 +46,16 @@ describe('the kind table', () => {
   it('lists every kind once, with the unsupported ones marked', () => {
     expect(new Set(PROVIDER_KINDS).size).toBe(17);
     const unsupported = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).supported);
-    expect(unsupported).toEqual(['azure-openai', 'anthropic', 'gemini', 'bedrock']);
+    expect(unsupported).toEqual(['anthropic', 'gemini']);
   });
 
   it.each(DEFAULT_URLS)('%s defaults to %s', (kind, url) => {
     expect(getProviderKindInfo(kind)).toMatchObject({ kind, defaultBaseUrl: url, supported: true });
   });
 
-  it('needs an API key except for ollama, vllm and openai-compatible', () => {
+  it('needs an API key except for ollama, vllm, openai-compatible and bedrock (which can sign with AWS keys)', () => {
     const keyless = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).requiresApiKey);
-    expect(keyless).toEqual(['openai-compatible', 'ollama', 'vllm']);
+    expect(keyless).toEqual(['openai-compatible', 'bedrock', 'ollama', 'vllm']);
   });
 });
 
@@ -97,7 +97,7 @@ describe('createProvider', () => {
     expect(upstream.requests[0]?.path).toBe('/v1/models');
   });
 
-  it.each(['azure-openai', 'anthropic', 'gemini', 'bedrock'] as const)('refuses %s until its adapter lands', (kind) => {
+  it.each(['anthropic', 'gemini'] as const)('refuses %s until its adapter lands', (kind) => {
     const error = thrown(() => createProvider({ kind, apiKey: 'k-1234' }));
     expect(error.kind).toBe('invalid_request');
     expect(error.message).toContain(`"${kind}" is not supported yet`);
