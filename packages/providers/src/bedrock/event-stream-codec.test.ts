@@ -44,10 +44,10 @@ describe('event stream codec', () => {
   it('refuses a corrupted payload (message CRC) and a corrupted prelude', async () => {
     const bytes = encodeEventStreamMessage(headers, '{"a":1}');
     const payloadFlip = bytes.slice();
-    payloadFlip[bytes.byteLength - 6] ^= 0xff;
+    payloadFlip[bytes.byteLength - 6] = (payloadFlip[bytes.byteLength - 6] ?? 0) ^ 0xff;
     await expect(decodeAll(streamOf([payloadFlip]))).rejects.toBeInstanceOf(EventStreamFormatError);
     const preludeFlip = bytes.slice();
-    preludeFlip[5] ^= 0x01;
+    preludeFlip[5] = (preludeFlip[5] ?? 0) ^ 0x01;
     await expect(decodeAll(streamOf([preludeFlip]))).rejects.toThrow(EventStreamFormatError);
   });
 
