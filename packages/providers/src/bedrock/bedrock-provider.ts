@@ -67,7 +67,11 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
   const base = (options.baseUrl ?? `https://bedrock-runtime.${region}.amazonaws.com`).replace(/\/+$/, '');
   const credentials: BedrockCredentials | undefined =
     options.accessKeyId && options.secretAccessKey
-      ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, sessionToken: options.sessionToken || undefined }
+      ? {
+          accessKeyId: options.accessKeyId,
+          secretAccessKey: options.secretAccessKey,
+          sessionToken: options.sessionToken || undefined,
+        }
       : undefined;
   const secrets = [options.secretAccessKey, options.sessionToken];
   const configuredHeaders = lowerCaseHeaders({}, options.headers);
@@ -191,7 +195,9 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
         try {
           for await (const message of decodeEventStream(response.body)) yield* converter.convert(message);
         } catch (error) {
-          if (error instanceof EventStreamFormatError) throw providerErrorFromMalformed(`a broken event stream (${error.message})`, context, error);
+          if (error instanceof EventStreamFormatError) {
+            throw providerErrorFromMalformed(`a broken event stream (${error.message})`, context, error);
+          }
           throw providerErrorFromException(error, callerSignal, context);
         }
         if (!converter.stopped) throw providerErrorFromMalformed('an event stream that ended before messageStop', context);

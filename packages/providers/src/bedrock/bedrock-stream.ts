@@ -83,7 +83,8 @@ export function createBedrockChunkConverter(options: {
       return providerErrorFromBedrockException(type, decoder.decode(message.payload), context);
     }
     const code = headerText(message, ':error-code') ?? 'InternalServerException';
-    return providerErrorFromBedrockException(code, JSON.stringify({ message: headerText(message, ':error-message') ?? '' }), context);
+    const payload = JSON.stringify({ message: headerText(message, ':error-message') ?? '' });
+    return providerErrorFromBedrockException(code, payload, context);
   }
 
   function convert(message: EventStreamMessage): ChatCompletionChunk[] {

@@ -167,7 +167,8 @@ function convertTools(request: ChatCompletionRequest, provider: string): Bedrock
  *
  * @example
  * ```ts
- * convertToBedrockRequest({ model: 'm', messages: [{ role: 'system', content: 'Be brief' }, { role: 'user', content: 'Hi' }] }, 'bedrock');
+ * const messages = [{ role: 'system', content: 'Be brief' }, { role: 'user', content: 'Hi' }] as const;
+ * convertToBedrockRequest({ model: 'm', messages: [...messages] }, 'bedrock');
  * // { system: [{ text: 'Be brief' }], messages: [{ role: 'user', content: [{ text: 'Hi' }] }] }
  * ```
  */
