@@ -11,6 +11,7 @@ function mixedProviders(upstream: { baseUrl: string }): Record<string, unknown> 
     providers: [
       { id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl },
       { id: 'nokey', kind: 'deepseek', apiKey: UNSET_KEY },
+      // Bedrock without a region cannot be reached: disabled, with that reason.
       { id: 'claude', kind: 'bedrock', apiKey: 'sk-ant-not-a-real-key-123' },
     ],
     models: [
@@ -65,7 +66,7 @@ describe('disabled providers', () => {
     expect(nokey.filter((line) => line.includes('disabled'))).toHaveLength(1);
     expect(nokey.join('')).toContain('apiKey is empty');
     expect(claude).toHaveLength(1);
-    expect(claude[0]).toContain('not supported yet');
+    expect(claude[0]).toContain('region');
     expect(logs.join('')).not.toContain('sk-ant-not-a-real-key-123');
   });
 

@@ -43,10 +43,10 @@ const DEFAULT_URLS: Array<[ProviderKind, string]> = [
 ];
 
 describe('the kind table', () => {
-  it('lists every kind once, with the unsupported ones marked', () => {
+  it('lists every kind once, every one of them supported', () => {
     expect(new Set(PROVIDER_KINDS).size).toBe(17);
     const unsupported = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).supported);
-    expect(unsupported).toEqual(['azure-openai', 'bedrock']);
+    expect(unsupported).toEqual([]);
   });
 
   it.each(DEFAULT_URLS)('%s defaults to %s', (kind, url) => {
@@ -61,9 +61,9 @@ describe('the kind table', () => {
     expect(createProvider({ kind: 'gemini', apiKey: 'AIza-1234' }).kind).toBe('gemini');
   });
 
-  it('needs an API key except for ollama, vllm and openai-compatible', () => {
+  it('needs an API key except for ollama, vllm, openai-compatible and bedrock (which can sign with AWS keys)', () => {
     const keyless = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).requiresApiKey);
-    expect(keyless).toEqual(['openai-compatible', 'ollama', 'vllm']);
+    expect(keyless).toEqual(['openai-compatible', 'bedrock', 'ollama', 'vllm']);
   });
 });
 
@@ -103,12 +103,6 @@ describe('createProvider', () => {
     await provider.listModels();
     expect(provider.id).toBe('mine');
     expect(upstream.requests[0]?.path).toBe('/v1/models');
-  });
-
-  it.each(['azure-openai', 'bedrock'] as const)('refuses %s until its adapter lands', (kind) => {
-    const error = thrown(() => createProvider({ kind, apiKey: 'k-1234' }));
-    expect(error.kind).toBe('invalid_request');
-    expect(error.message).toContain(`"${kind}" is not supported yet`);
   });
 
   it('creates the native Anthropic adapter for kind anthropic, on its default base URL', () => {

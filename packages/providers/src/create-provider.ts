@@ -1,5 +1,7 @@
 import { createAnthropicProvider } from './anthropic/anthropic-provider.ts';
 import { createGeminiProvider } from './gemini/gemini-provider.ts';
+import { createAzureOpenAIProvider } from './azure/azure-openai-provider.ts';
+import { createBedrockProvider } from './bedrock/bedrock-provider.ts';
 import { createOpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.ts';
 import { ProviderError } from './provider-error.ts';
 import { getProviderKindInfo } from './provider-kinds.ts';
@@ -29,7 +31,7 @@ function checkBaseUrl(baseUrl: string, provider: string): string {
 
 /**
  * A provider for one vendor account. Throws a `ProviderError` of kind `invalid_request` for a kind that has no
- * adapter yet (azure-openai, bedrock), an unknown kind, or a missing or invalid base URL.
+ * invalid base URL, or a bedrock provider without a region.
  * A missing API key is not refused here: the vendor's 401 says it more precisely, and local servers need none.
  *
  * @example
@@ -49,11 +51,29 @@ export function createProvider(config: ProviderConfig): Provider {
       id,
     );
   }
+  const apiKey = config.apiKey === '' ? undefined : config.apiKey;
+  if (info.kind === 'bedrock') {
+    const region = config.region === '' ? undefined : config.region;
+    if (config.baseUrl !== undefined && config.baseUrl !== '') checkBaseUrl(config.baseUrl, id);
+    if (region === undefined) {
+      throw invalidConfig(`Provider ${id}: kind "bedrock" needs a region (e.g. us-east-1)`, id);
+    }
+    return createBedrockProvider({
+      id,
+      region,
+      baseUrl: config.baseUrl === '' ? undefined : config.baseUrl,
+      apiKey,
+      accessKeyId: config.accessKeyId === '' ? undefined : config.accessKeyId,
+      secretAccessKey: config.secretAccessKey === '' ? undefined : config.secretAccessKey,
+      sessionToken: config.sessionToken === '' ? undefined : config.sessionToken,
+      headers: config.headers,
+      fetch: config.fetch,
+    });
+  }
   const baseUrl = config.baseUrl ?? info.defaultBaseUrl;
   if (baseUrl === undefined || baseUrl === '') {
     throw invalidConfig(`Provider ${id}: kind "${info.kind}" has no default base URL, so baseUrl is required`, id);
   }
-  const apiKey = config.apiKey === '' ? undefined : config.apiKey;
   if (info.kind === 'anthropic') {
     return createAnthropicProvider({
       id,
@@ -66,6 +86,16 @@ export function createProvider(config: ProviderConfig): Provider {
   }
   if (info.kind === 'gemini') {
     return createGeminiProvider({ id, baseUrl: checkBaseUrl(baseUrl, id), apiKey, headers: config.headers, fetch: config.fetch });
+  }
+  if (info.kind === 'azure-openai') {
+    return createAzureOpenAIProvider({
+      id,
+      baseUrl: checkBaseUrl(baseUrl, id),
+      apiKey,
+      apiVersion: config.apiVersion === '' ? undefined : config.apiVersion,
+      headers: config.headers,
+      fetch: config.fetch,
+    });
   }
   return createOpenAICompatibleProvider({
     id,

@@ -56,11 +56,13 @@ function notYetSupported(defaultBaseUrl: string | undefined): KindRow {
 const KIND_TABLE: Readonly<Record<ProviderKind, KindRow>> = {
   openai: openAICompatible('https://api.openai.com/v1'),
   'openai-compatible': openAICompatible(undefined, false),
-  'azure-openai': notYetSupported(undefined),
+  // The base URL is per resource; usage is asked for like OpenAI (Azure honours stream_options).
+  'azure-openai': { defaultBaseUrl: undefined, requiresApiKey: true, supported: true, streamIncludeUsage: true },
   anthropic: { defaultBaseUrl: 'https://api.anthropic.com/v1', requiresApiKey: true, supported: true, streamIncludeUsage: false },
   // Native adapter (gemini/): authenticates with x-goog-api-key, reports usage in every stream without asking.
   gemini: { defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta', requiresApiKey: true, supported: true, streamIncludeUsage: false },
-  bedrock: notYetSupported(undefined),
+  // The base URL follows from `region`; SigV4 credentials can replace the key, and the stream is not SSE.
+  bedrock: { defaultBaseUrl: undefined, requiresApiKey: false, supported: true, streamIncludeUsage: false },
   zhipu: openAICompatible('https://open.bigmodel.cn/api/paas/v4', true, false),
   dashscope: openAICompatible('https://dashscope.aliyuncs.com/compatible-mode/v1'),
   qianfan: openAICompatible('https://qianfan.baidubce.com/v2'),

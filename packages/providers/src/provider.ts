@@ -8,12 +8,25 @@ export interface ProviderConfig {
   kind: ProviderKind;
   /** Names the provider in errors and routing; defaults to `kind`. */
   id?: string | undefined;
-  /** Sent as `Authorization: Bearer <apiKey>` (Anthropic: `x-api-key`); never appears in an error message. */
+  /**
+   * Sent as `Authorization: Bearer <apiKey>` (Anthropic: `x-api-key`; Gemini: `x-goog-api-key`; Azure: `api-key`);
+   * never appears in an error message.
+   */
   apiKey?: string | undefined;
   /** Overrides the kind's default base URL (required for `openai-compatible`). */
   baseUrl?: string | undefined;
   /** Extra headers on every request. */
   headers?: Record<string, string> | undefined;
+  /** Azure OpenAI: a dated api-version (default `2024-10-21`) or `v1` for the v1 API. */
+  apiVersion?: string | undefined;
+  /** Bedrock: the AWS region, e.g. `us-east-1`; gives the default base URL and the SigV4 scope. */
+  region?: string | undefined;
+  /** Bedrock: the AWS access key id for SigV4 signing (without it, `apiKey` is sent as a Bedrock API key). */
+  accessKeyId?: string | undefined;
+  /** Bedrock: the AWS secret access key; never appears in an error message. */
+  secretAccessKey?: string | undefined;
+  /** Bedrock: the session token of temporary credentials; never appears in an error message. */
+  sessionToken?: string | undefined;
   /** The fetch to use (defaults to `globalThis.fetch`), e.g. one bound to a proxy agent. */
   fetch?: typeof globalThis.fetch | undefined;
   /**

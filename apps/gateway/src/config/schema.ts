@@ -89,6 +89,13 @@ const providerSchema = z.strictObject({
   baseUrl: optionalUrl,
   headers: z.record(z.string(), z.string()).optional(),
   maxConcurrency: z.preprocess(emptyToUndefined, integer(1, 100_000).optional()),
+  // azure-openai: a dated api-version or "v1".
+  apiVersion: optionalString,
+  // bedrock: region, and SigV4 credentials (without them, apiKey is sent as a Bedrock API key).
+  region: optionalString,
+  accessKeyId: optionalString,
+  secretAccessKey: optionalString,
+  sessionToken: optionalString,
 });
 
 const targetSchema = z.strictObject({

@@ -21,6 +21,16 @@ export interface ProviderRegistry {
   readonly disabled: ReadonlyMap<string, DisabledProvider>;
 }
 
+// Bedrock derives its URL from the region and signs with AWS keys or sends a Bedrock API key: one of the two is needed.
+function bedrockProblem(entry: ProviderSettings): string | undefined {
+  if (entry.region === undefined) return 'kind "bedrock" needs a region';
+  const signed = entry.accessKeyId !== undefined && entry.secretAccessKey !== undefined;
+  if (!signed && (entry.apiKey === undefined || entry.apiKey === '')) {
+    return 'kind "bedrock" needs accessKeyId and secretAccessKey, or an apiKey';
+  }
+  return undefined;
+}
+
 /** Options for {@link createProviderRegistry}. */
 export interface ProviderRegistryOptions {
   /** `fetch` handed to every provider; default the global one. */
@@ -44,6 +54,7 @@ export function createProviderRegistry(settings: readonly ProviderSettings[], op
     let reason: string | undefined;
     if (!info.supported) reason = `the "${entry.kind}" adapter is not supported yet`;
     else if (info.requiresApiKey && (entry.apiKey === undefined || entry.apiKey === '')) reason = 'apiKey is empty';
+    else if (entry.kind === 'bedrock') reason = bedrockProblem(entry);
     else if (info.defaultBaseUrl === undefined && entry.baseUrl === undefined) reason = `kind "${entry.kind}" needs a baseUrl`;
     if (reason === undefined) {
       try {
@@ -53,6 +64,11 @@ export function createProviderRegistry(settings: readonly ProviderSettings[], op
           ...(entry.apiKey === undefined ? {} : { apiKey: entry.apiKey }),
           ...(entry.baseUrl === undefined ? {} : { baseUrl: entry.baseUrl }),
           ...(entry.headers === undefined ? {} : { headers: entry.headers }),
+          ...(entry.apiVersion === undefined ? {} : { apiVersion: entry.apiVersion }),
+          ...(entry.region === undefined ? {} : { region: entry.region }),
+          ...(entry.accessKeyId === undefined ? {} : { accessKeyId: entry.accessKeyId }),
+          ...(entry.secretAccessKey === undefined ? {} : { secretAccessKey: entry.secretAccessKey }),
+          ...(entry.sessionToken === undefined ? {} : { sessionToken: entry.sessionToken }),
           ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
         });
         enabled.set(entry.id, { id: entry.id, kind: entry.kind, provider });

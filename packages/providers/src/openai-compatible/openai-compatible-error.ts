@@ -16,6 +16,8 @@ export interface ErrorContext {
    * consulted before the shared table (see vendor-quirks.ts). Kept per kind because numeric codes collide.
    */
   codeKinds?: ReadonlyMap<string, ProviderErrorKind> | undefined;
+  /** Other credentials to scrub from messages (Bedrock's secret access key and session token). */
+  secrets?: ReadonlyArray<string | undefined> | undefined;
 }
 
 const MAX_MESSAGE_LENGTH = 1000;
@@ -30,8 +32,8 @@ const envelopeSchema = z.looseObject({
       type: z.string().nullish(),
       code: codeSchema,
       param: z.string().nullish(),
-      // Gemini's compatibility layer puts the gRPC status name here.
-      status: z.string().nullish(),
+      // Gemini's compatibility layer puts the gRPC status name here; Azure the HTTP status as a number.
+      status: z.union([z.string(), z.number()]).nullish(),
     }),
     z.string(),
   ]),
@@ -55,7 +57,7 @@ function readVendorError(payload: unknown): VendorError | undefined {
     if (typeof error === 'string') return { message: error, type: undefined, code: undefined, param: undefined };
     return {
       message: error.message ?? undefined,
-      type: error.type ?? error.status ?? undefined,
+      type: error.type ?? (typeof error.status === 'string' ? error.status : undefined),
       code: error.code == null ? undefined : String(error.code),
       param: error.param ?? undefined,
     };
@@ -178,7 +180,7 @@ function kindFromMessage(status: number, vendor: VendorError | undefined, fallba
 export function cleanMessage(message: string, context: ErrorContext): string {
   const trimmed = message.trim();
   const short = trimmed.length > MAX_MESSAGE_LENGTH ? `${trimmed.slice(0, MAX_MESSAGE_LENGTH)}…` : trimmed;
-  return redactSecrets(short, [context.apiKey]);
+  return redactSecrets(short, context.secrets === undefined ? [context.apiKey] : [context.apiKey, ...context.secrets]);
 }
 
 /**

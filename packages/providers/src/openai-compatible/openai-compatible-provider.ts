@@ -33,6 +33,20 @@ export interface OpenAICompatibleProviderOptions {
   fetch: typeof globalThis.fetch | undefined;
   /** Send `stream_options.include_usage: true` on every streaming call. */
   streamIncludeUsage: boolean;
+  /**
+   * Where each call goes, for vendors whose URLs are not `baseUrl` + `/chat/completions` (Azure deployments).
+   * Default: `{baseUrl}/chat/completions`, `{baseUrl}/embeddings`, `{baseUrl}/models`.
+   */
+  urls?: OpenAICompatibleUrls | undefined;
+  /** How the key is sent, for vendors that do not take `Authorization: Bearer` (Azure: `api-key`). */
+  authHeader?: { name: string; value: string } | undefined;
+}
+
+/** Absolute URLs of the three calls; `model` is the request's model (an Azure deployment name). */
+export interface OpenAICompatibleUrls {
+  chat(model: string): string;
+  embeddings(model: string): string;
+  models(): string;
 }
 
 type RequestBody = Record<string, unknown>;
@@ -57,17 +71,22 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   // Per-kind request conversion and error codes (vendor-quirks.ts).
   const quirks = vendorQuirks(kind);
   const headers = new Headers(options.headers);
+  const { urls, authHeader } = options;
   // The configured key wins over an Authorization header that may also be in `headers`.
-  if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
+  if (authHeader !== undefined) headers.set(authHeader.name, authHeader.value);
+  else if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
   // chat() and chatStream() are the hot path: they call `fetch` with a URL string and plain headers built once
   // here, since ky's per-call merging and Request/abort plumbing cost more than the rest of the call. ky stays
   // for the cold calls (embeddings, models).
   const postHeaders = lowerCaseHeaders({}, options.headers ?? {});
   postHeaders['content-type'] ??= 'application/json';
-  if (apiKey) postHeaders['authorization'] = `Bearer ${apiKey}`;
-  const chatUrl = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  if (authHeader !== undefined) postHeaders[authHeader.name.toLowerCase()] = authHeader.value;
+  else if (apiKey) postHeaders['authorization'] = `Bearer ${apiKey}`;
+  const defaultChatUrl = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  const chatUrlFor = (model: string): string => (urls === undefined ? defaultChatUrl : urls.chat(model));
   const http: KyInstance = ky.create({
-    prefix: options.baseUrl,
+    // With `urls`, calls name absolute URLs, which a prefix would mangle.
+    ...(urls === undefined ? { prefix: options.baseUrl } : {}),
     retry: 0,
     timeout: false,
     throwHttpErrors: false,
@@ -123,7 +142,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     if (signal !== undefined) init.signal = signal;
     let response: Response;
     try {
-      response = await (options.fetch ?? globalThis.fetch)(chatUrl, init);
+      response = await (options.fetch ?? globalThis.fetch)(url, init);
     } catch (error) {
       throw providerErrorFromException(error, callOptions?.signal, context);
     }
@@ -165,7 +184,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
 
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
     const context = contextFor(request.model);
-    const response = await post(chatUrl, quirks.jsonBody(request), callOptions?.signal, callOptions, context);
+    const response = await post(chatUrlFor(request.model), quirks.jsonBody(request), callOptions?.signal, callOptions, context);
     return normaliseResponse(
       await readJson(response, chatCompletionResponseSchema, 'chat completion', callOptions, context),
       context,
@@ -180,7 +199,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     context: ErrorContext,
     onEnd: (completed: boolean) => void,
   ): Promise<BufferedAsyncIterator<ChatCompletionChunk>> {
-    const response = await post(chatUrl, quirks.streamBody(request, streamIncludeUsage), signal, callOptions, context);
+    const body = quirks.streamBody(request, streamIncludeUsage);
+    const response = await post(chatUrlFor(request.model), body, signal, callOptions, context);
     if (response.body === null) throw providerErrorFromMalformed('an empty stream', context);
     if (response.headers.get('content-type')?.includes('json') === true) {
       // A server that ignored `stream: true`, or answered an error with HTTP 200: decoding this as SSE would
@@ -273,13 +293,15 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
 
   async function embed(request: EmbeddingRequest, callOptions?: CallOptions): Promise<EmbeddingResponse> {
     const context = contextFor(request.model);
-    const response = await send('post', 'embeddings', request, callOptions?.signal, callOptions, context);
+    const path = urls === undefined ? 'embeddings' : urls.embeddings(request.model);
+    const response = await send('post', path, request, callOptions?.signal, callOptions, context);
     return readJson(response, embeddingResponseSchema, 'embeddings response', callOptions, context);
   }
 
   async function listModels(callOptions?: CallOptions): Promise<ModelInfo[]> {
     const context = contextFor(undefined);
-    const response = await send('get', 'models', undefined, callOptions?.signal, callOptions, context);
+    const path = urls === undefined ? 'models' : urls.models();
+    const response = await send('get', path, undefined, callOptions?.signal, callOptions, context);
     const list = await readJson(response, openAICompatibleModelListSchema, 'model list', callOptions, context);
     return list.data.map((model) => ({
       id: model.id,

@@ -11,3 +11,5 @@ export type {
   StandInUpstream,
   StandInUpstreamOptions,
 } from './stand-in-types.ts';
+// Bedrock's binary event-stream framing, for `{ type: 'raw' }` behaviours that replay recorded Converse streams.
+export { encodeEventStreamMessage } from '../bedrock/event-stream-codec.ts';

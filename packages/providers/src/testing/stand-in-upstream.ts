@@ -22,6 +22,8 @@ import {
   isGeminiPath,
   planGeminiChat,
 } from './stand-in-gemini.ts';
+import { azureRouteOf, azureStreamFrames, withDeploymentModel } from './stand-in-azure.ts';
+import { bedrockRouteOf, sendBedrockChat, sendBedrockError, sendBedrockRaw } from './stand-in-bedrock.ts';
 import type { RequestProblem } from './stand-in-request.ts';
 import type {
   RecordedRequest,
@@ -68,7 +70,7 @@ function routeOf(method: string, path: string): Route {
   if (method === 'POST' && bare === '/embeddings') return 'embeddings';
   if (method === 'GET' && bare === '/models') return 'models';
   if (method === 'POST' && bare === '/messages') return 'messages';
-  return undefined;
+  return azureRouteOf(method, path)?.route;
 }
 
 function flattenHeaders(request: IncomingMessage): Record<string, string> {
@@ -234,11 +236,13 @@ async function sendStream(
 
 /**
  * Starts a real HTTP server on 127.0.0.1 (ephemeral port by default) that answers like OpenAI's API:
- * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models; and like
+ * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models; like Azure
+ * OpenAI on /openai/deployments/{dep}/… and /openai/v1/… (streams open with Azure's prompt-filter chunk); like
  * Anthropic's: POST /v1/messages (JSON or SSE with `event:` names), GET /v1/models when the request carries an
- * `anthropic-version` header; and Gemini's under `url + '/v1beta'`: POST /v1beta/models/{model}:generateContent,
- * :streamGenerateContent (SSE with `alt=sse`), :batchEmbedContents, GET /v1beta/models. Every dialect renders the
- * same behaviour objects. It records
+ * `anthropic-version` header; like Gemini's under `url + '/v1beta'`: POST /v1beta/models/{model}:generateContent,
+ * :streamGenerateContent (SSE with `alt=sse`), :batchEmbedContents, GET /v1beta/models; and like Bedrock on
+ * POST /model/{id}/converse and /converse-stream (binary event stream, errors with x-amzn-errortype). Every dialect
+ * renders the same behaviour objects. It records
  * every request and can be scripted per request (errors, raw bytes, delays, stalls, cut connections).
  *
  * @example
@@ -280,6 +284,12 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
       if (behaviour.type === 'raw') return sendRaw(response, behaviour);
       return answerGemini(record, behaviour, response, requestNumber);
     }
+    const bedrock = bedrockRouteOf(record.method, record.path);
+    if (bedrock !== undefined) {
+      if (behaviour.type === 'error') return sendBedrockError(response, behaviour, requestNumber);
+      if (behaviour.type === 'raw') return sendBedrockRaw(response, behaviour);
+      return sendBedrockChat(response, bedrock, record.body, behaviour, requestNumber, lifetime.signal, destroyByServer);
+    }
     const route = routeOf(record.method, record.path);
     // Anthropic's dialect: its Messages route, or any route called with the anthropic-version header its clients send.
     const anthropic = route === 'messages' || record.headers['anthropic-version'] !== undefined;
@@ -294,9 +304,11 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
       if (!plan.chat.stream) return sendJson(response, 200, anthropicMessageJson(plan));
       return sendStream(response, anthropicStreamFrames(plan), anthropicStreamErrorFrame, behaviour, lifetime.signal);
     }
+    const azure = azureRouteOf(record.method, record.path);
+    const body = withDeploymentModel(record.body, azure?.deployment);
     if (route === 'embeddings') {
-      const body = embeddingsJson(record.body);
-      return typeof body === 'string' ? sendJson(response, 200, body) : sendProblem(response, body);
+      const embeddings = embeddingsJson(body);
+      return typeof embeddings === 'string' ? sendJson(response, 200, embeddings) : sendProblem(response, embeddings);
     }
     if (route === undefined) {
       return sendJson(
@@ -312,10 +324,11 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
         }),
       );
     }
-    const plan = planChat(record.body, behaviour, requestNumber);
+    const plan = planChat(body, behaviour, requestNumber);
     if ('status' in plan) return sendProblem(response, plan);
     if (!plan.stream) return sendJson(response, 200, chatCompletionJson(plan));
-    return sendStream(response, chatStreamFrames(plan), openAIStreamErrorFrame, behaviour, lifetime.signal);
+    const frames = azure === undefined ? chatStreamFrames(plan) : azureStreamFrames(plan);
+    return sendStream(response, frames, openAIStreamErrorFrame, behaviour, lifetime.signal);
   }
 
   /** The Gemini dialect (`/v1beta/…`): same behaviours, Gemini's wire format (see stand-in-gemini.ts). */

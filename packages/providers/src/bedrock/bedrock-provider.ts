@@ -1,0 +1,268 @@
+import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
+import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
+import {
+  providerErrorFromException,
+  providerErrorFromMalformed,
+} from '../openai-compatible/openai-compatible-error.ts';
+import { parseJson } from '../parse-json.ts';
+import { ProviderError } from '../provider-error.ts';
+import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
+import { bedrockConverseResponseSchema } from './bedrock-api.ts';
+import type { BedrockConverseResponse } from './bedrock-api.ts';
+import { providerErrorFromBedrockResponse } from './bedrock-error.ts';
+import { createBedrockChunkConverter } from './bedrock-stream.ts';
+import { convertToBedrockRequest } from './convert-to-bedrock-request.ts';
+import { decodeEventStream, EventStreamFormatError } from './event-stream-codec.ts';
+import { mapBedrockStopReason } from './map-bedrock-stop-reason.ts';
+import { signBedrockRequest } from './sign-bedrock-request.ts';
+import type { BedrockCredentials } from './sign-bedrock-request.ts';
+import { toOpenAIUsage } from './to-openai-usage.ts';
+
+/** Options of {@link createBedrockProvider}; `createProvider` fills them from the config. */
+export interface BedrockProviderOptions {
+  id: string;
+  /** e.g. `us-east-1`: the default host and the SigV4 scope. */
+  region: string;
+  /** Default `https://bedrock-runtime.{region}.amazonaws.com`. */
+  baseUrl?: string | undefined;
+  /** A Bedrock API key, sent as `Authorization: Bearer`; used only when no SigV4 credentials are given. */
+  apiKey?: string | undefined;
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
+  sessionToken?: string | undefined;
+  headers?: Record<string, string> | undefined;
+  fetch?: typeof globalThis.fetch | undefined;
+  /** The clock for signatures and `created`; default `Date.now`. */
+  now?: (() => number) | undefined;
+}
+
+function lowerCaseHeaders(target: Record<string, string>, source: Record<string, string> | undefined): Record<string, string> {
+  for (const [name, value] of Object.entries(source ?? {})) target[name.toLowerCase()] = value;
+  return target;
+}
+
+/**
+ * The AWS Bedrock Converse adapter. Chat goes to `POST {base}/model/{modelId}/converse`, streams to
+ * `/converse-stream` (a binary `application/vnd.amazon.eventstream`, decoded incrementally); the model id (or ARN)
+ * is URL-encoded into the path. Auth is SigV4 (service `bedrock`) with `accessKeyId` / `secretAccessKey` /
+ * `sessionToken`, else `Authorization: Bearer <apiKey>` (a Bedrock API key). Request conversion and dropped
+ * parameters: see `convertToBedrockRequest`. `embed` is refused (`invalid_request`): Converse has no embeddings,
+ * they go through InvokeModel with a per-model body. `listModels` answers an empty list without a call: Bedrock
+ * lists models on another host (`bedrock.{region}`) with another permission; `healthCheck` therefore only checks
+ * that the adapter is configured, and answers ok without calling AWS. The secret access key and session token,
+ * like the API key, never appear in an error message.
+ *
+ * @example
+ * ```ts
+ * const bedrock = createBedrockProvider({
+ *   id: 'bedrock', region: 'us-east-1',
+ *   accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
+ * });
+ * await bedrock.chat({ model: 'anthropic.claude-3-5-haiku-20241022-v1:0', messages: [{ role: 'user', content: 'Hi' }] });
+ * ```
+ */
+export function createBedrockProvider(options: BedrockProviderOptions): Provider {
+  const { id, region, apiKey } = options;
+  const now = options.now ?? Date.now;
+  const base = (options.baseUrl ?? `https://bedrock-runtime.${region}.amazonaws.com`).replace(/\/+$/, '');
+  const credentials: BedrockCredentials | undefined =
+    options.accessKeyId && options.secretAccessKey
+      ? {
+          accessKeyId: options.accessKeyId,
+          secretAccessKey: options.secretAccessKey,
+          sessionToken: options.sessionToken || undefined,
+        }
+      : undefined;
+  const secrets = [options.secretAccessKey, options.sessionToken];
+  const configuredHeaders = lowerCaseHeaders({}, options.headers);
+  let sequence = 0;
+
+  function contextFor(model: string | undefined): ErrorContext {
+    return { provider: id, model, apiKey, secrets };
+  }
+
+  async function headersFor(url: string, body: string, callOptions: CallOptions | undefined): Promise<Record<string, string>> {
+    const headers = lowerCaseHeaders({ ...configuredHeaders }, callOptions?.headers);
+    headers['content-type'] = 'application/json';
+    if (credentials !== undefined) {
+      return signBedrockRequest({ method: 'POST', url, headers, body, region, credentials, now: now() });
+    }
+    if (apiKey) headers['authorization'] = `Bearer ${apiKey}`;
+    return headers;
+  }
+
+  async function post(
+    operation: 'converse' | 'converse-stream',
+    request: ChatCompletionRequest,
+    signal: AbortSignal | undefined,
+    callOptions: CallOptions | undefined,
+    context: ErrorContext,
+  ): Promise<Response> {
+    const url = `${base}/model/${encodeURIComponent(request.model)}/${operation}`;
+    const body = JSON.stringify(convertToBedrockRequest(request, id));
+    let response: Response;
+    try {
+      const init: RequestInit = { method: 'POST', headers: await headersFor(url, body, callOptions), body };
+      if (signal !== undefined) init.signal = signal;
+      response = await (options.fetch ?? globalThis.fetch)(url, init);
+    } catch (error) {
+      throw providerErrorFromException(error, callOptions?.signal, context);
+    }
+    if (response.ok) return response;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw providerErrorFromException(error, callOptions?.signal, context);
+    }
+    throw providerErrorFromBedrockResponse(response, text, context);
+  }
+
+  function responseId(response: Response): string {
+    sequence += 1;
+    return `chatcmpl-bedrock-${response.headers.get('x-amzn-requestid') ?? `${now()}-${sequence}`}`;
+  }
+
+  function toChatResponse(converse: BedrockConverseResponse, idValue: string, model: string): ChatCompletionResponse {
+    let content: string | null = null;
+    let reasoning: string | undefined;
+    const toolCalls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> = [];
+    for (const block of converse.output.message?.content ?? []) {
+      if (block.text != null) content = (content ?? '') + block.text;
+      const reasoningText = block.reasoningContent?.reasoningText?.text;
+      if (reasoningText != null) reasoning = (reasoning ?? '') + reasoningText;
+      if (block.toolUse != null) {
+        const { toolUseId, name, input } = block.toolUse;
+        toolCalls.push({ id: toolUseId, type: 'function', function: { name, arguments: JSON.stringify(input ?? {}) } });
+      }
+    }
+    const message: ChatCompletionResponse['choices'][number]['message'] = { role: 'assistant', content };
+    if (reasoning !== undefined) message.reasoning_content = reasoning;
+    if (toolCalls.length > 0) message.tool_calls = toolCalls;
+    const result: ChatCompletionResponse = {
+      id: idValue,
+      object: 'chat.completion',
+      created: Math.floor(now() / 1000),
+      model,
+      choices: [{ index: 0, message, finish_reason: mapBedrockStopReason(converse.stopReason) }],
+    };
+    if (converse.usage != null) result.usage = toOpenAIUsage(converse.usage);
+    return result;
+  }
+
+  async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
+    const context = contextFor(request.model);
+    const response = await post('converse', request, callOptions?.signal, callOptions, context);
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw providerErrorFromException(error, callOptions?.signal, context);
+    }
+    const payload = parseJson(text);
+    if (payload === undefined) throw providerErrorFromMalformed('a Converse answer that is not JSON', context);
+    const parsed = bedrockConverseResponseSchema.safeParse(payload);
+    if (!parsed.success) {
+      const path = parsed.error.issues[0]?.path.join('.') ?? '';
+      throw providerErrorFromMalformed(`a Converse answer of an unexpected shape (at "${path}")`, context, parsed.error);
+    }
+    return toChatResponse(parsed.data, responseId(response), request.model);
+  }
+
+  function chatStream(request: ChatCompletionRequest, callOptions?: CallOptions): AsyncIterableIterator<ChatCompletionChunk> {
+    const context = contextFor(request.model);
+    const callerSignal = callOptions?.signal;
+    // Our own controller, so that leaving the iteration early tears the upstream request down too.
+    const controller = new AbortController();
+    const forwardAbort = (): void => controller.abort(callerSignal?.reason);
+    let pending = 0;
+
+    async function* run(): AsyncGenerator<ChatCompletionChunk> {
+      if (callerSignal?.aborted === true) forwardAbort();
+      else callerSignal?.addEventListener('abort', forwardAbort, { once: true });
+      try {
+        const response = await post('converse-stream', request, controller.signal, callOptions, context);
+        if (response.body === null) throw providerErrorFromMalformed('an empty stream', context);
+        if (response.headers.get('content-type')?.includes('json') === true) {
+          throw providerErrorFromMalformed('a JSON body where an event stream was expected', context);
+        }
+        const converter = createBedrockChunkConverter({
+          id: responseId(response),
+          created: Math.floor(now() / 1000),
+          model: request.model,
+          context,
+        });
+        try {
+          for await (const message of decodeEventStream(response.body)) yield* converter.convert(message);
+        } catch (error) {
+          if (error instanceof EventStreamFormatError) {
+            throw providerErrorFromMalformed(`a broken event stream (${error.message})`, context, error);
+          }
+          throw providerErrorFromException(error, callerSignal, context);
+        }
+        if (!converter.stopped) throw providerErrorFromMalformed('an event stream that ended before messageStop', context);
+      } catch (error) {
+        controller.abort();
+        throw error;
+      } finally {
+        callerSignal?.removeEventListener('abort', forwardAbort);
+      }
+    }
+
+    let generator: AsyncGenerator<ChatCompletionChunk> | undefined;
+    const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+      async next() {
+        generator ??= run();
+        pending += 1;
+        try {
+          return await generator.next();
+        } finally {
+          pending -= 1;
+        }
+      },
+      async return() {
+        // A pending next() would hold the generator's return() back until the upstream speaks: abort first then.
+        if (pending > 0) controller.abort();
+        try {
+          await generator?.return(undefined);
+        } catch {
+          // The aborted read's error belongs to the pending next(), which reports it.
+        }
+        controller.abort();
+        callerSignal?.removeEventListener('abort', forwardAbort);
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  async function embed(): Promise<never> {
+    throw new ProviderError({
+      kind: 'invalid_request',
+      message: 'Bedrock Converse has no embeddings; use an embeddings provider (or InvokeModel) for this model',
+      provider: id,
+    });
+  }
+
+  async function listModels(): Promise<ModelInfo[]> {
+    return [];
+  }
+
+  async function healthCheck(): Promise<HealthCheckResult> {
+    const started = performance.now();
+    if (credentials === undefined && !apiKey) {
+      const error = new ProviderError({
+        kind: 'authentication',
+        message: 'Bedrock needs accessKeyId and secretAccessKey, or an apiKey',
+        provider: id,
+      });
+      return { ok: false, latencyMs: performance.now() - started, error };
+    }
+    return { ok: true, latencyMs: performance.now() - started };
+  }
+
+  return { id, kind: 'bedrock', chat, chatStream, embed, listModels, healthCheck };
+}
