@@ -1,5 +1,5 @@
 // One OpenAI client, any vendor behind it: the official `openai` SDK talks to /v1/chat/completions while the
-// gateway's targets speak native Anthropic Messages or native Gemini. Everything goes over real HTTP, and each
+// gateway's targets speak native Anthropic Messages, native Gemini, Azure OpenAI or Bedrock Converse. Everything goes over real HTTP, and each
 // test also checks what the vendor's stand-in received (its real path, auth header and body shape).
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
@@ -47,6 +47,18 @@ const geminiBody = z.looseObject({
   contents: z.array(z.looseObject({ role: z.string().optional(), parts: z.array(z.looseObject({})) })),
 });
 
+const openAIBody = z.looseObject({
+  stream: z.boolean().optional(),
+  tools: z.array(z.looseObject({ function: z.looseObject({ name: z.string() }) })).optional(),
+  messages: z.array(z.looseObject({ role: z.string(), content: z.unknown(), tool_call_id: z.string().optional() })),
+});
+
+const bedrockBody = z.looseObject({
+  system: z.array(z.looseObject({ text: z.string() })).optional(),
+  toolConfig: z.looseObject({ tools: z.array(z.looseObject({ toolSpec: z.looseObject({ name: z.string() }) })) }).optional(),
+  messages: z.array(z.looseObject({ role: z.string(), content: z.array(z.looseObject({})) })),
+});
+
 const VENDORS: Vendor[] = [
   {
     name: 'Anthropic (native Messages API)',
@@ -71,6 +83,85 @@ const VENDORS: Vendor[] = [
         if (message.role !== 'user' || typeof message.content === 'string') continue;
         const block = message.content.find((part) => part.type === 'tool_result');
         if (block !== undefined) return { ref: String(Reflect.get(block, 'tool_use_id')), result: Reflect.get(block, 'content') };
+      }
+      return undefined;
+    },
+  },
+  {
+    name: 'Gemini (native generateContent)',
+    provider: (baseUrl) => ({ id: 'gemini', kind: 'gemini', apiKey: TEST_VENDOR_KEY, baseUrl: `${baseUrl}/v1beta` }),
+    model: 'gemini-2.5-flash',
+    received: (request, stream) => {
+      expect(request?.path).toBe(`/v1beta/models/gemini-2.5-flash:${stream ? 'streamGenerateContent' : 'generateContent'}`);
+      if (stream) expect(request?.url).toContain('alt=sse');
+      expect(request?.headers['x-goog-api-key']).toBe(TEST_VENDOR_KEY);
+      expect(request?.headers['authorization']).toBeUndefined();
+      return geminiBody.parse(request?.body);
+    },
+    systemOf: (body) => geminiBody.parse(body).systemInstruction?.parts.map((part) => part.text).join(''),
+    toolNamesOf: (body) => (geminiBody.parse(body).tools ?? []).flatMap((tool) => (tool.functionDeclarations ?? []).map((fn) => fn.name)),
+    toolResultOf: (body) => {
+      for (const content of geminiBody.parse(body).contents) {
+        for (const part of content.parts) {
+          const response: unknown = Reflect.get(part, 'functionResponse');
+          if (typeof response === 'object' && response !== null) {
+            return { ref: String(Reflect.get(response, 'name')), result: Reflect.get(response, 'response') };
+          }
+        }
+      }
+      return undefined;
+    },
+  },
+  {
+    name: 'Azure OpenAI (deployment URLs)',
+    provider: (baseUrl) => ({ id: 'azure', kind: 'azure-openai', apiKey: TEST_VENDOR_KEY, baseUrl, apiVersion: '2024-10-21' }),
+    model: 'prod-gpt-4o',
+    received: (request, stream) => {
+      expect(request?.url).toBe('/openai/deployments/prod-gpt-4o/chat/completions?api-version=2024-10-21');
+      expect(request?.headers['api-key']).toBe(TEST_VENDOR_KEY);
+      expect(request?.headers['authorization']).toBeUndefined();
+      const body = openAIBody.parse(request?.body);
+      expect(body.stream === true).toBe(stream);
+      return body;
+    },
+    systemOf: (body) => {
+      const first = openAIBody.parse(body).messages[0];
+      return first?.role === 'system' && typeof first.content === 'string' ? first.content : undefined;
+    },
+    toolNamesOf: (body) => (openAIBody.parse(body).tools ?? []).map((tool) => tool.function.name),
+    toolResultOf: (body) => {
+      const message = openAIBody.parse(body).messages.find((entry) => entry.role === 'tool');
+      return message === undefined ? undefined : { ref: String(message.tool_call_id), result: message.content };
+    },
+  },
+  {
+    name: 'Bedrock (Converse, SigV4)',
+    provider: (baseUrl) => ({
+      id: 'aws',
+      kind: 'bedrock',
+      region: 'eu-west-1',
+      baseUrl,
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYCROSSVENDOR',
+    }),
+    model: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+    received: (request, stream) => {
+      const operation = stream ? 'converse-stream' : 'converse';
+      expect(request?.path).toBe(`/model/${encodeURIComponent('anthropic.claude-3-5-haiku-20241022-v1:0')}/${operation}`);
+      expect(request?.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/bedrock\/aws4_request, /);
+      expect(request?.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
+      return bedrockBody.parse(request?.body);
+    },
+    systemOf: (body) => bedrockBody.parse(body).system?.map((block) => block.text).join(''),
+    toolNamesOf: (body) => (bedrockBody.parse(body).toolConfig?.tools ?? []).map((tool) => tool.toolSpec.name),
+    toolResultOf: (body) => {
+      for (const message of bedrockBody.parse(body).messages) {
+        for (const block of message.content) {
+          const result: unknown = Reflect.get(block, 'toolResult');
+          if (typeof result === 'object' && result !== null) {
+            return { ref: String(Reflect.get(result, 'toolUseId')), result: Reflect.get(result, 'content') };
+          }
+        }
       }
       return undefined;
     },
