@@ -9,7 +9,9 @@ import { masterKeyAuth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { chatCompletions } from './routes/chat-completions.ts';
+import { embeddings } from './routes/embeddings.ts';
 import { live, ready } from './routes/health.ts';
+import { messages } from './routes/messages.ts';
 import { listModels } from './routes/models.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
 import { createModelResolver, type ModelResolver } from './routing/resolve-model.ts';
@@ -47,6 +49,8 @@ export type GatewayApp = Hono<{ Variables: { requestId: string } }>;
 
 const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
   ['/v1/chat/completions', 'POST'],
+  ['/v1/messages', 'POST'],
+  ['/v1/embeddings', 'POST'],
   ['/v1/models', 'GET, HEAD'],
   ['/health/live', 'GET, HEAD'],
   ['/health/ready', 'GET, HEAD'],
@@ -82,15 +86,11 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   if (config.auth.masterKey !== undefined) app.use('/v1/*', masterKeyAuth(config.auth.masterKey));
   app.post('/v1/*', bodyLimit(config.server.bodyLimit));
 
-  app.post(
-    '/v1/chat/completions',
-    chatCompletions({
-      resolver,
-      logger,
-      streamIdleTimeoutMs: config.server.streamIdleTimeoutMs,
-      ...(deps.settle === undefined ? {} : { settle: deps.settle }),
-    }),
-  );
+  const settle = deps.settle === undefined ? {} : { settle: deps.settle };
+  const streamIdleTimeoutMs = config.server.streamIdleTimeoutMs;
+  app.post('/v1/chat/completions', chatCompletions({ resolver, logger, streamIdleTimeoutMs, ...settle }));
+  app.post('/v1/messages', messages({ resolver, logger, streamIdleTimeoutMs, ...settle }));
+  app.post('/v1/embeddings', embeddings({ resolver, logger, ...settle }));
   app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));
