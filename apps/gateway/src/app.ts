@@ -4,6 +4,7 @@ import { configSecrets } from './config/secrets.ts';
 import { createErrorHandler } from './error-handler.ts';
 import { GatewayError } from './gateway-error.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { isAnthropicPath, toAnthropicError } from './messages/anthropic-error.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { masterKeyAuth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
@@ -75,7 +76,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   reportStartup(config, registry, resolver, logger);
 
   const app: GatewayApp = new Hono();
-  const onError = createErrorHandler(logger);
+  // /v1/messages answers errors in Anthropic's envelope; the statuses are decided in error-handler.ts all the same.
+  const onError = createErrorHandler(logger, { reshape: (path, answer) => (isAnthropicPath(path) ? toAnthropicError(answer) : undefined) });
   app.onError(onError);
   app.notFound((c) =>
     onError(new GatewayError(`Unknown route: ${c.req.method} ${c.req.path}`, { status: 404, type: 'invalid_request_error', code: 'unknown_route' }), c),

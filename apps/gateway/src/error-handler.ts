@@ -4,7 +4,6 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import { isGatewayError } from './gateway-error.ts';
-import { isAnthropicPath, toAnthropicError } from './messages/anthropic-error.ts';
 import type { Logger } from './logger.ts';
 
 /** The OpenAI error envelope every error answer uses. */
@@ -144,22 +143,35 @@ export function reportError(logger: Logger, error: unknown, requestId: string | 
   return answer;
 }
 
+/** An error answer in another wire format's envelope (status may differ, headers are kept). */
+export interface ReshapedAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** Options for {@link createErrorHandler}. */
+export interface ErrorHandlerOptions {
+  /**
+   * Re-shapes the answer for routes that speak another wire format (e.g. Anthropic's envelope on
+   * `/v1/messages`); `undefined` keeps the OpenAI envelope. The status decision stays here.
+   */
+  reshape?: (path: string, answer: ErrorAnswer) => ReshapedAnswer | undefined;
+}
+
 /**
- * Hono `onError` handler: the one place an error becomes an HTTP answer. Routes under
- * `/v1/messages` answer in Anthropic's envelope, every other route in OpenAI's.
+ * Hono `onError` handler: the one place an error becomes an HTTP answer, in the OpenAI envelope
+ * unless `reshape` gives another for the route.
  *
  * @example
- * app.onError(createErrorHandler(logger));
+ * app.onError(createErrorHandler(logger, { reshape: (path, answer) => (isAnthropicPath(path) ? toAnthropicError(answer) : undefined) }));
  */
-export function createErrorHandler(logger: Logger): (error: Error, c: Context) => Response {
+export function createErrorHandler(logger: Logger, options: ErrorHandlerOptions = {}): (error: Error, c: Context) => Response {
   return (error, c) => {
     const requestId: unknown = c.get('requestId');
     const answer = reportError(logger, error, typeof requestId === 'string' ? requestId : undefined);
+    const reshaped = options.reshape?.(c.req.path, answer);
     // Hono types statuses as a literal union; ours come from the tables above or an upstream 4xx.
-    if (isAnthropicPath(c.req.path)) {
-      const anthropic = toAnthropicError(answer);
-      return c.json(anthropic.body, anthropic.status as ContentfulStatusCode, answer.headers);
-    }
+    if (reshaped !== undefined) return c.json(reshaped.body, reshaped.status as ContentfulStatusCode, answer.headers);
     return c.json(answer.body, answer.status as ContentfulStatusCode, answer.headers);
   };
 }

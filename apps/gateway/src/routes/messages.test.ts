@@ -307,3 +307,17 @@ describe('/v1/messages raw wire', () => {
     expect(await wrongMethod.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
   });
 });
+
+describe('/v1/messages request validation', () => {
+  it('names the block at fault inside string-or-blocks content', async () => {
+    const response = await postJson(
+      `${t.url}/v1/messages`,
+      { model: 'chat', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'document', source: {} }] }] },
+      headers(),
+    );
+    expect(response.status).toBe(400);
+    const body = z.object({ type: z.literal('error'), error: z.object({ type: z.string(), message: z.string() }) }).parse(await response.json());
+    expect(body.error.type).toBe('invalid_request_error');
+    expect(body.error.message).toContain('messages[0].content[1].type');
+  });
+});

@@ -16,6 +16,27 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * The issue to report. For a union (`content: string | blocks`) zod reports "Invalid input" at the
+ * union; the branch whose issue reaches deepest into the value is the one the client meant, and says
+ * what is wrong (e.g. `messages[0].content[1].type: Invalid discriminator value...`).
+ */
+function reportedIssue(issue: Issue): { path: PropertyKey[]; message: string } {
+  let best: { path: PropertyKey[]; message: string } | undefined;
+  if (issue.code === 'invalid_union') {
+    for (const branch of issue.errors) {
+      for (const inner of branch) {
+        const candidate = reportedIssue(inner);
+        if (best === undefined || candidate.path.length > best.path.length) best = candidate;
+      }
+    }
+  }
+  if (best === undefined || best.path.length === 0) return { path: issue.path, message: issue.message };
+  return { path: [...issue.path, ...best.path], message: best.message };
+}
+
 /**
  * Validates a request body with `schema`; the first issue becomes a 400 `invalid_request` naming
  * the field at fault (`param`, e.g. `messages[0].role`).
@@ -26,7 +47,8 @@ export function parseJsonBody(text: string): unknown {
 export function parseRequest<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  const first = parsed.error.issues[0];
+  const issue = first === undefined ? undefined : reportedIssue(first);
   const param = issue === undefined || issue.path.length === 0 ? null : formatPath(issue.path);
   const detail = issue === undefined ? 'invalid request' : issue.message;
   throw new GatewayError(param === null ? `Invalid request: ${detail}` : `Invalid request: ${param}: ${detail}`, {
