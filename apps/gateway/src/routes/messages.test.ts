@@ -321,3 +321,24 @@ describe('/v1/messages request validation', () => {
     expect(body.error.message).toContain('messages[0].content[1].type');
   });
 });
+
+describe('/v1/messages stream failures on the wire', () => {
+  it('a stalled upstream ends the stream with event: error (timeout_error) and is aborted', async () => {
+    const stalled = await startTestGateway({
+      config: (upstream) => ({ ...defaultTestConfig(upstream), server: { streamIdleTimeoutMs: 300 } }),
+    });
+    try {
+      stalled.upstream.enqueue({ type: 'chat', content: 'a b c d e f', stallAfterChunks: 3 });
+      const response = await postJson(`${stalled.url}/v1/messages`, { model: 'chat', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Hi' }] });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text.endsWith('\n\n')).toBe(true);
+      const events = sseEvents(text);
+      expect(events.map(([name]) => name)).not.toContain('message_stop');
+      expect(events.at(-1)).toEqual(['error', { type: 'error', error: { type: 'timeout_error', message: expect.stringContaining('300 ms') } }]);
+      await waitFor(() => stalled.upstream.requests[0]?.aborted === true, 1000);
+    } finally {
+      await stalled.close();
+    }
+  });
+});
