@@ -73,7 +73,7 @@ export function anthropicStreamEncoder(options: { id: string; model: string }): 
         if (open?.kind !== 'thinking') text += openBlock({ kind: 'thinking' }, { type: 'thinking', thinking: '', signature: '' });
         text += delta({ type: 'thinking_delta', thinking: reasoning });
       }
-      const visible = content ?? refusal;
+      const visible = content != null && content !== '' ? content : refusal;
       if (visible != null && visible !== '') {
         if (open?.kind !== 'text') text += openBlock({ kind: 'text' }, { type: 'text', text: '' });
         text += delta({ type: 'text_delta', text: visible });

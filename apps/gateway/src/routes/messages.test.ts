@@ -291,6 +291,16 @@ describe('/v1/messages raw wire', () => {
     expect(events.at(-2)?.[1]).toMatchObject({ delta: { stop_reason: 'tool_use' } });
   });
 
+  it('a stream the upstream refuses before its first chunk is a plain JSON error in Anthropic’s envelope', async () => {
+    t.upstream.enqueue({ type: 'error', status: 529, body: { error: { message: 'Overloaded', type: 'overloaded_error', code: null, param: null } } });
+    const response = await postJson(`${t.url}/v1/messages`, { model: 'chat', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Hi' }] }, headers());
+    expect(response.status).toBe(529);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    expect(await response.json()).toEqual({ type: 'error', error: { type: 'overloaded_error', message: expect.stringContaining('Overloaded') } });
+    await waitFor(() => settled.length === 1);
+    expect(settled[0]?.outcome.status).toBe('failed');
+  });
+
   it('requires max_tokens, like Anthropic, with a 400 in Anthropic’s envelope', async () => {
     const response = await postJson(`${t.url}/v1/messages`, { model: 'chat', messages: [{ role: 'user', content: 'Hi' }] }, headers());
     expect(response.status).toBe(400);
