@@ -104,6 +104,13 @@ describe('fromAnthropicRequest', () => {
     expect(reasoningEffortFor({ type: 'enabled', budget_tokens: budget })).toBe(effort);
   });
 
+  it('takes output_config.effort over the budget (max → xhigh) and turns output_config.format into a json_schema response_format', () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
+    const request = convert({ messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'adaptive' }, output_config: { effort: 'max', format: { type: 'json_schema', schema } } });
+    expect(request).toMatchObject({ reasoning_effort: 'xhigh', response_format: { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } } });
+    expect(reasoningEffortFor({ type: 'enabled', budget_tokens: 20_000 }, 'low')).toBe('low');
+  });
+
   it('keeps the thinking object only for a native Anthropic target, and sets no effort when disabled', () => {
     const thinking = { type: 'enabled', budget_tokens: 2048 };
     expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking }, true)).toMatchObject({ thinking, reasoning_effort: 'low' });

@@ -19,13 +19,16 @@ const LOW_EFFORT_BELOW = 4096;
 const MEDIUM_EFFORT_BELOW = 16_384;
 
 /**
- * The reasoning effort for an Anthropic thinking budget: under 4096 tokens `low`, under 16384
- * `medium`, else `high`. `disabled` (or no thinking) sets none.
+ * The reasoning effort for an Anthropic request. `output_config.effort` wins when given (`low`,
+ * `medium`, `high`, `xhigh` as they are; `max`, which OpenAI lacks, becomes `xhigh`). Otherwise a
+ * thinking budget maps to `low` under 4096 tokens, `medium` under 16384, else `high`; `adaptive`,
+ * `between_tools`, `disabled` or no thinking set none.
  *
  * @example
  * reasoningEffortFor({ type: 'enabled', budget_tokens: 10_000 }); // 'medium'
  */
-export function reasoningEffortFor(thinking: AnthropicThinking | null | undefined): string | undefined {
+export function reasoningEffortFor(thinking: AnthropicThinking | null | undefined, effort?: string | null): string | undefined {
+  if (effort != null && effort !== '') return effort === 'max' ? 'xhigh' : effort;
   if (thinking?.type !== 'enabled') return undefined;
   if (thinking.budget_tokens < LOW_EFFORT_BELOW) return 'low';
   if (thinking.budget_tokens < MEDIUM_EFFORT_BELOW) return 'medium';
@@ -133,8 +136,9 @@ function toolChoice(request: MessagesRequest): Pick<ChatCompletionRequest, 'tool
  *   auto/required/named/none; `disable_parallel_tool_use` → `parallel_tool_calls: false`.
  * - `stop_sequences` → `stop`, `max_tokens`, `temperature`, `top_p` as they are,
  *   `metadata.user_id` → `user`. `top_k` is dropped (OpenAI has no equivalent).
- * - `thinking` enabled → `reasoning_effort` (see {@link reasoningEffortFor}), plus `thinking` as an
- *   extra field when `keepThinking`.
+ * - `thinking` enabled / `output_config.effort` → `reasoning_effort` (see {@link reasoningEffortFor}),
+ *   plus `thinking` as an extra field when `keepThinking`.
+ * - `output_config.format` (JSON schema) → `response_format: json_schema` named `output`, strict.
  * `model` is copied as sent; the caller resolves it.
  *
  * @example
@@ -160,7 +164,8 @@ export function fromAnthropicRequest(request: MessagesRequest, options: FromAnth
       parameters: tool.input_schema,
     },
   }));
-  const effort = reasoningEffortFor(request.thinking);
+  const effort = reasoningEffortFor(request.thinking, request.output_config?.effort);
+  const format = request.output_config?.format;
 
   return {
     model: request.model,
@@ -174,6 +179,7 @@ export function fromAnthropicRequest(request: MessagesRequest, options: FromAnth
     ...(tools === undefined || tools.length === 0 ? {} : { tools }),
     ...toolChoice(request),
     ...(effort === undefined ? {} : { reasoning_effort: effort }),
+    ...(format == null ? {} : { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } } }),
     ...(options.keepThinking && request.thinking != null ? { thinking: request.thinking } : {}),
   };
 }

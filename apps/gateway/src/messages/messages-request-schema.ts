@@ -64,9 +64,13 @@ const toolChoiceSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('none') }),
 ]);
 
+// `adaptive` (the model decides how much to think, guided by output_config.effort) and `between_tools`
+// carry no budget; they pass to a native Anthropic target as they are.
 const thinkingSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('enabled'), budget_tokens: z.int().positive() }),
   z.looseObject({ type: z.literal('disabled') }),
+  z.looseObject({ type: z.literal('adaptive') }),
+  z.looseObject({ type: z.literal('between_tools') }),
 ]);
 /** The `thinking` request field. */
 export type AnthropicThinking = z.output<typeof thinkingSchema>;
@@ -89,6 +93,12 @@ export const messagesRequestSchema = z.looseObject({
   tools: z.array(toolSchema).nullish(),
   tool_choice: toolChoiceSchema.nullish(),
   thinking: thinkingSchema.nullish(),
+  output_config: z
+    .looseObject({
+      effort: z.string().nullish(),
+      format: z.looseObject({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).nullish(),
+    })
+    .nullish(),
 });
 /** A `POST /v1/messages` request. */
 export type MessagesRequest = z.output<typeof messagesRequestSchema>;

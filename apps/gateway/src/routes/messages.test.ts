@@ -110,9 +110,6 @@ describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
       system: [{ type: 'text', text: 'You are terse.' }],
       messages: [{ role: 'user', content: 'Hi' }],
       stop_sequences: ['END'],
-      temperature: 0.2,
-      top_p: 0.9,
-      top_k: 40,
       metadata: { user_id: 'user-7' },
       thinking: { type: 'enabled', budget_tokens: 8000 },
     });
@@ -121,10 +118,17 @@ describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
       { role: 'system', content: 'You are terse.' },
       { role: 'user', content: 'Hi' },
     ]);
-    expect(body).toMatchObject({ stop: ['END'], temperature: 0.2, top_p: 0.9, user: 'user-7', reasoning_effort: 'medium', max_tokens: 100 });
-    // Not for an OpenAI-format target: top_k has no equivalent, thinking would be an unknown field.
-    expect(body).not.toHaveProperty('top_k');
+    expect(body).toMatchObject({ stop: ['END'], user: 'user-7', reasoning_effort: 'medium', max_tokens: 100 });
+    // Not for an OpenAI-format target: thinking would be an unknown field.
     expect(body).not.toHaveProperty('thinking');
+  });
+
+  it('passes temperature and top_p on and drops top_k (sampling fields the current SDK types no longer list)', async () => {
+    const response = await postJson(`${t.url}/v1/messages`, { model: 'chat', max_tokens: 20, temperature: 0.2, top_p: 0.9, top_k: 40, messages: [{ role: 'user', content: 'Hi' }] }, headers());
+    expect(response.status).toBe(200);
+    const body = upstreamBody();
+    expect(body).toMatchObject({ temperature: 0.2, top_p: 0.9 });
+    expect(body).not.toHaveProperty('top_k');
   });
 
   it('tool use both ways: the model calls a tool, then the tool_result reaches the upstream as a tool message', async () => {
