@@ -11,7 +11,7 @@ function mixedProviders(upstream: { baseUrl: string }): Record<string, unknown> 
     providers: [
       { id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl },
       { id: 'nokey', kind: 'deepseek', apiKey: UNSET_KEY },
-      { id: 'claude', kind: 'anthropic', apiKey: 'sk-ant-not-a-real-key-123' },
+      { id: 'claude', kind: 'bedrock', apiKey: 'sk-ant-not-a-real-key-123' },
     ],
     models: [
       { name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }, { provider: 'nokey', model: 'deepseek-chat' }] },

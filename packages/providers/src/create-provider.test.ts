@@ -46,7 +46,7 @@ describe('the kind table', () => {
   it('lists every kind once, with the unsupported ones marked', () => {
     expect(new Set(PROVIDER_KINDS).size).toBe(17);
     const unsupported = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).supported);
-    expect(unsupported).toEqual(['azure-openai', 'anthropic', 'gemini', 'bedrock']);
+    expect(unsupported).toEqual(['azure-openai', 'gemini', 'bedrock']);
   });
 
   it.each(DEFAULT_URLS)('%s defaults to %s', (kind, url) => {
@@ -97,10 +97,16 @@ describe('createProvider', () => {
     expect(upstream.requests[0]?.path).toBe('/v1/models');
   });
 
-  it.each(['azure-openai', 'anthropic', 'gemini', 'bedrock'] as const)('refuses %s until its adapter lands', (kind) => {
+  it.each(['azure-openai', 'gemini', 'bedrock'] as const)('refuses %s until its adapter lands', (kind) => {
     const error = thrown(() => createProvider({ kind, apiKey: 'k-1234' }));
     expect(error.kind).toBe('invalid_request');
     expect(error.message).toContain(`"${kind}" is not supported yet`);
+  });
+
+  it('creates the native Anthropic adapter for kind anthropic, on its default base URL', () => {
+    const provider = createProvider({ kind: 'anthropic', apiKey: 'sk-ant-1234' });
+    expect(provider).toMatchObject({ id: 'anthropic', kind: 'anthropic' });
+    expect(getProviderKindInfo('anthropic')).toMatchObject({ supported: true, defaultBaseUrl: 'https://api.anthropic.com/v1' });
   });
 
   it('requires a baseUrl for openai-compatible', () => {

@@ -1,3 +1,4 @@
+import { createAnthropicProvider } from './anthropic/anthropic-provider.ts';
 import { createOpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.ts';
 import { ProviderError } from './provider-error.ts';
 import { getProviderKindInfo } from './provider-kinds.ts';
@@ -27,7 +28,7 @@ function checkBaseUrl(baseUrl: string, provider: string): string {
 
 /**
  * A provider for one vendor account. Throws a `ProviderError` of kind `invalid_request` for a kind that has no
- * adapter yet (azure-openai, anthropic, gemini, bedrock), an unknown kind, or a missing or invalid base URL.
+ * adapter yet (azure-openai, gemini, bedrock), an unknown kind, or a missing or invalid base URL.
  * A missing API key is not refused here: the vendor's 401 says it more precisely, and local servers need none.
  *
  * @example
@@ -50,6 +51,16 @@ export function createProvider(config: ProviderConfig): Provider {
   const baseUrl = config.baseUrl ?? info.defaultBaseUrl;
   if (baseUrl === undefined || baseUrl === '') {
     throw invalidConfig(`Provider ${id}: kind "${info.kind}" has no default base URL, so baseUrl is required`, id);
+  }
+  if (info.kind === 'anthropic') {
+    return createAnthropicProvider({
+      id,
+      baseUrl: checkBaseUrl(baseUrl, id),
+      apiKey: config.apiKey === '' ? undefined : config.apiKey,
+      headers: config.headers,
+      fetch: config.fetch,
+      defaultMaxTokens: config.defaultMaxTokens,
+    });
   }
   return createOpenAICompatibleProvider({
     id,

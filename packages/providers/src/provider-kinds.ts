@@ -36,7 +36,8 @@ export interface ProviderKindInfo {
   supported: boolean;
   /**
    * True when streaming calls send `stream_options.include_usage: true`. False where the vendor reports usage
-   * without it and may reject the option (Zhipu, Mistral) or where there is no OpenAI-compatible adapter yet.
+   * without it and may reject the option (Zhipu, Mistral), for native adapters that report usage their own way
+   * (Anthropic), and where there is no adapter yet.
    */
   streamIncludeUsage: boolean;
 }
@@ -56,7 +57,7 @@ const KIND_TABLE: Readonly<Record<ProviderKind, KindRow>> = {
   openai: openAICompatible('https://api.openai.com/v1'),
   'openai-compatible': openAICompatible(undefined, false),
   'azure-openai': notYetSupported(undefined),
-  anthropic: notYetSupported('https://api.anthropic.com/v1'),
+  anthropic: { defaultBaseUrl: 'https://api.anthropic.com/v1', requiresApiKey: true, supported: true, streamIncludeUsage: false },
   gemini: notYetSupported('https://generativelanguage.googleapis.com/v1beta'),
   bedrock: notYetSupported(undefined),
   zhipu: openAICompatible('https://open.bigmodel.cn/api/paas/v4', true, false),

@@ -8,7 +8,7 @@ export interface ProviderConfig {
   kind: ProviderKind;
   /** Names the provider in errors and routing; defaults to `kind`. */
   id?: string | undefined;
-  /** Sent as `Authorization: Bearer <apiKey>`; never appears in an error message. */
+  /** Sent as `Authorization: Bearer <apiKey>` (Anthropic: `x-api-key`); never appears in an error message. */
   apiKey?: string | undefined;
   /** Overrides the kind's default base URL (required for `openai-compatible`). */
   baseUrl?: string | undefined;
@@ -16,6 +16,11 @@ export interface ProviderConfig {
   headers?: Record<string, string> | undefined;
   /** The fetch to use (defaults to `globalThis.fetch`), e.g. one bound to a proxy agent. */
   fetch?: typeof globalThis.fetch | undefined;
+  /**
+   * `max_tokens` for requests that name none, where the vendor requires one (Anthropic; default 4096). Ignored by
+   * vendors that have their own default.
+   */
+  defaultMaxTokens?: number | undefined;
 }
 
 /** Per-call options. */

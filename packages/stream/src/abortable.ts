@@ -1,3 +1,4 @@
+import type { BufferedAsyncIterator } from './buffered-iterator.ts';
 import { guardIterator } from './guarded-iterator.ts';
 
 /**
@@ -8,6 +9,8 @@ import { guardIterator } from './guarded-iterator.ts';
  * The wrapper settles at once on abort; a source that is an async generator suspended in an
  * `await` runs its `finally` only when that await settles, so also hand the signal to its I/O.
  *
+ * The result's `takeBuffered()` passes on the source's when it has one (see {@link BufferedAsyncIterator}).
+ *
  * @example
  * ```ts
  * const controller = new AbortController();
@@ -17,7 +20,7 @@ import { guardIterator } from './guarded-iterator.ts';
  * }
  * ```
  */
-export function abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterableIterator<T> {
+export function abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): BufferedAsyncIterator<T> {
   const onAbort = (): void => guarded.interrupt(signal.reason);
   const guarded = guardIterator(source, {
     onEnd: () => signal.removeEventListener('abort', onAbort),

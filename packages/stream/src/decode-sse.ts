@@ -1,4 +1,5 @@
 import { abortable } from './abortable.ts';
+import type { BufferedAsyncIterator } from './buffered-iterator.ts';
 import type { SseMessage } from './sse-message.ts';
 import { createSseByteParser } from './sse-parser.ts';
 
@@ -11,17 +12,10 @@ export interface DecodeSseOptions {
 }
 
 /**
- * The iterator {@link decodeSse} returns: an async iterator of messages that can also hand out, without
- * waiting, a message already decoded from bytes at hand.
+ * The iterator {@link decodeSse} returns: an async iterator of messages whose `takeBuffered()` hands out a
+ * message already decoded from bytes at hand (one network read often holds many) without waiting.
  */
-export interface SseMessageIterator extends AsyncIterableIterator<SseMessage> {
-  /**
-   * The next message if it is already decoded (one network read often holds many), else `undefined`, in which
-   * case `next()` reads on. Never reads, never waits and never ends the iteration: `undefined` says nothing
-   * about the end. Saves a promise and a microtask per message for a consumer that parses each message anyway.
-   */
-  takeBuffered(): SseMessage | undefined;
-}
+export type SseMessageIterator = BufferedAsyncIterator<SseMessage>;
 
 /** What the iterator needs from either kind of body. */
 interface ChunkSource {
@@ -53,15 +47,8 @@ export function decodeSse(
   const messages = decodeChunks(toChunkSource(body), options.onComment);
   const { signal } = options;
   if (signal === undefined) return messages;
-  const guarded = abortable(messages, signal);
   // An abort ends the decoder (its queue is dropped), so nothing buffered outlives it.
-  const iterator: SseMessageIterator = {
-    next: () => guarded.next(),
-    return: () => guarded.return?.() ?? Promise.resolve({ done: true, value: undefined }),
-    takeBuffered: () => (signal.aborted ? undefined : messages.takeBuffered()),
-    [Symbol.asyncIterator]: () => iterator,
-  };
-  return iterator;
+  return abortable(messages, signal);
 }
 
 function decodeChunks(source: ChunkSource, onComment: ((comment: string) => void) | undefined): SseMessageIterator {

@@ -1,3 +1,6 @@
+import { hasTakeBuffered } from './buffered-iterator.ts';
+import type { BufferedAsyncIterator } from './buffered-iterator.ts';
+
 /** Internal hooks of {@link guardIterator}. */
 export interface GuardHooks<T> {
   /** Called right before the source is asked for its next item. */
@@ -8,8 +11,11 @@ export interface GuardHooks<T> {
   onEnd?: (failed: boolean, error: unknown) => void;
 }
 
-/** Internal: an async iterator over a source that can be ended from outside. */
-export interface GuardedIterator<T> extends AsyncIterableIterator<T> {
+/**
+ * Internal: an async iterator over a source that can be ended from outside. `takeBuffered()` passes on the
+ * source's (see BufferedAsyncIterator), hooks included, and gives `undefined` when the source has none.
+ */
+export interface GuardedIterator<T> extends BufferedAsyncIterator<T> {
   /**
    * Ends the iteration with `reason` now: a pending `next()` rejects with it (else the following
    * call does), and `source.return()` is called without waiting for it.
@@ -27,6 +33,7 @@ const NO_ERROR = Symbol('no error');
  */
 export function guardIterator<T>(source: AsyncIterable<T>, hooks: GuardHooks<T>): GuardedIterator<T> {
   const iterator = source[Symbol.asyncIterator]();
+  const sourceTake = hasTakeBuffered(iterator) ? () => iterator.takeBuffered() : undefined;
   let ended = false;
   let inFlight: Promise<IteratorResult<T>> | undefined;
   let resolvePending: ((result: IteratorResult<T>) => void) | undefined;
@@ -116,6 +123,23 @@ export function guardIterator<T>(source: AsyncIterable<T>, hooks: GuardHooks<T>)
       }
       step.then(onResult, onError);
       return promise;
+    },
+
+    takeBuffered(): T | undefined {
+      // Only between reads: an item taken while a next() is pending would overtake it.
+      if (ended || inFlight !== undefined || sourceTake === undefined) return undefined;
+      const item = sourceTake();
+      if (item === undefined) return undefined;
+      try {
+        hooks.onItem?.(item);
+      } catch (error) {
+        // Like a failing onItem in next(): the iteration ends, and the next call reports why.
+        end(true, error);
+        closeSource();
+        deferred = { error };
+        return undefined;
+      }
+      return item;
     },
 
     async return(value?: unknown): Promise<IteratorResult<T>> {

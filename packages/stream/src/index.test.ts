@@ -10,6 +10,7 @@ describe('@gw/stream public surface', () => {
       'createSseDecoder',
       'decodeSse',
       'encodeSse',
+      'hasTakeBuffered',
       'isStreamIdleTimeoutError',
       'pipeSseToNode',
       'tap',

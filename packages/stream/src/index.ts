@@ -1,4 +1,6 @@
 export type { SseMessage } from './sse-message.ts';
+export { hasTakeBuffered } from './buffered-iterator.ts';
+export type { BufferedAsyncIterator } from './buffered-iterator.ts';
 export { createSseDecoder } from './sse-decoder.ts';
 export type { SseDecoderOptions } from './sse-decoder.ts';
 export { decodeSse } from './decode-sse.ts';

@@ -1,3 +1,4 @@
+import type { BufferedAsyncIterator } from './buffered-iterator.ts';
 import { guardIterator } from './guarded-iterator.ts';
 
 /** Handlers of {@link tap}. */
@@ -16,6 +17,8 @@ export interface TapHandlers<T> {
  * Passes the items of `source` through unchanged while calling `onItem` for each one, and `onEnd`
  * exactly once at the end, e.g. to read usage for billing and settle it even when the client leaves.
  *
+ * The result's `takeBuffered()` passes on the source's when it has one (see {@link BufferedAsyncIterator}).
+ *
  * If `onEnd` throws, that error comes out of the call that ended the iteration, unless the iteration
  * was already ending with an error.
  *
@@ -28,7 +31,7 @@ export interface TapHandlers<T> {
  * });
  * ```
  */
-export function tap<T>(source: AsyncIterable<T>, handlers: TapHandlers<T>): AsyncIterableIterator<T> {
+export function tap<T>(source: AsyncIterable<T>, handlers: TapHandlers<T>): BufferedAsyncIterator<T> {
   const { onItem, onEnd } = handlers;
   return guardIterator(source, {
     onItem,

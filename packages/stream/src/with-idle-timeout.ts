@@ -1,3 +1,4 @@
+import type { BufferedAsyncIterator } from './buffered-iterator.ts';
 import { guardIterator } from './guarded-iterator.ts';
 import { StreamIdleTimeoutError } from './stream-idle-timeout-error.ts';
 
@@ -19,6 +20,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * comments are not items, so keep-alives do not hold a dead stream open). A slow consumer never
  * trips it.
  *
+ * The result's `takeBuffered()` passes on the source's when it has one (see {@link BufferedAsyncIterator}).
+ *
  * @throws {RangeError} when `idleMs` is not a positive number.
  * @example
  * ```ts
@@ -26,7 +29,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * for await (const chunk of chunks) send(chunk); // throws StreamIdleTimeoutError after 30 s of silence
  * ```
  */
-export function withIdleTimeout<T>(source: AsyncIterable<T>, options: IdleTimeoutOptions): AsyncIterableIterator<T> {
+export function withIdleTimeout<T>(source: AsyncIterable<T>, options: IdleTimeoutOptions): BufferedAsyncIterator<T> {
   const { idleMs, signal } = options;
   if (!(idleMs > 0)) throw new RangeError(`idleMs must be a positive number, got ${String(idleMs)}`);
   const timed = idleMs <= MAX_TIMER_MS;

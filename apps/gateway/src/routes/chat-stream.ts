@@ -1,6 +1,6 @@
 import { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { pipeSseToNode, SSE_DONE, toSseStream, withIdleTimeout } from '@gw/stream';
+import { hasTakeBuffered, pipeSseToNode, SSE_DONE, toSseStream, withIdleTimeout } from '@gw/stream';
 import { rawChunkJson } from '@gw/providers';
 import type { ChatCompletionChunk, ChatCompletionRequest, Provider, Usage } from '@gw/providers';
 import type { Context } from 'hono';
@@ -79,7 +79,7 @@ function ignore(): void {}
  * Turns upstream chunks into SSE text for the client through `encoder` (OpenAI: `data:` lines ending
  * with `data: [DONE]`).
  * The first chunk has already been pulled (before the response headers were sent), so it is
- * passed in. Chunks already at hand are joined into one string (up to 16 KiB); one not there
+ * passed in. Chunks already at hand (taken with `takeBuffered()` when the upstream offers it) are joined into one string (up to 16 KiB); one not there
  * within the current event-loop turn starts the next string. Usage is remembered as it passes and settled exactly once: on the end, on a
  * failure (the error then reaches toSseStream's onError) or on `return()` (client gone).
  *
@@ -95,6 +95,7 @@ export function relayChunks(
   options: RelayOptions,
 ): AsyncIterableIterator<string> {
   const { encoder, settle, signal, cancelUpstream } = options;
+  const take = hasTakeBuffered(upstream) ? () => upstream.takeBuffered() : undefined;
   let pending: IteratorResult<ChatCompletionChunk> | undefined = first;
   // A read of the upstream that did not finish within the turn its batch was built in; the next call takes it up.
   let inFlight: Promise<IteratorResult<ChatCompletionChunk>> | undefined;
@@ -145,20 +146,26 @@ export function relayChunks(
         setImmediate(onTurnEnd);
       };
       while (!finished) {
+        // A chunk already decoded from bytes at hand costs no promise (most arrive several to a network read).
+        const buffered = pending === undefined && inFlight === undefined ? take?.() : undefined;
         let result: IteratorResult<ChatCompletionChunk> | typeof NEXT_TURN;
-        try {
-          result = await pull(text, turnEnd);
-        } catch (error) {
-          if (text !== '') {
-            // Deliver what came before the failure first; the next call meets the error again.
-            inFlight = Promise.reject(error);
-            inFlight.catch(ignore);
-            break;
+        if (buffered !== undefined) {
+          result = { done: false, value: buffered };
+        } else {
+          try {
+            result = await pull(text, turnEnd);
+          } catch (error) {
+            if (text !== '') {
+              // Deliver what came before the failure first; the next call meets the error again.
+              inFlight = Promise.reject(error);
+              inFlight.catch(ignore);
+              break;
+            }
+            finished = true;
+            cancelUpstream();
+            settle(usage, signal.aborted ? 'cancelled' : 'failed', error);
+            throw error;
           }
-          finished = true;
-          cancelUpstream();
-          settle(usage, signal.aborted ? 'cancelled' : 'failed', error);
-          throw error;
         }
         if (result === NEXT_TURN) {
           inFlight = racing;

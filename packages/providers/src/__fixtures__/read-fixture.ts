@@ -14,3 +14,17 @@ export function readChunksAsSse(name: string, options: { done?: boolean } = {}):
     .filter((line) => line.trim() !== '');
   return lines.map((line) => `data: ${line}\n\n`).join('') + (options.done === false ? '' : 'data: [DONE]\n\n');
 }
+
+/** A `*.chunks.txt` fixture of Anthropic events framed as Anthropic sends them: `event: <type>` + `data:`, no [DONE]. */
+export function readAnthropicChunksAsSse(name: string): string {
+  const lines = readFixture(name)
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  return lines
+    .map((line) => {
+      const payload: unknown = JSON.parse(line);
+      const type = typeof payload === 'object' && payload !== null ? Reflect.get(payload, 'type') : undefined;
+      return `event: ${String(type)}\ndata: ${line}\n\n`;
+    })
+    .join('');
+}

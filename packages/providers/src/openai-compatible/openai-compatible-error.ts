@@ -137,12 +137,12 @@ function kindFromCode(vendor: VendorError | undefined): ProviderErrorKind | unde
   );
 }
 
-function cleanMessage(message: string, context: ErrorContext): string {
+/** A vendor message fit for an error: trimmed, capped at 1000 characters, the API key redacted. */
+export function cleanMessage(message: string, context: ErrorContext): string {
   const trimmed = message.trim();
   const short = trimmed.length > MAX_MESSAGE_LENGTH ? `${trimmed.slice(0, MAX_MESSAGE_LENGTH)}…` : trimmed;
   return redactSecrets(short, [context.apiKey]);
 }
-
 
 /**
  * An HTTP error answer (status + body text) as a ProviderError: kind from the vendor's code where it says more

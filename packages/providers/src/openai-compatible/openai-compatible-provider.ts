@@ -1,6 +1,7 @@
 import ky from 'ky';
 import type { KyInstance } from 'ky';
 import type { z } from 'zod';
+import type { BufferedAsyncIterator } from '@gw/stream';
 import { chatCompletionResponseSchema } from '../chat-api.ts';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
 import { embeddingResponseSchema } from '../embedding-api.ts';
@@ -183,7 +184,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     callOptions: CallOptions | undefined,
     context: ErrorContext,
     onEnd: (completed: boolean) => void,
-  ): Promise<AsyncIterableIterator<ChatCompletionChunk>> {
+  ): Promise<BufferedAsyncIterator<ChatCompletionChunk>> {
     const response = await post(chatUrl, toStreamBody(request, streamIncludeUsage), signal, callOptions, context);
     if (response.body === null) throw providerErrorFromMalformed('an empty stream', context);
     if (response.headers.get('content-type')?.includes('json') === true) {
@@ -201,7 +202,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   // A hand-written iterator rather than an async generator around the parser: it hands the parser's chunks
   // straight through instead of re-yielding each one, and return() tears the call down at once instead of
   // queueing behind a pending next().
-  function chatStream(request: ChatCompletionRequest, callOptions?: CallOptions): AsyncIterableIterator<ChatCompletionChunk> {
+  function chatStream(request: ChatCompletionRequest, callOptions?: CallOptions): BufferedAsyncIterator<ChatCompletionChunk> {
     const context = contextFor(request.model);
     const callerSignal = callOptions?.signal;
     // Our own controller, so that leaving the iteration early tears the upstream request down too. The caller's
@@ -209,7 +210,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     // keeps the composite alive as long as the caller's signal lives).
     const controller = new AbortController();
     const forwardAbort = (): void => controller.abort(callerSignal?.reason);
-    let chunks: AsyncIterableIterator<ChatCompletionChunk> | undefined;
+    let chunks: BufferedAsyncIterator<ChatCompletionChunk> | undefined;
     let finished = false;
 
     const finish = (completed: boolean): void => {
@@ -219,7 +220,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       if (!completed) controller.abort();
     };
 
-    async function open(): Promise<AsyncIterableIterator<ChatCompletionChunk>> {
+    async function open(): Promise<BufferedAsyncIterator<ChatCompletionChunk>> {
       if (callerSignal?.aborted === true) forwardAbort();
       else callerSignal?.addEventListener('abort', forwardAbort, { once: true });
       return openStream(request, controller.signal, callOptions, context, finish);
@@ -247,7 +248,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       }
     }
 
-    const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+    const iterator: BufferedAsyncIterator<ChatCompletionChunk> = {
+      takeBuffered(): ChatCompletionChunk | undefined {
+        return chunks !== undefined && steps.pending === 0 && !finished ? chunks.takeBuffered() : undefined;
+      },
       next(): Promise<IteratorResult<ChatCompletionChunk>> {
         // Once the call is open and no step is pending, the parser's own next(): no frame of ours per chunk. The
         // parser queues a caller that does not await; until then, so do we (one upstream call, in order).

@@ -1,7 +1,8 @@
 import { decodeSse } from '@gw/stream';
-import type { SseMessage } from '@gw/stream';
+import type { BufferedAsyncIterator, SseMessage } from '@gw/stream';
 import { chatCompletionChunkSchema, usageSchema } from '../chat-api.ts';
 import type { ChatCompletionChunk } from '../chat-api.ts';
+import { isCanonicalChunk } from '../chunk-shape.ts';
 import { rememberRawChunkJson } from '../raw-chunk-json.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
 import {
@@ -48,10 +49,12 @@ function liftChoiceUsage(chunk: ChatCompletionChunk): boolean {
 export function parseOpenAICompatibleStream(
   body: ReadableStream<Uint8Array>,
   options: StreamParseOptions,
-): AsyncIterableIterator<ChatCompletionChunk> {
+): BufferedAsyncIterator<ChatCompletionChunk> {
   const { context, callerSignal, onEnd } = options;
   const messages = decodeSse(body);
   let finished = false;
+  // A message takeBuffered() met but could not hand out (the end, a failure): the next step starts with it.
+  let held: SseMessage | undefined;
 
   /** The chunk of one message, `undefined` for one that carries none; throws for a payload that is not a chunk. */
   function chunkOf(message: SseMessage): ChatCompletionChunk | undefined {
@@ -66,6 +69,11 @@ export function parseOpenAICompatibleStream(
     }
     const error = providerErrorFromPayload(payload, context);
     if (error !== undefined) throw error;
+    // The common case needs no zod copy (see chunk-shape.ts); the rest is parsed, defaults filled in.
+    if (isCanonicalChunk(payload)) {
+      if (!liftChoiceUsage(payload)) rememberRawChunkJson(payload, payload, data);
+      return payload;
+    }
     const chunk = chatCompletionChunkSchema.safeParse(payload);
     if (!chunk.success) {
       const path = chunk.error.issues[0]?.path.join('.') ?? '';
@@ -85,7 +93,8 @@ export function parseOpenAICompatibleStream(
       try {
         for (;;) {
           // A message decoded from bytes already at hand needs no await (most chunks arrive several to a read).
-          let message = messages.takeBuffered();
+          let message = held ?? messages.takeBuffered();
+          held = undefined;
           if (message === undefined) {
             const next = await messages.next();
             if (next.done === true) break;
@@ -116,10 +125,32 @@ export function parseOpenAICompatibleStream(
     }
   }
 
-  const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+  const iterator: BufferedAsyncIterator<ChatCompletionChunk> = {
     next(): Promise<IteratorResult<ChatCompletionChunk>> {
       // A caller that does not await is queued like an async generator would queue it: one read at a time, in order.
       return steps.run();
+    },
+    takeBuffered(): ChatCompletionChunk | undefined {
+      if (finished || steps.pending > 0) return undefined;
+      for (;;) {
+        const message = held ?? messages.takeBuffered();
+        held = undefined;
+        if (message === undefined) return undefined;
+        // The end and failures take the asynchronous path (the body is closed, onEnd called): the message waits
+        // for the next step, which meets it first.
+        if (message.data === '[DONE]') {
+          held = message;
+          return undefined;
+        }
+        let chunk: ChatCompletionChunk | undefined;
+        try {
+          chunk = chunkOf(message);
+        } catch {
+          held = message;
+          return undefined;
+        }
+        if (chunk !== undefined) return chunk;
+      }
     },
     async return(): Promise<IteratorResult<ChatCompletionChunk>> {
       if (!finished) {

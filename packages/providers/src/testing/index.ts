@@ -1,4 +1,5 @@
-// The whole public surface of @gw/providers/testing: a wire-faithful stand-in for an OpenAI-compatible upstream.
+// The whole public surface of @gw/providers/testing: a wire-faithful stand-in upstream that speaks OpenAI's and
+// Anthropic's wire formats.
 
 export { startStandInUpstream } from './stand-in-upstream.ts';
 export type {

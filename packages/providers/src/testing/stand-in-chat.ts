@@ -138,7 +138,7 @@ export function chatCompletionJson(plan: ChatPlan): string {
 }
 
 /** Splits text into pieces of `words` words each; the pieces concatenate back to the exact text. */
-function* wordPieces(text: string, words: number): Generator<string> {
+export function* wordPieces(text: string, words: number): Generator<string> {
   const tokens = text.split(/(?<=\s)(?=\S)/);
   for (let index = 0; index < tokens.length; index += words) {
     yield words === 1 ? (tokens[index] ?? '') : tokens.slice(index, index + words).join('');
@@ -146,7 +146,7 @@ function* wordPieces(text: string, words: number): Generator<string> {
 }
 
 /** Splits tool arguments into short fragments the way OpenAI streams them; never inside a code point. */
-function* argumentFragments(text: string): Generator<string> {
+export function* argumentFragments(text: string): Generator<string> {
   const codePoints = Array.from(text);
   for (let index = 0; index < codePoints.length; index += ARGUMENT_FRAGMENT_LENGTH) {
     yield codePoints.slice(index, index + ARGUMENT_FRAGMENT_LENGTH).join('');

@@ -31,12 +31,13 @@ export function countWords(text: string): number {
   return count;
 }
 
-/** An OpenAI-style 400 answer, as OpenAI words it. */
+/** A 4xx answer to a request the stand-in refuses: its status and JSON body (OpenAI's or Anthropic's envelope). */
 export interface RequestProblem {
   status: number;
-  body: { error: { message: string; type: string; param: string | null; code: string | null } };
+  body: unknown;
 }
 
+/** An OpenAI-style 400 answer, as OpenAI words it. */
 export function invalidRequest(message: string, param: string | null, code: string | null = null): RequestProblem {
   return { status: 400, body: { error: { message, type: 'invalid_request_error', param, code } } };
 }

@@ -38,9 +38,20 @@ export interface StandInChatBehaviour {
   stallAfterChunks?: number;
   /** Stream: send N chunks, then destroy the socket. */
   cutAfterChunks?: number;
+  /**
+   * Stream: send N chunks, then the vendor's in-stream error (still HTTP 200) and end the body. Every dialect
+   * renders it its own way: Anthropic as `event: error` with `{type:"error",error:{type: errorType}}`, OpenAI as
+   * `data: {"error":{type: errorType}}`. Counted like `cutAfterChunks`.
+   */
+  errorAfterChunks?: number;
+  /** The vendor error type of `errorAfterChunks`; default `overloaded_error` (Anthropic) / `server_error` (OpenAI). */
+  errorType?: string;
 }
 
-/** Answer with an HTTP error. `body` is a JSON value or a string; default: an OpenAI error envelope for the status. */
+/**
+ * Answer with an HTTP error. `body` is a JSON value or a string; default: an error envelope for the status in the
+ * dialect of the route (OpenAI's, or Anthropic's on /v1/messages, e.g. 529 → `overloaded_error`).
+ */
 export interface StandInErrorBehaviour {
   type: 'error';
   status: number;

@@ -2,8 +2,15 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  anthropicErrorBody,
+  anthropicMessageJson,
+  anthropicModelsJson,
+  anthropicStreamErrorFrame,
+  anthropicStreamFrames,
+  planAnthropic,
+} from './stand-in-anthropic.ts';
 import { chatCompletionJson, chatStreamFrames, DONE_FRAME, planChat } from './stand-in-chat.ts';
-import type { ChatPlan } from './stand-in-chat.ts';
 import { embeddingsJson, modelsJson } from './stand-in-embeddings.ts';
 import type { RequestProblem } from './stand-in-request.ts';
 import type {
@@ -42,7 +49,7 @@ interface MutableRecordedRequest {
   aborted: boolean;
 }
 
-type Route = 'chat' | 'embeddings' | 'models' | undefined;
+type Route = 'chat' | 'embeddings' | 'models' | 'messages' | undefined;
 
 function routeOf(method: string, path: string): Route {
   // Accept paths with and without /v1: DeepSeek-style base URLs have no version segment.
@@ -50,6 +57,7 @@ function routeOf(method: string, path: string): Route {
   if (method === 'POST' && bare === '/chat/completions') return 'chat';
   if (method === 'POST' && bare === '/embeddings') return 'embeddings';
   if (method === 'GET' && bare === '/models') return 'models';
+  if (method === 'POST' && bare === '/messages') return 'messages';
   return undefined;
 }
 
@@ -96,8 +104,8 @@ function sendProblem(response: ServerResponse, problem: RequestProblem): void {
   sendJson(response, problem.status, JSON.stringify(problem.body));
 }
 
-function sendError(response: ServerResponse, behaviour: StandInErrorBehaviour): void {
-  const body = behaviour.body ?? defaultErrorBody(behaviour.status);
+function sendError(response: ServerResponse, behaviour: StandInErrorBehaviour, anthropic: boolean): void {
+  const body = behaviour.body ?? (anthropic ? anthropicErrorBody : defaultErrorBody)(behaviour.status);
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const contentType = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
   response.writeHead(behaviour.status, {
@@ -132,9 +140,17 @@ function drained(response: ServerResponse): Promise<boolean> {
   });
 }
 
+// OpenAI-style servers report an error inside a 200 stream as a data payload carrying `error`.
+function openAIStreamErrorFrame(errorType: string | undefined): string {
+  const type = errorType ?? 'server_error';
+  return `data: ${JSON.stringify({ error: { message: `Stand-in ${type}`, type, param: null, code: null } })}\n\n`;
+}
+
+/** Writes the frames of one dialect, applying the behaviour's delays, stall, cut and in-stream error. */
 async function sendStream(
   response: ServerResponse,
-  plan: ChatPlan,
+  frames: Iterable<string>,
+  errorFrame: (errorType: string | undefined) => string,
   behaviour: StandInChatBehaviour,
   signal: AbortSignal,
 ): Promise<void> {
@@ -143,6 +159,7 @@ async function sendStream(
   const chunkDelayMs = behaviour.chunkDelayMs ?? 0;
   const stallAt = behaviour.stallAfterChunks ?? Number.POSITIVE_INFINITY;
   const cutAt = behaviour.cutAfterChunks ?? Number.POSITIVE_INFINITY;
+  const errorAt = behaviour.errorAfterChunks ?? Number.POSITIVE_INFINITY;
   // The socket is destroyed only after everything written so far has reached the kernel, so the client really
   // receives the first N chunks before the cut.
   let writes = 0;
@@ -159,7 +176,7 @@ async function sendStream(
 
   let sent = 0;
   let batch = '';
-  for (const frame of chatStreamFrames(plan)) {
+  for (const frame of frames) {
     if (chunkDelayMs > 0 && sent > 0) {
       await sleep(chunkDelayMs, undefined, { signal });
     }
@@ -175,6 +192,10 @@ async function sendStream(
       else destroyWhenFlushed = true;
       return;
     }
+    if (sent >= errorAt) {
+      response.end(batch + errorFrame(behaviour.errorType));
+      return;
+    }
     batch += frame;
     if (frame !== DONE_FRAME) sent += 1;
     if (chunkDelayMs > 0 || batch.length >= BATCH_BYTES) {
@@ -188,7 +209,9 @@ async function sendStream(
 
 /**
  * Starts a real HTTP server on 127.0.0.1 (ephemeral port by default) that answers like OpenAI's API:
- * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models. It records
+ * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models; and like
+ * Anthropic's: POST /v1/messages (JSON or SSE with `event:` names), GET /v1/models when the request carries an
+ * `anthropic-version` header. Both dialects render the same behaviour objects. It records
  * every request and can be scripted per request (errors, raw bytes, delays, stalls, cut connections).
  *
  * @example
@@ -206,6 +229,7 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
   const sockets = new Set<Socket>();
   const lifetime = new AbortController();
   const modelsBody = modelsJson(options.models ?? DEFAULT_MODELS);
+  const anthropicModelsBody = anthropicModelsJson(options.models ?? DEFAULT_MODELS);
   let fallback: StandInBehaviour | ((request: RecordedRequest) => StandInBehaviour) = options.defaultBehaviour ?? {
     type: 'chat',
   };
@@ -223,10 +247,20 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
       await sleep(behaviour.delayMs, undefined, { signal: lifetime.signal });
       if (response.destroyed) return;
     }
-    if (behaviour.type === 'error') return sendError(response, behaviour);
-    if (behaviour.type === 'raw') return sendRaw(response, behaviour);
     const route = routeOf(record.method, record.path);
-    if (route === 'models') return sendJson(response, 200, modelsBody);
+    // Anthropic's dialect: its Messages route, or any route called with the anthropic-version header its clients send.
+    const anthropic = route === 'messages' || record.headers['anthropic-version'] !== undefined;
+    if (behaviour.type === 'error') return sendError(response, behaviour, anthropic);
+    if (behaviour.type === 'raw') return sendRaw(response, behaviour);
+    if (route === 'models') {
+      return sendJson(response, 200, anthropic ? anthropicModelsBody : modelsBody);
+    }
+    if (route === 'messages') {
+      const plan = planAnthropic(record.body, behaviour, requestNumber);
+      if ('status' in plan) return sendProblem(response, plan);
+      if (!plan.chat.stream) return sendJson(response, 200, anthropicMessageJson(plan));
+      return sendStream(response, anthropicStreamFrames(plan), anthropicStreamErrorFrame, behaviour, lifetime.signal);
+    }
     if (route === 'embeddings') {
       const body = embeddingsJson(record.body);
       return typeof body === 'string' ? sendJson(response, 200, body) : sendProblem(response, body);
@@ -248,7 +282,7 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
     const plan = planChat(record.body, behaviour, requestNumber);
     if ('status' in plan) return sendProblem(response, plan);
     if (!plan.stream) return sendJson(response, 200, chatCompletionJson(plan));
-    return sendStream(response, plan, behaviour, lifetime.signal);
+    return sendStream(response, chatStreamFrames(plan), openAIStreamErrorFrame, behaviour, lifetime.signal);
   }
 
   const server = createServer((request, response) => {

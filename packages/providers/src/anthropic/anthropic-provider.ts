@@ -1,0 +1,250 @@
+import ky from 'ky';
+import type { KyInstance } from 'ky';
+import type { z } from 'zod';
+import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
+import type { EmbeddingResponse } from '../embedding-api.ts';
+import { parseJson } from '../parse-json.ts';
+import { isProviderError, ProviderError } from '../provider-error.ts';
+import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
+import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
+import { providerErrorFromException, providerErrorFromMalformed } from '../openai-compatible/openai-compatible-error.ts';
+import { anthropicMessageSchema, anthropicModelListSchema } from './anthropic-api.ts';
+import type { AnthropicMessage } from './anthropic-api.ts';
+import { anthropicErrorFromResponse } from './anthropic-error.ts';
+import { anthropicStreamBody, convertToAnthropicRequest, DEFAULT_ANTHROPIC_MAX_TOKENS } from './convert-to-anthropic-request.ts';
+import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
+import { toCanonicalUsage } from './map-anthropic-usage.ts';
+import { parseAnthropicStream } from './anthropic-stream.ts';
+
+/** The API version this adapter speaks; a configured `anthropic-version` header overrides it. */
+export const ANTHROPIC_VERSION = '2023-06-01';
+
+/** Options of {@link createAnthropicProvider}; `createProvider` fills them from the config. */
+export interface AnthropicProviderOptions {
+  id: string;
+  baseUrl: string;
+  apiKey: string | undefined;
+  /** Extra headers on every request, e.g. `anthropic-beta`. */
+  headers: Record<string, string> | undefined;
+  fetch: typeof globalThis.fetch | undefined;
+  /** max_tokens when a request names none; default {@link DEFAULT_ANTHROPIC_MAX_TOKENS}. */
+  defaultMaxTokens?: number | undefined;
+}
+
+function lowerCaseHeaders(target: Record<string, string>, source: Record<string, string>): Record<string, string> {
+  for (const name of Object.keys(source)) {
+    const value = source[name];
+    if (value !== undefined) target[name.toLowerCase()] = value;
+  }
+  return target;
+}
+
+/** A Messages response in the canonical `chat.completion` shape. */
+function toChatCompletion(message: AnthropicMessage, created: number): ChatCompletionResponse {
+  const texts: string[] = [];
+  const thoughts: string[] = [];
+  const toolCalls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> = [];
+  for (const block of message.content) {
+    if (block.type === 'text' && block.text != null) texts.push(block.text);
+    else if (block.type === 'thinking' && block.thinking != null) thoughts.push(block.thinking);
+    else if (block.type === 'tool_use') {
+      toolCalls.push({
+        id: block.id ?? '',
+        type: 'function',
+        function: { name: block.name ?? '', arguments: JSON.stringify(block.input ?? {}) },
+      });
+    }
+  }
+  return {
+    id: message.id,
+    object: 'chat.completion',
+    created,
+    model: message.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: texts.length === 0 ? null : texts.join(''),
+          ...(thoughts.length === 0 ? {} : { reasoning_content: thoughts.join('') }),
+          ...(toolCalls.length === 0 ? {} : { tool_calls: toolCalls }),
+        },
+        finish_reason: mapAnthropicStopReason(message.stop_reason),
+      },
+    ],
+    usage: toCanonicalUsage(message.usage),
+  };
+}
+
+/**
+ * The native Anthropic Messages adapter: `POST {base}/messages` with `x-api-key` and
+ * `anthropic-version: 2023-06-01`, converting the canonical OpenAI-shaped request and answer both ways (see
+ * {@link convertToAnthropicRequest} for the request mapping and what is dropped). `embed` always fails with
+ * `invalid_request`: Anthropic has no embeddings API. `listModels` reads `GET {base}/models`.
+ *
+ * @example
+ * ```ts
+ * const provider = createAnthropicProvider({
+ *   id: 'claude', baseUrl: 'https://api.anthropic.com/v1', apiKey: process.env.ANTHROPIC_API_KEY,
+ *   headers: undefined, fetch: undefined,
+ * });
+ * const response = await provider.chat({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hi' }] });
+ * ```
+ */
+export function createAnthropicProvider(options: AnthropicProviderOptions): Provider {
+  const { id, apiKey } = options;
+  const defaultMaxTokens = options.defaultMaxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS;
+  const baseHeaders = lowerCaseHeaders(
+    { 'anthropic-version': ANTHROPIC_VERSION, 'content-type': 'application/json' },
+    options.headers ?? {},
+  );
+  // The configured key wins over an x-api-key that may also be in `headers`.
+  if (apiKey) baseHeaders['x-api-key'] = apiKey;
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const http: KyInstance = ky.create({
+    prefix: options.baseUrl,
+    retry: 0,
+    timeout: false,
+    throwHttpErrors: false,
+    headers: baseHeaders,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+
+  function contextFor(model: string | undefined): ErrorContext {
+    return { provider: id, model, apiKey };
+  }
+
+  async function readText(response: Response, callOptions: CallOptions | undefined, context: ErrorContext) {
+    try {
+      return await response.text();
+    } catch (error) {
+      throw providerErrorFromException(error, callOptions?.signal, context);
+    }
+  }
+
+  async function post(
+    body: unknown,
+    signal: AbortSignal | undefined,
+    callOptions: CallOptions | undefined,
+    context: ErrorContext,
+  ): Promise<Response> {
+    const callHeaders = callOptions?.headers;
+    const init: RequestInit = {
+      method: 'POST',
+      headers: callHeaders === undefined ? baseHeaders : lowerCaseHeaders({ ...baseHeaders }, callHeaders),
+      body: JSON.stringify(body),
+    };
+    if (signal !== undefined) init.signal = signal;
+    let response: Response;
+    try {
+      response = await fetchImpl(`${base}/messages`, init);
+    } catch (error) {
+      throw providerErrorFromException(error, callOptions?.signal, context);
+    }
+    if (response.ok) return response;
+    throw anthropicErrorFromResponse(response, await readText(response, callOptions, context), context);
+  }
+
+  async function readJson<T extends z.ZodType>(
+    response: Response,
+    schema: T,
+    what: string,
+    callOptions: CallOptions | undefined,
+    context: ErrorContext,
+  ): Promise<z.output<T>> {
+    const text = await readText(response, callOptions, context);
+    const payload = parseJson(text);
+    if (payload === undefined) throw providerErrorFromMalformed(`a ${what} that is not JSON`, context);
+    const result = schema.safeParse(payload);
+    if (result.success) return result.data;
+    throw providerErrorFromMalformed(
+      `a ${what} of an unexpected shape (at "${result.error.issues[0]?.path.join('.') ?? ''}")`,
+      context,
+      result.error,
+    );
+  }
+
+  async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
+    const context = contextFor(request.model);
+    const body = convertToAnthropicRequest(request, { provider: id, defaultMaxTokens });
+    const response = await post(body, callOptions?.signal, callOptions, context);
+    const message = await readJson(response, anthropicMessageSchema, 'Messages response', callOptions, context);
+    return toChatCompletion(message, Math.floor(Date.now() / 1000));
+  }
+
+  // An async generator: nothing runs before the first next(), a conversion or HTTP error rejects that next(), and
+  // return() runs the finally blocks, which cancel the body and abort the request.
+  async function* chatStream(
+    request: ChatCompletionRequest,
+    callOptions?: CallOptions,
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const context = contextFor(request.model);
+    const callerSignal = callOptions?.signal;
+    const controller = new AbortController();
+    const forwardAbort = (): void => controller.abort(callerSignal?.reason);
+    if (callerSignal?.aborted === true) forwardAbort();
+    else callerSignal?.addEventListener('abort', forwardAbort, { once: true });
+    try {
+      const body = anthropicStreamBody(convertToAnthropicRequest(request, { provider: id, defaultMaxTokens }));
+      const response = await post(body, controller.signal, callOptions, context);
+      if (response.body === null) throw providerErrorFromMalformed('an empty stream', context);
+      if (response.headers.get('content-type')?.includes('json') === true) {
+        throw providerErrorFromMalformed('a JSON body where an event stream was expected', context);
+      }
+      yield* parseAnthropicStream(response.body, { context, callerSignal });
+    } finally {
+      callerSignal?.removeEventListener('abort', forwardAbort);
+      controller.abort();
+    }
+  }
+
+  async function embed(): Promise<EmbeddingResponse> {
+    throw new ProviderError({
+      kind: 'invalid_request',
+      message: 'Anthropic has no embeddings API',
+      provider: id,
+      retryable: false,
+    });
+  }
+
+  async function listModels(callOptions?: CallOptions): Promise<ModelInfo[]> {
+    const context = contextFor(undefined);
+    let response: Response;
+    try {
+      response = await http('models', {
+        method: 'get',
+        ...(callOptions?.signal === undefined ? {} : { signal: callOptions.signal }),
+        ...(callOptions?.headers === undefined ? {} : { headers: callOptions.headers }),
+      });
+    } catch (error) {
+      throw providerErrorFromException(error, callOptions?.signal, context);
+    }
+    if (!response.ok) throw anthropicErrorFromResponse(response, await readText(response, callOptions, context), context);
+    const list = await readJson(response, anthropicModelListSchema, 'model list', callOptions, context);
+    return list.data.map((model) => {
+      const created = model.created_at == null ? Number.NaN : Date.parse(model.created_at);
+      return {
+        id: model.id,
+        object: 'model',
+        ...(Number.isNaN(created) ? {} : { created: Math.floor(created / 1000) }),
+        owned_by: 'anthropic',
+      };
+    });
+  }
+
+  async function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
+    const started = performance.now();
+    try {
+      await listModels(callOptions);
+      return { ok: true, latencyMs: performance.now() - started };
+    } catch (error) {
+      const providerError = isProviderError(error)
+        ? error
+        : new ProviderError({ kind: 'server', message: 'Health check failed', provider: id, cause: error });
+      return { ok: false, latencyMs: performance.now() - started, error: providerError };
+    }
+  }
+
+  return { id, kind: 'anthropic', chat, chatStream, embed, listModels, healthCheck };
+}

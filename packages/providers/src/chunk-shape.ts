@@ -1,0 +1,94 @@
+import type { ChatCompletionChunk } from './chat-api.ts';
+
+// The fast path of stream parsing. zod checks a chunk by building a copy of it, with a result object per field:
+// on a 20-chunk stream that was a quarter of everything the gateway allocated per request. Most chunks already
+// are exactly what chatCompletionChunkSchema would return (every default present, every known field of the right
+// type), so this check, which allocates nothing, lets the parser use the payload itself; anything it does not
+// vouch for goes through zod, which fills defaults and names the bad field. chunk-shape.test.ts checks that every
+// payload accepted here parses with zod to an equal value.
+
+type Json = Record<string, unknown>;
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringOrNullish(value: unknown): boolean {
+  return value == null || typeof value === 'string';
+}
+
+function isNumberOrNullish(value: unknown): boolean {
+  return value == null || typeof value === 'number';
+}
+
+function hasNullishNumbers(value: unknown, keys: readonly string[]): boolean {
+  if (value == null) return true;
+  if (!isRecord(value)) return false;
+  for (const key of keys) if (!isNumberOrNullish(value[key])) return false;
+  return true;
+}
+
+const PROMPT_DETAILS = ['cached_tokens', 'audio_tokens'] as const;
+const COMPLETION_DETAILS = ['reasoning_tokens', 'audio_tokens', 'accepted_prediction_tokens', 'rejected_prediction_tokens'] as const;
+
+function isPlainUsage(value: unknown): boolean {
+  if (value == null) return true;
+  if (!isRecord(value)) return false;
+  // total_tokens is required: when it is missing the schema computes it, so the payload is not the result.
+  return (
+    typeof value['prompt_tokens'] === 'number' &&
+    typeof value['completion_tokens'] === 'number' &&
+    typeof value['total_tokens'] === 'number' &&
+    hasNullishNumbers(value['prompt_tokens_details'], PROMPT_DETAILS) &&
+    hasNullishNumbers(value['completion_tokens_details'], COMPLETION_DETAILS)
+  );
+}
+
+function isPlainToolCallDelta(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  if (!isNumberOrNullish(value['index']) || !isStringOrNullish(value['id']) || !isStringOrNullish(value['type'])) return false;
+  const fn = value['function'];
+  return fn == null || (isRecord(fn) && isStringOrNullish(fn['name']) && isStringOrNullish(fn['arguments']));
+}
+
+function isPlainChoice(value: unknown): boolean {
+  if (!isRecord(value) || typeof value['index'] !== 'number' || !isStringOrNullish(value['finish_reason'])) return false;
+  const delta = value['delta'];
+  if (!isRecord(delta)) return false;
+  if (
+    !isStringOrNullish(delta['role']) ||
+    !isStringOrNullish(delta['content']) ||
+    !isStringOrNullish(delta['refusal']) ||
+    !isStringOrNullish(delta['reasoning_content'])
+  ) {
+    return false;
+  }
+  const toolCalls = delta['tool_calls'];
+  if (toolCalls == null) return true;
+  if (!Array.isArray(toolCalls)) return false;
+  for (const call of toolCalls) if (!isPlainToolCallDelta(call)) return false;
+  return true;
+}
+
+/**
+ * Internal (for stream parsers): true when `payload` already is what `chatCompletionChunkSchema.parse(payload)`
+ * would return, so the payload can be used as the chunk without zod's copy. False says nothing about validity:
+ * the caller then parses with zod, which fills defaults or reports the bad field.
+ */
+export function isCanonicalChunk(payload: unknown): payload is ChatCompletionChunk {
+  if (!isRecord(payload)) return false;
+  if (
+    !isStringOrNullish(payload['id']) ||
+    !isStringOrNullish(payload['object']) ||
+    !isNumberOrNullish(payload['created']) ||
+    !isStringOrNullish(payload['model']) ||
+    !isStringOrNullish(payload['system_fingerprint']) ||
+    !isStringOrNullish(payload['service_tier'])
+  ) {
+    return false;
+  }
+  const choices = payload['choices'];
+  if (!Array.isArray(choices)) return false;
+  for (const choice of choices) if (!isPlainChoice(choice)) return false;
+  return isPlainUsage(payload['usage']);
+}
