@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { fromAnthropicRequest, reasoningEffortFor } from './from-anthropic-request.ts';
 import { messagesRequestSchema } from './messages-request-schema.ts';
 
-function convert(body: Record<string, unknown>, keepThinking = false): ReturnType<typeof fromAnthropicRequest> {
-  return fromAnthropicRequest(messagesRequestSchema.parse({ model: 'm', max_tokens: 64, ...body }), { keepThinking });
+function convert(body: Record<string, unknown>, nativeAnthropic = false): ReturnType<typeof fromAnthropicRequest> {
+  return fromAnthropicRequest(messagesRequestSchema.parse({ model: 'm', max_tokens: 64, ...body }), { nativeAnthropic });
 }
 
 describe('fromAnthropicRequest', () => {
@@ -111,10 +111,12 @@ describe('fromAnthropicRequest', () => {
     expect(reasoningEffortFor({ type: 'enabled', budget_tokens: 20_000 }, 'low')).toBe('low');
   });
 
-  it('keeps the thinking object only for a native Anthropic target, and sets no effort when disabled', () => {
+  it('keeps the thinking object and top_k only for a native Anthropic target, and sets no effort when disabled', () => {
     const thinking = { type: 'enabled', budget_tokens: 2048 };
-    expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking }, true)).toMatchObject({ thinking, reasoning_effort: 'low' });
-    expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking }, false)).not.toHaveProperty('thinking');
+    expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking, top_k: 5 }, true)).toMatchObject({ thinking, top_k: 5, reasoning_effort: 'low' });
+    const openAiTarget = convert({ messages: [{ role: 'user', content: 'Hi' }], thinking, top_k: 5 }, false);
+    expect(openAiTarget).not.toHaveProperty('thinking');
+    expect(openAiTarget).not.toHaveProperty('top_k');
     expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'disabled' } })).not.toHaveProperty('reasoning_effort');
   });
 

@@ -6,11 +6,11 @@ type UserPart = Exclude<Extract<ChatMessage, { role: 'user' }>['content'], strin
 /** Options for {@link fromAnthropicRequest}. */
 export interface FromAnthropicOptions {
   /**
-   * Keep Anthropic's `thinking` object as an extra request field, for a target that speaks
-   * Anthropic natively and can use it as is. OpenAI-format upstreams reject unknown fields, so
-   * they only get `reasoning_effort`.
+   * The target speaks Anthropic natively: keep `thinking` and `top_k` as extra request fields, which
+   * its adapter sends as they are. OpenAI-format upstreams reject unknown fields, so they only get
+   * `reasoning_effort`, and `top_k` is dropped.
    */
-  keepThinking: boolean;
+  nativeAnthropic: boolean;
 }
 
 // Thinking budgets → OpenAI reasoning effort. Anthropic's minimum budget is 1024 tokens; its docs
@@ -135,14 +135,14 @@ function toolChoice(request: MessagesRequest): Pick<ChatCompletionRequest, 'tool
  * - `tools` → function tools (`input_schema` → `parameters`); `tool_choice` auto/any/tool/none →
  *   auto/required/named/none; `disable_parallel_tool_use` → `parallel_tool_calls: false`.
  * - `stop_sequences` → `stop`, `max_tokens`, `temperature`, `top_p` as they are,
- *   `metadata.user_id` → `user`. `top_k` is dropped (OpenAI has no equivalent).
+ *   `metadata.user_id` → `user`. `top_k` is kept only for a native Anthropic target (OpenAI has no equivalent).
  * - `thinking` enabled / `output_config.effort` → `reasoning_effort` (see {@link reasoningEffortFor}),
- *   plus `thinking` as an extra field when `keepThinking`.
+ *   plus `thinking` as an extra field when `nativeAnthropic`.
  * - `output_config.format` (JSON schema) → `response_format: json_schema` named `output`, strict.
  * `model` is copied as sent; the caller resolves it.
  *
  * @example
- * const request = fromAnthropicRequest(messagesRequestSchema.parse(body), { keepThinking: false });
+ * const request = fromAnthropicRequest(messagesRequestSchema.parse(body), { nativeAnthropic: false });
  */
 export function fromAnthropicRequest(request: MessagesRequest, options: FromAnthropicOptions): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
@@ -180,6 +180,7 @@ export function fromAnthropicRequest(request: MessagesRequest, options: FromAnth
     ...toolChoice(request),
     ...(effort === undefined ? {} : { reasoning_effort: effort }),
     ...(format == null ? {} : { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } } }),
-    ...(options.keepThinking && request.thinking != null ? { thinking: request.thinking } : {}),
+    ...(options.nativeAnthropic && request.thinking != null ? { thinking: request.thinking } : {}),
+    ...(options.nativeAnthropic && request.top_k != null ? { top_k: request.top_k } : {}),
   };
 }

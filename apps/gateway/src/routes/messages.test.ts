@@ -356,3 +356,50 @@ describe('/v1/messages stream failures on the wire', () => {
     }
   });
 });
+
+describe('/v1/messages to a native Anthropic target', () => {
+  const nativeBody = z.looseObject({
+    model: z.string(),
+    system: z.unknown().optional(),
+    thinking: z.unknown().optional(),
+    top_k: z.number().optional(),
+    messages: z.array(z.looseObject({ role: z.string(), content: z.unknown() })),
+  });
+
+  async function startNative(): Promise<TestGateway> {
+    return startTestGateway({
+      config: (upstream) => ({
+        providers: [{ id: 'claude', kind: 'anthropic', apiKey: 'sk-ant-test-key-0123456789', baseUrl: `${upstream.url}/v1` }],
+        models: [{ name: 'sonnet', targets: [{ provider: 'claude', model: 'claude-sonnet-4-5' }] }],
+      }),
+    });
+  }
+
+  it('sends thinking and top_k as the client wrote them, and streams the answer back through the canonical form', async () => {
+    const native = await startNative();
+    try {
+      native.upstream.enqueue({ type: 'chat', content: 'Bonjour à tous.', reasoning: 'French greeting', usage: { prompt_tokens: 12, completion_tokens: 7 } });
+      const thinking = { type: 'enabled' as const, budget_tokens: 3000 };
+      const client = new Anthropic({ baseURL: native.url, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+      const message = await client.messages
+        .stream({ model: 'sonnet', max_tokens: 5000, system: 'Answer in French.', thinking, messages: [{ role: 'user', content: 'Greet everyone' }] })
+        .finalMessage();
+      expect(message.content).toEqual([
+        expect.objectContaining({ type: 'thinking', thinking: 'French greeting' }),
+        expect.objectContaining({ type: 'text', text: 'Bonjour à tous.' }),
+      ]);
+      expect(message.model).toBe('sonnet');
+      const request = native.upstream.requests[0];
+      expect(request?.path).toBe('/v1/messages');
+      const body = nativeBody.parse(request?.body);
+      expect(body).toMatchObject({ model: 'claude-sonnet-4-5', thinking });
+      expect(JSON.stringify(body.system)).toContain('Answer in French.');
+
+      const raw = await postJson(`${native.url}/v1/messages`, { model: 'sonnet', max_tokens: 50, top_k: 5, messages: [{ role: 'user', content: 'Hi' }] });
+      expect(raw.status).toBe(200);
+      expect(nativeBody.parse(native.upstream.requests[1]?.body).top_k).toBe(5);
+    } finally {
+      await native.close();
+    }
+  });
+});

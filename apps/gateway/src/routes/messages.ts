@@ -37,7 +37,7 @@ export function messages(options: MessagesOptions): Handler<{ Variables: { reque
     const anthropicRequest = parseRequest(messagesRequestSchema, parseJsonBody(await c.req.text()));
     const requestedModel = anthropicRequest.model;
     const target = resolver.resolve(requestedModel);
-    const request = fromAnthropicRequest(anthropicRequest, { keepThinking: target.provider.kind === 'anthropic' });
+    const request = fromAnthropicRequest(anthropicRequest, { nativeAnthropic: target.provider.kind === 'anthropic' });
     request.model = target.model;
     const signal = c.req.raw.signal;
     const stream = request.stream === true;
