@@ -120,6 +120,27 @@ describe('fromAnthropicRequest', () => {
     expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'disabled' } })).not.toHaveProperty('reasoning_effort');
   });
 
+  it('keeps cache_control breakpoints (system, user text, tools) only for a native Anthropic target', () => {
+    const ephemeral = { type: 'ephemeral' };
+    const body = {
+      system: [{ type: 'text', text: 'Long instructions', cache_control: ephemeral }],
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Big document', cache_control: ephemeral }, { type: 'text', text: 'Question?' }] }],
+      tools: [{ name: 'f', input_schema: { type: 'object' }, cache_control: ephemeral }],
+    };
+    const native = convert(body, true);
+    expect(native.messages).toEqual([
+      { role: 'system', content: [{ type: 'text', text: 'Long instructions', cache_control: ephemeral }] },
+      { role: 'user', content: [{ type: 'text', text: 'Big document', cache_control: ephemeral }, { type: 'text', text: 'Question?' }] },
+    ]);
+    expect(native.tools?.[0]).toMatchObject({ cache_control: ephemeral });
+    const openAi = convert(body, false);
+    expect(openAi.messages).toEqual([
+      { role: 'system', content: 'Long instructions' },
+      { role: 'user', content: 'Big document\nQuestion?' },
+    ]);
+    expect(openAi.tools?.[0]).not.toHaveProperty('cache_control');
+  });
+
   it('rejects server tools and unknown block types with the path of the field', () => {
     const serverTool = messagesRequestSchema.safeParse({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] });
     expect(serverTool.success).toBe(false);

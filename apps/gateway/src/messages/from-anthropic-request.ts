@@ -48,13 +48,21 @@ function toolResultText(block: Extract<AnthropicContentBlock, { type: 'tool_resu
   return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
+type CacheControl = Extract<AnthropicContentBlock, { type: 'text' }>['cache_control'];
+
+// The native Anthropic adapter sends `cache_control` on text parts and tools as it finds them; OpenAI-format
+// upstreams would reject the unknown field, so it is only kept for a native target.
+function cacheControl(value: CacheControl, nativeAnthropic: boolean): { cache_control?: NonNullable<CacheControl> } {
+  return nativeAnthropic && value != null ? { cache_control: value } : {};
+}
+
 function blocksOf(message: AnthropicMessage): AnthropicContentBlock[] {
   return typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
 }
 
 // A user turn: its tool results first (each a `tool` message answering the assistant's call just
 // before), then the rest of the turn as one user message.
-function userMessages(message: AnthropicMessage): ChatMessage[] {
+function userMessages(message: AnthropicMessage, nativeAnthropic: boolean): ChatMessage[] {
   const messages: ChatMessage[] = [];
   const parts: UserPart[] = [];
   for (const block of blocksOf(message)) {
@@ -63,7 +71,7 @@ function userMessages(message: AnthropicMessage): ChatMessage[] {
         messages.push({ role: 'tool', tool_call_id: block.tool_use_id, content: toolResultText(block) });
         break;
       case 'text':
-        parts.push({ type: 'text', text: block.text });
+        parts.push({ type: 'text', text: block.text, ...cacheControl(block.cache_control, nativeAnthropic) });
         break;
       case 'image':
         parts.push({ type: 'image_url', image_url: { url: imageUrl(block) } });
@@ -74,7 +82,8 @@ function userMessages(message: AnthropicMessage): ChatMessage[] {
     }
   }
   if (parts.length > 0) {
-    const onlyText = parts.every((part) => part.type === 'text');
+    // A plain string when nothing but text (and no caching breakpoint) is there: what every upstream reads best.
+    const onlyText = parts.every((part) => part.type === 'text' && part['cache_control'] === undefined);
     messages.push({ role: 'user', content: onlyText ? parts.map((part) => (part.type === 'text' ? part.text : '')).join('\n') : parts });
   }
   return messages;
@@ -139,6 +148,8 @@ function toolChoice(request: MessagesRequest): Pick<ChatCompletionRequest, 'tool
  * - `thinking` enabled / `output_config.effort` → `reasoning_effort` (see {@link reasoningEffortFor}),
  *   plus `thinking` as an extra field when `nativeAnthropic`.
  * - `output_config.format` (JSON schema) → `response_format: json_schema` named `output`, strict.
+ * - `cache_control` on system blocks, user text blocks and tools is kept when `nativeAnthropic`
+ *   (prompt caching keeps working); elsewhere it is dropped.
  * `model` is copied as sent; the caller resolves it.
  *
  * @example
@@ -147,12 +158,20 @@ function toolChoice(request: MessagesRequest): Pick<ChatCompletionRequest, 'tool
 export function fromAnthropicRequest(request: MessagesRequest, options: FromAnthropicOptions): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   const { system } = request;
-  if (system != null) {
-    const text = typeof system === 'string' ? system : system.map((block) => block.text).join('\n');
-    if (text !== '') messages.push({ role: 'system', content: text });
+  const native = options.nativeAnthropic;
+  if (typeof system === 'string') {
+    if (system !== '') messages.push({ role: 'system', content: system });
+  } else if (system != null && system.length > 0) {
+    const cached = native && system.some((block) => block.cache_control != null);
+    messages.push({
+      role: 'system',
+      content: cached
+        ? system.map((block) => ({ type: 'text' as const, text: block.text, ...cacheControl(block.cache_control, native) }))
+        : system.map((block) => block.text).join('\n'),
+    });
   }
   for (const message of request.messages) {
-    if (message.role === 'user') messages.push(...userMessages(message));
+    if (message.role === 'user') messages.push(...userMessages(message, native));
     else messages.push(assistantMessage(message));
   }
 
@@ -163,6 +182,7 @@ export function fromAnthropicRequest(request: MessagesRequest, options: FromAnth
       ...(tool.description == null ? {} : { description: tool.description }),
       parameters: tool.input_schema,
     },
+    ...cacheControl(tool.cache_control, native),
   }));
   const effort = reasoningEffortFor(request.thinking, request.output_config?.effort);
   const format = request.output_config?.format;

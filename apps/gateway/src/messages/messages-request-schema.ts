@@ -5,7 +5,10 @@ import { z } from 'zod';
 // and are ignored. Block types we cannot express in the canonical request (documents, server tools,
 // search results) are rejected with the path of the block, rather than silently lost.
 
-const textBlockSchema = z.looseObject({ type: z.literal('text'), text: z.string() });
+// Prompt-caching breakpoint; kept for a native Anthropic target (see from-anthropic-request.ts).
+const cacheControlSchema = z.looseObject({ type: z.string() });
+
+const textBlockSchema = z.looseObject({ type: z.literal('text'), text: z.string(), cache_control: cacheControlSchema.nullish() });
 
 const imageSourceSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('base64'), media_type: z.string().min(1), data: z.string() }),
@@ -55,6 +58,7 @@ const toolSchema = z.looseObject({
   name: z.string().min(1),
   description: z.string().nullish(),
   input_schema: z.record(z.string(), z.unknown()),
+  cache_control: cacheControlSchema.nullish(),
 });
 
 const toolChoiceSchema = z.discriminatedUnion('type', [

@@ -395,9 +395,19 @@ describe('/v1/messages to a native Anthropic target', () => {
       expect(body).toMatchObject({ model: 'claude-sonnet-4-5', thinking });
       expect(JSON.stringify(body.system)).toContain('Answer in French.');
 
-      const raw = await postJson(`${native.url}/v1/messages`, { model: 'sonnet', max_tokens: 50, top_k: 5, messages: [{ role: 'user', content: 'Hi' }] });
+      const ephemeral = { type: 'ephemeral' };
+      const raw = await postJson(`${native.url}/v1/messages`, {
+        model: 'sonnet',
+        max_tokens: 50,
+        top_k: 5,
+        system: [{ type: 'text', text: 'Long cached instructions', cache_control: ephemeral }],
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
       expect(raw.status).toBe(200);
-      expect(nativeBody.parse(native.upstream.requests[1]?.body).top_k).toBe(5);
+      const second = nativeBody.parse(native.upstream.requests[1]?.body);
+      expect(second.top_k).toBe(5);
+      // The prompt-caching breakpoint reaches the vendor where the client put it.
+      expect(second.system).toEqual([{ type: 'text', text: 'Long cached instructions', cache_control: ephemeral }]);
     } finally {
       await native.close();
     }
