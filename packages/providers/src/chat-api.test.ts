@@ -132,3 +132,37 @@ describe('chatCompletionChunkSchema', () => {
     expect(chatCompletionChunkSchema.parse({ usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } }).choices).toEqual([]);
   });
 });
+
+describe('assistant turns of other vendors', () => {
+  it('reads Mistral content chunks as content plus reasoning_content', () => {
+    const message = {
+      role: 'assistant',
+      content: [
+        { type: 'thinking', thinking: [{ type: 'text', text: 'Think' }, { type: 'text', text: 'ing.' }] },
+        { type: 'text', text: 'Answer.' },
+      ],
+    };
+    const response = chatCompletionResponseSchema.parse({ choices: [{ index: 0, message, finish_reason: 'stop' }] });
+    expect(response.choices[0]?.message).toEqual({ role: 'assistant', content: 'Answer.', reasoning_content: 'Thinking.' });
+    const chunk = chatCompletionChunkSchema.parse({ choices: [{ index: 0, delta: { content: [{ type: 'text', text: 'Hi' }] } }] });
+    expect(chunk.choices[0]?.delta).toEqual({ content: 'Hi' });
+  });
+
+  it('renames `reasoning` to reasoning_content, and keeps it when both are present', () => {
+    const chunk = chatCompletionChunkSchema.parse({ choices: [{ index: 0, delta: { reasoning: 'hmm' } }] });
+    expect(chunk.choices[0]?.delta).toEqual({ reasoning_content: 'hmm' });
+    const both = chatCompletionChunkSchema.parse({ choices: [{ index: 0, delta: { reasoning: 'a', reasoning_content: 'b' } }] });
+    expect(both.choices[0]?.delta).toEqual({ reasoning: 'a', reasoning_content: 'b' });
+  });
+
+  it('still refuses content chunks it does not know, and request validation is unchanged', () => {
+    const unknownChunk = { choices: [{ index: 0, delta: { content: [{ type: 'image_url', image_url: 'x' }] } }] };
+    expect(chatCompletionChunkSchema.safeParse(unknownChunk).success).toBe(false);
+    // A request's assistant message may not carry a thinking chunk: only text and refusal parts.
+    const request = {
+      model: 'm',
+      messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: [{ type: 'text', text: 'x' }] }] }],
+    };
+    expect(chatCompletionRequestSchema.safeParse(request).success).toBe(false);
+  });
+});

@@ -85,6 +85,79 @@ export const chatCompletionRequestSchema = z.looseObject({
 /** A chat completion request (OpenAI shape, unknown fields allowed). */
 export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>;
 
+// Vendors that differ from OpenAI in how an assistant turn is written, normalised before validation so that every
+// consumer sees one shape:
+// - `reasoning` (Ollama, vLLM >= 0.11, OpenRouter) is the same thing as DeepSeek's `reasoning_content`.
+// - Mistral may send `content` as an array of chunks, `[{type:'text',text}, {type:'thinking',thinking:[{type:'text',
+//   text}]}]`: the text chunks become the string content, the thinking chunks `reasoning_content`.
+// Anything else (a number as content, an unknown chunk type) is left for the schema to refuse.
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function textOfParts(parts: unknown): string | undefined {
+  if (!Array.isArray(parts)) return undefined;
+  const list: unknown[] = parts;
+  let text = '';
+  for (const part of list) {
+    if (!isRecord(part) || part['type'] !== 'text' || typeof part['text'] !== 'string') return undefined;
+    text += part['text'];
+  }
+  return text;
+}
+
+/** Splits Mistral's content chunks into text and thinking; undefined when `content` is not such an array. */
+function splitContentChunks(content: unknown): { text: string; thinking: string } | undefined {
+  if (!Array.isArray(content)) return undefined;
+  const chunks: unknown[] = content;
+  let text = '';
+  let thinking = '';
+  for (const chunk of chunks) {
+    if (!isRecord(chunk)) return undefined;
+    if (chunk['type'] === 'text' && typeof chunk['text'] === 'string') text += chunk['text'];
+    else if (chunk['type'] === 'thinking') {
+      const inner = typeof chunk['thinking'] === 'string' ? chunk['thinking'] : textOfParts(chunk['thinking']);
+      if (inner === undefined) return undefined;
+      thinking += inner;
+    } else return undefined;
+  }
+  return { text, thinking };
+}
+
+/**
+ * Internal (shared with raw-chunk-json.ts): true when the response and chunk schemas rewrite this message or
+ * delta (`reasoning` renamed, content chunks joined), so its wire text no longer describes the parsed value.
+ *
+ * @example
+ * ```ts
+ * needsAssistantNormalising({ reasoning: 'hmm' }); // true
+ * needsAssistantNormalising({ content: 'Hi' }); // false
+ * ```
+ */
+export function needsAssistantNormalising(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  if (Array.isArray(value['content'])) return true;
+  return value['reasoning'] != null && value['reasoning_content'] == null;
+}
+
+function normaliseAssistantTurn(value: unknown): unknown {
+  if (!needsAssistantNormalising(value) || !isRecord(value)) return value;
+  const { reasoning, ...rest } = value;
+  const turn: Record<string, unknown> = rest;
+  if (turn['reasoning_content'] == null && typeof reasoning === 'string') turn['reasoning_content'] = reasoning;
+  else if (reasoning !== undefined) turn['reasoning'] = reasoning;
+  const split = splitContentChunks(turn['content']);
+  if (split !== undefined) {
+    turn['content'] = split.text;
+    if (split.thinking !== '') {
+      const before = typeof turn['reasoning_content'] === 'string' ? turn['reasoning_content'] : '';
+      turn['reasoning_content'] = before + split.thinking;
+    }
+  }
+  return turn;
+}
+
 const responseToolCallSchema = z.looseObject({
   id: z.string(),
   type: z.string().nullish(),
@@ -93,13 +166,16 @@ const responseToolCallSchema = z.looseObject({
 
 const choiceSchema = z.looseObject({
   index: z.number().default(0),
-  message: z.looseObject({
-    role: z.string().nullish(),
-    content: z.string().nullish(),
-    refusal: z.string().nullish(),
-    reasoning_content: z.string().nullish(),
-    tool_calls: z.array(responseToolCallSchema).nullish(),
-  }),
+  message: z.preprocess(
+    normaliseAssistantTurn,
+    z.looseObject({
+      role: z.string().nullish(),
+      content: z.string().nullish(),
+      refusal: z.string().nullish(),
+      reasoning_content: z.string().nullish(),
+      tool_calls: z.array(responseToolCallSchema).nullish(),
+    }),
+  ),
   finish_reason: z.string().nullish(),
   logprobs: z.unknown().optional(),
 });
@@ -131,13 +207,16 @@ const deltaToolCallSchema = z.looseObject({
 const chunkChoiceSchema = z.looseObject({
   index: z.number().default(0),
   delta: z
-    .looseObject({
-      role: z.string().nullish(),
-      content: z.string().nullish(),
-      refusal: z.string().nullish(),
-      reasoning_content: z.string().nullish(),
-      tool_calls: z.array(deltaToolCallSchema).nullish(),
-    })
+    .preprocess(
+      normaliseAssistantTurn,
+      z.looseObject({
+        role: z.string().nullish(),
+        content: z.string().nullish(),
+        refusal: z.string().nullish(),
+        reasoning_content: z.string().nullish(),
+        tool_calls: z.array(deltaToolCallSchema).nullish(),
+      }),
+    )
     .prefault({}),
   finish_reason: z.string().nullish(),
   logprobs: z.unknown().optional(),

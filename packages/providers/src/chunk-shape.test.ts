@@ -3,7 +3,7 @@ import { chatCompletionChunkSchema } from './chat-api.ts';
 import { isCanonicalChunk } from './chunk-shape.ts';
 import { readFixture } from './__fixtures__/read-fixture.ts';
 
-const FIXTURES = ['openai-text.chunks.txt', 'openai-tool-call.chunks.txt', 'deepseek-reasoning.chunks.txt'];
+const FIXTURES = ['openai-text.chunks.txt', 'openai-tool-call.chunks.txt', 'deepseek-reasoning.chunks.txt', 'dashscope-text.chunks.txt'];
 
 function fixtureChunks(): unknown[] {
   return FIXTURES.flatMap((name) =>
@@ -81,5 +81,7 @@ describe('isCanonicalChunk', () => {
     expect(isCanonicalChunk({ id: 'c' })).toBe(false);
     expect(isCanonicalChunk({ id: 'c', choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } })).toBe(false);
     expect(isCanonicalChunk([])).toBe(false);
+    expect(isCanonicalChunk({ id: 'c', choices: [{ index: 0, delta: { reasoning: 'vLLM style' } }] })).toBe(false);
+    expect(isCanonicalChunk({ id: 'c', choices: [{ index: 0, delta: { content: [{ type: 'text', text: 'Mistral' }] } }] })).toBe(false);
   });
 });

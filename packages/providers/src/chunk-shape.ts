@@ -1,3 +1,4 @@
+import { needsAssistantNormalising } from './chat-api.ts';
 import type { ChatCompletionChunk } from './chat-api.ts';
 
 // The fast path of stream parsing. zod checks a chunk by building a copy of it, with a result object per field:
@@ -54,7 +55,8 @@ function isPlainToolCallDelta(value: unknown): boolean {
 function isPlainChoice(value: unknown): boolean {
   if (!isRecord(value) || typeof value['index'] !== 'number' || !isStringOrNullish(value['finish_reason'])) return false;
   const delta = value['delta'];
-  if (!isRecord(delta)) return false;
+  // A delta the schema rewrites (`reasoning` renamed, Mistral's content chunks joined) is not its own result.
+  if (!isRecord(delta) || needsAssistantNormalising(delta)) return false;
   if (
     !isStringOrNullish(delta['role']) ||
     !isStringOrNullish(delta['content']) ||

@@ -46,11 +46,19 @@ describe('the kind table', () => {
   it('lists every kind once, with the unsupported ones marked', () => {
     expect(new Set(PROVIDER_KINDS).size).toBe(17);
     const unsupported = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).supported);
-    expect(unsupported).toEqual(['azure-openai', 'gemini', 'bedrock']);
+    expect(unsupported).toEqual(['azure-openai', 'bedrock']);
   });
 
   it.each(DEFAULT_URLS)('%s defaults to %s', (kind, url) => {
     expect(getProviderKindInfo(kind)).toMatchObject({ kind, defaultBaseUrl: url, supported: true });
+  });
+
+  it('supports gemini natively at the public v1beta endpoint', () => {
+    expect(getProviderKindInfo('gemini')).toMatchObject({
+      defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta',
+      supported: true,
+    });
+    expect(createProvider({ kind: 'gemini', apiKey: 'AIza-1234' }).kind).toBe('gemini');
   });
 
   it('needs an API key except for ollama, vllm and openai-compatible', () => {
@@ -97,7 +105,7 @@ describe('createProvider', () => {
     expect(upstream.requests[0]?.path).toBe('/v1/models');
   });
 
-  it.each(['azure-openai', 'gemini', 'bedrock'] as const)('refuses %s until its adapter lands', (kind) => {
+  it.each(['azure-openai', 'bedrock'] as const)('refuses %s until its adapter lands', (kind) => {
     const error = thrown(() => createProvider({ kind, apiKey: 'k-1234' }));
     expect(error.kind).toBe('invalid_request');
     expect(error.message).toContain(`"${kind}" is not supported yet`);

@@ -1,4 +1,5 @@
 import { createAnthropicProvider } from './anthropic/anthropic-provider.ts';
+import { createGeminiProvider } from './gemini/gemini-provider.ts';
 import { createOpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.ts';
 import { ProviderError } from './provider-error.ts';
 import { getProviderKindInfo } from './provider-kinds.ts';
@@ -28,7 +29,7 @@ function checkBaseUrl(baseUrl: string, provider: string): string {
 
 /**
  * A provider for one vendor account. Throws a `ProviderError` of kind `invalid_request` for a kind that has no
- * adapter yet (azure-openai, gemini, bedrock), an unknown kind, or a missing or invalid base URL.
+ * adapter yet (azure-openai, bedrock), an unknown kind, or a missing or invalid base URL.
  * A missing API key is not refused here: the vendor's 401 says it more precisely, and local servers need none.
  *
  * @example
@@ -52,21 +53,25 @@ export function createProvider(config: ProviderConfig): Provider {
   if (baseUrl === undefined || baseUrl === '') {
     throw invalidConfig(`Provider ${id}: kind "${info.kind}" has no default base URL, so baseUrl is required`, id);
   }
+  const apiKey = config.apiKey === '' ? undefined : config.apiKey;
   if (info.kind === 'anthropic') {
     return createAnthropicProvider({
       id,
       baseUrl: checkBaseUrl(baseUrl, id),
-      apiKey: config.apiKey === '' ? undefined : config.apiKey,
+      apiKey,
       headers: config.headers,
       fetch: config.fetch,
       defaultMaxTokens: config.defaultMaxTokens,
     });
   }
+  if (info.kind === 'gemini') {
+    return createGeminiProvider({ id, baseUrl: checkBaseUrl(baseUrl, id), apiKey, headers: config.headers, fetch: config.fetch });
+  }
   return createOpenAICompatibleProvider({
     id,
     kind: info.kind,
     baseUrl: checkBaseUrl(baseUrl, id),
-    apiKey: config.apiKey === '' ? undefined : config.apiKey,
+    apiKey,
     headers: config.headers,
     fetch: config.fetch,
     streamIncludeUsage: info.streamIncludeUsage,

@@ -58,7 +58,8 @@ const KIND_TABLE: Readonly<Record<ProviderKind, KindRow>> = {
   'openai-compatible': openAICompatible(undefined, false),
   'azure-openai': notYetSupported(undefined),
   anthropic: { defaultBaseUrl: 'https://api.anthropic.com/v1', requiresApiKey: true, supported: true, streamIncludeUsage: false },
-  gemini: notYetSupported('https://generativelanguage.googleapis.com/v1beta'),
+  // Native adapter (gemini/): authenticates with x-goog-api-key, reports usage in every stream without asking.
+  gemini: { defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta', requiresApiKey: true, supported: true, streamIncludeUsage: false },
   bedrock: notYetSupported(undefined),
   zhipu: openAICompatible('https://open.bigmodel.cn/api/paas/v4', true, false),
   dashscope: openAICompatible('https://dashscope.aliyuncs.com/compatible-mode/v1'),

@@ -37,11 +37,29 @@ describe('rawChunkJson', () => {
       '{"id":"c1","choices":[{"delta":{"content":"no index"}}]}',
       '{"id":"c2"}',
       '{"id":"c3","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}',
+    ]);
+    expect(chunks.map((chunk) => chunk.id)).toEqual(['c1', 'c2', 'c3']);
+    expect(chunks.map((chunk) => rawChunkJson(chunk))).toEqual([undefined, undefined, undefined]);
+    const moved = await streamOf([
       '{"id":"c4","choices":[{"index":0,"delta":{},"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}]}',
     ]);
-    expect(chunks.map((chunk) => chunk.id)).toEqual(['c1', 'c2', 'c3', 'c4']);
-    expect(chunks.map((chunk) => rawChunkJson(chunk))).toEqual([undefined, undefined, undefined, undefined]);
-    expect(chunks[3]?.usage?.total_tokens).toBe(3);
+    // The usage left the chunk with choices for a usage-only chunk of its own: neither has wire text.
+    expect(moved.map((chunk) => [chunk.id, chunk.choices.length, chunk.usage?.total_tokens])).toEqual([
+      ['c4', 1, undefined],
+      ['c4', 0, 3],
+    ]);
+    expect(moved.map((chunk) => rawChunkJson(chunk))).toEqual([undefined, undefined]);
+  });
+
+  it('gives nothing for a delta that was normalised: `reasoning` renamed, content chunks joined', async () => {
+    const chunks = await streamOf([
+      '{"id":"r1","choices":[{"index":0,"delta":{"reasoning":"hmm"}}]}',
+      '{"id":"m1","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Hi"}]}}]}',
+      '{"id":"f1","choices":[{"index":0,"delta":{},"finish_reason":"sensitive"}]}',
+    ]);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta)).toEqual([{ reasoning_content: 'hmm' }, { content: 'Hi' }, {}]);
+    expect(chunks[2]?.choices[0]?.finish_reason).toBe('content_filter');
+    expect(chunks.map((chunk) => rawChunkJson(chunk))).toEqual([undefined, undefined, undefined]);
   });
 
   it('gives nothing for a copy of a chunk, which may have been changed', async () => {

@@ -1,3 +1,4 @@
+import { needsAssistantNormalising } from './chat-api.ts';
 import type { ChatCompletionChunk } from './chat-api.ts';
 
 // Kept on the chunk itself (a WeakMap entry per chunk cost more than the JSON.stringify it saves). A symbol key,
@@ -45,7 +46,8 @@ function isObject(value: unknown): value is object {
 }
 
 // Mirrors the defaults and transforms of chatCompletionChunkSchema: choices, choices[].index and
-// choices[].delta are filled in when missing, and usage.total_tokens is computed when missing.
+// choices[].delta are filled in when missing, deltas are normalised (`reasoning`, content chunk arrays), and
+// usage.total_tokens is computed when missing.
 function needsNoDefaults(payload: unknown): boolean {
   if (!isObject(payload)) return false;
   const choices: unknown = Reflect.get(payload, 'choices');
@@ -53,7 +55,9 @@ function needsNoDefaults(payload: unknown): boolean {
   const list: unknown[] = choices;
   for (const choice of list) {
     if (!isObject(choice)) return false;
-    if (typeof Reflect.get(choice, 'index') !== 'number' || !isObject(Reflect.get(choice, 'delta'))) return false;
+    const delta: unknown = Reflect.get(choice, 'delta');
+    if (typeof Reflect.get(choice, 'index') !== 'number' || !isObject(delta)) return false;
+    if (needsAssistantNormalising(delta)) return false;
   }
   const usage: unknown = Reflect.get(payload, 'usage');
   return usage == null || (isObject(usage) && Reflect.get(usage, 'total_tokens') != null);

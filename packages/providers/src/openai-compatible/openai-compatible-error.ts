@@ -11,6 +11,11 @@ export interface ErrorContext {
   provider: string;
   model: string | undefined;
   apiKey: string | undefined;
+  /**
+   * The vendor's own codes (from `code` or `type`) that say more than the HTTP status, e.g. Zhipu's numeric codes;
+   * consulted before the shared table (see vendor-quirks.ts). Kept per kind because numeric codes collide.
+   */
+  codeKinds?: ReadonlyMap<string, ProviderErrorKind> | undefined;
 }
 
 const MAX_MESSAGE_LENGTH = 1000;
@@ -75,17 +80,42 @@ const KIND_BY_CODE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, Pro
   ['content_filter', 'content_filter'],
   ['content_policy_violation', 'content_filter'],
   ['insufficient_quota', 'quota'],
-  // Zhipu: 1113 is an exhausted balance (sent as 429), 1301 unsafe content.
+  // Zhipu: 1113 is an exhausted balance (sent as 429), 1301 unsafe content. Kept in the shared table (unlike
+  // Zhipu's other numeric codes, see vendor-quirks.ts) for Zhipu reached through kind `openai-compatible`.
   ['1113', 'quota'],
   ['1301', 'content_filter'],
-  // Volcengine Ark (Doubao).
+  // Volcengine Ark (Doubao): string codes that no other vendor uses, so they are safe to share.
   ['QuotaExceeded', 'quota'],
   ['AccountOverdueError', 'quota'],
   ['ServerOverloaded', 'overloaded'],
   ['InputTextRiskDetection', 'content_filter'],
+  ['OutputTextRiskDetection', 'content_filter'],
+  ['SensitiveContentDetected', 'content_filter'],
+  ['ModelAccountRpmRateLimitExceeded', 'rate_limit'],
+  ['ModelAccountTpmRateLimitExceeded', 'rate_limit'],
   // DashScope.
   ['data_inspection_failed', 'content_filter'],
+  ['DataInspectionFailed', 'content_filter'],
+  ['Arrearage', 'quota'],
+  // Moonshot puts these in `type`.
+  ['exceeded_current_quota_error', 'quota'],
+  ['rate_limit_reached_error', 'rate_limit'],
 ]);
+
+// Code families matched by shape: Ark's `<Scope>RPMExceeded` / `<Scope>TPMExceeded` (AccountRateLimitExceeded,
+// ModelAccountRpmRateLimitExceeded…) and DashScope's `Throttling`, `Throttling.RateQuota`, `Throttling.User`…
+// An exhausted allocation (`Throttling.AllocationQuota`) is a rate limit too: it refills with the next window.
+function kindFromCodeFamily(code: string): ProviderErrorKind | undefined {
+  if (/(?:RPM|TPM|Rpm|Tpm)(?:RateLimit)?Exceeded$/.test(code) || code === 'Throttling' || code.startsWith('Throttling.')) {
+    return 'rate_limit';
+  }
+  return undefined;
+}
+
+// Last resort, for servers that report an over-long prompt with a bare 400 and no code (vLLM, Ollama, llama.cpp,
+// older compatible servers): the message is all there is. Only consulted for 400/413 answers without a known code.
+const CONTEXT_WINDOW_MESSAGE =
+  /maximum context length|context length exceeded|context_length_exceeded|exceeds? the (?:model'?s? )?(?:maximum )?context|exceeded model token limit|prompt is too long|input (?:is )?too long|too large for model/i;
 
 // Only consulted when there is no HTTP status to go by (an error inside a 200 stream).
 const KIND_BY_TYPE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, ProviderErrorKind>([
@@ -129,15 +159,22 @@ function kindFromStatus(status: number): ProviderErrorKind {
   }
 }
 
-function kindFromCode(vendor: VendorError | undefined): ProviderErrorKind | undefined {
-  if (vendor === undefined) return undefined;
-  return (
-    (vendor.code === undefined ? undefined : KIND_BY_CODE.get(vendor.code)) ??
-    (vendor.type === undefined ? undefined : KIND_BY_CODE.get(vendor.type))
-  );
+function kindOfCode(code: string | undefined, context: ErrorContext): ProviderErrorKind | undefined {
+  if (code === undefined) return undefined;
+  return context.codeKinds?.get(code) ?? KIND_BY_CODE.get(code) ?? kindFromCodeFamily(code);
 }
 
-/** A vendor message fit for an error: trimmed, capped at 1000 characters, the API key redacted. */
+function kindFromCode(vendor: VendorError | undefined, context: ErrorContext): ProviderErrorKind | undefined {
+  if (vendor === undefined) return undefined;
+  return kindOfCode(vendor.code, context) ?? kindOfCode(vendor.type, context);
+}
+
+function kindFromMessage(status: number, vendor: VendorError | undefined, fallback: string): ProviderErrorKind | undefined {
+  if (status !== 400 && status !== 413) return undefined;
+  return CONTEXT_WINDOW_MESSAGE.test(vendor?.message ?? fallback) ? 'context_window' : undefined;
+}
+
+/** A vendor message fit for an error: trimmed, cut to a sane length, the API key and bearer tokens redacted. */
 export function cleanMessage(message: string, context: ErrorContext): string {
   const trimmed = message.trim();
   const short = trimmed.length > MAX_MESSAGE_LENGTH ? `${trimmed.slice(0, MAX_MESSAGE_LENGTH)}…` : trimmed;
@@ -157,7 +194,7 @@ export function providerErrorFromResponse(
   const vendor = readVendorError(parseJson(bodyText));
   const fallback = bodyText.trim() === '' ? `Upstream answered HTTP ${status}` : bodyText;
   return new ProviderError({
-    kind: kindFromCode(vendor) ?? kindFromStatus(status),
+    kind: kindFromCode(vendor, context) ?? kindFromMessage(status, vendor, fallback) ?? kindFromStatus(status),
     message: cleanMessage(vendor?.message ?? fallback, context),
     status,
     retryAfterMs: parseRetryAfter(response.headers),
@@ -180,7 +217,7 @@ export function providerErrorFromPayload(payload: unknown, context: ErrorContext
   const numericCode = vendor?.code === undefined ? Number.NaN : Number(vendor.code);
   const statusLike = Number.isInteger(numericCode) && numericCode >= 400 && numericCode < 600 ? numericCode : undefined;
   const kind =
-    kindFromCode(vendor) ??
+    kindFromCode(vendor, context) ??
     (statusLike === undefined ? undefined : kindFromStatus(statusLike)) ??
     (vendor?.type === undefined ? undefined : KIND_BY_TYPE.get(vendor.type)) ??
     'server';

@@ -19,6 +19,8 @@ import {
   providerErrorFromResponse,
 } from './openai-compatible-error.ts';
 import { parseOpenAICompatibleStream } from './openai-compatible-stream.ts';
+import { normaliseResponse } from './map-openai-compatible-finish-reason.ts';
+import { vendorQuirks } from './vendor-quirks.ts';
 import { createSerialSteps } from '../serial-steps.ts';
 
 /** Options of {@link createOpenAICompatibleProvider}; `createProvider` fills them from the config and kind table. */
@@ -44,26 +46,16 @@ function lowerCaseHeaders(target: Record<string, string>, source: Record<string,
   return target;
 }
 
-// chat() is never a stream, whatever the request says; copy only when there is something to drop.
-function toJsonBody(request: ChatCompletionRequest): RequestBody {
-  if (request.stream == null && request.stream_options == null) return request;
-  const { stream: _stream, stream_options: _streamOptions, ...rest } = request;
-  return rest;
-}
-
-function toStreamBody(request: ChatCompletionRequest, includeUsage: boolean): RequestBody {
-  if (includeUsage) {
-    return { ...request, stream: true, stream_options: { ...request.stream_options, include_usage: true } };
-  }
-  return request.stream === true ? request : { ...request, stream: true };
-}
-
 /**
  * The adapter for every vendor that speaks OpenAI Chat Completions (OpenAI itself, DeepSeek, Zhipu, DashScope,
- * Qianfan, Hunyuan, Doubao, Moonshot, Mistral, Groq, Ollama, vLLM and any compatible server).
+ * Qianfan, Hunyuan, Doubao, Moonshot, Mistral, Groq, Ollama, vLLM and any compatible server). What each kind
+ * sends differently (parameters dropped or mapped) and which vendor error codes it knows is in
+ * `vendorQuirks` (vendor-quirks.ts); every stream ends with one usage-only chunk (openai-compatible-stream.ts).
  */
 export function createOpenAICompatibleProvider(options: OpenAICompatibleProviderOptions): Provider {
   const { id, kind, apiKey, streamIncludeUsage } = options;
+  // Per-kind request conversion and error codes (vendor-quirks.ts).
+  const quirks = vendorQuirks(kind);
   const headers = new Headers(options.headers);
   // The configured key wins over an Authorization header that may also be in `headers`.
   if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
@@ -84,7 +76,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   });
 
   function contextFor(model: string | undefined): ErrorContext {
-    return { provider: id, model, apiKey };
+    return { provider: id, model, apiKey, codeKinds: quirks.codeKinds };
   }
 
   /** Sends one request; resolves with a 2xx response, throws ProviderError for anything else. */
@@ -173,8 +165,11 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
 
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
     const context = contextFor(request.model);
-    const response = await post(chatUrl, toJsonBody(request), callOptions?.signal, callOptions, context);
-    return readJson(response, chatCompletionResponseSchema, 'chat completion', callOptions, context);
+    const response = await post(chatUrl, quirks.jsonBody(request), callOptions?.signal, callOptions, context);
+    return normaliseResponse(
+      await readJson(response, chatCompletionResponseSchema, 'chat completion', callOptions, context),
+      context,
+    );
   }
 
   /** Sends the streaming call and checks it is an event stream; the chunks follow from the returned parser. */
@@ -185,7 +180,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     context: ErrorContext,
     onEnd: (completed: boolean) => void,
   ): Promise<BufferedAsyncIterator<ChatCompletionChunk>> {
-    const response = await post(chatUrl, toStreamBody(request, streamIncludeUsage), signal, callOptions, context);
+    const response = await post(chatUrl, quirks.streamBody(request, streamIncludeUsage), signal, callOptions, context);
     if (response.body === null) throw providerErrorFromMalformed('an empty stream', context);
     if (response.headers.get('content-type')?.includes('json') === true) {
       // A server that ignored `stream: true`, or answered an error with HTTP 200: decoding this as SSE would

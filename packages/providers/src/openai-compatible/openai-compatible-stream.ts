@@ -1,8 +1,9 @@
 import { decodeSse } from '@gw/stream';
 import type { BufferedAsyncIterator, SseMessage } from '@gw/stream';
 import { chatCompletionChunkSchema, usageSchema } from '../chat-api.ts';
-import type { ChatCompletionChunk } from '../chat-api.ts';
+import type { ChatCompletionChunk, Usage } from '../chat-api.ts';
 import { isCanonicalChunk } from '../chunk-shape.ts';
+import { mapFinishReason } from './map-openai-compatible-finish-reason.ts';
 import { rememberRawChunkJson } from '../raw-chunk-json.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
 import {
@@ -25,16 +26,35 @@ export interface StreamParseOptions {
   onEnd?: (completed: boolean) => void;
 }
 
-// Moonshot has been seen reporting usage inside choices[0] of the last chunk instead of at the top level.
-// Returns whether the chunk changed.
-function liftChoiceUsage(chunk: ChatCompletionChunk): boolean {
-  if (chunk.usage != null) return false;
-  const nested: unknown = chunk.choices[0]?.['usage'];
-  if (nested == null) return false;
-  const usage = usageSchema.safeParse(nested);
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// Usage reported somewhere else than `chunk.usage`: inside choices[0] (Moonshot has been seen doing it) or in Groq's
+// `x_groq.usage`. Moves it to `chunk.usage`; returns whether the chunk changed.
+function liftNestedUsage(chunk: ChatCompletionChunk): boolean {
+  const choice = chunk.choices[0];
+  const xGroq: unknown = chunk['x_groq'];
+  const holder = choice?.['usage'] != null ? choice : isRecord(xGroq) && xGroq['usage'] != null ? xGroq : undefined;
+  if (holder === undefined) return false;
+  const usage = usageSchema.safeParse(holder['usage']);
   if (!usage.success) return false;
-  chunk.usage = usage.data;
+  delete holder['usage'];
+  chunk.usage ??= usage.data;
   return true;
+}
+
+// Maps vendor finish reasons (see map-openai-compatible-finish-reason.ts); returns whether the chunk changed.
+function mapChunkFinishReasons(chunk: ChatCompletionChunk, context: ErrorContext): boolean {
+  let changed = false;
+  for (const choice of chunk.choices) {
+    const mapped = mapFinishReason(choice.finish_reason, context);
+    if (mapped !== choice.finish_reason) {
+      choice.finish_reason = mapped;
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 /**
@@ -42,6 +62,13 @@ function liftChoiceUsage(chunk: ChatCompletionChunk): boolean {
  * an `{"error":…}` payload, an unparsable chunk, or a broken connection. A body that ends without `[DONE]` ends
  * the iteration normally: some compatible servers never send it. Each chunk's wire text is kept for
  * `rawChunkJson` when it says the same as the parsed chunk.
+ *
+ * Usage is normalised so that a stream carries it exactly once, in one usage-only chunk (`choices: []`) after the
+ * finish chunk, wherever the vendor put it: its own usage-only chunk (OpenAI, DashScope, Qianfan) passes through;
+ * usage on a chunk with choices (DeepSeek and Zhipu put it on the finish chunk; some servers on every chunk,
+ * cumulative) is taken off that chunk and the last one seen is sent in a usage-only chunk at the end; usage inside
+ * choices[0] or Groq's `x_groq.usage` is lifted first. A second usage-only chunk is dropped. A stream whose vendor
+ * reported no usage at all ends without one: inventing zeros would bill the call as free.
  *
  * A hand-written iterator rather than an async generator: this runs once per chunk of every stream, and a
  * generator's own promise and queue machinery cost more than the parsing does.
@@ -55,6 +82,23 @@ export function parseOpenAICompatibleStream(
   let finished = false;
   // A message takeBuffered() met but could not hand out (the end, a failure): the next step starts with it.
   let held: SseMessage | undefined;
+  // Set once the upstream has no more chunks; the pending usage chunk, if any, is still to be handed out.
+  let upstreamDone = false;
+  let pendingUsage: Usage | undefined;
+  let usageSent = false;
+  let lastChunk: ChatCompletionChunk | undefined;
+
+  /** The usage-only chunk that ends the stream, in the envelope of the chunks before it. */
+  function usageChunk(usage: Usage): ChatCompletionChunk {
+    return {
+      id: lastChunk?.id,
+      object: 'chat.completion.chunk',
+      created: lastChunk?.created,
+      model: lastChunk?.model,
+      choices: [],
+      usage,
+    };
+  }
 
   /** The chunk of one message, `undefined` for one that carries none; throws for a payload that is not a chunk. */
   function chunkOf(message: SseMessage): ChatCompletionChunk | undefined {
@@ -70,17 +114,35 @@ export function parseOpenAICompatibleStream(
     const error = providerErrorFromPayload(payload, context);
     if (error !== undefined) throw error;
     // The common case needs no zod copy (see chunk-shape.ts); the rest is parsed, defaults filled in.
+    let parsed: ChatCompletionChunk;
     if (isCanonicalChunk(payload)) {
-      if (!liftChoiceUsage(payload)) rememberRawChunkJson(payload, payload, data);
-      return payload;
+      parsed = payload;
+    } else {
+      const chunk = chatCompletionChunkSchema.safeParse(payload);
+      if (!chunk.success) {
+        const path = chunk.error.issues[0]?.path.join('.') ?? '';
+        throw providerErrorFromMalformed(`a stream chunk of an unexpected shape (at "${path}")`, context, chunk.error);
+      }
+      parsed = chunk.data;
     }
-    const chunk = chatCompletionChunkSchema.safeParse(payload);
-    if (!chunk.success) {
-      const path = chunk.error.issues[0]?.path.join('.') ?? '';
-      throw providerErrorFromMalformed(`a stream chunk of an unexpected shape (at "${path}")`, context, chunk.error);
+    let changed = liftNestedUsage(parsed);
+    if (mapChunkFinishReasons(parsed, context)) changed = true;
+    if (parsed.usage != null) {
+      if (parsed.choices.length > 0) {
+        // Usage on a chunk with choices: held back for the usage-only chunk at the end.
+        pendingUsage = parsed.usage;
+        delete parsed.usage;
+        changed = true;
+      } else if (usageSent) {
+        return undefined;
+      } else {
+        usageSent = true;
+        pendingUsage = undefined;
+      }
     }
-    if (!liftChoiceUsage(chunk.data)) rememberRawChunkJson(chunk.data, payload, data);
-    return chunk.data;
+    lastChunk = parsed;
+    if (!changed) rememberRawChunkJson(parsed, payload, data);
+    return parsed;
   }
 
   // One step at a time, in order; each step reports itself over (see serial-steps.ts).
@@ -91,16 +153,22 @@ export function parseOpenAICompatibleStream(
     try {
       if (finished) return { done: true, value: undefined };
       try {
-        for (;;) {
+        while (!upstreamDone) {
           // A message decoded from bytes already at hand needs no await (most chunks arrive several to a read).
           let message = held ?? messages.takeBuffered();
           held = undefined;
           if (message === undefined) {
             const next = await messages.next();
-            if (next.done === true) break;
+            if (next.done === true) {
+              upstreamDone = true;
+              break;
+            }
             message = next.value;
           }
-          if (message.data === '[DONE]') break;
+          if (message.data === '[DONE]') {
+            upstreamDone = true;
+            break;
+          }
           const chunk = chunkOf(message);
           if (chunk !== undefined) return { done: false, value: chunk };
         }
@@ -110,6 +178,10 @@ export function parseOpenAICompatibleStream(
         await messages.return?.().catch(() => undefined);
         onEnd?.(false);
         throw providerErrorFromException(error, callerSignal, context);
+      }
+      if (pendingUsage !== undefined && !usageSent) {
+        usageSent = true;
+        return { done: false, value: usageChunk(pendingUsage) };
       }
       finished = true;
       try {
@@ -131,7 +203,8 @@ export function parseOpenAICompatibleStream(
       return steps.run();
     },
     takeBuffered(): ChatCompletionChunk | undefined {
-      if (finished || steps.pending > 0) return undefined;
+      // After the upstream's end only the usage chunk may be left, and the step hands it out.
+      if (finished || upstreamDone || steps.pending > 0) return undefined;
       for (;;) {
         const message = held ?? messages.takeBuffered();
         held = undefined;

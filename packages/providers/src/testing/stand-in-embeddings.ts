@@ -13,8 +13,8 @@ function hash(text: string): number {
   return value >>> 0;
 }
 
-// mulberry32: a tiny deterministic PRNG.
-function vectorFor(text: string, dimensions: number): Float32Array {
+// mulberry32: a tiny deterministic PRNG. A unit vector per text, the same for the same text and length.
+export function vectorFor(text: string, dimensions: number): Float32Array {
   let seed = hash(text);
   const vector = new Float32Array(dimensions);
   let norm = 0;

@@ -22,7 +22,7 @@ export interface StandInChatBehaviour {
   /** The answer; default: a short sentence derived from the last user message. */
   content?: string;
   toolCalls?: Array<{ id?: string; name: string; arguments: string }>;
-  /** Sent as `reasoning_content` (DeepSeek style), before the content. */
+  /** Sent as `reasoning_content` (DeepSeek style), before the content; under `/v1beta/` as `thought: true` parts. */
   reasoning?: string;
   /** Default: `tool_calls` when there are tool calls, else `stop`. */
   finishReason?: string;
@@ -50,7 +50,8 @@ export interface StandInChatBehaviour {
 
 /**
  * Answer with an HTTP error. `body` is a JSON value or a string; default: an error envelope for the status in the
- * dialect of the route (OpenAI's, or Anthropic's on /v1/messages, e.g. 529 → `overloaded_error`).
+ * dialect of the route (OpenAI's; Anthropic's on /v1/messages, e.g. 529 → `overloaded_error`; under `/v1beta/` a
+ * Gemini `google.rpc.Status` body, with a RetryInfo detail of 2s for 429).
  */
 export interface StandInErrorBehaviour {
   type: 'error';

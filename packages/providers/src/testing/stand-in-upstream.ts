@@ -12,6 +12,16 @@ import {
 } from './stand-in-anthropic.ts';
 import { chatCompletionJson, chatStreamFrames, DONE_FRAME, planChat } from './stand-in-chat.ts';
 import { embeddingsJson, modelsJson } from './stand-in-embeddings.ts';
+import {
+  geminiEmbeddingsJson,
+  geminiErrorBody,
+  geminiModelsJson,
+  geminiResponseJson,
+  geminiRouteOf,
+  geminiStreamFrames,
+  isGeminiPath,
+  planGeminiChat,
+} from './stand-in-gemini.ts';
 import type { RequestProblem } from './stand-in-request.ts';
 import type {
   RecordedRequest,
@@ -104,8 +114,17 @@ function sendProblem(response: ServerResponse, problem: RequestProblem): void {
   sendJson(response, problem.status, JSON.stringify(problem.body));
 }
 
-function sendError(response: ServerResponse, behaviour: StandInErrorBehaviour, anthropic: boolean): void {
-  const body = behaviour.body ?? (anthropic ? anthropicErrorBody : defaultErrorBody)(behaviour.status);
+/** Whose wire format an answer follows. */
+type Dialect = 'openai' | 'anthropic' | 'gemini';
+
+const ERROR_BODY_BY_DIALECT: Readonly<Record<Dialect, (status: number) => unknown>> = {
+  openai: defaultErrorBody,
+  anthropic: anthropicErrorBody,
+  gemini: (status) => geminiErrorBody(status),
+};
+
+function sendError(response: ServerResponse, behaviour: StandInErrorBehaviour, dialect: Dialect): void {
+  const body = behaviour.body ?? ERROR_BODY_BY_DIALECT[dialect](behaviour.status);
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const contentType = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
   response.writeHead(behaviour.status, {
@@ -138,6 +157,12 @@ function drained(response: ServerResponse): Promise<boolean> {
     response.on('drain', done);
     response.on('close', done);
   });
+}
+
+// Gemini reports an error inside a 200 stream as a data payload carrying a google.rpc.Status `error`.
+function geminiStreamErrorFrame(errorType: string | undefined): string {
+  const status = errorType === 'UNAVAILABLE' ? 503 : errorType === 'RESOURCE_EXHAUSTED' ? 429 : 500;
+  return `data: ${JSON.stringify(geminiErrorBody(status, `Stand-in ${errorType ?? 'INTERNAL'}`))}\r\n\r\n`;
 }
 
 // OpenAI-style servers report an error inside a 200 stream as a data payload carrying `error`.
@@ -211,7 +236,9 @@ async function sendStream(
  * Starts a real HTTP server on 127.0.0.1 (ephemeral port by default) that answers like OpenAI's API:
  * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models; and like
  * Anthropic's: POST /v1/messages (JSON or SSE with `event:` names), GET /v1/models when the request carries an
- * `anthropic-version` header. Both dialects render the same behaviour objects. It records
+ * `anthropic-version` header; and Gemini's under `url + '/v1beta'`: POST /v1beta/models/{model}:generateContent,
+ * :streamGenerateContent (SSE with `alt=sse`), :batchEmbedContents, GET /v1beta/models. Every dialect renders the
+ * same behaviour objects. It records
  * every request and can be scripted per request (errors, raw bytes, delays, stalls, cut connections).
  *
  * @example
@@ -228,8 +255,9 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
   const queue: StandInBehaviour[] = [];
   const sockets = new Set<Socket>();
   const lifetime = new AbortController();
-  const modelsBody = modelsJson(options.models ?? DEFAULT_MODELS);
-  const anthropicModelsBody = anthropicModelsJson(options.models ?? DEFAULT_MODELS);
+  const models = options.models ?? DEFAULT_MODELS;
+  const modelsBody = modelsJson(models);
+  const anthropicModelsBody = anthropicModelsJson(models);
   let fallback: StandInBehaviour | ((request: RecordedRequest) => StandInBehaviour) = options.defaultBehaviour ?? {
     type: 'chat',
   };
@@ -247,10 +275,15 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
       await sleep(behaviour.delayMs, undefined, { signal: lifetime.signal });
       if (response.destroyed) return;
     }
+    if (isGeminiPath(record.path)) {
+      if (behaviour.type === 'error') return sendError(response, behaviour, 'gemini');
+      if (behaviour.type === 'raw') return sendRaw(response, behaviour);
+      return answerGemini(record, behaviour, response, requestNumber);
+    }
     const route = routeOf(record.method, record.path);
     // Anthropic's dialect: its Messages route, or any route called with the anthropic-version header its clients send.
     const anthropic = route === 'messages' || record.headers['anthropic-version'] !== undefined;
-    if (behaviour.type === 'error') return sendError(response, behaviour, anthropic);
+    if (behaviour.type === 'error') return sendError(response, behaviour, anthropic ? 'anthropic' : 'openai');
     if (behaviour.type === 'raw') return sendRaw(response, behaviour);
     if (route === 'models') {
       return sendJson(response, 200, anthropic ? anthropicModelsBody : modelsBody);
@@ -283,6 +316,34 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
     if ('status' in plan) return sendProblem(response, plan);
     if (!plan.stream) return sendJson(response, 200, chatCompletionJson(plan));
     return sendStream(response, chatStreamFrames(plan), openAIStreamErrorFrame, behaviour, lifetime.signal);
+  }
+
+  /** The Gemini dialect (`/v1beta/…`): same behaviours, Gemini's wire format (see stand-in-gemini.ts). */
+  async function answerGemini(
+    record: MutableRecordedRequest,
+    behaviour: StandInChatBehaviour,
+    response: ServerResponse,
+    requestNumber: number,
+  ): Promise<void> {
+    const route = geminiRouteOf(record.method, record.path);
+    const query = new URLSearchParams(record.url.slice(record.path.length + 1));
+    if (route.kind === 'models') return sendJson(response, 200, geminiModelsJson(models, query));
+    const method = route.kind === 'model-method' ? route.method : '';
+    const model = route.kind === 'model-method' ? route.model : '';
+    if (method === 'batchEmbedContents') {
+      const body = geminiEmbeddingsJson(model, record.body);
+      return typeof body === 'string' ? sendJson(response, 200, body) : sendJson(response, body.status, JSON.stringify(body.body));
+    }
+    if (method !== 'generateContent' && method !== 'streamGenerateContent') {
+      const body = geminiErrorBody(404, `Method not found: ${record.method} ${record.path}`);
+      return sendJson(response, 404, JSON.stringify(body));
+    }
+    const plan = planGeminiChat(model, record.body, behaviour, requestNumber, method === 'streamGenerateContent');
+    if ('body' in plan) return sendJson(response, plan.status, JSON.stringify(plan.body));
+    if (!plan.stream) return sendJson(response, 200, geminiResponseJson(plan));
+    // Without alt=sse Gemini streams one JSON array; the stand-in answers it whole, which is what a client sees.
+    if (query.get('alt') !== 'sse') return sendJson(response, 200, `[${geminiResponseJson(plan)}]`);
+    return sendStream(response, geminiStreamFrames(plan), geminiStreamErrorFrame, behaviour, lifetime.signal);
   }
 
   const server = createServer((request, response) => {
