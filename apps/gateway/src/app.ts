@@ -4,12 +4,15 @@ import { configSecrets } from './config/secrets.ts';
 import { createErrorHandler } from './error-handler.ts';
 import { GatewayError } from './gateway-error.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { isAnthropicPath, toAnthropicError } from './messages/anthropic-error.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { masterKeyAuth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { chatCompletions } from './routes/chat-completions.ts';
+import { embeddings } from './routes/embeddings.ts';
 import { live, ready } from './routes/health.ts';
+import { messages } from './routes/messages.ts';
 import { listModels } from './routes/models.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
 import { createModelResolver, type ModelResolver } from './routing/resolve-model.ts';
@@ -47,6 +50,8 @@ export type GatewayApp = Hono<{ Variables: { requestId: string } }>;
 
 const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
   ['/v1/chat/completions', 'POST'],
+  ['/v1/messages', 'POST'],
+  ['/v1/embeddings', 'POST'],
   ['/v1/models', 'GET, HEAD'],
   ['/health/live', 'GET, HEAD'],
   ['/health/ready', 'GET, HEAD'],
@@ -71,7 +76,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   reportStartup(config, registry, resolver, logger);
 
   const app: GatewayApp = new Hono();
-  const onError = createErrorHandler(logger);
+  // /v1/messages answers errors in Anthropic's envelope; the statuses are decided in error-handler.ts all the same.
+  const onError = createErrorHandler(logger, { reshape: (path, answer) => (isAnthropicPath(path) ? toAnthropicError(answer) : undefined) });
   app.onError(onError);
   app.notFound((c) =>
     onError(new GatewayError(`Unknown route: ${c.req.method} ${c.req.path}`, { status: 404, type: 'invalid_request_error', code: 'unknown_route' }), c),
@@ -82,15 +88,11 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   if (config.auth.masterKey !== undefined) app.use('/v1/*', masterKeyAuth(config.auth.masterKey));
   app.post('/v1/*', bodyLimit(config.server.bodyLimit));
 
-  app.post(
-    '/v1/chat/completions',
-    chatCompletions({
-      resolver,
-      logger,
-      streamIdleTimeoutMs: config.server.streamIdleTimeoutMs,
-      ...(deps.settle === undefined ? {} : { settle: deps.settle }),
-    }),
-  );
+  const settle = deps.settle === undefined ? {} : { settle: deps.settle };
+  const streamIdleTimeoutMs = config.server.streamIdleTimeoutMs;
+  app.post('/v1/chat/completions', chatCompletions({ resolver, logger, streamIdleTimeoutMs, ...settle }));
+  app.post('/v1/messages', messages({ resolver, logger, streamIdleTimeoutMs, ...settle }));
+  app.post('/v1/embeddings', embeddings({ resolver, logger, ...settle }));
   app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));

@@ -20,6 +20,8 @@ export interface ErrorAnswer {
   expected: boolean;
 }
 
+// The decision table for upstream failures, by kind. Authentication, permission, not_found and
+// invalid_request keep the upstream's own 4xx when there is one (see fromProviderError).
 const STATUS_BY_KIND: Record<ProviderErrorKind, number> = {
   authentication: 401,
   permission: 403,
@@ -31,10 +33,18 @@ const STATUS_BY_KIND: Record<ProviderErrorKind, number> = {
   quota: 429,
   timeout: 504,
   connection: 502,
-  overloaded: 502,
+  // 503 rather than 502: the upstream is healthy but shedding load, and clients retry a 503 later.
+  overloaded: 503,
   server: 502,
   // Nginx's "client closed request": the client is gone, the status only shows up in logs.
   cancelled: 499,
+};
+
+// Kinds whose code is ours, whatever the vendor called it, so a client can branch on one value per kind.
+const CODE_BY_KIND: Partial<Record<ProviderErrorKind, string>> = {
+  quota: 'insufficient_quota',
+  context_window: 'context_length_exceeded',
+  content_filter: 'content_filter',
 };
 
 const TYPE_BY_STATUS: Record<number, string> = {
@@ -45,6 +55,7 @@ const TYPE_BY_STATUS: Record<number, string> = {
   429: 'rate_limit_error',
   499: 'cancelled_error',
   502: 'upstream_error',
+  503: 'upstream_error',
   504: 'timeout_error',
 };
 
@@ -52,33 +63,41 @@ function envelope(message: string, type: string, code: string | null, param: str
   return { error: { message, type, code, param } };
 }
 
+// The upstream statuses whose meaning is the client's business: passed through as they came.
+const PASS_THROUGH_KINDS: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>(['authentication', 'permission', 'not_found', 'invalid_request']);
+
 function fromProviderError(error: ProviderError): ErrorAnswer {
   const upstream = error.status;
   const retryAfter = error.retryAfterMs === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) };
-  // An upstream 4xx is the client's business (bad request, quota...): same status, vendor's words.
-  if (upstream !== undefined && upstream >= 400 && upstream < 500) {
-    const type = error.type ?? TYPE_BY_STATUS[upstream] ?? 'invalid_request_error';
-    return { status: upstream, body: envelope(error.message, type, error.code ?? null, error.param ?? null), headers: retryAfter, expected: true };
-  }
-  const status = STATUS_BY_KIND[error.kind];
+  const passThrough = PASS_THROUGH_KINDS.has(error.kind) && upstream !== undefined && upstream >= 400 && upstream < 500;
+  const status = passThrough ? upstream : STATUS_BY_KIND[error.kind];
   if (status < 500 || status === 499) {
-    const type = error.type ?? TYPE_BY_STATUS[status] ?? 'invalid_request_error';
-    return { status, body: envelope(error.message, type, error.code ?? null, error.param ?? null), headers: retryAfter, expected: true };
+    // quota → type insufficient_quota like OpenAI's own answer; other kinds keep the vendor's type when it gave one.
+    const type = error.kind === 'quota' ? 'insufficient_quota' : (error.type ?? TYPE_BY_STATUS[status] ?? 'invalid_request_error');
+    const code = CODE_BY_KIND[error.kind] ?? error.code ?? null;
+    return { status, body: envelope(error.message, type, code, error.param ?? null), headers: retryAfter, expected: true };
   }
   const from = error.provider === undefined ? 'upstream provider' : `upstream provider "${error.provider}"`;
   if (status === 504) {
     return { status, body: envelope(`${from} timed out: ${error.message}`, 'timeout_error', 'upstream_timeout', null), headers: undefined, expected: true };
   }
-  const code = error.kind === 'connection' ? 'upstream_connection_error' : error.kind === 'overloaded' ? 'upstream_overloaded' : 'upstream_error';
   const detail = upstream === undefined ? error.message : `HTTP ${upstream}: ${error.message}`;
+  if (status === 503) {
+    return { status, body: envelope(`${from} is overloaded (${detail})`, 'upstream_error', 'upstream_overloaded', null), headers: retryAfter, expected: true };
+  }
+  const code = error.kind === 'connection' ? 'upstream_connection_error' : 'upstream_error';
   return { status: 502, body: envelope(`${from} failed (${detail})`, 'upstream_error', code, null), headers: retryAfter, expected: true };
 }
 
 /**
  * Maps any error to its HTTP answer in the OpenAI envelope. This is the one place that decides
- * statuses: gateway errors keep theirs; upstream 4xx keep the upstream status and message;
- * upstream 5xx and connection failures become 502, timeouts 504; anything else is a 500 with a
- * generic message (never a stack).
+ * statuses (the Anthropic envelope of /v1/messages is derived from this answer): gateway errors keep
+ * theirs; upstream rate limits and exhausted quota 429 (code `insufficient_quota` for quota),
+ * overloaded 503 (`upstream_overloaded`), timeouts 504, context window and content filter 400
+ * (`context_length_exceeded`, `content_filter`); authentication, permission, not-found and
+ * invalid-request 4xx keep the upstream status and message; other upstream failures (5xx,
+ * connection, unexpected statuses) become 502; anything else is a 500 with a generic message
+ * (never a stack).
  *
  * @example
  * const { status, body } = describeError(error);
@@ -124,17 +143,35 @@ export function reportError(logger: Logger, error: unknown, requestId: string | 
   return answer;
 }
 
+/** An error answer in another wire format's envelope (status may differ, headers are kept). */
+export interface ReshapedAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** Options for {@link createErrorHandler}. */
+export interface ErrorHandlerOptions {
+  /**
+   * Re-shapes the answer for routes that speak another wire format (e.g. Anthropic's envelope on
+   * `/v1/messages`); `undefined` keeps the OpenAI envelope. The status decision stays here.
+   */
+  reshape?: (path: string, answer: ErrorAnswer) => ReshapedAnswer | undefined;
+}
+
 /**
- * Hono `onError` handler: the one place an error becomes an HTTP answer.
+ * Hono `onError` handler: the one place an error becomes an HTTP answer, in the OpenAI envelope
+ * unless `reshape` gives another for the route.
  *
  * @example
- * app.onError(createErrorHandler(logger));
+ * app.onError(createErrorHandler(logger, { reshape: (path, answer) => (isAnthropicPath(path) ? toAnthropicError(answer) : undefined) }));
  */
-export function createErrorHandler(logger: Logger): (error: Error, c: Context) => Response {
+export function createErrorHandler(logger: Logger, options: ErrorHandlerOptions = {}): (error: Error, c: Context) => Response {
   return (error, c) => {
     const requestId: unknown = c.get('requestId');
     const answer = reportError(logger, error, typeof requestId === 'string' ? requestId : undefined);
+    const reshaped = options.reshape?.(c.req.path, answer);
     // Hono types statuses as a literal union; ours come from the tables above or an upstream 4xx.
+    if (reshaped !== undefined) return c.json(reshaped.body, reshaped.status as ContentfulStatusCode, answer.headers);
     return c.json(answer.body, answer.status as ContentfulStatusCode, answer.headers);
   };
 }

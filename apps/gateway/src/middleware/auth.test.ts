@@ -52,6 +52,19 @@ describe('master key auth', () => {
     expect(JSON.stringify(upstream.requests[0]?.headers)).not.toContain(MASTER_KEY);
   });
 
+  it('accepts the key as x-api-key (Anthropic clients) on every /v1 route, and checks it as strictly', async () => {
+    const { url, upstream } = await startWithMasterKey();
+    expect((await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { 'x-api-key': MASTER_KEY })).status).toBe(200);
+    expect((await fetch(`${url}/v1/models`, { headers: { 'x-api-key': MASTER_KEY } })).status).toBe(200);
+    const wrong = await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { 'x-api-key': `${MASTER_KEY}x` });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).not.toContain(MASTER_KEY);
+    // A Bearer header, when sent, is the key that counts.
+    expect((await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { authorization: 'Bearer wrong', 'x-api-key': MASTER_KEY })).status).toBe(401);
+    expect((await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { 'x-api-key': '' })).status).toBe(401);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
   it('leaves /health open', async () => {
     const { url } = await startWithMasterKey();
     expect((await fetch(`${url}/health/live`)).status).toBe(200);

@@ -8,8 +8,9 @@ function digest(value: string): Buffer {
 }
 
 /**
- * Requires `Authorization: Bearer <masterKey>` on every request it guards, before any body is
- * read. Both sides are hashed first so the comparison is constant-time whatever the lengths.
+ * Requires the master key on every request it guards, before any body is read: as
+ * `Authorization: Bearer <masterKey>` (OpenAI clients) or `x-api-key: <masterKey>` (Anthropic
+ * clients); a Bearer header, when present, is the one checked. Both sides are hashed first so the comparison is constant-time whatever the lengths.
  * The presented key is never echoed.
  *
  * @example
@@ -20,8 +21,9 @@ export function masterKeyAuth(masterKey: string): MiddlewareHandler {
   return async function masterKeyAuthMiddleware(c, next) {
     const header = c.req.header('authorization');
     const match = header === undefined ? null : /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(header);
-    if (match === null || !timingSafeEqual(digest(match[1] as string), expected)) {
-      throw new GatewayError(match === null ? 'Missing API key: send "Authorization: Bearer <key>".' : 'Invalid API key.', {
+    const presented = match?.[1] ?? c.req.header('x-api-key')?.trim();
+    if (presented === undefined || presented === '' || !timingSafeEqual(digest(presented), expected)) {
+      throw new GatewayError(presented === undefined || presented === '' ? 'Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".' : 'Invalid API key.', {
         status: 401,
         type: 'authentication_error',
         code: 'invalid_api_key',

@@ -115,7 +115,7 @@ describe('POST /v1/chat/completions (JSON)', () => {
     if (status === 429) expect(response.headers.get('retry-after')).toBe('7');
   });
 
-  it.each([500, 503])('turns an upstream %i into 502', async (status) => {
+  it.each([500, 502])('turns an upstream %i into 502', async (status) => {
     const { url, upstream } = await start();
     upstream.enqueue({ type: 'error', status, body: { error: { message: 'The server had an error', type: 'server_error', code: null, param: null } } });
     const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));

@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk, Usage } from '@gw/providers';
 import { describe, expect, it } from 'vitest';
 import type { OutcomeStatus, RequestOutcome } from '../settle.ts';
-import { relayChunks } from './chat-stream.ts';
+import { openAiChunkEncoder, relayChunks } from './chat-stream.ts';
 import { chatBody, gatewayPerTest, postJson, sseData, TEST_VENDOR_KEY, waitFor } from '../test-helpers.ts';
 
 const start = gatewayPerTest();
@@ -233,7 +233,7 @@ describe('relayChunks', () => {
     const first = await upstream.next();
     const settled: OutcomeStatus[] = [];
     const relayed = relayChunks(upstream, first, {
-      includeUsage: false,
+      encoder: openAiChunkEncoder(false),
       settle: (_usage, status) => void settled.push(status),
       signal: new AbortController().signal,
       cancelUpstream: () => undefined,

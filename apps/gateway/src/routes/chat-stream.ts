@@ -1,12 +1,28 @@
-import { hasTakeBuffered, SSE_DONE } from '@gw/stream';
+import { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { hasTakeBuffered, pipeSseToNode, SSE_DONE, toSseStream, withIdleTimeout } from '@gw/stream';
 import { rawChunkJson } from '@gw/providers';
-import type { ChatCompletionChunk, Usage } from '@gw/providers';
+import type { ChatCompletionChunk, ChatCompletionRequest, Provider, Usage } from '@gw/providers';
+import type { Context } from 'hono';
+import { reportError } from '../error-handler.ts';
+import type { Logger } from '../logger.ts';
 import type { Settle } from '../settle.ts';
+
+/**
+ * Turns canonical chunks into the SSE text of one wire format (OpenAI chunks, Anthropic events...).
+ * The relay around it does the rest: batching, usage, settle, cancellation.
+ */
+export interface ChunkEncoder {
+  /** The SSE text for one upstream chunk; `''` sends nothing. */
+  encode(chunk: ChatCompletionChunk): string;
+  /** The SSE text that ends a stream the upstream completed (e.g. `data: [DONE]`). */
+  end(): string;
+}
 
 /** Options for {@link relayChunks}. */
 export interface RelayOptions {
-  /** The client asked for `stream_options.include_usage`: pass the usage chunk and fields on. */
-  includeUsage: boolean;
+  /** The client's wire format; see {@link openAiChunkEncoder}. */
+  encoder: ChunkEncoder;
   settle: Settle;
   /** Aborts when the client goes away; tells a failure from a cancellation. */
   signal: AbortSignal;
@@ -34,6 +50,25 @@ function dataLine(chunk: ChatCompletionChunk, dropUsage: boolean): string {
   return `data: ${JSON.stringify(chunk)}\n\n`;
 }
 
+/**
+ * OpenAI `chat.completion.chunk` data lines ending with `data: [DONE]`. `includeUsage`: the client asked
+ * for `stream_options.include_usage`, so the usage-only chunk and usage fields are passed on.
+ *
+ * @example
+ * relayChunks(upstream, first, { encoder: openAiChunkEncoder(false), settle, signal, cancelUpstream });
+ */
+export function openAiChunkEncoder(includeUsage: boolean): ChunkEncoder {
+  return {
+    encode(chunk) {
+      // We asked upstream for usage to bill the stream; a client that did not ask may index
+      // choices[0] on every chunk, so the usage-only chunk and usage fields stay with us.
+      if (!includeUsage && chunk.choices.length === 0) return '';
+      return dataLine(chunk, !includeUsage);
+    },
+    end: () => SSE_DONE,
+  };
+}
+
 // A batch is written once it reaches this size even if more chunks are at hand.
 const MAX_BATCH_CHARS = 16 * 1024;
 const NEXT_TURN = Symbol('next turn');
@@ -41,7 +76,8 @@ const NEXT_TURN = Symbol('next turn');
 function ignore(): void {}
 
 /**
- * Turns upstream chunks into SSE `data:` lines for the client, ending with `data: [DONE]`.
+ * Turns upstream chunks into SSE text for the client through `encoder` (OpenAI: `data:` lines ending
+ * with `data: [DONE]`).
  * The first chunk has already been pulled (before the response headers were sent), so it is
  * passed in. Chunks already at hand (taken with `takeBuffered()` when the upstream offers it) are joined into one string (up to 16 KiB); one not there
  * within the current event-loop turn starts the next string. Usage is remembered as it passes and settled exactly once: on the end, on a
@@ -51,14 +87,14 @@ function ignore(): void {}
  * for a pending `next()`, while a cancel must settle and tear down the upstream at once.
  *
  * @example
- * const body = toSseStream(relayChunks(upstream, first, { includeUsage, settle, signal, cancelUpstream }), { onError: errorEvent });
+ * const body = toSseStream(relayChunks(upstream, first, { encoder: openAiChunkEncoder(true), settle, signal, cancelUpstream }), { onError: errorEvent });
  */
 export function relayChunks(
   upstream: AsyncIterator<ChatCompletionChunk>,
   first: IteratorResult<ChatCompletionChunk>,
   options: RelayOptions,
 ): AsyncIterableIterator<string> {
-  const { includeUsage, settle, signal, cancelUpstream } = options;
+  const { encoder, settle, signal, cancelUpstream } = options;
   const take = hasTakeBuffered(upstream) ? () => upstream.takeBuffered() : undefined;
   let pending: IteratorResult<ChatCompletionChunk> | undefined = first;
   // A read of the upstream that did not finish within the turn its batch was built in; the next call takes it up.
@@ -140,14 +176,11 @@ export function relayChunks(
         if (result.done === true) {
           finished = true;
           settle(usage, 'completed');
-          return { done: false, value: text + SSE_DONE };
+          return { done: false, value: text + encoder.end() };
         }
         const chunk = result.value;
         if (chunk.usage != null) usage = chunk.usage;
-        // We asked upstream for usage to bill the stream; a client that did not ask may index
-        // choices[0] on every chunk, so the usage-only chunk and usage fields stay with us.
-        if (!includeUsage && chunk.choices.length === 0) continue;
-        text += dataLine(chunk, !includeUsage);
+        text += encoder.encode(chunk);
         if (text.length >= MAX_BATCH_CHARS) break;
       }
       return text === '' ? { done: true, value: undefined } : { done: false, value: text };
@@ -166,4 +199,70 @@ export function relayChunks(
     },
   };
   return iterator;
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+/** Options for {@link streamChat}. */
+export interface StreamChatOptions {
+  provider: Provider;
+  /** The canonical request, `model` already the upstream name. */
+  request: ChatCompletionRequest;
+  settle: Settle;
+  logger: Logger;
+  /** A stream that sends nothing for this long is ended with an error event. */
+  streamIdleTimeoutMs: number;
+  /** The client's wire format. */
+  encoder: ChunkEncoder;
+  /** The SSE text that ends a stream which failed after its first byte, in the client's format. */
+  errorEvent: (error: unknown) => string;
+}
+
+/**
+ * Answers a streamed chat request: calls `provider.chatStream` with a signal that aborts when the
+ * client disconnects (or the stream ends on our side: idle timeout, failure), pulls the first chunk
+ * before any header is sent (so an upstream refusal throws here and becomes a normal JSON error
+ * with the right status), then relays the chunks through `encoder`, settling once with the usage.
+ * Every streaming route goes through here, whatever its wire format.
+ *
+ * @example
+ * return streamChat(c, { provider, request, settle, logger, streamIdleTimeoutMs, encoder: openAiChunkEncoder(false), errorEvent });
+ */
+export async function streamChat(c: Context<{ Variables: { requestId: string } }>, options: StreamChatOptions): Promise<Response> {
+  const { provider, request, settle, logger, streamIdleTimeoutMs, encoder } = options;
+  const signal = c.req.raw.signal;
+  // A stream can end on our side (idle timeout, failure) while the client is still there, so
+  // the upstream call gets its own controller, also tripped by the client going away.
+  const upstreamCall = new AbortController();
+  const cancelUpstream = (): void => upstreamCall.abort();
+  signal.addEventListener('abort', cancelUpstream, { once: true });
+  const upstreamSignal = upstreamCall.signal;
+  const upstream = withIdleTimeout(provider.chatStream(request, { signal: upstreamSignal }), { idleMs: streamIdleTimeoutMs, signal: upstreamSignal });
+  let first: IteratorResult<ChatCompletionChunk>;
+  try {
+    first = await upstream.next();
+  } catch (error) {
+    cancelUpstream();
+    settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
+    throw error;
+  }
+  const relay = relayChunks(upstream, first, { encoder, settle, signal, cancelUpstream });
+  const onError = (error: unknown): string => {
+    reportError(logger, error, c.get('requestId'));
+    return options.errorEvent(error);
+  };
+  // On @hono/node-server, write to the Node response ourselves: no web stream, Response object or
+  // separate header write between the relay and the socket. Anywhere else, a pull-based web body.
+  const outgoing: unknown = Reflect.get(Object(c.env), 'outgoing');
+  if (outgoing instanceof ServerResponse) {
+    // The request id middleware's header, which Hono would otherwise add to the Response we skip.
+    outgoing.writeHead(200, { ...SSE_HEADERS, 'x-request-id': c.get('requestId') });
+    void pipeSseToNode(relay, outgoing, { onError });
+    return RESPONSE_ALREADY_SENT;
+  }
+  return c.body(toSseStream(relay, { onError }), 200, SSE_HEADERS);
 }

@@ -1,0 +1,51 @@
+import { embeddingRequestSchema } from '@gw/providers';
+import type { Handler } from 'hono';
+import type { Logger } from '../logger.ts';
+import type { ModelResolver } from '../routing/resolve-model.ts';
+import { settleOnce, type SettleHook } from '../settle.ts';
+import { parseJsonBody, parseRequest } from './request-body.ts';
+
+/** What the embeddings route needs; all of it built once at start. */
+export interface EmbeddingsOptions {
+  resolver: ModelResolver;
+  logger: Logger;
+  settle?: SettleHook;
+}
+
+/**
+ * `POST /v1/embeddings`: validate (OpenAI shape), resolve the model (alias or `provider-id/model`),
+ * call the provider's `embed` with a signal that aborts when the client disconnects, answer the
+ * OpenAI embeddings response, and settle once with its usage (`completion_tokens: 0`).
+ *
+ * @example
+ * app.post('/v1/embeddings', embeddings({ resolver, logger }));
+ */
+export function embeddings(options: EmbeddingsOptions): Handler<{ Variables: { requestId: string } }> {
+  const { resolver, logger, settle: hook } = options;
+
+  return async function embeddingsHandler(c) {
+    const request = parseRequest(embeddingRequestSchema, parseJsonBody(await c.req.text()));
+    const requestedModel = request.model;
+    const target = resolver.resolve(requestedModel);
+    request.model = target.model;
+    const signal = c.req.raw.signal;
+    const settle = settleOnce(hook, logger, {
+      requestId: c.get('requestId'),
+      model: requestedModel,
+      providerId: target.providerId,
+      upstreamModel: target.model,
+      stream: false,
+    });
+    let response;
+    try {
+      response = await target.provider.embed(request, { signal });
+    } catch (error) {
+      settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
+      throw error;
+    }
+    const usage = response.usage;
+    // The settle hook takes chat usage; an embedding has input tokens only.
+    settle(usage == null ? undefined : { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens }, 'completed');
+    return c.json(response);
+  };
+}

@@ -1,0 +1,68 @@
+import type { Handler } from 'hono';
+import type { Logger } from '../logger.ts';
+import { anthropicErrorEvent } from '../messages/anthropic-error.ts';
+import { anthropicStreamEncoder } from '../messages/anthropic-stream-events.ts';
+import { fromAnthropicRequest } from '../messages/from-anthropic-request.ts';
+import { messagesRequestSchema } from '../messages/messages-request-schema.ts';
+import { anthropicMessageId, toAnthropicResponse } from '../messages/to-anthropic-response.ts';
+import type { ModelResolver } from '../routing/resolve-model.ts';
+import { settleOnce, type SettleHook } from '../settle.ts';
+import { streamChat } from './chat-stream.ts';
+import { parseJsonBody, parseRequest } from './request-body.ts';
+
+/** What the messages route needs; all of it built once at start. */
+export interface MessagesOptions {
+  resolver: ModelResolver;
+  logger: Logger;
+  /** A stream that sends nothing for this long is ended with an error event. */
+  streamIdleTimeoutMs: number;
+  settle?: SettleHook;
+}
+
+/**
+ * `POST /v1/messages`: the Anthropic Messages API in front of any target. Validates the Anthropic
+ * request, converts it to the canonical request, resolves `model` like chat completions do
+ * (alias or `provider-id/model`), and answers an Anthropic `Message` or Anthropic's SSE event
+ * sequence. Streams go through the same relay as chat completions (first chunk before headers,
+ * idle timeout, disconnect aborts the upstream, settle once); errors answer in Anthropic's envelope
+ * (see error-handler.ts).
+ *
+ * @example
+ * app.post('/v1/messages', messages({ resolver, logger, streamIdleTimeoutMs: 120_000 }));
+ */
+export function messages(options: MessagesOptions): Handler<{ Variables: { requestId: string } }> {
+  const { resolver, logger, streamIdleTimeoutMs, settle: hook } = options;
+
+  return async function messagesHandler(c) {
+    const anthropicRequest = parseRequest(messagesRequestSchema, parseJsonBody(await c.req.text()));
+    const requestedModel = anthropicRequest.model;
+    const target = resolver.resolve(requestedModel);
+    const request = fromAnthropicRequest(anthropicRequest, { nativeAnthropic: target.provider.kind === 'anthropic' });
+    request.model = target.model;
+    const signal = c.req.raw.signal;
+    const stream = request.stream === true;
+    const settle = settleOnce(hook, logger, {
+      requestId: c.get('requestId'),
+      model: requestedModel,
+      providerId: target.providerId,
+      upstreamModel: target.model,
+      stream,
+    });
+    const id = anthropicMessageId();
+
+    if (!stream) {
+      let response;
+      try {
+        response = await target.provider.chat(request, { signal });
+      } catch (error) {
+        settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
+        throw error;
+      }
+      settle(response.usage ?? undefined, 'completed');
+      return c.json(toAnthropicResponse(response, { id, model: requestedModel }));
+    }
+
+    const encoder = anthropicStreamEncoder({ id, model: requestedModel });
+    return streamChat(c, { provider: target.provider, request, settle, logger, streamIdleTimeoutMs, encoder, errorEvent: anthropicErrorEvent });
+  };
+}

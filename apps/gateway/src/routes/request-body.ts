@@ -1,0 +1,60 @@
+import type { z } from 'zod';
+import { formatPath } from '../format-path.ts';
+import { GatewayError } from '../gateway-error.ts';
+
+/**
+ * The request body as JSON; a body that is not JSON is a 400 `invalid_json`.
+ *
+ * @example
+ * const body = parseJsonBody(await c.req.text());
+ */
+export function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GatewayError('Request body is not valid JSON.', { status: 400, type: 'invalid_request_error', code: 'invalid_json' });
+  }
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * The issue to report. For a union (`content: string | blocks`) zod reports "Invalid input" at the
+ * union; the branch whose issue reaches deepest into the value is the one the client meant, and says
+ * what is wrong (e.g. `messages[0].content[1].type: Invalid discriminator value...`).
+ */
+function reportedIssue(issue: Issue): { path: PropertyKey[]; message: string } {
+  let best: { path: PropertyKey[]; message: string } | undefined;
+  if (issue.code === 'invalid_union') {
+    for (const branch of issue.errors) {
+      for (const inner of branch) {
+        const candidate = reportedIssue(inner);
+        if (best === undefined || candidate.path.length > best.path.length) best = candidate;
+      }
+    }
+  }
+  if (best === undefined || best.path.length === 0) return { path: issue.path, message: issue.message };
+  return { path: [...issue.path, ...best.path], message: best.message };
+}
+
+/**
+ * Validates a request body with `schema`; the first issue becomes a 400 `invalid_request` naming
+ * the field at fault (`param`, e.g. `messages[0].role`).
+ *
+ * @example
+ * const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text()));
+ */
+export function parseRequest<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const first = parsed.error.issues[0];
+  const issue = first === undefined ? undefined : reportedIssue(first);
+  const param = issue === undefined || issue.path.length === 0 ? null : formatPath(issue.path);
+  const detail = issue === undefined ? 'invalid request' : issue.message;
+  throw new GatewayError(param === null ? `Invalid request: ${detail}` : `Invalid request: ${param}: ${detail}`, {
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'invalid_request',
+    param,
+  });
+}
