@@ -375,6 +375,35 @@ describe('/v1/messages to a native Anthropic target', () => {
     });
   }
 
+  it('non-streaming: the SDK gets text, tool use and usage from a Claude target, the vendor gets x-api-key', async () => {
+    const native = await startNative();
+    try {
+      native.upstream.enqueue(
+        { type: 'chat', content: 'Paris.', usage: { prompt_tokens: 15, completion_tokens: 2 } },
+        { type: 'chat', toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }], usage: { prompt_tokens: 30, completion_tokens: 8 } },
+      );
+      const client = new Anthropic({ baseURL: native.url, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+      const message = await client.messages.create({ model: 'sonnet', max_tokens: 100, messages: [{ role: 'user', content: 'Capital of France?' }] });
+      expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'Paris.' })]);
+      expect(message.stop_reason).toBe('end_turn');
+      expect(message.usage).toMatchObject({ input_tokens: 15, output_tokens: 2 });
+      expect(native.upstream.requests[0]?.headers['x-api-key']).toBe('sk-ant-test-key-0123456789');
+
+      const withTool = await client.messages.create({
+        model: 'sonnet',
+        max_tokens: 100,
+        tools: [WEATHER_TOOL],
+        messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      });
+      expect(withTool.stop_reason).toBe('tool_use');
+      expect(withTool.content).toEqual([expect.objectContaining({ type: 'tool_use', name: 'get_weather', input: { city: 'Paris' } })]);
+      const sent = z.looseObject({ tools: z.array(z.looseObject({ name: z.string(), input_schema: z.unknown() })) }).parse(native.upstream.requests[1]?.body);
+      expect(sent.tools.map((tool) => tool.name)).toEqual(['get_weather']);
+    } finally {
+      await native.close();
+    }
+  });
+
   it('sends thinking and top_k as the client wrote them, and streams the answer back through the canonical form', async () => {
     const native = await startNative();
     try {
