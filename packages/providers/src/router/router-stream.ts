@@ -1,0 +1,150 @@
+import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
+import type { DeploymentState } from './deployment-state.ts';
+import { recordLatency } from './deployment-state.ts';
+import type { PriceOf } from './pick-deployment.ts';
+import { cancelledError, recordFailure, recordSuccess, routeRequest } from './route-request.ts';
+import type { RoutingContext } from './route-request.ts';
+import type { RouterCallOptions } from './router-types.ts';
+
+/** A deployment's stream once its first chunk has arrived. */
+interface OpenedStream {
+  readonly state: DeploymentState;
+  readonly upstream: AsyncIterator<ChatCompletionChunk>;
+  readonly first: IteratorResult<ChatCompletionChunk>;
+  /** Gives back the slot and the in-flight count; safe to call more than once. */
+  readonly settle: () => void;
+}
+
+function noRelease(): void {}
+
+/**
+ * Opens a stream on one deployment: slot, upstream call, first chunk, all inside the `attempt` wrapper so a retry
+ * policy may retry the opening. Only a stream that produced its first chunk leaves this function; any earlier
+ * failure rejects, with the slot given back and the upstream closed.
+ */
+async function openOn(
+  context: RoutingContext,
+  state: DeploymentState,
+  request: ChatCompletionRequest,
+  options: RouterCallOptions,
+  signal: AbortSignal,
+): Promise<OpenedStream> {
+  const { deployment } = state;
+  state.calls += 1;
+  state.inFlight += 1;
+  try {
+    const opened = await context.attempt(
+      deployment,
+      async (callSignal) => {
+        const release = context.acquire === undefined ? noRelease : await context.acquire(deployment, { priority: options.priority, signal: callSignal });
+        try {
+          const started = context.now();
+          const upstream = deployment.provider.chatStream({ ...request, model: deployment.model }, { signal: callSignal, headers: options.headers });
+          try {
+            const first = await upstream.next();
+            return { upstream, first, release, ttftMs: context.now() - started };
+          } catch (error) {
+            await upstream.return?.();
+            throw error;
+          }
+        } catch (error) {
+          release();
+          throw error;
+        }
+      },
+      signal,
+    );
+    recordLatency(state, opened.ttftMs);
+    recordSuccess(state);
+    let settled = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      state.inFlight -= 1;
+      opened.release();
+    };
+    return { state, upstream: opened.upstream, first: opened.first, settle };
+  } catch (error) {
+    state.inFlight -= 1;
+    if (!signal.aborted) recordFailure(context, state, error);
+    throw error;
+  }
+}
+
+/**
+ * The router's `chatStream`: lazy like an adapter's. The first `next()` routes the request, committing to the first
+ * deployment that yields a chunk; later failures are thrown to the consumer as they are. `return()` aborts the
+ * upstream at once (also while a `next()` is pending) and gives the slot back.
+ */
+export function routeStream(
+  context: RoutingContext,
+  request: ChatCompletionRequest,
+  options: RouterCallOptions,
+  priceOf: PriceOf,
+): AsyncIterableIterator<ChatCompletionChunk> {
+  const controller = new AbortController();
+  const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
+  let opened: OpenedStream | undefined;
+  let started = false;
+  let finished = false;
+
+  const finish = (): void => {
+    finished = true;
+    opened?.settle();
+  };
+
+  const next = async (): Promise<IteratorResult<ChatCompletionChunk>> => {
+    if (finished) return { done: true, value: undefined };
+    if (!started) {
+      started = true;
+      try {
+        opened = await routeRequest(context, request.model, signal, priceOf, (state) => openOn(context, state, request, options, signal));
+      } catch (error) {
+        finish();
+        throw error;
+      }
+      // return() came while the first chunk was on its way: the stream is over for the consumer.
+      if (finished) {
+        opened.settle();
+        await opened.upstream.return?.();
+        return { done: true, value: undefined };
+      }
+      if (opened.first.done === true) finish();
+      return opened.first;
+    }
+    if (opened === undefined) return { done: true, value: undefined };
+    const current = opened;
+    try {
+      const result = await current.upstream.next();
+      if (result.done === true) finish();
+      return result;
+    } catch (error) {
+      const aborted = signal.aborted;
+      if (!aborted) recordFailure(context, current.state, error);
+      finish();
+      throw aborted ? cancelledError(error) : error;
+    }
+  };
+
+  const stop = async (): Promise<IteratorResult<ChatCompletionChunk>> => {
+    if (!finished) {
+      finish();
+      controller.abort();
+      await opened?.upstream.return?.();
+    }
+    return { done: true, value: undefined };
+  };
+
+  const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+    next,
+    return: stop,
+    async throw(error: unknown) {
+      await stop();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
