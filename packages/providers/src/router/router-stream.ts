@@ -128,9 +128,15 @@ export function routeStream(
 
   const stop = async (): Promise<IteratorResult<ChatCompletionChunk>> => {
     if (!finished) {
+      const current = opened;
       finish();
-      controller.abort();
-      await opened?.upstream.return?.();
+      try {
+        // The upstream's own return() first: it closes the body before the request, which an abort would not.
+        await current?.upstream.return?.();
+      } finally {
+        // Also reaches a call still being opened (return() while the first next() is pending).
+        controller.abort();
+      }
     }
     return { done: true, value: undefined };
   };
