@@ -1,5 +1,6 @@
 // The router's chatStream over real HTTP against the stand-in upstream: failures before the first chunk are routed
 // invisibly, failures after it reach the consumer, slots are held until the stream ends. Injected clock only.
+import { hasTakeBuffered } from '@gw/stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
@@ -210,5 +211,28 @@ describe('slots and the attempt wrapper', () => {
     expect(chunks.length).toBeGreaterThan(1);
     expect(wrapped).toEqual(['a']);
     expect(served()).toEqual(['a', 'a']);
+  });
+
+  it('hands over chunks already at hand through takeBuffered, like the adapter it routes to', async () => {
+    upstream.setDefault({ type: 'chat', content: 'one two three four five six' });
+    const stream = router([alias('chat', ['a'])]).chatStream(request);
+    expect(hasTakeBuffered(stream)).toBe(true);
+    if (!hasTakeBuffered(stream)) return;
+    expect(stream.takeBuffered()).toBeUndefined(); // nothing before the first next()
+    const chunks: ChatCompletionChunk[] = [];
+    for (let result = await stream.next(); result.done !== true; result = await stream.next()) {
+      chunks.push(result.value);
+      for (let chunk = stream.takeBuffered(); chunk !== undefined; chunk = stream.takeBuffered()) chunks.push(chunk);
+    }
+    expect(text(chunks)).toBe('one two three four five six');
+    expect(chunks.at(-1)?.usage).toBeDefined();
+  });
+
+  it('answers next() calls made before the first one settled, in order', async () => {
+    upstream.setDefault({ type: 'chat', content: 'one two' });
+    const stream = router([alias('chat', ['a'])]).chatStream(request);
+    const results = await Promise.all([stream.next(), stream.next(), stream.next()]);
+    expect(results.map((result) => (result.done === true ? 'done' : (result.value.choices[0]?.delta.content ?? '')))).toEqual(['', 'one ', 'two']);
+    expect(upstream.requests).toHaveLength(1);
   });
 });

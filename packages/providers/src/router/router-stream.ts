@@ -1,3 +1,5 @@
+import { hasTakeBuffered } from '@gw/stream';
+import type { BufferedAsyncIterator } from '@gw/stream';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
 import type { DeploymentState } from './deployment-state.ts';
 import { recordLatency } from './deployment-state.ts';
@@ -74,55 +76,70 @@ async function openOn(
 /**
  * The router's `chatStream`: lazy like an adapter's. The first `next()` routes the request, committing to the first
  * deployment that yields a chunk; later failures are thrown to the consumer as they are. `return()` aborts the
- * upstream at once (also while a `next()` is pending) and gives the slot back.
+ * upstream at once (also while a `next()` is pending) and gives the slot back. Offers `takeBuffered()` (see
+ * `@gw/stream`) when the chosen deployment's stream does, so a relay can batch chunks already at hand.
  */
 export function routeStream(
   context: RoutingContext,
   request: ChatCompletionRequest,
   options: RouterCallOptions,
   priceOf: PriceOf,
-): AsyncIterableIterator<ChatCompletionChunk> {
+): BufferedAsyncIterator<ChatCompletionChunk> {
   const controller = new AbortController();
   const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
+  let opening: Promise<OpenedStream> | undefined;
   let opened: OpenedStream | undefined;
-  let started = false;
   let finished = false;
+  // next() calls not yet settled: takeBuffered() must not overtake them.
+  let pending = 0;
 
   const finish = (): void => {
     finished = true;
     opened?.settle();
   };
 
-  const next = async (): Promise<IteratorResult<ChatCompletionChunk>> => {
-    if (finished) return { done: true, value: undefined };
-    if (!started) {
-      started = true;
-      try {
-        opened = await routeRequest(context, request.model, signal, priceOf, (state) => openOn(context, state, request, options, signal));
-      } catch (error) {
-        finish();
-        throw error;
-      }
-      // return() came while the first chunk was on its way: the stream is over for the consumer.
-      if (finished) {
-        opened.settle();
-        await opened.upstream.return?.();
-        return { done: true, value: undefined };
-      }
-      if (opened.first.done === true) finish();
-      return opened.first;
-    }
-    if (opened === undefined) return { done: true, value: undefined };
-    const current = opened;
+  const open = async (): Promise<OpenedStream> => {
     try {
-      const result = await current.upstream.next();
-      if (result.done === true) finish();
-      return result;
+      opened = await routeRequest(context, request.model, signal, priceOf, (state) => openOn(context, state, request, options, signal));
+      return opened;
     } catch (error) {
-      const aborted = signal.aborted;
-      if (!aborted) recordFailure(context, current.state, error);
       finish();
-      throw aborted ? cancelledError(error) : error;
+      throw error;
+    }
+  };
+
+  const first = async (): Promise<IteratorResult<ChatCompletionChunk>> => {
+    opening = open();
+    const stream = await opening;
+    // return() came while the first chunk was on its way: the stream is over for the consumer.
+    if (finished) {
+      stream.settle();
+      await stream.upstream.return?.();
+      return { done: true, value: undefined };
+    }
+    if (stream.first.done === true) finish();
+    return stream.first;
+  };
+
+  const step = async (): Promise<IteratorResult<ChatCompletionChunk>> => {
+    try {
+      if (finished) return { done: true, value: undefined };
+      if (opening === undefined) return await first();
+      // A next() called before the first one settled: wait for the opening (its failure is the first next()'s).
+      const current = opened ?? (await opening.catch(() => undefined));
+      if (current === undefined || finished) return { done: true, value: undefined };
+      try {
+        const result = await current.upstream.next();
+        if (result.done === true) finish();
+        return result;
+      } catch (error) {
+        const aborted = signal.aborted;
+        if (!aborted) recordFailure(context, current.state, error);
+        finish();
+        throw aborted ? cancelledError(error) : error;
+      }
+    } finally {
+      pending -= 1;
     }
   };
 
@@ -141,8 +158,15 @@ export function routeStream(
     return { done: true, value: undefined };
   };
 
-  const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
-    next,
+  const iterator: BufferedAsyncIterator<ChatCompletionChunk> = {
+    next() {
+      pending += 1;
+      return step();
+    },
+    takeBuffered() {
+      if (opened === undefined || finished || pending > 0 || !hasTakeBuffered(opened.upstream)) return undefined;
+      return opened.upstream.takeBuffered();
+    },
     return: stop,
     async throw(error: unknown) {
       await stop();
