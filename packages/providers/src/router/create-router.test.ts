@@ -183,6 +183,14 @@ describe('cooldowns', () => {
     expect(instance.health()[0]?.cooldownUntil).toBe(120_000);
   });
 
+  it('cooldown.onlyFor limits the kinds that cool a deployment', async () => {
+    script({ a: { type: 'error', status: 429 } });
+    const { router: instance } = router([alias('chat', ['a', 'b'])], { cooldown: { onlyFor: ['overloaded'] } });
+    await chatTimes(instance, 'chat', 2);
+    expect(served()).toEqual(['a', 'b', 'a', 'b']);
+    expect(instance.health()[0]).toMatchObject({ failures: 2, lastErrorKind: 'rate_limit', cooldownUntil: undefined });
+  });
+
   it('when every deployment is cooling, tries the least recently failed one instead of failing outright', async () => {
     script({
       a: () => {
@@ -319,6 +327,31 @@ describe('plug-ins, aborts and embeddings', () => {
     expect(wrapped).toEqual(['standin/a']);
     expect(served()).toEqual(['a', 'a']);
     expect(instance.health()[0]).toMatchObject({ calls: 1, failures: 0, cooldownUntil: undefined });
+  });
+
+  it('an error of the attempt wrapper is read by shape: retryable moves on without cooling the deployment', async () => {
+    const { router: instance, events } = router([alias('chat', ['a', 'b'])], {
+      attempt: async (deployment, call, signal) => {
+        if (deployment.model === 'a') throw Object.assign(new Error('Circuit open'), { name: 'BrokenCircuitError', retryable: true });
+        return call(signal);
+      },
+    });
+    const response = await instance.chat(request('chat'));
+    expect(response.model).toBe('b');
+    expect(served()).toEqual(['b']);
+    expect(instance.health()[0]).toMatchObject({ failures: 1, cooldownUntil: undefined, lastErrorKind: undefined });
+    expect(events.filter((event) => event.type === 'attempt-failed')).toHaveLength(1);
+  });
+
+  it('an error of the attempt wrapper without kind or retryable is thrown as it is', async () => {
+    const failure = new TypeError('bug in a wrapper');
+    const { router: instance } = router([alias('chat', ['a', 'b'])], {
+      attempt: async () => {
+        throw failure;
+      },
+    });
+    await expect(instance.chat(request('chat'))).rejects.toBe(failure);
+    expect(upstream.requests).toHaveLength(0);
   });
 
   it('acquires a slot per attempt with the priority and releases it when the call settles', async () => {
