@@ -19,6 +19,15 @@ interface OpenedStream {
 
 function noRelease(): void {}
 
+// Closing a stream that already failed: the failure is what the caller needs to hear about, not a second one.
+async function closeQuietly(upstream: AsyncIterator<ChatCompletionChunk>): Promise<void> {
+  try {
+    await upstream.return?.();
+  } catch {
+    // Nothing to add to the error being thrown.
+  }
+}
+
 /**
  * Opens a stream on one deployment: slot, upstream call, first chunk, all inside the `attempt` wrapper so a retry
  * policy may retry the opening. Only a stream that produced its first chunk leaves this function; any earlier
@@ -46,7 +55,7 @@ async function openOn(
             const first = await upstream.next();
             return { upstream, first, release, ttftMs: context.now() - started };
           } catch (error) {
-            await upstream.return?.();
+            await closeQuietly(upstream);
             throw error;
           }
         } catch (error) {
