@@ -293,6 +293,25 @@ describe('fallbacks', () => {
     expect(instance.health()[0]).toMatchObject({ cooldownUntil: undefined, failures: 0, calls: 1 });
   });
 
+  it('falls back across vendors: an OpenAI deployment to an Anthropic one on a second upstream', async () => {
+    const second = await startStandInUpstream();
+    try {
+      upstream.setDefault({ type: 'error', status: 503 });
+      second.setDefault({ type: 'chat', content: 'Hi from Claude.' });
+      const anthropic = createProvider({ kind: 'anthropic', id: 'claude', baseUrl: second.baseUrl, apiKey: 'sk-ant-router-test' });
+      const { router: instance } = router([
+        alias('chat', ['gpt-4o-mini'], { fallbacks: ['claude'] }),
+        { name: 'claude', deployments: [{ provider: anthropic, model: 'claude-sonnet-4-5' }] },
+      ]);
+      const response = await instance.chat(request('chat'));
+      expect(response.choices[0]?.message.content).toBe('Hi from Claude.');
+      expect(second.requests[0]?.path).toBe('/v1/messages');
+      expect(second.requests.map(modelOf)).toEqual(['claude-sonnet-4-5']);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('an unknown alias is a not_found error without any upstream call', async () => {
     const { router: instance } = router([alias('chat', ['a'])]);
     const error = await rejection(instance.chat(request('gpt-5')));
