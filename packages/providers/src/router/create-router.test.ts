@@ -259,6 +259,19 @@ describe('fallbacks', () => {
     expect(instance.health()[0]).toMatchObject({ cooldownUntil: undefined, failures: 0 });
   });
 
+  it('a retryable failure of a context-window fallback moves along contextWindowFallbacks, not the normal list', async () => {
+    script({ a: CONTEXT_WINDOW, 'long-1': { type: 'error', status: 503 } });
+    const { router: instance } = router([
+      alias('chat', ['a'], { fallbacks: ['backup'], contextWindowFallbacks: ['long', 'longer'] }),
+      alias('backup', ['z']),
+      alias('long', ['long-1']),
+      alias('longer', ['long-2']),
+    ]);
+    const response = await instance.chat(request('chat'));
+    expect(response.model).toBe('long-2');
+    expect(served()).toEqual(['a', 'long-1', 'long-2']);
+  });
+
   it('context_window without contextWindowFallbacks is the answer, even with normal fallbacks', async () => {
     script({ a: CONTEXT_WINDOW });
     const { router: instance } = router([alias('chat', ['a'], { fallbacks: ['backup'] }), alias('backup', ['z'])]);
