@@ -29,3 +29,20 @@ export type { ProviderKind, ProviderKindInfo } from './provider-kinds.ts';
 
 export type { CallOptions, HealthCheckResult, ModelInfo, Provider, ProviderConfig } from './provider.ts';
 export { createProvider } from './create-provider.ts';
+
+export { createRouter } from './router/create-router.ts';
+export type {
+  AcquireSlot,
+  AttemptWrapper,
+  CooldownOptions,
+  DeploymentConfig,
+  DeploymentHealth,
+  FallbackReason,
+  ModelAliasConfig,
+  Router,
+  RouterCallOptions,
+  RouterDeployment,
+  RouterEvent,
+  RouterOptions,
+  RoutingStrategy,
+} from './router/router-types.ts';
