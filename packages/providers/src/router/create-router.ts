@@ -120,18 +120,19 @@ export function createRouter(options: RouterOptions): Router {
   // chat and embed: one call per attempt, its slot held for the call only.
   const callOn = async <T>(
     state: DeploymentState,
-    options: RouterCallOptions,
+    callOptions: RouterCallOptions,
     signal: AbortSignal,
     call: (deployment: RouterDeployment, signal: AbortSignal) => Promise<T>,
   ): Promise<T> => {
     const { deployment } = state;
+    callOptions.onDeployment?.(deployment);
     state.calls += 1;
     state.inFlight += 1;
     try {
       const { value, latencyMs } = await context.attempt(
         deployment,
         async (callSignal) => {
-          const release = context.acquire === undefined ? noRelease : await context.acquire(deployment, { priority: options.priority, signal: callSignal });
+          const release = context.acquire === undefined ? noRelease : await context.acquire(deployment, { priority: callOptions.priority, signal: callSignal });
           try {
             const started = context.now();
             const result = await call(deployment, callSignal);

@@ -41,6 +41,7 @@ async function openOn(
   signal: AbortSignal,
 ): Promise<OpenedStream> {
   const { deployment } = state;
+  options.onDeployment?.(deployment);
   state.calls += 1;
   state.inFlight += 1;
   try {

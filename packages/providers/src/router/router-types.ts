@@ -104,6 +104,11 @@ export interface RouterOptions {
 export interface RouterCallOptions extends CallOptions {
   /** Passed to `acquire` as is (its meaning is the limiter's). */
   priority?: number | undefined;
+  /**
+   * Told each deployment the call is tried on, in order, before it is tried: the last one told is the one that
+   * answered (or failed last). For accounting: which provider and upstream model served the request.
+   */
+  onDeployment?: ((deployment: RouterDeployment) => void) | undefined;
 }
 
 /** One deployment's state, for metrics and admin pages. */

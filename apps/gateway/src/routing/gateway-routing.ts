@@ -1,0 +1,137 @@
+import { createRouter } from '@gw/providers';
+import type { AcquireSlot, AttemptWrapper, DeploymentHealth, ModelAliasConfig, Router, RouterEvent } from '@gw/providers';
+import { createLimiterRegistry, type LimiterRegistry } from '@gw/ratelimit';
+import type { GatewayConfig } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
+import type { ProviderRegistry } from './provider-registry.ts';
+import type { ModelResolver } from './resolve-model.ts';
+
+/** Where a request goes: the router to call and the `model` to hand it. */
+export interface RoutedModel {
+  readonly router: Router;
+  /** An alias of `router` (the client's alias, or `provider-id/model` for direct addressing). */
+  readonly model: string;
+}
+
+/** The gateway's routing: aliases and direct `provider-id/model` addressing, behind routers. Built once at start. */
+export interface GatewayRouting {
+  /** The router for what the client named; throws GatewayError 404 / 503 like the resolver. */
+  route(model: string): RoutedModel;
+  /** Every deployment's state (in flight, cooldown, latency, failures), aliases first. */
+  health(): DeploymentHealth[];
+  /** Per-provider concurrency limiters (providers with `maxConcurrency`). */
+  readonly limiters: LimiterRegistry;
+}
+
+/** Options of {@link createGatewayRouting}. */
+export interface GatewayRoutingOptions {
+  /** Per-deployment call wrapper (retry, breaker); default: call once. */
+  attempt?: AttemptWrapper | undefined;
+  /** Clock for cooldowns and latencies; default `Date.now`. */
+  now?: (() => number) | undefined;
+}
+
+// Direct `provider-id/model` addressing gets a one-deployment router per pair, kept for reuse (cooldowns and
+// latency belong to the pair). Clients choose the model names, so the cache is bounded.
+const MAX_DIRECT_ROUTERS = 512;
+
+function logEvent(logger: Logger, event: RouterEvent): void {
+  switch (event.type) {
+    case 'cooldown-start':
+      logger.warn(`deployment "${event.deployment.id}" cools down`, { deployment: event.deployment.id, until: new Date(event.until).toISOString() });
+      return;
+    case 'cooldown-end':
+      logger.info(`deployment "${event.deployment.id}" is back in rotation`, { deployment: event.deployment.id });
+      return;
+    case 'fallback':
+      logger.info(`model "${event.from}" falls back to "${event.to}" (${event.reason})`, { from: event.from, to: event.to, reason: event.reason });
+      return;
+    case 'attempt-failed':
+    case 'deployment-chosen':
+      // Per request: only worth the cost when debugging.
+      if (logger.enabled('debug')) logger.debug(`router: ${event.type}`, { alias: event.alias, deployment: event.deployment.id });
+      return;
+  }
+}
+
+/**
+ * Builds the routers of the gateway from the config: one for every usable alias (its strategy, targets on enabled
+ * providers, fallbacks), per-provider concurrency limiters for providers with `maxConcurrency`, and one small
+ * router per directly addressed `provider-id/model`. Aliases without a usable target and unknown models keep the
+ * resolver's answers (503 / 404).
+ *
+ * @example
+ * const routing = createGatewayRouting(config, registry, resolver, logger);
+ * const { router, model } = routing.route('chat');
+ * const response = await router.chat({ ...request, model }, { signal });
+ */
+export function createGatewayRouting(
+  config: GatewayConfig,
+  registry: ProviderRegistry,
+  resolver: ModelResolver,
+  logger: Logger,
+  options: GatewayRoutingOptions = {},
+): GatewayRouting {
+  const settingsById = new Map(config.providers.map((provider) => [provider.id, provider]));
+  const limiters = createLimiterRegistry({
+    optionsFor: (providerId: string) => {
+      const settings = settingsById.get(providerId);
+      if (settings?.maxConcurrency === undefined) return undefined;
+      return {
+        maxConcurrency: settings.maxConcurrency,
+        ...(settings.maxQueue === undefined ? {} : { maxQueue: settings.maxQueue }),
+        ...(settings.maxQueueMs === undefined ? {} : { maxQueueMs: settings.maxQueueMs }),
+      };
+    },
+  });
+  const acquire: AcquireSlot = async (deployment, { priority, signal }) => {
+    if (!limiters.has(deployment.providerId) && settingsById.get(deployment.providerId)?.maxConcurrency === undefined) return noRelease;
+    return limiters.get(deployment.providerId).acquire({ priority, signal });
+  };
+  const onEvent = (event: RouterEvent): void => logEvent(logger, event);
+  const common = { acquire, onEvent, ...(options.attempt === undefined ? {} : { attempt: options.attempt }), ...(options.now === undefined ? {} : { now: options.now }) };
+
+  const usable = new Set([...resolver.routes.values()].filter((route) => route.unavailableReason === undefined).map((route) => route.name));
+  const aliases: ModelAliasConfig[] = [];
+  for (const model of config.models) {
+    const route = resolver.routes.get(model.name);
+    if (route === undefined || !usable.has(model.name)) continue;
+    aliases.push({
+      name: model.name,
+      strategy: model.strategy,
+      deployments: route.targets.map((target) => ({ provider: target.provider, model: target.model, weight: target.weight })),
+      // An alias left without usable targets answers 503 by itself; as a fallback it is skipped.
+      fallbacks: model.fallbacks.filter((name) => usable.has(name)),
+      contextWindowFallbacks: model.contextWindowFallbacks.filter((name) => usable.has(name)),
+      contentFilterFallbacks: model.contentFilterFallbacks.filter((name) => usable.has(name)),
+    });
+  }
+  const main = createRouter({ models: aliases, ...common });
+  const direct = new Map<string, Router>();
+
+  function directRouter(name: string): Router {
+    const known = direct.get(name);
+    if (known !== undefined) return known;
+    const target = resolver.resolve(name);
+    const router = createRouter({ models: [{ name, deployments: [{ provider: target.provider, model: target.model }] }], ...common });
+    if (direct.size >= MAX_DIRECT_ROUTERS) {
+      const oldest = direct.keys().next().value;
+      if (oldest !== undefined) direct.delete(oldest);
+    }
+    direct.set(name, router);
+    return router;
+  }
+
+  return {
+    route(model) {
+      if (usable.has(model)) return { router: main, model };
+      // Throws the resolver's 404 / 503 for unknown models, unusable aliases and disabled providers.
+      resolver.resolve(model);
+      return { router: directRouter(model), model };
+    },
+    health: () => [...main.health(), ...[...direct.values()].flatMap((router) => router.health())],
+    limiters,
+  };
+}
+
+function noRelease(): void {}
