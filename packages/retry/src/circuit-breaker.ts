@@ -136,9 +136,31 @@ function stateName(state: CircuitState): CircuitBreakerState {
 
 function createBreaker(options: ConsecutiveBreakerMode | RateBreakerMode): IBreaker {
   if (options.mode === 'consecutive') return new ConsecutiveBreaker(options.threshold);
+  const { threshold, windowMs } = options;
   const minimumRps =
-    options.minimumRps ?? (options.minimumCalls === undefined ? undefined : options.minimumCalls / (options.windowMs / 1000));
-  return new SamplingBreaker({ threshold: options.threshold, duration: options.windowMs, minimumRps });
+    options.minimumRps ?? (options.minimumCalls === undefined ? undefined : options.minimumCalls / (windowMs / 1000));
+  const create = (): SamplingBreaker => new SamplingBreaker({ threshold, duration: windowMs, minimumRps });
+  // cockatiel's SamplingBreaker moves its ring of sub-windows by one slot per call, so after a quiet spell
+  // failures older than the window still count (three failures an hour ago plus one now can open it). Ours:
+  // start from an empty sampler when no call was seen for a whole window.
+  let sampler = create();
+  let lastCallAt = Number.NEGATIVE_INFINITY;
+  const touch = (): SamplingBreaker => {
+    const now = Date.now();
+    if (now - lastCallAt >= windowMs) sampler = create();
+    lastCallAt = now;
+    return sampler;
+  };
+  return {
+    get state(): unknown {
+      return sampler.state;
+    },
+    set state(value: unknown) {
+      sampler.state = value;
+    },
+    success: (state) => touch().success(state),
+    failure: (state) => touch().failure(state),
+  };
 }
 
 /**
