@@ -101,7 +101,7 @@ describe('createCircuitBreaker (consecutive)', () => {
     const handle = breaker.isolate();
     expect(breaker.state).toBe('open');
     const rejection = await breaker.execute(() => 'x').catch((error: unknown) => error);
-    expect(rejection).toMatchObject({ isolated: true, retryAfterMs: undefined, kind: 'overloaded' });
+    expect(rejection).toMatchObject({ isolated: true, retryAfterMs: undefined, kind: 'overloaded', retryable: false });
     handle.dispose();
     expect(breaker.state).toBe('closed');
     await expect(breaker.execute(() => 'x')).resolves.toBe('x');

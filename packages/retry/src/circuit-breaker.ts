@@ -16,7 +16,8 @@ const BROKEN_CIRCUIT_ERROR_MARKER: unique symbol = Symbol.for('gw.error.retry.br
 /**
  * Thrown by an open (or isolated) circuit breaker without calling `fn`. It reads as a retryable overload:
  * `kind: 'overloaded'`, `retryable: true`, and `retryAfterMs` = the time until the breaker lets a
- * half-open probe through (undefined while it is held open by `isolate()`).
+ * half-open probe through. While the breaker is held open by `isolate()` there is no such time:
+ * `retryAfterMs` is undefined and `retryable` false, so a retry gives up at once (a fallback moves on).
  *
  * @example
  * ```ts
@@ -27,7 +28,7 @@ export class BrokenCircuitError extends Error {
   readonly [BROKEN_CIRCUIT_ERROR_MARKER] = true;
   override readonly name = 'BrokenCircuitError';
   readonly kind = 'overloaded';
-  readonly retryable = true;
+  readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   /** True when the breaker is held open by `isolate()`. */
   readonly isolated: boolean;
@@ -40,6 +41,7 @@ export class BrokenCircuitError extends Error {
     );
     this.retryAfterMs = options.retryAfterMs;
     this.isolated = options.isolated;
+    this.retryable = !options.isolated;
   }
 }
 
