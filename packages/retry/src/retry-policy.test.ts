@@ -223,7 +223,7 @@ describe('createRetryPolicy', () => {
     expect(call.error).toBe(reason);
     expect(calls).toBe(1);
     expect(vi.getTimerCount()).toBe(0);
-    expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ reason: 'cancelled' }));
+    expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ attempt: 0, reason: 'cancelled', error: reason }));
   });
 
   it('aborts a running attempt with the caller signal, even when fn ignores it', async () => {

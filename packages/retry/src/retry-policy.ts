@@ -172,8 +172,8 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): RetryPolicy
 
       const policy = retry(handleWhen(decide), { maxAttempts: maxRetries });
       return policy.execute(async (context) => {
+        if (context.attempt > 0) await sleep(nextDelayMs, signal);
         attempt = context.attempt;
-        if (attempt > 0) await sleep(nextDelayMs, signal);
         counters.attempts += 1;
         const call =
           attemptTimeoutMs === undefined
