@@ -73,4 +73,9 @@ describe('createBulkhead', () => {
       }),
     ).rejects.toThrow('upstream');
   });
+
+  it('refuses a capacity below one', () => {
+    expect(() => createBulkhead({ maxConcurrent: 0 })).toThrow(RangeError);
+    expect(() => createBulkhead({ maxConcurrent: 1, maxQueue: -1 })).toThrow(RangeError);
+  });
 });

@@ -76,6 +76,11 @@ export interface Bulkhead {
  */
 export function createBulkhead(options: BulkheadOptions): Bulkhead {
   const maxQueue = options.maxQueue ?? 0;
+  if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1 || !Number.isInteger(maxQueue) || maxQueue < 0) {
+    throw new RangeError(
+      `bulkhead needs an integer maxConcurrent >= 1 and maxQueue >= 0, got ${options.maxConcurrent} and ${maxQueue}`,
+    );
+  }
   const policy = bulkhead(options.maxConcurrent, maxQueue);
   let rejections = 0;
   policy.onReject(() => {

@@ -161,3 +161,32 @@ describe('createCircuitBreaker (rate)', () => {
     expect(breaker.state).toBe('closed');
   });
 });
+
+describe('createCircuitBreaker (options and signals)', () => {
+  it('refuses thresholds that make no sense', () => {
+    expect(() => createCircuitBreaker({ mode: 'consecutive', threshold: 0 })).toThrow(RangeError);
+    expect(() => createCircuitBreaker({ mode: 'rate', threshold: 1, windowMs: 1000 })).toThrow(RangeError);
+    expect(() => createCircuitBreaker({ mode: 'rate', threshold: 0.5, windowMs: 0 })).toThrow(RangeError);
+  });
+
+  it('lets a call waiting behind the half-open probe leave when its signal fires', async () => {
+    const breaker = createCircuitBreaker({ mode: 'consecutive', threshold: 1, halfOpenAfterMs: 100 });
+    await fail(breaker);
+    await vi.advanceTimersByTimeAsync(100);
+    let finishProbe: (value: string) => void = () => undefined;
+    const probe = breaker.execute(
+      () =>
+        new Promise<string>((resolve) => {
+          finishProbe = resolve;
+        }),
+    );
+    expect(breaker.state).toBe('halfOpen');
+    const controller = new AbortController();
+    const waiting = breaker.execute(() => 'second', { signal: controller.signal }).catch((error: unknown) => error);
+    controller.abort(new Error('client left'));
+    expect(await waiting).toEqual(new Error('client left'));
+    finishProbe('probe');
+    await expect(probe).resolves.toBe('probe');
+    expect(breaker.state).toBe('closed');
+  });
+});

@@ -8,6 +8,7 @@ import {
   isIsolatedCircuitError,
 } from 'cockatiel';
 import type { IBreaker } from 'cockatiel';
+import { raceAbort } from './abort.ts';
 import type { ExecuteOptions } from './retry-policy.ts';
 import { isRetryable } from './is-retryable.ts';
 
@@ -137,7 +138,13 @@ function stateName(state: CircuitState): CircuitBreakerState {
 }
 
 function createBreaker(options: ConsecutiveBreakerMode | RateBreakerMode): IBreaker {
-  if (options.mode === 'consecutive') return new ConsecutiveBreaker(options.threshold);
+  if (options.mode === 'consecutive') {
+    if (!Number.isInteger(options.threshold) || options.threshold < 1) {
+      throw new RangeError(`consecutive breaker threshold must be a positive integer, got ${options.threshold}`);
+    }
+    return new ConsecutiveBreaker(options.threshold);
+  }
+  if (!(options.windowMs > 0)) throw new RangeError(`rate breaker windowMs must be positive, got ${options.windowMs}`);
   const { threshold, windowMs } = options;
   const minimumRps =
     options.minimumRps ?? (options.minimumCalls === undefined ? undefined : options.minimumCalls / (windowMs / 1000));
@@ -217,12 +224,16 @@ export function createCircuitBreaker(
       const { signal } = executeOptions;
       signal?.throwIfAborted();
       let called = false;
+      const call = policy.execute((context) => {
+        called = true;
+        return fn({ signal: context.signal });
+      }, signal);
       try {
-        return await policy.execute((context) => {
-          called = true;
-          return fn({ signal: context.signal });
-        }, signal);
+        // Calls that arrive during a half-open probe wait for its verdict inside cockatiel, deaf to their
+        // signal; the race lets the caller's abort settle them at once.
+        return await (signal === undefined ? call : raceAbort(call, signal));
       } catch (error) {
+        if (signal?.aborted === true) throw signal.reason;
         // Only translate cockatiel's rejection of *this* call, not a broken-circuit error thrown by `fn`.
         if (called || !isCockatielBrokenCircuitError(error)) throw error;
         counters.rejections += 1;

@@ -324,4 +324,9 @@ describe('createRetryPolicy', () => {
     expect(call.settled).toBe(true);
     expect(calls).toBe(1);
   });
+
+  it('refuses a negative or fractional maxRetries', () => {
+    expect(() => createRetryPolicy({ maxRetries: -1 })).toThrow(RangeError);
+    expect(() => createRetryPolicy({ maxRetries: 1.5 })).toThrow(RangeError);
+  });
 });

@@ -110,6 +110,12 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): RetryPolicy
   const shouldRetry = options.shouldRetry ?? isRetryable;
   const random = options.random ?? Math.random;
   const now = options.now ?? (() => Date.now());
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+    throw new RangeError(`maxRetries must be a non-negative integer, got ${maxRetries}`);
+  }
+  if (!(baseDelayMs >= 0) || !(maxDelayMs >= 0)) {
+    throw new RangeError(`baseDelayMs and maxDelayMs must be >= 0, got ${baseDelayMs} and ${maxDelayMs}`);
+  }
   const counters: RetryStats = { attempts: 0, retries: 0, giveUps: 0, byKind: {} };
 
   // Full jitter over cockatiel's exponential schedule; its built-in fullJitterGenerator uses Math.random.
