@@ -1,0 +1,118 @@
+import { bulkhead, isBulkheadRejectedError as isCockatielBulkheadRejectedError } from 'cockatiel';
+import { raceAbort } from './abort.ts';
+import type { ExecuteOptions } from './retry-policy.ts';
+
+const BULKHEAD_REJECTED_ERROR_MARKER: unique symbol = Symbol.for('gw.error.retry.bulkhead-rejected');
+
+/**
+ * Thrown by a bulkhead when every slot is busy and its queue is full. It reads as a local overload:
+ * `kind: 'overloaded'`, `retryable: true`.
+ *
+ * @example
+ * ```ts
+ * if (isBulkheadRejectedError(error)) return reply(503, 'busy, try again');
+ * ```
+ */
+export class BulkheadRejectedError extends Error {
+  readonly [BULKHEAD_REJECTED_ERROR_MARKER] = true;
+  override readonly name = 'BulkheadRejectedError';
+  readonly kind = 'overloaded';
+  readonly retryable = true;
+  readonly maxConcurrent: number;
+  readonly maxQueue: number;
+
+  constructor(maxConcurrent: number, maxQueue: number) {
+    super(`Bulkhead full: ${maxConcurrent} calls running and ${maxQueue} queued`);
+    this.maxConcurrent = maxConcurrent;
+    this.maxQueue = maxQueue;
+  }
+}
+
+/**
+ * True when `error` is a {@link BulkheadRejectedError}, also across duplicate installs of this package.
+ *
+ * @example
+ * ```ts
+ * if (isBulkheadRejectedError(error)) metrics.shed.inc();
+ * ```
+ */
+export function isBulkheadRejectedError(error: unknown): error is BulkheadRejectedError {
+  return (
+    typeof error === 'object' && error !== null && Reflect.get(error, BULKHEAD_REJECTED_ERROR_MARKER) === true
+  );
+}
+
+/** Options of {@link createBulkhead}. */
+export interface BulkheadOptions {
+  /** Calls allowed to run at once. */
+  maxConcurrent: number;
+  /** Calls allowed to wait for a slot, first in first out. Default 0: reject at once when full. */
+  maxQueue?: number | undefined;
+}
+
+/** Occupancy right now, and rejections since creation. */
+export interface BulkheadStats {
+  active: number;
+  queued: number;
+  rejections: number;
+}
+
+/** A bulkhead: a concurrency limit with a bounded queue. */
+export interface Bulkhead {
+  /** Runs `fn` in a free slot, or after queueing; rejects with {@link BulkheadRejectedError} when full. */
+  execute<T>(fn: (context: { signal: AbortSignal }) => Promise<T> | T, options?: ExecuteOptions): Promise<T>;
+  stats(): BulkheadStats;
+}
+
+/**
+ * Creates a bulkhead on cockatiel's `bulkhead`. A queued call whose signal fires rejects at once with the
+ * signal's reason (cockatiel only notices when the call reaches the head of the queue, and then drops it).
+ *
+ * @example
+ * ```ts
+ * const perDeployment = createBulkhead({ maxConcurrent: 8, maxQueue: 100 });
+ * const response = await perDeployment.execute(({ signal }) => provider.chat(request, { signal }), { signal });
+ * ```
+ */
+export function createBulkhead(options: BulkheadOptions): Bulkhead {
+  const maxQueue = options.maxQueue ?? 0;
+  if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1 || !Number.isInteger(maxQueue) || maxQueue < 0) {
+    throw new RangeError(
+      `bulkhead needs an integer maxConcurrent >= 1 and maxQueue >= 0, got ${options.maxConcurrent} and ${maxQueue}`,
+    );
+  }
+  const policy = bulkhead(options.maxConcurrent, maxQueue);
+  let rejections = 0;
+  policy.onReject(() => {
+    rejections += 1;
+  });
+
+  return {
+    async execute(fn, executeOptions = {}) {
+      const { signal } = executeOptions;
+      signal?.throwIfAborted();
+      let called = false;
+      const call = policy.execute((context) => {
+        called = true;
+        return fn({ signal: context.signal });
+      }, signal);
+      try {
+        return await (signal === undefined ? call : raceAbort(call, signal));
+      } catch (error) {
+        if (signal?.aborted === true) throw signal.reason;
+        if (!called && isCockatielBulkheadRejectedError(error)) {
+          throw new BulkheadRejectedError(options.maxConcurrent, maxQueue);
+        }
+        throw error;
+      }
+    },
+
+    stats() {
+      return {
+        active: options.maxConcurrent - policy.executionSlots,
+        queued: maxQueue - policy.queueSlots,
+        rejections,
+      };
+    },
+  };
+}
