@@ -131,8 +131,8 @@ describe('startup warnings', () => {
   it('says which accepted settings are not enforced yet', async () => {
     const { logs } = await start({
       config: (upstream) => ({
-        retry: { attempts: 2 },
         budgets: { monthly: 10 },
+        limits: { rpm: 60 },
         providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 4 }],
         models: [
           { name: 'chat', targets: [{ provider: 'up', model: 'a' }], fallbacks: ['backup'] },
@@ -142,6 +142,8 @@ describe('startup warnings', () => {
     });
     const line = logs.find((entry) => entry.includes('not enforced yet'));
     expect(line).toBeDefined();
-    for (const name of ['retry', 'budgets', 'models[].fallbacks', 'providers[].maxConcurrency']) expect(line).toContain(name);
+    for (const name of ['budgets', 'limits']) expect(line).toContain(name);
+    // Enforced now: not in the list.
+    for (const name of ['retry', 'fallbacks', 'maxConcurrency']) expect(line).not.toContain(name);
   });
 });

@@ -15,6 +15,8 @@ import { live, ready } from './routes/health.ts';
 import { messages } from './routes/messages.ts';
 import { listModels } from './routes/models.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
+import { createDeploymentPolicies } from './routing/deployment-policies.ts';
+import { createGatewayRouting, type GatewayRouting } from './routing/gateway-routing.ts';
 import { createModelResolver, type ModelResolver } from './routing/resolve-model.ts';
 import type { SettleHook } from './settle.ts';
 import { reportStartup } from './startup-report.ts';
@@ -31,6 +33,8 @@ export interface AppDeps {
   fetch?: typeof globalThis.fetch;
   /** Clock in ms, for `created` in /v1/models. */
   now?: () => number;
+  /** For the retry backoff's jitter (tests make it deterministic); default `Math.random`. */
+  random?: () => number;
 }
 
 /** Live state of an app, shared with the server (drain) and the health routes. */
@@ -40,6 +44,8 @@ export interface AppState {
   readonly enabledProviders: number;
   readonly registry: ProviderRegistry;
   readonly resolver: ModelResolver;
+  /** Routers, limiters and their per-deployment state (health views, queues). */
+  readonly routing: GatewayRouting;
   readonly logger: Logger;
   /** Releases what the app holds open (pooled upstream sockets); call after the server closed. */
   dispose(): void;
@@ -71,8 +77,13 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const upstream = deps.fetch === undefined ? createUpstreamFetch() : undefined;
   const registry = createProviderRegistry(config.providers, { fetch: deps.fetch ?? upstream?.fetch });
   const resolver = createModelResolver(config.models, registry);
-  const dispose = (): void => upstream?.close();
-  const state: AppState = { draining: false, enabledProviders: registry.enabled.size, registry, resolver, logger, dispose };
+  const policies = createDeploymentPolicies(config, logger, deps.random === undefined ? {} : { random: deps.random });
+  const routing = createGatewayRouting(config, registry, resolver, logger, { attempt: policies.attempt });
+  const dispose = (): void => {
+    routing.limiters.stop();
+    upstream?.close();
+  };
+  const state: AppState = { draining: false, enabledProviders: registry.enabled.size, registry, resolver, routing, logger, dispose };
   reportStartup(config, registry, resolver, logger);
 
   const app: GatewayApp = new Hono();
@@ -90,9 +101,9 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
 
   const settle = deps.settle === undefined ? {} : { settle: deps.settle };
   const streamIdleTimeoutMs = config.server.streamIdleTimeoutMs;
-  app.post('/v1/chat/completions', chatCompletions({ resolver, logger, streamIdleTimeoutMs, ...settle }));
-  app.post('/v1/messages', messages({ resolver, logger, streamIdleTimeoutMs, ...settle }));
-  app.post('/v1/embeddings', embeddings({ resolver, logger, ...settle }));
+  app.post('/v1/chat/completions', chatCompletions({ routing, logger, streamIdleTimeoutMs, ...settle }));
+  app.post('/v1/messages', messages({ routing, logger, streamIdleTimeoutMs, ...settle }));
+  app.post('/v1/embeddings', embeddings({ routing, logger, ...settle }));
   app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));

@@ -1,3 +1,5 @@
+import { isLimiterStoppedError, isQueueFullError, isQueueTimeoutError } from '@gw/ratelimit';
+import { isBrokenCircuitError, isBulkheadRejectedError, isTimeoutError } from '@gw/retry';
 import { isStreamIdleTimeoutError } from '@gw/stream';
 import { isProviderError, type ProviderError, type ProviderErrorKind } from '@gw/providers';
 import type { Context } from 'hono';
@@ -89,6 +91,25 @@ function fromProviderError(error: ProviderError): ErrorAnswer {
   return { status: 502, body: envelope(`${from} failed (${detail})`, 'upstream_error', code, null), headers: retryAfter, expected: true };
 }
 
+// What the gateway's own policies refuse with (queues, breakers, per-attempt timeouts): 503 or 504, said plainly.
+function fromResilienceError(error: unknown): ErrorAnswer | undefined {
+  const unavailable = (message: string, code: string, retryAfterMs?: number): ErrorAnswer => ({
+    status: 503,
+    body: envelope(message, 'service_unavailable_error', code, null),
+    headers: retryAfterMs === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    expected: true,
+  });
+  if (isQueueFullError(error)) return unavailable(error.message, 'queue_full');
+  if (isQueueTimeoutError(error)) return unavailable(error.message, 'queue_timeout');
+  if (isLimiterStoppedError(error)) return unavailable(error.message, 'shutting_down');
+  if (isBrokenCircuitError(error)) return unavailable(`upstream deployment unavailable: ${error.message}`, 'circuit_open', error.retryAfterMs);
+  if (isBulkheadRejectedError(error)) return unavailable(error.message, 'bulkhead_full');
+  if (isTimeoutError(error)) {
+    return { status: 504, body: envelope(`upstream timed out: ${error.message}`, 'timeout_error', 'upstream_timeout', null), headers: undefined, expected: true };
+  }
+  return undefined;
+}
+
 /**
  * Maps any error to its HTTP answer in the OpenAI envelope. This is the one place that decides
  * statuses (the Anthropic envelope of /v1/messages is derived from this answer): gateway errors keep
@@ -107,6 +128,8 @@ export function describeError(error: unknown): ErrorAnswer {
     return { status: error.status, body: envelope(error.message, error.type, error.code, error.param), headers: error.headers, expected: true };
   }
   if (isProviderError(error)) return fromProviderError(error);
+  const resilience = fromResilienceError(error);
+  if (resilience !== undefined) return resilience;
   if (isStreamIdleTimeoutError(error)) {
     return { status: 504, body: envelope(`upstream stream sent nothing for ${error.idleMs} ms`, 'timeout_error', 'stream_idle_timeout', null), headers: undefined, expected: true };
   }

@@ -22,11 +22,10 @@ export function reportStartup(config: GatewayConfig, registry: ProviderRegistry,
   for (const route of resolver.routes.values()) {
     if (route.unavailableReason !== undefined) logger.warn(`${route.unavailableReason}; requests for it get 503`, { model: route.name });
   }
-  if (resolver.downgradedStrategies.length > 0) {
-    logger.warn(`routing strategies not implemented yet, using round-robin for: ${resolver.downgradedStrategies.join(', ')}`);
+  const costAliases = config.models.filter((model) => model.strategy === 'cost').map((model) => model.name);
+  if (costAliases.length > 0) {
+    logger.warn(`strategy "cost" has no price catalogue yet, so it spreads requests round-robin for: ${costAliases.join(', ')}`);
   }
   const pending: string[] = NOT_YET_ENFORCED_SECTIONS.filter((section) => config[section] !== undefined);
-  if (config.models.some((model) => model.fallbacks.length > 0)) pending.push('models[].fallbacks');
-  if (config.providers.some((provider) => provider.maxConcurrency !== undefined)) pending.push('providers[].maxConcurrency');
   if (pending.length > 0) logger.warn(`configuration accepted but not enforced yet: ${pending.join(', ')}`);
 }

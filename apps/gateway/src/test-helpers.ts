@@ -45,8 +45,15 @@ export function defaultTestConfig(upstream: StandInUpstream): Record<string, unk
   return {
     providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl }],
     models: [{ name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] }],
+    ...NO_RETRIES,
   };
 }
+
+/**
+ * Config sections that turn retries and the circuit breaker off, for tests about what one upstream answer becomes
+ * (resilience tests configure both on purpose).
+ */
+export const NO_RETRIES: Readonly<Record<string, unknown>> = { retry: { maxRetries: 0 }, breaker: { enabled: false } };
 
 /**
  * Starts the stand-in upstream and a gateway on 127.0.0.1:0 configured from an inline object

@@ -30,7 +30,16 @@ describe('parseConfig', () => {
 
   it('fills target and model defaults', () => {
     const config = parseConfig({ providers: [provider], models: [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }] }, { env: {} });
-    expect(config.models[0]).toEqual({ name: 'chat', strategy: 'round-robin', fallbacks: [], targets: [{ provider: 'openai', model: 'gpt-4o-mini', weight: 1 }] });
+    expect(config.models[0]).toEqual({
+      name: 'chat',
+      strategy: 'round-robin',
+      fallbacks: [],
+      contextWindowFallbacks: [],
+      contentFilterFallbacks: [],
+      targets: [{ provider: 'openai', model: 'gpt-4o-mini', weight: 1 }],
+    });
+    expect(config.retry).toEqual({ maxRetries: 2, baseDelayMs: 500, maxDelayMs: 30_000 });
+    expect(config.breaker).toMatchObject({ enabled: true, mode: 'consecutive', threshold: 5, halfOpenAfterMs: 10_000 });
   });
 
   it('lets PORT override server.port', () => {
@@ -125,9 +134,21 @@ describe('parseConfig', () => {
   });
 
   it('accepts the sections later features use, as mappings only', () => {
-    const config = parseConfig({ retry: { attempts: 3 }, budgets: {}, cache: null }, { env: {} });
-    expect(config.retry).toEqual({ attempts: 3 });
+    const config = parseConfig({ limits: { rpm: 3 }, budgets: {}, cache: null }, { env: {} });
+    expect(config.limits).toEqual({ rpm: 3 });
     expect(configError(() => parseConfig({ limits: 'fast' }, { env: {} })).issues[0]?.path).toBe('limits');
+  });
+
+  it('checks the retry, breaker and timeouts sections by name', () => {
+    expect(configError(() => parseConfig({ retry: { attempts: 3 } }, { env: {} })).issues[0]?.path).toBe('retry.attempts');
+    expect(configError(() => parseConfig({ breaker: { mode: 'sometimes' } }, { env: {} })).issues[0]?.path).toBe('breaker.mode');
+    expect(parseConfig({ retry: { maxRetries: '0' }, timeouts: { attemptMs: 5000 } }, { env: {} })).toMatchObject({ retry: { maxRetries: 0 }, timeouts: { attemptMs: 5000 } });
+    const models = [
+      { name: 'a', targets: [{ provider: 'openai', model: 'm' }], contextWindowFallbacks: ['nope'] },
+      { name: 'b', targets: [{ provider: 'openai', model: 'm' }], fallbacks: ['b'] },
+    ];
+    const issues = configError(() => parseConfig({ providers: [provider], models }, { env: {} })).issues;
+    expect(issues.map((issue) => issue.path)).toEqual(['models[0].contextWindowFallbacks[0]', 'models[1].fallbacks[0]']);
   });
 });
 

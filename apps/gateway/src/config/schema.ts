@@ -12,7 +12,7 @@ export const DEFAULT_BODY_LIMIT = 25 * MIB;
  * Top-level sections later features will use. They are accepted now as mappings so a config
  * written for a newer gateway still starts, but nothing enforces them yet (a warning says so).
  */
-export const NOT_YET_ENFORCED_SECTIONS = ['retry', 'timeouts', 'limits', 'budgets', 'cache', 'pricing'] as const;
+export const NOT_YET_ENFORCED_SECTIONS = ['limits', 'budgets', 'cache', 'pricing'] as const;
 
 /** Routing strategies a model alias may name. */
 export const ROUTING_STRATEGIES = ['round-robin', 'weighted', 'least-busy', 'latency', 'cost'] as const;
@@ -80,6 +80,38 @@ const serverSchema = z.strictObject({
   streamIdleTimeoutMs: integer(1, 3_600_000).default(120_000),
 });
 
+// Retries of one deployment's calls (see @gw/retry's createRetryPolicy, same names and defaults).
+const retrySchema = z.strictObject({
+  maxRetries: integer(0, 10).default(2),
+  baseDelayMs: integer(0, 600_000).default(500),
+  maxDelayMs: integer(0, 600_000).default(30_000),
+  deadlineMs: z.preprocess(emptyToUndefined, integer(1, 3_600_000).optional()),
+});
+
+// Retry settings a provider may override; unset keys keep the global ones.
+const retryOverrideSchema = z.strictObject({
+  maxRetries: integer(0, 10).optional(),
+  baseDelayMs: integer(0, 600_000).optional(),
+  maxDelayMs: integer(0, 600_000).optional(),
+  deadlineMs: integer(1, 3_600_000).optional(),
+});
+
+// One circuit breaker per deployment (see @gw/retry's createCircuitBreaker).
+const breakerSchema = z.strictObject({
+  enabled: boolean.default(true),
+  mode: z.enum(['consecutive', 'rate']).default('consecutive'),
+  // consecutive: failures in a row; rate: the failure share (0-1) over windowMs.
+  threshold: positiveNumber.default(5),
+  halfOpenAfterMs: integer(1, 3_600_000).default(10_000),
+  windowMs: integer(1, 3_600_000).default(60_000),
+  minimumCalls: integer(1, 100_000).default(10),
+});
+
+const timeoutsSchema = z.strictObject({
+  // Per attempt: a JSON answer, or a stream's first chunk, must arrive within this.
+  attemptMs: z.preprocess(emptyToUndefined, integer(1, 3_600_000).optional()),
+});
+
 const providerSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" (no "/": clients address "<id>/<model>")'),
   kind: z.enum(PROVIDER_KINDS, {
@@ -89,6 +121,11 @@ const providerSchema = z.strictObject({
   baseUrl: optionalUrl,
   headers: z.record(z.string(), z.string()).optional(),
   maxConcurrency: z.preprocess(emptyToUndefined, integer(1, 100_000).optional()),
+  // With maxConcurrency: calls waiting beyond this are refused (503), as are calls that waited longer than maxQueueMs.
+  maxQueue: z.preprocess(emptyToUndefined, integer(0, 1_000_000).optional()),
+  maxQueueMs: z.preprocess(emptyToUndefined, integer(1, 3_600_000).optional()),
+  retry: retryOverrideSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
   // azure-openai: a dated api-version or "v1".
   apiVersion: optionalString,
   // bedrock: region, and SigV4 credentials (without them, apiKey is sent as a Bedrock API key).
@@ -109,6 +146,9 @@ const modelSchema = z.strictObject({
   strategy: z.enum(ROUTING_STRATEGIES).default('round-robin'),
   targets: z.array(targetSchema).min(1, 'expected at least one target'),
   fallbacks: z.array(z.string().min(1)).default([]),
+  // Tried instead of `fallbacks` when the prompt does not fit (context_window) or a safety filter refused (content_filter).
+  contextWindowFallbacks: z.array(z.string().min(1)).default([]),
+  contentFilterFallbacks: z.array(z.string().min(1)).default([]),
 });
 
 const laterSection = z.preprocess(emptyToUndefined, z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional());
@@ -128,8 +168,9 @@ export const gatewayConfigSchema = z
       .prefault({}),
     providers: z.array(providerSchema).default([]),
     models: z.array(modelSchema).default([]),
-    retry: laterSection,
-    timeouts: laterSection,
+    retry: retrySchema.prefault({}),
+    breaker: breakerSchema.prefault({}),
+    timeouts: timeoutsSchema.prefault({}),
     limits: laterSection,
     budgets: laterSection,
     cache: laterSection,
@@ -155,11 +196,15 @@ export const gatewayConfigSchema = z
           context.addIssue({ code: 'custom', path: ['models', index, 'targets', targetIndex, 'provider'], message: `unknown provider "${target.provider}" (known: ${known})` });
         }
       });
-      model.fallbacks.forEach((fallback, fallbackIndex) => {
-        if (!modelIndex.has(fallback)) {
-          context.addIssue({ code: 'custom', path: ['models', index, 'fallbacks', fallbackIndex], message: `unknown model "${fallback}"` });
-        }
-      });
+      for (const key of ['fallbacks', 'contextWindowFallbacks', 'contentFilterFallbacks'] as const) {
+        model[key].forEach((fallback, fallbackIndex) => {
+          if (!modelIndex.has(fallback)) {
+            context.addIssue({ code: 'custom', path: ['models', index, key, fallbackIndex], message: `unknown model "${fallback}"` });
+          } else if (fallback === model.name) {
+            context.addIssue({ code: 'custom', path: ['models', index, key, fallbackIndex], message: `a model cannot fall back to itself` });
+          }
+        });
+      }
     });
   });
 

@@ -221,9 +221,14 @@ describe('routing over HTTP', () => {
     expect(await countUpstreamModels(url, upstream, 40)).toEqual({ 'model-a': 30, 'model-b': 10 });
   });
 
-  it('runs strategies that are not implemented yet as round-robin, and says so at start', async () => {
+  it('runs least-busy: one request at a time ties every time, and ties go round-robin whatever the weights', async () => {
     const { url, upstream, logs } = await start({ config: twoTargets('least-busy', [5, 1]) });
     expect(await countUpstreamModels(url, upstream, 10)).toEqual({ 'model-a': 5, 'model-b': 5 });
-    expect(logs.filter((line) => line.includes('round-robin'))).toHaveLength(1);
+    expect(logs.filter((line) => line.includes('round-robin'))).toHaveLength(0);
+  });
+
+  it('says at start that the cost strategy has no prices yet', async () => {
+    const { logs } = await start({ config: twoTargets('cost', [1, 1]) });
+    expect(logs.filter((line) => line.includes('strategy \\"cost\\" has no price catalogue yet'))).toHaveLength(1);
   });
 });

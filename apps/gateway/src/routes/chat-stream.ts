@@ -2,7 +2,7 @@ import { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { hasTakeBuffered, pipeSseToNode, SSE_DONE, toSseStream, withIdleTimeout } from '@gw/stream';
 import { rawChunkJson } from '@gw/providers';
-import type { ChatCompletionChunk, ChatCompletionRequest, Provider, Usage } from '@gw/providers';
+import type { ChatCompletionChunk, ChatCompletionRequest, RouterCallOptions, Usage } from '@gw/providers';
 import type { Context } from 'hono';
 import { reportError } from '../error-handler.ts';
 import type { Logger } from '../logger.ts';
@@ -209,7 +209,10 @@ const SSE_HEADERS = {
 
 /** Options for {@link streamChat}. */
 export interface StreamChatOptions {
-  provider: Provider;
+  /** What streams the chunks: a provider or a router. */
+  provider: { chatStream(request: ChatCompletionRequest, options: RouterCallOptions): AsyncIterableIterator<ChatCompletionChunk> };
+  /** Passed to `chatStream` besides the signal (priority, onDeployment). */
+  callOptions?: Omit<RouterCallOptions, 'signal'> | undefined;
   /** The canonical request, `model` already the upstream name. */
   request: ChatCompletionRequest;
   settle: Settle;
@@ -233,7 +236,7 @@ export interface StreamChatOptions {
  * return streamChat(c, { provider, request, settle, logger, streamIdleTimeoutMs, encoder: openAiChunkEncoder(false), errorEvent });
  */
 export async function streamChat(c: Context<{ Variables: { requestId: string } }>, options: StreamChatOptions): Promise<Response> {
-  const { provider, request, settle, logger, streamIdleTimeoutMs, encoder } = options;
+  const { provider, callOptions, request, settle, logger, streamIdleTimeoutMs, encoder } = options;
   const signal = c.req.raw.signal;
   // A stream can end on our side (idle timeout, failure) while the client is still there, so
   // the upstream call gets its own controller, also tripped by the client going away.
@@ -241,7 +244,7 @@ export async function streamChat(c: Context<{ Variables: { requestId: string } }
   const cancelUpstream = (): void => upstreamCall.abort();
   signal.addEventListener('abort', cancelUpstream, { once: true });
   const upstreamSignal = upstreamCall.signal;
-  const upstream = withIdleTimeout(provider.chatStream(request, { signal: upstreamSignal }), { idleMs: streamIdleTimeoutMs, signal: upstreamSignal });
+  const upstream = withIdleTimeout(provider.chatStream(request, { ...callOptions, signal: upstreamSignal }), { idleMs: streamIdleTimeoutMs, signal: upstreamSignal });
   let first: IteratorResult<ChatCompletionChunk>;
   try {
     first = await upstream.next();

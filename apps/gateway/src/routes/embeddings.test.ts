@@ -3,7 +3,7 @@ import OpenAI, { NotFoundError, RateLimitError } from 'openai';
 import type { Usage } from '@gw/providers';
 import { describe, expect, it } from 'vitest';
 import type { RequestOutcome } from '../settle.ts';
-import { gatewayPerTest, postJson } from '../test-helpers.ts';
+import { gatewayPerTest, NO_RETRIES, postJson } from '../test-helpers.ts';
 
 const start = gatewayPerTest();
 
@@ -15,6 +15,7 @@ function embedConfig(upstream: { baseUrl: string }): Record<string, unknown> {
   return {
     providers: [{ id: 'up', kind: 'openai', apiKey: 'sk-test-vendor-key-0123456789abcdef', baseUrl: upstream.baseUrl }],
     models: [{ name: 'embed', targets: [{ provider: 'up', model: 'text-embedding-3-small' }] }],
+    ...NO_RETRIES,
   };
 }
 

@@ -1,13 +1,14 @@
 import { embeddingRequestSchema } from '@gw/providers';
 import type { Handler } from 'hono';
 import type { Logger } from '../logger.ts';
-import type { ModelResolver } from '../routing/resolve-model.ts';
+import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
+import type { GatewayRouting } from '../routing/gateway-routing.ts';
 import { settleOnce, type SettleHook } from '../settle.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
 
 /** What the embeddings route needs; all of it built once at start. */
 export interface EmbeddingsOptions {
-  resolver: ModelResolver;
+  routing: GatewayRouting;
   logger: Logger;
   settle?: SettleHook;
 }
@@ -18,27 +19,33 @@ export interface EmbeddingsOptions {
  * OpenAI embeddings response, and settle once with its usage (`completion_tokens: 0`).
  *
  * @example
- * app.post('/v1/embeddings', embeddings({ resolver, logger }));
+ * app.post('/v1/embeddings', embeddings({ routing, logger }));
  */
 export function embeddings(options: EmbeddingsOptions): Handler<{ Variables: { requestId: string } }> {
-  const { resolver, logger, settle: hook } = options;
+  const { routing, logger, settle: hook } = options;
 
   return async function embeddingsHandler(c) {
+    const priority = priorityOf(c);
     const request = parseRequest(embeddingRequestSchema, parseJsonBody(await c.req.text()));
     const requestedModel = request.model;
-    const target = resolver.resolve(requestedModel);
-    request.model = target.model;
+    const { router, model } = routing.route(requestedModel);
+    request.model = model;
     const signal = c.req.raw.signal;
+    const { options: callOptions, servedBy } = routerCallOptions(priority);
     const settle = settleOnce(hook, logger, {
       requestId: c.get('requestId'),
       model: requestedModel,
-      providerId: target.providerId,
-      upstreamModel: target.model,
+      get providerId() {
+        return servedBy.providerId;
+      },
+      get upstreamModel() {
+        return servedBy.upstreamModel;
+      },
       stream: false,
     });
     let response;
     try {
-      response = await target.provider.embed(request, { signal });
+      response = await router.embed(request, { ...callOptions, signal });
     } catch (error) {
       settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
       throw error;

@@ -5,14 +5,15 @@ import { anthropicStreamEncoder } from '../messages/anthropic-stream-events.ts';
 import { fromAnthropicRequest } from '../messages/from-anthropic-request.ts';
 import { messagesRequestSchema } from '../messages/messages-request-schema.ts';
 import { anthropicMessageId, toAnthropicResponse } from '../messages/to-anthropic-response.ts';
-import type { ModelResolver } from '../routing/resolve-model.ts';
+import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
+import type { GatewayRouting } from '../routing/gateway-routing.ts';
 import { settleOnce, type SettleHook } from '../settle.ts';
 import { streamChat } from './chat-stream.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
 
 /** What the messages route needs; all of it built once at start. */
 export interface MessagesOptions {
-  resolver: ModelResolver;
+  routing: GatewayRouting;
   logger: Logger;
   /** A stream that sends nothing for this long is ended with an error event. */
   streamIdleTimeoutMs: number;
@@ -28,24 +29,32 @@ export interface MessagesOptions {
  * (see error-handler.ts).
  *
  * @example
- * app.post('/v1/messages', messages({ resolver, logger, streamIdleTimeoutMs: 120_000 }));
+ * app.post('/v1/messages', messages({ routing, logger, streamIdleTimeoutMs: 120_000 }));
  */
 export function messages(options: MessagesOptions): Handler<{ Variables: { requestId: string } }> {
-  const { resolver, logger, streamIdleTimeoutMs, settle: hook } = options;
+  const { routing, logger, streamIdleTimeoutMs, settle: hook } = options;
 
   return async function messagesHandler(c) {
+    const priority = priorityOf(c);
     const anthropicRequest = parseRequest(messagesRequestSchema, parseJsonBody(await c.req.text()));
     const requestedModel = anthropicRequest.model;
-    const target = resolver.resolve(requestedModel);
-    const request = fromAnthropicRequest(anthropicRequest, { nativeAnthropic: target.provider.kind === 'anthropic' });
-    request.model = target.model;
+    const { router, model, kinds } = routing.route(requestedModel);
+    // Anthropic-only fields (thinking, top_k, cache_control) are kept only when every possible target is Anthropic.
+    const nativeAnthropic = kinds.size === 1 && kinds.has('anthropic');
+    const request = fromAnthropicRequest(anthropicRequest, { nativeAnthropic });
+    request.model = model;
     const signal = c.req.raw.signal;
     const stream = request.stream === true;
+    const { options: callOptions, servedBy } = routerCallOptions(priority);
     const settle = settleOnce(hook, logger, {
       requestId: c.get('requestId'),
       model: requestedModel,
-      providerId: target.providerId,
-      upstreamModel: target.model,
+      get providerId() {
+        return servedBy.providerId;
+      },
+      get upstreamModel() {
+        return servedBy.upstreamModel;
+      },
       stream,
     });
     const id = anthropicMessageId();
@@ -53,7 +62,7 @@ export function messages(options: MessagesOptions): Handler<{ Variables: { reque
     if (!stream) {
       let response;
       try {
-        response = await target.provider.chat(request, { signal });
+        response = await router.chat(request, { ...callOptions, signal });
       } catch (error) {
         settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
         throw error;
@@ -63,6 +72,7 @@ export function messages(options: MessagesOptions): Handler<{ Variables: { reque
     }
 
     const encoder = anthropicStreamEncoder({ id, model: requestedModel });
-    return streamChat(c, { provider: target.provider, request, settle, logger, streamIdleTimeoutMs, encoder, errorEvent: anthropicErrorEvent });
+    const provider = { chatStream: router.chatStream.bind(router) };
+    return streamChat(c, { provider, callOptions, request, settle, logger, streamIdleTimeoutMs, encoder, errorEvent: anthropicErrorEvent });
   };
 }

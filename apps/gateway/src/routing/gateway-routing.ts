@@ -1,5 +1,5 @@
 import { createRouter } from '@gw/providers';
-import type { AcquireSlot, AttemptWrapper, DeploymentHealth, ModelAliasConfig, Router, RouterEvent } from '@gw/providers';
+import type { AcquireSlot, AttemptWrapper, DeploymentHealth, ModelAliasConfig, ProviderKind, Router, RouterEvent } from '@gw/providers';
 import { createLimiterRegistry, type LimiterRegistry } from '@gw/ratelimit';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
@@ -11,6 +11,8 @@ export interface RoutedModel {
   readonly router: Router;
   /** An alias of `router` (the client's alias, or `provider-id/model` for direct addressing). */
   readonly model: string;
+  /** The provider kinds that may serve it (its deployments and its fallbacks' deployments). */
+  readonly kinds: ReadonlySet<ProviderKind>;
 }
 
 /** The gateway's routing: aliases and direct `provider-id/model` addressing, behind routers. Built once at start. */
@@ -107,29 +109,33 @@ export function createGatewayRouting(
     });
   }
   const main = createRouter({ models: aliases, ...common });
-  const direct = new Map<string, Router>();
+  const mainRoutes = new Map<string, RoutedModel>();
+  const byName = new Map(aliases.map((alias) => [alias.name, alias]));
+  for (const alias of aliases) {
+    const names = [alias.name, ...(alias.fallbacks ?? []), ...(alias.contextWindowFallbacks ?? []), ...(alias.contentFilterFallbacks ?? [])];
+    const kinds = new Set(names.flatMap((name) => (byName.get(name)?.deployments ?? []).map((deployment) => deployment.provider.kind)));
+    mainRoutes.set(alias.name, { router: main, model: alias.name, kinds });
+  }
+  const direct = new Map<string, RoutedModel>();
 
-  function directRouter(name: string): Router {
+  function directRoute(name: string): RoutedModel {
     const known = direct.get(name);
     if (known !== undefined) return known;
+    // Throws the resolver's 404 / 503 for unknown models, unusable aliases and disabled providers.
     const target = resolver.resolve(name);
     const router = createRouter({ models: [{ name, deployments: [{ provider: target.provider, model: target.model }] }], ...common });
     if (direct.size >= MAX_DIRECT_ROUTERS) {
       const oldest = direct.keys().next().value;
       if (oldest !== undefined) direct.delete(oldest);
     }
-    direct.set(name, router);
-    return router;
+    const routed: RoutedModel = { router, model: name, kinds: new Set([target.provider.kind]) };
+    direct.set(name, routed);
+    return routed;
   }
 
   return {
-    route(model) {
-      if (usable.has(model)) return { router: main, model };
-      // Throws the resolver's 404 / 503 for unknown models, unusable aliases and disabled providers.
-      resolver.resolve(model);
-      return { router: directRouter(model), model };
-    },
-    health: () => [...main.health(), ...[...direct.values()].flatMap((router) => router.health())],
+    route: (model) => mainRoutes.get(model) ?? directRoute(model),
+    health: () => [...main.health(), ...[...direct.values()].flatMap((routed) => routed.router.health())],
     limiters,
   };
 }

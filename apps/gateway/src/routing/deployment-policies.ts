@@ -1,0 +1,101 @@
+import type { AttemptWrapper, RouterDeployment } from '@gw/providers';
+import { createCircuitBreaker, createRetryPolicy, isBrokenCircuitError, isRetryable, type CircuitBreaker, type CircuitBreakerState, type RetryPolicy } from '@gw/retry';
+import type { GatewayConfig } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
+
+/** One deployment's breaker state, for health views. */
+export interface BreakerSnapshot {
+  readonly deployment: string;
+  readonly state: CircuitBreakerState;
+}
+
+/** The per-deployment policies of the gateway: what the router's `attempt` runs every call through. */
+export interface DeploymentPolicies {
+  /** Retry (with backoff, Retry-After, per-attempt timeout) around a circuit breaker, per deployment. */
+  readonly attempt: AttemptWrapper;
+  breakers(): BreakerSnapshot[];
+}
+
+/** Options of {@link createDeploymentPolicies}; for tests. */
+export interface DeploymentPoliciesOptions {
+  /** For the backoff's full jitter; default `Math.random`. */
+  random?: (() => number) | undefined;
+}
+
+interface Policies {
+  retry: RetryPolicy;
+  breaker: CircuitBreaker | undefined;
+}
+
+/**
+ * Builds, lazily and once per deployment, a retry policy from the global `retry:` section merged with the provider's
+ * own `retry:` (and `timeouts.attemptMs`), and a circuit breaker from `breaker:`. A breaker counts only failures that
+ * blame the deployment (retryable kinds), so a client's 400 never opens it; while it is open the deployment is
+ * skipped at once (the router moves on to the next deployment or fallback). Retries, give-ups and breaker changes
+ * are logged.
+ *
+ * @example
+ * const policies = createDeploymentPolicies(config, logger);
+ * const routing = createGatewayRouting(config, registry, resolver, logger, { attempt: policies.attempt });
+ */
+export function createDeploymentPolicies(config: GatewayConfig, logger: Logger, options: DeploymentPoliciesOptions = {}): DeploymentPolicies {
+  const settingsById = new Map(config.providers.map((provider) => [provider.id, provider]));
+  const byDeployment = new Map<string, Policies>();
+
+  function policiesFor(deployment: RouterDeployment): Policies {
+    const known = byDeployment.get(deployment.id);
+    if (known !== undefined) return known;
+    const provider = settingsById.get(deployment.providerId);
+    const retrySettings = { ...config.retry, ...provider?.retry };
+    const attemptTimeoutMs = provider?.timeouts?.attemptMs ?? config.timeouts.attemptMs;
+    const retry = createRetryPolicy({
+      maxRetries: retrySettings.maxRetries,
+      baseDelayMs: retrySettings.baseDelayMs,
+      maxDelayMs: retrySettings.maxDelayMs,
+      deadlineMs: retrySettings.deadlineMs,
+      attemptTimeoutMs,
+      // An open breaker is not waited out: the router moves on to another deployment or a fallback at once.
+      shouldRetry: (error) => !isBrokenCircuitError(error) && isRetryable(error),
+      random: options.random,
+      onRetry: (event) =>
+        logger.info(`retrying deployment "${deployment.id}"`, { deployment: deployment.id, attempt: event.attempt, delayMs: Math.round(event.delayMs), kind: event.kind }),
+      onGiveUp: (event) => {
+        if (event.reason === 'not_retryable' || event.reason === 'cancelled') return;
+        logger.info(`giving up on deployment "${deployment.id}" (${event.reason})`, { deployment: deployment.id, attempt: event.attempt, kind: event.kind });
+      },
+    });
+    const settings = config.breaker;
+    let breaker: CircuitBreaker | undefined;
+    if (settings.enabled) {
+      breaker =
+        settings.mode === 'consecutive'
+          ? createCircuitBreaker({ mode: 'consecutive', threshold: Math.max(1, Math.round(settings.threshold)), halfOpenAfterMs: settings.halfOpenAfterMs })
+          : createCircuitBreaker({
+              mode: 'rate',
+              threshold: Math.min(1, settings.threshold),
+              windowMs: settings.windowMs,
+              minimumCalls: settings.minimumCalls,
+              halfOpenAfterMs: settings.halfOpenAfterMs,
+            });
+      breaker.onStateChange((change) =>
+        logger.warn(`circuit breaker of deployment "${deployment.id}" is ${change.state}`, { deployment: deployment.id, state: change.state, previous: change.previousState }),
+      );
+    }
+    const policies = { retry, breaker };
+    byDeployment.set(deployment.id, policies);
+    return policies;
+  }
+
+  const attempt: AttemptWrapper = (deployment, call, signal) => {
+    const { retry, breaker } = policiesFor(deployment);
+    return retry.execute(
+      ({ signal: attemptSignal }) => (breaker === undefined ? call(attemptSignal) : breaker.execute(({ signal: inner }) => call(inner), { signal: attemptSignal })),
+      { signal },
+    );
+  };
+
+  return {
+    attempt,
+    breakers: () => [...byDeployment.entries()].flatMap(([deployment, { breaker }]) => (breaker === undefined ? [] : [{ deployment, state: breaker.state }])),
+  };
+}
