@@ -95,6 +95,8 @@ export interface StandInUpstream {
   readonly requests: RecordedRequest[];
   /** Requests currently being answered. */
   readonly inFlight: number;
+  /** The most requests answered at once since the start or the last `reset()` (e.g. to check a concurrency limit). */
+  readonly peakInFlight: number;
   /** Queue scripted behaviours: each queued item answers exactly one request, in order; when the queue is empty the default behaviour answers. */
   enqueue(...behaviours: StandInBehaviour[]): void;
   /** Replace the default behaviour, or compute one per request. */

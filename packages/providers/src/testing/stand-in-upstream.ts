@@ -266,6 +266,8 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
     type: 'chat',
   };
   let inFlight = 0;
+  // The most requests answered at once since the start or the last reset(): what a concurrency limit test reads.
+  let peakInFlight = 0;
   let sequence = 0;
   let closing = false;
 
@@ -361,6 +363,7 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
 
   const server = createServer((request, response) => {
     inFlight += 1;
+    if (inFlight > peakInFlight) peakInFlight = inFlight;
     sequence += 1;
     const requestNumber = sequence;
     const url = request.url ?? '/';
@@ -414,6 +417,9 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
     get inFlight() {
       return inFlight;
     },
+    get peakInFlight() {
+      return peakInFlight;
+    },
     enqueue(...behaviours) {
       queue.push(...behaviours);
     },
@@ -422,6 +428,7 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
     },
     reset() {
       requests.length = 0;
+      peakInFlight = inFlight;
       queue.length = 0;
     },
     async close() {
