@@ -74,7 +74,7 @@ const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
 export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const { config } = deps;
   const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets: configSecrets(config) });
-  const upstream = deps.fetch === undefined ? createUpstreamFetch() : undefined;
+  const upstream = deps.fetch === undefined ? createUpstreamFetch({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
   const registry = createProviderRegistry(config.providers, { fetch: deps.fetch ?? upstream?.fetch });
   const resolver = createModelResolver(config.models, registry);
   const policies = createDeploymentPolicies(config, logger, deps.random === undefined ? {} : { random: deps.random });
@@ -100,9 +100,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   app.post('/v1/*', bodyLimit(config.server.bodyLimit));
 
   const settle = deps.settle === undefined ? {} : { settle: deps.settle };
-  const streamIdleTimeoutMs = config.server.streamIdleTimeoutMs;
-  app.post('/v1/chat/completions', chatCompletions({ routing, logger, streamIdleTimeoutMs, ...settle }));
-  app.post('/v1/messages', messages({ routing, logger, streamIdleTimeoutMs, ...settle }));
+  app.post('/v1/chat/completions', chatCompletions({ routing, logger, ...settle }));
+  app.post('/v1/messages', messages({ routing, logger, ...settle }));
   app.post('/v1/embeddings', embeddings({ routing, logger, ...settle }));
   app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
   app.get('/health/live', live());

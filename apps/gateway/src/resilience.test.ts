@@ -211,3 +211,35 @@ describe('streams that fail mid-way', () => {
     expect((await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'))).status).toBe(200);
   });
 });
+
+describe('timeouts', () => {
+  it('retries an attempt that overruns timeouts.attemptMs, then answers 504', async () => {
+    const t = await start({ config: resilientConfig({ retry: { maxRetries: 1, baseDelayMs: 1 }, timeouts: { attemptMs: 100 } }) });
+    t.upstream.setDefault({ type: 'chat', delayMs: 2000 });
+    const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'));
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: { code: 'upstream_timeout' } });
+    expect(t.upstream.requests).toHaveLength(2);
+    await waitFor(() => t.upstream.requests.every((request) => request.aborted));
+  });
+
+  it('ends a request past timeouts.totalMs with a 504, and a stream past it with an error event', async () => {
+    const t = await start({
+      config: (upstream) => ({
+        ...resilientConfig()(upstream),
+        models: [{ name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }], timeouts: { totalMs: 300 } }],
+      }),
+    });
+    t.upstream.enqueue({ type: 'chat', delayMs: 2000 });
+    const slow = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'));
+    expect(slow.status).toBe(504);
+    expect(await slow.json()).toMatchObject({ error: { code: 'request_timeout' } });
+
+    t.upstream.enqueue({ type: 'chat', content: 'one two three four five six seven eight nine ten', chunkDelayMs: 100 });
+    const data = sseData(await (await postJson(`${t.url}/v1/chat/completions`, chatBody('chat', { stream: true }))).text());
+    expect(data.length).toBeGreaterThan(1);
+    expect(data.at(-1)).toContain('request_timeout');
+    expect(data).not.toContain('[DONE]');
+    await waitFor(() => t.upstream.requests[1]?.aborted === true);
+  });
+});

@@ -221,3 +221,25 @@ describe('createUpstreamFetch', () => {
     await expect(response.text()).rejects.toBeDefined();
   });
 });
+
+describe('connect timeout', () => {
+  it('fails a connection that is not established within connectTimeoutMs as ETIMEDOUT', async () => {
+    // A TCP server that never speaks TLS: the TCP handshake completes, the TLS one never does.
+    const silent = createNetServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    if (address === null || typeof address === 'string') throw new Error('no address');
+    const upstream = createUpstreamFetch({ connectTimeoutMs: 100 });
+    try {
+      const error: unknown = await upstream.fetch(`https://127.0.0.1:${address.port}/v1/models`).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(TypeError);
+      expect(Reflect.get(Object(Reflect.get(Object(error), 'cause')), 'code')).toBe('ETIMEDOUT');
+    } finally {
+      upstream.close();
+      silent.close();
+    }
+  });
+});

@@ -9,6 +9,18 @@ export interface UpstreamFetchOptions {
   maxSockets?: number;
   /** How long an idle keep-alive socket is kept; default 4 s (under common server idle timeouts; a server's Keep-Alive hint wins). */
   keepAliveMs?: number;
+  /**
+   * Longest wait for a new connection (TCP, and TLS for https) to be established; default none. A reused
+   * keep-alive socket is not timed. The call then fails as a connection error with code `ETIMEDOUT`.
+   */
+  connectTimeoutMs?: number | undefined;
+}
+
+/** The connection failure of a connect that took too long. */
+function connectTimeoutError(ms: number): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`connect timed out after ${ms} ms`);
+  error.code = 'ETIMEDOUT';
+  return error;
 }
 
 /** The subset of `fetch` the gateway hands to providers, plus a way to close its sockets. */
@@ -200,6 +212,16 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
           resolve(new PlatformResponse(stream, { status, statusText: response.statusMessage ?? '', headers: responseHeaders(response) }));
         },
       );
+      const connectTimeoutMs = options.connectTimeoutMs;
+      if (connectTimeoutMs !== undefined) {
+        outgoing.once('socket', (socket) => {
+          // A pooled socket is already connected; only a new one is timed, until it connects (secureConnect for TLS).
+          if (!socket.connecting) return;
+          const timer = setTimeout(() => outgoing.destroy(connectTimeoutError(connectTimeoutMs)), connectTimeoutMs);
+          socket.once(target.secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+          socket.once('close', () => clearTimeout(timer));
+        });
+      }
       if (signal !== undefined) {
         const onAbort = (): void => {
           const reason: unknown = signal.reason;

@@ -107,10 +107,22 @@ const breakerSchema = z.strictObject({
   minimumCalls: integer(1, 100_000).default(10),
 });
 
+const timeoutMs = z.preprocess(emptyToUndefined, integer(1, 86_400_000).optional());
+
+// Global timeouts; unset ones do not apply (streamIdleMs falls back to server.streamIdleTimeoutMs).
 const timeoutsSchema = z.strictObject({
-  // Per attempt: a JSON answer, or a stream's first chunk, must arrive within this.
-  attemptMs: z.preprocess(emptyToUndefined, integer(1, 3_600_000).optional()),
+  // A new upstream connection (TCP, TLS) must be established within this.
+  connectMs: timeoutMs,
+  // Per attempt: a JSON answer, or a stream's first chunk, must arrive within this (then retried like a 504).
+  attemptMs: timeoutMs,
+  // A stream that sends nothing for this long is ended with an error event.
+  streamIdleMs: timeoutMs,
+  // The whole request, retries and fallbacks and the stream included: answered 504 (or an error event) past it.
+  totalMs: timeoutMs,
 });
+
+const providerTimeoutsSchema = z.strictObject({ attemptMs: timeoutMs });
+const modelTimeoutsSchema = z.strictObject({ attemptMs: timeoutMs, streamIdleMs: timeoutMs, totalMs: timeoutMs });
 
 const providerSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" (no "/": clients address "<id>/<model>")'),
@@ -125,7 +137,7 @@ const providerSchema = z.strictObject({
   maxQueue: z.preprocess(emptyToUndefined, integer(0, 1_000_000).optional()),
   maxQueueMs: z.preprocess(emptyToUndefined, integer(1, 3_600_000).optional()),
   retry: retryOverrideSchema.optional(),
-  timeouts: timeoutsSchema.optional(),
+  timeouts: providerTimeoutsSchema.optional(),
   // azure-openai: a dated api-version or "v1".
   apiVersion: optionalString,
   // bedrock: region, and SigV4 credentials (without them, apiKey is sent as a Bedrock API key).
@@ -149,6 +161,7 @@ const modelSchema = z.strictObject({
   // Tried instead of `fallbacks` when the prompt does not fit (context_window) or a safety filter refused (content_filter).
   contextWindowFallbacks: z.array(z.string().min(1)).default([]),
   contentFilterFallbacks: z.array(z.string().min(1)).default([]),
+  timeouts: modelTimeoutsSchema.optional(),
 });
 
 const laterSection = z.preprocess(emptyToUndefined, z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional());

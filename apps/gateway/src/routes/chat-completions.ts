@@ -3,6 +3,7 @@ import type { Handler } from 'hono';
 import { errorEvent } from '../error-handler.ts';
 import type { Logger } from '../logger.ts';
 import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
+import { startDeadline } from '../routing/deadline.ts';
 import type { GatewayRouting } from '../routing/gateway-routing.ts';
 import { settleOnce, type SettleHook } from '../settle.ts';
 import { openAiChunkEncoder, streamChat } from './chat-stream.ts';
@@ -12,8 +13,6 @@ import { parseJsonBody, parseRequest } from './request-body.ts';
 export interface ChatCompletionsOptions {
   routing: GatewayRouting;
   logger: Logger;
-  /** A stream that sends nothing for this long is ended with an error event. */
-  streamIdleTimeoutMs: number;
   settle?: SettleHook;
 }
 
@@ -24,16 +23,17 @@ export interface ChatCompletionsOptions {
  * header is sent, so an upstream refusal is still a normal JSON error with the right status.
  *
  * @example
- * app.post('/v1/chat/completions', chatCompletions({ routing, logger, streamIdleTimeoutMs: 120_000 }));
+ * app.post('/v1/chat/completions', chatCompletions({ routing, logger }));
  */
 export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Variables: { requestId: string } }> {
-  const { routing, logger, streamIdleTimeoutMs, settle: hook } = options;
+  const { routing, logger, settle: hook } = options;
 
   return async function chatCompletionsHandler(c) {
     const priority = priorityOf(c);
     const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text()));
     const requestedModel = request.model;
-    const { router, model } = routing.route(requestedModel);
+    const routed = routing.route(requestedModel);
+    const { router, model } = routed;
     request.model = model;
     const signal = c.req.raw.signal;
     const stream = request.stream === true;
@@ -53,11 +53,15 @@ export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Vari
 
     if (!stream) {
       let response;
+      const deadline = startDeadline(signal, routed.totalMs);
       try {
-        response = await router.chat(request, { ...callOptions, signal });
-      } catch (error) {
+        response = await router.chat(request, { ...callOptions, signal: deadline.signal });
+      } catch (caught) {
+        const error = deadline.expired() ? deadline.error : caught;
         settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
         throw error;
+      } finally {
+        deadline.clear();
       }
       settle(response.usage ?? undefined, 'completed');
       return c.json(response);
@@ -66,7 +70,7 @@ export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Vari
     // Read before the call: the provider adds include_usage upstream for its own billing.
     const encoder = openAiChunkEncoder(request.stream_options?.include_usage === true);
     const provider = { chatStream: router.chatStream.bind(router) };
-    return streamChat(c, { provider, callOptions, request, settle, logger, streamIdleTimeoutMs, encoder, errorEvent });
+    return streamChat(c, { provider, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent });
   };
 }
 

@@ -6,6 +6,7 @@ import type { ChatCompletionChunk, ChatCompletionRequest, RouterCallOptions, Usa
 import type { Context } from 'hono';
 import { reportError } from '../error-handler.ts';
 import type { Logger } from '../logger.ts';
+import { totalTimeoutError } from '../routing/deadline.ts';
 import type { Settle } from '../settle.ts';
 
 /**
@@ -219,6 +220,8 @@ export interface StreamChatOptions {
   logger: Logger;
   /** A stream that sends nothing for this long is ended with an error event. */
   streamIdleTimeoutMs: number;
+  /** The request's total budget (`timeouts.totalMs`): past it the stream ends with a 504 error event. */
+  totalTimeoutMs?: number | undefined;
   /** The client's wire format. */
   encoder: ChunkEncoder;
   /** The SSE text that ends a stream which failed after its first byte, in the client's format. */
@@ -236,7 +239,7 @@ export interface StreamChatOptions {
  * return streamChat(c, { provider, request, settle, logger, streamIdleTimeoutMs, encoder: openAiChunkEncoder(false), errorEvent });
  */
 export async function streamChat(c: Context<{ Variables: { requestId: string } }>, options: StreamChatOptions): Promise<Response> {
-  const { provider, callOptions, request, settle, logger, streamIdleTimeoutMs, encoder } = options;
+  const { provider, callOptions, request, logger, streamIdleTimeoutMs, totalTimeoutMs, encoder } = options;
   const signal = c.req.raw.signal;
   // A stream can end on our side (idle timeout, failure) while the client is still there, so
   // the upstream call gets its own controller, also tripped by the client going away.
@@ -244,6 +247,13 @@ export async function streamChat(c: Context<{ Variables: { requestId: string } }
   const cancelUpstream = (): void => upstreamCall.abort();
   signal.addEventListener('abort', cancelUpstream, { once: true });
   const upstreamSignal = upstreamCall.signal;
+  // Past the total budget the upstream call is torn down with the 504 as its reason, which the idle-timeout wrapper
+  // hands to the relay: before the first chunk a JSON 504, after it an error event.
+  const deadline = totalTimeoutMs === undefined ? undefined : setTimeout(() => upstreamCall.abort(totalTimeoutError(totalTimeoutMs)), totalTimeoutMs);
+  const settle: Settle = (usage, status, error) => {
+    clearTimeout(deadline);
+    options.settle(usage, status, error);
+  };
   const upstream = withIdleTimeout(provider.chatStream(request, { ...callOptions, signal: upstreamSignal }), { idleMs: streamIdleTimeoutMs, signal: upstreamSignal });
   let first: IteratorResult<ChatCompletionChunk>;
   try {

@@ -6,6 +6,7 @@ import { fromAnthropicRequest } from '../messages/from-anthropic-request.ts';
 import { messagesRequestSchema } from '../messages/messages-request-schema.ts';
 import { anthropicMessageId, toAnthropicResponse } from '../messages/to-anthropic-response.ts';
 import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
+import { startDeadline } from '../routing/deadline.ts';
 import type { GatewayRouting } from '../routing/gateway-routing.ts';
 import { settleOnce, type SettleHook } from '../settle.ts';
 import { streamChat } from './chat-stream.ts';
@@ -15,8 +16,6 @@ import { parseJsonBody, parseRequest } from './request-body.ts';
 export interface MessagesOptions {
   routing: GatewayRouting;
   logger: Logger;
-  /** A stream that sends nothing for this long is ended with an error event. */
-  streamIdleTimeoutMs: number;
   settle?: SettleHook;
 }
 
@@ -29,16 +28,17 @@ export interface MessagesOptions {
  * (see error-handler.ts).
  *
  * @example
- * app.post('/v1/messages', messages({ routing, logger, streamIdleTimeoutMs: 120_000 }));
+ * app.post('/v1/messages', messages({ routing, logger }));
  */
 export function messages(options: MessagesOptions): Handler<{ Variables: { requestId: string } }> {
-  const { routing, logger, streamIdleTimeoutMs, settle: hook } = options;
+  const { routing, logger, settle: hook } = options;
 
   return async function messagesHandler(c) {
     const priority = priorityOf(c);
     const anthropicRequest = parseRequest(messagesRequestSchema, parseJsonBody(await c.req.text()));
     const requestedModel = anthropicRequest.model;
-    const { router, model, kinds } = routing.route(requestedModel);
+    const routed = routing.route(requestedModel);
+    const { router, model, kinds } = routed;
     // Anthropic-only fields (thinking, top_k, cache_control) are kept only when every possible target is Anthropic.
     const nativeAnthropic = kinds.size === 1 && kinds.has('anthropic');
     const request = fromAnthropicRequest(anthropicRequest, { nativeAnthropic });
@@ -61,11 +61,15 @@ export function messages(options: MessagesOptions): Handler<{ Variables: { reque
 
     if (!stream) {
       let response;
+      const deadline = startDeadline(signal, routed.totalMs);
       try {
-        response = await router.chat(request, { ...callOptions, signal });
-      } catch (error) {
+        response = await router.chat(request, { ...callOptions, signal: deadline.signal });
+      } catch (caught) {
+        const error = deadline.expired() ? deadline.error : caught;
         settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
         throw error;
+      } finally {
+        deadline.clear();
       }
       settle(response.usage ?? undefined, 'completed');
       return c.json(toAnthropicResponse(response, { id, model: requestedModel }));
@@ -73,6 +77,6 @@ export function messages(options: MessagesOptions): Handler<{ Variables: { reque
 
     const encoder = anthropicStreamEncoder({ id, model: requestedModel });
     const provider = { chatStream: router.chatStream.bind(router) };
-    return streamChat(c, { provider, callOptions, request, settle, logger, streamIdleTimeoutMs, encoder, errorEvent: anthropicErrorEvent });
+    return streamChat(c, { provider, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent: anthropicErrorEvent });
   };
 }

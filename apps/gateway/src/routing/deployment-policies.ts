@@ -29,7 +29,7 @@ interface Policies {
 
 /**
  * Builds, lazily and once per deployment, a retry policy from the global `retry:` section merged with the provider's
- * own `retry:` (and `timeouts.attemptMs`), and a circuit breaker from `breaker:`. A breaker counts only failures that
+ * own `retry:` (and `timeouts.attemptMs`: the model alias's, else the provider's, else the global one), and a circuit breaker from `breaker:`. A breaker counts only failures that
  * blame the deployment (retryable kinds), so a client's 400 never opens it; while it is open the deployment is
  * skipped at once (the router moves on to the next deployment or fallback). Retries, give-ups and breaker changes
  * are logged.
@@ -40,6 +40,7 @@ interface Policies {
  */
 export function createDeploymentPolicies(config: GatewayConfig, logger: Logger, options: DeploymentPoliciesOptions = {}): DeploymentPolicies {
   const settingsById = new Map(config.providers.map((provider) => [provider.id, provider]));
+  const modelsByName = new Map(config.models.map((model) => [model.name, model]));
   const byDeployment = new Map<string, Policies>();
 
   function policiesFor(deployment: RouterDeployment): Policies {
@@ -47,7 +48,8 @@ export function createDeploymentPolicies(config: GatewayConfig, logger: Logger, 
     if (known !== undefined) return known;
     const provider = settingsById.get(deployment.providerId);
     const retrySettings = { ...config.retry, ...provider?.retry };
-    const attemptTimeoutMs = provider?.timeouts?.attemptMs ?? config.timeouts.attemptMs;
+    // The most specific wins: the model alias's, the provider's, the global one.
+    const attemptTimeoutMs = modelsByName.get(deployment.alias)?.timeouts?.attemptMs ?? provider?.timeouts?.attemptMs ?? config.timeouts.attemptMs;
     const retry = createRetryPolicy({
       maxRetries: retrySettings.maxRetries,
       baseDelayMs: retrySettings.baseDelayMs,

@@ -13,6 +13,10 @@ export interface RoutedModel {
   readonly model: string;
   /** The provider kinds that may serve it (its deployments and its fallbacks' deployments). */
   readonly kinds: ReadonlySet<ProviderKind>;
+  /** Its stream idle timeout: the alias's `timeouts.streamIdleMs`, else the global one. */
+  readonly streamIdleMs: number;
+  /** Its total budget: the alias's `timeouts.totalMs`, else the global one (none when unset). */
+  readonly totalMs: number | undefined;
 }
 
 /** The gateway's routing: aliases and direct `provider-id/model` addressing, behind routers. Built once at start. */
@@ -109,12 +113,18 @@ export function createGatewayRouting(
     });
   }
   const main = createRouter({ models: aliases, ...common });
+  const globalIdleMs = config.timeouts.streamIdleMs ?? config.server.streamIdleTimeoutMs;
+  const modelsByName = new Map(config.models.map((model) => [model.name, model]));
+  const timeoutsOf = (name: string): { streamIdleMs: number; totalMs: number | undefined } => {
+    const own = modelsByName.get(name)?.timeouts;
+    return { streamIdleMs: own?.streamIdleMs ?? globalIdleMs, totalMs: own?.totalMs ?? config.timeouts.totalMs };
+  };
   const mainRoutes = new Map<string, RoutedModel>();
   const byName = new Map(aliases.map((alias) => [alias.name, alias]));
   for (const alias of aliases) {
     const names = [alias.name, ...(alias.fallbacks ?? []), ...(alias.contextWindowFallbacks ?? []), ...(alias.contentFilterFallbacks ?? [])];
     const kinds = new Set(names.flatMap((name) => (byName.get(name)?.deployments ?? []).map((deployment) => deployment.provider.kind)));
-    mainRoutes.set(alias.name, { router: main, model: alias.name, kinds });
+    mainRoutes.set(alias.name, { router: main, model: alias.name, kinds, ...timeoutsOf(alias.name) });
   }
   const direct = new Map<string, RoutedModel>();
 
@@ -128,7 +138,7 @@ export function createGatewayRouting(
       const oldest = direct.keys().next().value;
       if (oldest !== undefined) direct.delete(oldest);
     }
-    const routed: RoutedModel = { router, model: name, kinds: new Set([target.provider.kind]) };
+    const routed: RoutedModel = { router, model: name, kinds: new Set([target.provider.kind]), ...timeoutsOf(name) };
     direct.set(name, routed);
     return routed;
   }

@@ -1,0 +1,56 @@
+import { GatewayError } from '../gateway-error.ts';
+
+/** The total time budget of one request (`timeouts.totalMs`). */
+export interface Deadline {
+  /** Aborts when the client goes away or the budget runs out (then with {@link Deadline.error} as its reason). */
+  readonly signal: AbortSignal;
+  /** True once the budget ran out. */
+  expired(): boolean;
+  /** What the request fails with once the budget ran out: a 504. */
+  readonly error: GatewayError;
+  /** Stops the clock (the request ended in time). */
+  clear(): void;
+}
+
+/**
+ * The error a request answers once `timeouts.totalMs` ran out: 504 `request_timeout`.
+ *
+ * @example
+ * throw totalTimeoutError(60_000);
+ */
+export function totalTimeoutError(totalMs: number): GatewayError {
+  return new GatewayError(`the request took longer than its total timeout of ${totalMs} ms`, {
+    status: 504,
+    type: 'timeout_error',
+    code: 'request_timeout',
+  });
+}
+
+/**
+ * Starts the clock of a request's total budget: retries and fallbacks included. Without `totalMs` the signal is the
+ * client's own and it never expires.
+ *
+ * @example
+ * const deadline = startDeadline(c.req.raw.signal, 60_000);
+ * try { return await router.chat(request, { signal: deadline.signal }); }
+ * catch (error) { throw deadline.expired() ? deadline.error : error; }
+ * finally { deadline.clear(); }
+ */
+export function startDeadline(signal: AbortSignal, totalMs: number | undefined): Deadline {
+  const error = totalTimeoutError(totalMs ?? 0);
+  if (totalMs === undefined) return { signal, expired: () => false, error, clear: () => undefined };
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => controller.abort(error), totalMs);
+  return {
+    signal: controller.signal,
+    expired: () => controller.signal.aborted && controller.signal.reason === error,
+    error,
+    clear: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
+}
