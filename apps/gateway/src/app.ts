@@ -15,7 +15,10 @@ import { live, ready } from './routes/health.ts';
 import { messages } from './routes/messages.ts';
 import { listModels } from './routes/models.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
-import { createDeploymentPolicies } from './routing/deployment-policies.ts';
+import type { DeploymentHealth } from '@gw/providers';
+import type { LimiterSnapshot } from '@gw/ratelimit';
+import { createDeploymentPolicies, type BreakerSnapshot } from './routing/deployment-policies.ts';
+import { startHealthProbes, type HealthProbes, type ProbeResult } from './routing/health-probes.ts';
 import { createGatewayRouting, type GatewayRouting } from './routing/gateway-routing.ts';
 import { createModelResolver, type ModelResolver } from './routing/resolve-model.ts';
 import type { SettleHook } from './settle.ts';
@@ -46,9 +49,23 @@ export interface AppState {
   readonly resolver: ModelResolver;
   /** Routers, limiters and their per-deployment state (health views, queues). */
   readonly routing: GatewayRouting;
+  /** False when model aliases are configured but none has a usable target. */
+  readonly hasUsableRoute: boolean;
+  /** Every deployment's state, breaker, queue and last probe: for the admin API. */
+  healthView(): HealthView;
+  /** The active probes, when `health.probeIntervalMs` is set. */
+  readonly probes: HealthProbes | undefined;
   readonly logger: Logger;
   /** Releases what the app holds open (pooled upstream sockets); call after the server closed. */
   dispose(): void;
+}
+
+/** Per-deployment health, for the admin API and debugging. */
+export interface HealthView {
+  deployments: DeploymentHealth[];
+  breakers: BreakerSnapshot[];
+  queues: LimiterSnapshot[];
+  probes: ProbeResult[];
 }
 
 /** The hono app type of the gateway. */
@@ -79,11 +96,25 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const resolver = createModelResolver(config.models, registry);
   const policies = createDeploymentPolicies(config, logger, deps.random === undefined ? {} : { random: deps.random });
   const routing = createGatewayRouting(config, registry, resolver, logger, { attempt: policies.attempt });
+  const probes =
+    config.health.probeIntervalMs === undefined
+      ? undefined
+      : startHealthProbes(registry, logger, { intervalMs: config.health.probeIntervalMs, timeoutMs: config.health.probeTimeoutMs });
   const dispose = (): void => {
+    probes?.stop();
     routing.limiters.stop();
     upstream?.close();
   };
-  const state: AppState = { draining: false, enabledProviders: registry.enabled.size, registry, resolver, routing, logger, dispose };
+  // Without aliases, clients address provider-id/model directly: any enabled provider will do.
+  const usableRoutes = [...resolver.routes.values()].filter((route) => route.unavailableReason === undefined).length;
+  const hasUsableRoute = config.models.length === 0 ? registry.enabled.size > 0 : usableRoutes > 0;
+  const healthView = (): HealthView => ({
+    deployments: routing.health(),
+    breakers: policies.breakers(),
+    queues: routing.limiters.snapshot(),
+    probes: probes?.results() ?? [],
+  });
+  const state: AppState = { draining: false, enabledProviders: registry.enabled.size, hasUsableRoute, registry, resolver, routing, logger, healthView, probes, dispose };
   reportStartup(config, registry, resolver, logger);
 
   const app: GatewayApp = new Hono();

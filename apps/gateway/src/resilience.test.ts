@@ -243,3 +243,46 @@ describe('timeouts', () => {
     await waitFor(() => t.upstream.requests[1]?.aborted === true);
   });
 });
+
+describe('health', () => {
+  it('probes providers when asked to, and shows every deployment, breaker, queue and probe in one view', async () => {
+    const t = await start({
+      config: (upstream) => ({
+        ...resilientConfig({ breaker: { threshold: 3 } })(upstream),
+        providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 2 }],
+        health: { probeIntervalMs: 60_000, probeTimeoutMs: 1000 },
+      }),
+    });
+    const probes = t.gateway.state.probes;
+    if (probes === undefined) throw new Error('probes are configured');
+    t.upstream.enqueue({ type: 'error', status: 500 });
+    await probes.probeAll();
+    expect(probes.results()).toEqual([expect.objectContaining({ provider: 'up', ok: false, error: expect.objectContaining({ kind: 'server' }) })]);
+    expect(t.logs.some((line) => line.includes('provider \\"up\\" failed its health probe'))).toBe(true);
+    await probes.probeAll();
+    expect(probes.results()).toEqual([expect.objectContaining({ provider: 'up', ok: true })]);
+    expect(t.upstream.requests.map((request) => request.path)).toEqual(['/v1/models', '/v1/models']);
+
+    expect((await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'))).status).toBe(200);
+    const view = t.gateway.state.healthView();
+    expect(view.deployments).toEqual([expect.objectContaining({ alias: 'chat', providerId: 'up', model: 'gpt-4o-mini', calls: 1, failures: 0, inFlight: 0 })]);
+    expect(view.breakers).toEqual([expect.objectContaining({ state: 'closed' })]);
+    expect(view.queues).toEqual([expect.objectContaining({ key: 'up', running: 0, queued: 0, maxConcurrency: 2 })]);
+  });
+
+  it('is not ready when aliases are configured and none has a usable deployment', async () => {
+    const t = await start({
+      config: (upstream) => ({
+        ...resilientConfig()(upstream),
+        providers: [
+          { id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl },
+          { id: 'nokey', kind: 'deepseek', apiKey: '' },
+        ],
+        models: [{ name: 'chat', targets: [{ provider: 'nokey', model: 'deepseek-chat' }] }],
+      }),
+    });
+    const response = await fetch(`${t.url}/health/ready`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ reason: 'no model alias has a usable deployment' });
+  });
+});

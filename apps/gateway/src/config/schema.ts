@@ -124,6 +124,12 @@ const timeoutsSchema = z.strictObject({
 const providerTimeoutsSchema = z.strictObject({ attemptMs: timeoutMs });
 const modelTimeoutsSchema = z.strictObject({ attemptMs: timeoutMs, streamIdleMs: timeoutMs, totalMs: timeoutMs });
 
+// Active probes: every enabled provider's healthCheck() on a timer (off unless probeIntervalMs is set).
+const healthSchema = z.strictObject({
+  probeIntervalMs: z.preprocess(emptyToUndefined, integer(1000, 86_400_000).optional()),
+  probeTimeoutMs: integer(1, 600_000).default(5_000),
+});
+
 const providerSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" (no "/": clients address "<id>/<model>")'),
   kind: z.enum(PROVIDER_KINDS, {
@@ -184,6 +190,7 @@ export const gatewayConfigSchema = z
     retry: retrySchema.prefault({}),
     breaker: breakerSchema.prefault({}),
     timeouts: timeoutsSchema.prefault({}),
+    health: healthSchema.prefault({}),
     limits: laterSection,
     budgets: laterSection,
     cache: laterSection,
