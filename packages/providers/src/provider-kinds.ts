@@ -48,10 +48,6 @@ function openAICompatible(defaultBaseUrl: string | undefined, requiresApiKey = t
   return { defaultBaseUrl, requiresApiKey, supported: true, streamIncludeUsage };
 }
 
-function notYetSupported(defaultBaseUrl: string | undefined): KindRow {
-  return { defaultBaseUrl, requiresApiKey: true, supported: false, streamIncludeUsage: false };
-}
-
 // Base URLs checked against shared/notes/wire-formats.md; the adapter appends /chat/completions, /embeddings, /models.
 const KIND_TABLE: Readonly<Record<ProviderKind, KindRow>> = {
   openai: openAICompatible('https://api.openai.com/v1'),

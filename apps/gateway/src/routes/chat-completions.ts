@@ -2,10 +2,9 @@ import { chatCompletionRequestSchema } from '@gw/providers';
 import type { Handler } from 'hono';
 import { errorEvent } from '../error-handler.ts';
 import type { Logger } from '../logger.ts';
-import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
-import { startDeadline } from '../routing/deadline.ts';
 import type { GatewayRouting } from '../routing/gateway-routing.ts';
-import { settleOnce, type SettleHook } from '../settle.ts';
+import type { SettleHook } from '../settle.ts';
+import { beginRoutedCall, callWithinBudget } from './routed-call.ts';
 import { openAiChunkEncoder, streamChat } from './chat-stream.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
 
@@ -29,47 +28,22 @@ export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Vari
   const { routing, logger, settle: hook } = options;
 
   return async function chatCompletionsHandler(c) {
-    const priority = priorityOf(c);
     const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text()));
-    const requestedModel = request.model;
-    const routed = routing.route(requestedModel);
-    const { router, model } = routed;
-    request.model = model;
-    const signal = c.req.raw.signal;
     const stream = request.stream === true;
-    const { options: callOptions, servedBy } = routerCallOptions(priority);
-    const settle = settleOnce(hook, logger, {
-      requestId: c.get('requestId'),
-      model: requestedModel,
-      // Read when settling: the router decides (and may change, on failure) which deployment serves.
-      get providerId() {
-        return servedBy.providerId;
-      },
-      get upstreamModel() {
-        return servedBy.upstreamModel;
-      },
-      stream,
-    });
+    const call = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream });
+    const { router, model } = call.routed;
+    request.model = model;
 
     if (!stream) {
-      let response;
-      const deadline = startDeadline(signal, routed.totalMs);
-      try {
-        response = await router.chat(request, { ...callOptions, signal: deadline.signal });
-      } catch (caught) {
-        const error = deadline.expired() ? deadline.error : caught;
-        settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
-        throw error;
-      } finally {
-        deadline.clear();
-      }
-      settle(response.usage ?? undefined, 'completed');
+      const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
+      call.settle(response.usage ?? undefined, 'completed');
       return c.json(response);
     }
 
     // Read before the call: the provider adds include_usage upstream for its own billing.
     const encoder = openAiChunkEncoder(request.stream_options?.include_usage === true);
     const provider = { chatStream: router.chatStream.bind(router) };
+    const { callOptions, settle, routed } = call;
     return streamChat(c, { provider, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent });
   };
 }

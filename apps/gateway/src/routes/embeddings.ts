@@ -1,9 +1,9 @@
 import { embeddingRequestSchema } from '@gw/providers';
 import type { Handler } from 'hono';
 import type { Logger } from '../logger.ts';
-import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
 import type { GatewayRouting } from '../routing/gateway-routing.ts';
-import { settleOnce, type SettleHook } from '../settle.ts';
+import type { SettleHook } from '../settle.ts';
+import { beginRoutedCall, callWithinBudget } from './routed-call.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
 
 /** What the embeddings route needs; all of it built once at start. */
@@ -25,31 +25,12 @@ export function embeddings(options: EmbeddingsOptions): Handler<{ Variables: { r
   const { routing, logger, settle: hook } = options;
 
   return async function embeddingsHandler(c) {
-    const priority = priorityOf(c);
     const request = parseRequest(embeddingRequestSchema, parseJsonBody(await c.req.text()));
-    const requestedModel = request.model;
-    const { router, model } = routing.route(requestedModel);
+    const call = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream: false });
+    const { router, model } = call.routed;
     request.model = model;
-    const signal = c.req.raw.signal;
-    const { options: callOptions, servedBy } = routerCallOptions(priority);
-    const settle = settleOnce(hook, logger, {
-      requestId: c.get('requestId'),
-      model: requestedModel,
-      get providerId() {
-        return servedBy.providerId;
-      },
-      get upstreamModel() {
-        return servedBy.upstreamModel;
-      },
-      stream: false,
-    });
-    let response;
-    try {
-      response = await router.embed(request, { ...callOptions, signal });
-    } catch (error) {
-      settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
-      throw error;
-    }
+    const response = await callWithinBudget(c, call, (signal) => router.embed(request, { ...call.callOptions, signal }));
+    const settle = call.settle;
     const usage = response.usage;
     // The settle hook takes chat usage; an embedding has input tokens only.
     settle(usage == null ? undefined : { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens }, 'completed');

@@ -5,10 +5,9 @@ import { anthropicStreamEncoder } from '../messages/anthropic-stream-events.ts';
 import { fromAnthropicRequest } from '../messages/from-anthropic-request.ts';
 import { messagesRequestSchema } from '../messages/messages-request-schema.ts';
 import { anthropicMessageId, toAnthropicResponse } from '../messages/to-anthropic-response.ts';
-import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
-import { startDeadline } from '../routing/deadline.ts';
 import type { GatewayRouting } from '../routing/gateway-routing.ts';
-import { settleOnce, type SettleHook } from '../settle.ts';
+import type { SettleHook } from '../settle.ts';
+import { beginRoutedCall, callWithinBudget } from './routed-call.ts';
 import { streamChat } from './chat-stream.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
 
@@ -34,49 +33,26 @@ export function messages(options: MessagesOptions): Handler<{ Variables: { reque
   const { routing, logger, settle: hook } = options;
 
   return async function messagesHandler(c) {
-    const priority = priorityOf(c);
     const anthropicRequest = parseRequest(messagesRequestSchema, parseJsonBody(await c.req.text()));
     const requestedModel = anthropicRequest.model;
-    const routed = routing.route(requestedModel);
-    const { router, model, kinds } = routed;
+    const stream = anthropicRequest.stream === true;
+    const call = beginRoutedCall(c, { routing, logger, hook, model: requestedModel, stream });
+    const { router, model, kinds } = call.routed;
     // Anthropic-only fields (thinking, top_k, cache_control) are kept only when every possible target is Anthropic.
     const nativeAnthropic = kinds.size === 1 && kinds.has('anthropic');
     const request = fromAnthropicRequest(anthropicRequest, { nativeAnthropic });
     request.model = model;
-    const signal = c.req.raw.signal;
-    const stream = request.stream === true;
-    const { options: callOptions, servedBy } = routerCallOptions(priority);
-    const settle = settleOnce(hook, logger, {
-      requestId: c.get('requestId'),
-      model: requestedModel,
-      get providerId() {
-        return servedBy.providerId;
-      },
-      get upstreamModel() {
-        return servedBy.upstreamModel;
-      },
-      stream,
-    });
     const id = anthropicMessageId();
 
     if (!stream) {
-      let response;
-      const deadline = startDeadline(signal, routed.totalMs);
-      try {
-        response = await router.chat(request, { ...callOptions, signal: deadline.signal });
-      } catch (caught) {
-        const error = deadline.expired() ? deadline.error : caught;
-        settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
-        throw error;
-      } finally {
-        deadline.clear();
-      }
-      settle(response.usage ?? undefined, 'completed');
+      const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
+      call.settle(response.usage ?? undefined, 'completed');
       return c.json(toAnthropicResponse(response, { id, model: requestedModel }));
     }
 
     const encoder = anthropicStreamEncoder({ id, model: requestedModel });
     const provider = { chatStream: router.chatStream.bind(router) };
+    const { callOptions, settle, routed } = call;
     return streamChat(c, { provider, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent: anthropicErrorEvent });
   };
 }

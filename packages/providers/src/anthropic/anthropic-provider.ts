@@ -3,8 +3,7 @@ import type { KyInstance } from 'ky';
 import type { z } from 'zod';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
 import type { EmbeddingResponse } from '../embedding-api.ts';
-import { parseJson } from '../parse-json.ts';
-import { isProviderError, ProviderError } from '../provider-error.ts';
+import { ProviderError } from '../provider-error.ts';
 import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import { providerErrorFromException, providerErrorFromMalformed } from '../openai-compatible/openai-compatible-error.ts';
@@ -15,6 +14,7 @@ import { anthropicStreamBody, convertToAnthropicRequest, DEFAULT_ANTHROPIC_MAX_T
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 import { toCanonicalUsage } from './map-anthropic-usage.ts';
 import { parseAnthropicStream } from './anthropic-stream.ts';
+import { lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
 
 /** The API version this adapter speaks; a configured `anthropic-version` header overrides it. */
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -31,13 +31,6 @@ export interface AnthropicProviderOptions {
   defaultMaxTokens?: number | undefined;
 }
 
-function lowerCaseHeaders(target: Record<string, string>, source: Record<string, string>): Record<string, string> {
-  for (const name of Object.keys(source)) {
-    const value = source[name];
-    if (value !== undefined) target[name.toLowerCase()] = value;
-  }
-  return target;
-}
 
 /** A Messages response in the canonical `chat.completion` shape. */
 function toChatCompletion(message: AnthropicMessage, created: number): ChatCompletionResponse {
@@ -115,13 +108,6 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     return { provider: id, model, apiKey };
   }
 
-  async function readText(response: Response, callOptions: CallOptions | undefined, context: ErrorContext) {
-    try {
-      return await response.text();
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-  }
 
   async function post(
     body: unknown,
@@ -146,6 +132,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     throw anthropicErrorFromResponse(response, await readText(response, callOptions, context), context);
   }
 
+
   async function readJson<T extends z.ZodType>(
     response: Response,
     schema: T,
@@ -153,17 +140,10 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     callOptions: CallOptions | undefined,
     context: ErrorContext,
   ): Promise<z.output<T>> {
-    const text = await readText(response, callOptions, context);
-    const payload = parseJson(text);
-    if (payload === undefined) throw providerErrorFromMalformed(`a ${what} that is not JSON`, context);
-    const result = schema.safeParse(payload);
-    if (result.success) return result.data;
-    throw providerErrorFromMalformed(
-      `a ${what} of an unexpected shape (at "${result.error.issues[0]?.path.join('.') ?? ''}")`,
-      context,
-      result.error,
-    );
+    return parseResponseJson(await readText(response, callOptions, context), schema, what, context);
   }
+
+  const readText = readResponseText;
 
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
     const context = contextFor(request.model);
@@ -233,17 +213,9 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     });
   }
 
-  async function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
-    const started = performance.now();
-    try {
-      await listModels(callOptions);
-      return { ok: true, latencyMs: performance.now() - started };
-    } catch (error) {
-      const providerError = isProviderError(error)
-        ? error
-        : new ProviderError({ kind: 'server', message: 'Health check failed', provider: id, cause: error });
-      return { ok: false, latencyMs: performance.now() - started, error: providerError };
-    }
+
+  function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
+    return timedHealthCheck(id, () => listModels(callOptions));
   }
 
   return { id, kind: 'anthropic', chat, chatStream, embed, listModels, healthCheck };

@@ -17,6 +17,7 @@ import {
 } from './gemini-api.ts';
 import { providerErrorFromGeminiPayload, providerErrorFromGeminiResponse } from './gemini-error.ts';
 import { convertGeminiStream } from './gemini-stream.ts';
+import { lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
 
 /** Options of {@link createGeminiProvider}; `createProvider` fills them from the config and kind table. */
 export interface GeminiProviderOptions {
@@ -31,13 +32,6 @@ export interface GeminiProviderOptions {
 const MODEL_PAGE_SIZE = 1000;
 const MAX_MODEL_PAGES = 10;
 
-function lowerCaseHeaders(target: Record<string, string>, source: Record<string, string>): Record<string, string> {
-  for (const name of Object.keys(source)) {
-    const value = source[name];
-    if (value !== undefined) target[name.toLowerCase()] = value;
-  }
-  return target;
-}
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -105,33 +99,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     throw providerErrorFromGeminiResponse(response, await readText(response, callOptions, context), context);
   }
 
-  async function readText(response: Response, callOptions: CallOptions | undefined, context: ErrorContext) {
-    try {
-      return await response.text();
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-  }
 
-  async function readJson<T extends z.ZodType>(
-    response: Response,
-    schema: T,
-    what: string,
-    callOptions: CallOptions | undefined,
-    context: ErrorContext,
-  ): Promise<z.output<T>> {
-    const payload = parseJson(await readText(response, callOptions, context));
-    if (payload === undefined) throw providerErrorFromMalformed(`a ${what} that is not JSON`, context);
-    const error = providerErrorFromGeminiPayload(payload, context);
-    if (error !== undefined) throw error;
-    const result = schema.safeParse(payload);
-    if (result.success) return result.data;
-    throw providerErrorFromMalformed(
-      `a ${what} of an unexpected shape (at "${result.error.issues[0]?.path.join('.') ?? ''}")`,
-      context,
-      result.error,
-    );
-  }
 
   function convert(request: ChatCompletionRequest) {
     try {
@@ -143,6 +111,18 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
       throw error;
     }
   }
+
+  async function readJson<T extends z.ZodType>(
+    response: Response,
+    schema: T,
+    what: string,
+    callOptions: CallOptions | undefined,
+    context: ErrorContext,
+  ): Promise<z.output<T>> {
+    return parseResponseJson(await readText(response, callOptions, context), schema, what, context, { find: (payload) => providerErrorFromGeminiPayload(payload, context), first: true });
+  }
+
+  const readText = readResponseText;
 
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
     const context = contextFor(request.model);
@@ -271,17 +251,9 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     return models;
   }
 
-  async function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
-    const started = performance.now();
-    try {
-      await listModels(callOptions);
-      return { ok: true, latencyMs: performance.now() - started };
-    } catch (error) {
-      const providerError = isProviderError(error)
-        ? error
-        : new ProviderError({ kind: 'server', message: 'Health check failed', provider: id, cause: error });
-      return { ok: false, latencyMs: performance.now() - started, error: providerError };
-    }
+
+  function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
+    return timedHealthCheck(id, () => listModels(callOptions));
   }
 
   return { id, kind: 'gemini', chat, chatStream, embed, listModels, healthCheck };

@@ -7,7 +7,6 @@ import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 import { embeddingResponseSchema } from '../embedding-api.ts';
 import type { EmbeddingRequest, EmbeddingResponse } from '../embedding-api.ts';
 import { parseJson } from '../parse-json.ts';
-import { isProviderError, ProviderError } from '../provider-error.ts';
 import type { ProviderKind } from '../provider-kinds.ts';
 import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
 import { openAICompatibleModelListSchema } from './openai-compatible-api.ts';
@@ -22,6 +21,7 @@ import { parseOpenAICompatibleStream } from './openai-compatible-stream.ts';
 import { normaliseResponse } from './map-openai-compatible-finish-reason.ts';
 import { vendorQuirks } from './vendor-quirks.ts';
 import { createSerialSteps } from '../serial-steps.ts';
+import { lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
 
 /** Options of {@link createOpenAICompatibleProvider}; `createProvider` fills them from the config and kind table. */
 export interface OpenAICompatibleProviderOptions {
@@ -50,15 +50,6 @@ export interface OpenAICompatibleUrls {
 }
 
 type RequestBody = Record<string, unknown>;
-
-// Lower-cased names, so that a per-call header replaces a configured one whatever the case either was written in.
-function lowerCaseHeaders(target: Record<string, string>, source: Record<string, string>): Record<string, string> {
-  for (const name of Object.keys(source)) {
-    const value = source[name];
-    if (value !== undefined) target[name.toLowerCase()] = value;
-  }
-  return target;
-}
 
 /**
  * The adapter for every vendor that speaks OpenAI Chat Completions (OpenAI itself, DeepSeek, Zhipu, DashScope,
@@ -151,13 +142,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     throw providerErrorFromResponse(response, text, context);
   }
 
-  async function readText(response: Response, callOptions: CallOptions | undefined, context: ErrorContext) {
-    try {
-      return await response.text();
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-  }
+  const readText = readResponseText;
 
   /** Reads a 2xx JSON body once and validates it; a 200 carrying `{"error":…}` becomes that error. */
   async function readJson<T extends z.ZodType>(
@@ -168,18 +153,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     context: ErrorContext,
   ): Promise<z.output<T>> {
     const text = await readText(response, callOptions, context);
-    const payload = parseJson(text);
-    if (payload === undefined) throw providerErrorFromMalformed(`a ${what} that is not JSON`, context);
-    const result = schema.safeParse(payload);
-    if (result.success) return result.data;
-    throw (
-      providerErrorFromPayload(payload, context) ??
-      providerErrorFromMalformed(
-        `a ${what} of an unexpected shape (at "${result.error.issues[0]?.path.join('.') ?? ''}")`,
-        context,
-        result.error,
-      )
-    );
+    return parseResponseJson(text, schema, what, context, { find: (payload) => providerErrorFromPayload(payload, context) });
   }
 
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
@@ -311,17 +285,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     }));
   }
 
-  async function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
-    const started = performance.now();
-    try {
-      await listModels(callOptions);
-      return { ok: true, latencyMs: performance.now() - started };
-    } catch (error) {
-      const providerError = isProviderError(error)
-        ? error
-        : new ProviderError({ kind: 'server', message: 'Health check failed', provider: id, cause: error });
-      return { ok: false, latencyMs: performance.now() - started, error: providerError };
-    }
+  function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
+    return timedHealthCheck(id, () => listModels(callOptions));
   }
 
   return { id, kind, chat, chatStream, embed, listModels, healthCheck };

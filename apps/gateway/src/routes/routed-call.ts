@@ -1,0 +1,72 @@
+import type { RouterCallOptions } from '@gw/providers';
+import type { Context } from 'hono';
+import type { Logger } from '../logger.ts';
+import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
+import { startDeadline } from '../routing/deadline.ts';
+import type { GatewayRouting, RoutedModel } from '../routing/gateway-routing.ts';
+import { settleOnce, type Settle, type SettleHook } from '../settle.ts';
+
+/** One request's way to the upstream: where it is routed, its call options and its settle. */
+export interface RoutedCall {
+  readonly routed: RoutedModel;
+  /** Priority and the record of the deployment tried (no signal: each call adds its own). */
+  readonly callOptions: Omit<RouterCallOptions, 'signal'>;
+  readonly settle: Settle;
+}
+
+/** What {@link beginRoutedCall} needs to know about the route. */
+export interface RoutedCallOptions {
+  routing: GatewayRouting;
+  logger: Logger;
+  hook: SettleHook | undefined;
+  /** The model the client named. */
+  model: string;
+  stream: boolean;
+}
+
+/**
+ * Routes the model the client named (404 / 503 when it cannot be served), reads the `x-gw-priority` header, and
+ * binds the settle hook to the request. The settled outcome names the deployment that served (or failed last),
+ * read when settling, since the router decides it call by call.
+ *
+ * @example
+ * const { routed, callOptions, settle } = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream: false });
+ */
+export function beginRoutedCall(c: Context<{ Variables: { requestId: string } }>, options: RoutedCallOptions): RoutedCall {
+  const priority = priorityOf(c);
+  const routed = options.routing.route(options.model);
+  const { options: callOptions, servedBy } = routerCallOptions(priority);
+  const settle = settleOnce(options.hook, options.logger, {
+    requestId: c.get('requestId'),
+    model: options.model,
+    get providerId() {
+      return servedBy.providerId;
+    },
+    get upstreamModel() {
+      return servedBy.upstreamModel;
+    },
+    stream: options.stream,
+  });
+  return { routed, callOptions, settle };
+}
+
+/**
+ * Runs a non-streamed call within the request's total budget, settling a failure (a 504 once the budget ran out).
+ * The caller settles the success with its usage.
+ *
+ * @example
+ * const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
+ */
+export async function callWithinBudget<T>(c: Context, call: RoutedCall, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = c.req.raw.signal;
+  const deadline = startDeadline(signal, call.routed.totalMs);
+  try {
+    return await run(deadline.signal);
+  } catch (caught) {
+    const error = deadline.expired() ? deadline.error : caught;
+    call.settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
+    throw error;
+  } finally {
+    deadline.clear();
+  }
+}

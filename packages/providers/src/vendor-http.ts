@@ -1,0 +1,94 @@
+import type { z } from 'zod';
+import type { ErrorContext } from './openai-compatible/openai-compatible-error.ts';
+import { providerErrorFromException, providerErrorFromMalformed } from './openai-compatible/openai-compatible-error.ts';
+import { parseJson } from './parse-json.ts';
+import { isProviderError, ProviderError } from './provider-error.ts';
+import type { CallOptions, HealthCheckResult } from './provider.ts';
+
+// What every adapter does the same way around its HTTP calls: header merging, reading a body, checking a JSON
+// answer against its schema, timing a health check. Internal to the package.
+
+/**
+ * Copies `source` into `target` with lower-cased names, so that a per-call header replaces a configured one whatever
+ * case either was written in. Returns `target`.
+ *
+ * @example
+ * const headers = lowerCaseHeaders({ ...baseHeaders }, callOptions.headers);
+ */
+export function lowerCaseHeaders(target: Record<string, string>, source: Record<string, string> | undefined): Record<string, string> {
+  if (source === undefined) return target;
+  for (const name of Object.keys(source)) {
+    const value = source[name];
+    if (value !== undefined) target[name.toLowerCase()] = value;
+  }
+  return target;
+}
+
+/**
+ * The body of a response as text; a connection that breaks while it is read (or the caller's abort) is a
+ * `ProviderError` like any other failure of the call.
+ *
+ * @example
+ * const text = await readResponseText(response, callOptions, context);
+ */
+export async function readResponseText(response: Response, callOptions: CallOptions | undefined, context: ErrorContext): Promise<string> {
+  try {
+    return await response.text();
+  } catch (error) {
+    throw providerErrorFromException(error, callOptions?.signal, context);
+  }
+}
+
+/** How {@link parseResponseJson} looks for an error answered with HTTP 200. */
+export interface ErrorInPayload {
+  /** The vendor's error in the payload, if it is one. */
+  find: (payload: unknown) => ProviderError | undefined;
+  /** Look before the schema (a loose schema would take the error body for an answer); default only when it fails. */
+  first?: boolean;
+}
+
+/**
+ * Parses a 2xx body and checks it against `schema`. `errorIn` finds an error answered with HTTP 200 (thrown when
+ * found); a body that is not JSON, or not of the schema's shape, is a `server` ProviderError naming `what` and the
+ * first bad field.
+ *
+ * @example
+ * const message = parseResponseJson(text, anthropicMessageSchema, 'Messages response', context);
+ */
+export function parseResponseJson<T extends z.ZodType>(
+  text: string,
+  schema: T,
+  what: string,
+  context: ErrorContext,
+  errorIn?: ErrorInPayload,
+): z.output<T> {
+  const payload = parseJson(text);
+  if (payload === undefined) throw providerErrorFromMalformed(`a ${what} that is not JSON`, context);
+  if (errorIn?.first === true) {
+    const error = errorIn.find(payload);
+    if (error !== undefined) throw error;
+  }
+  const result = schema.safeParse(payload);
+  if (result.success) return result.data;
+  throw (
+    (errorIn?.first === true ? undefined : errorIn?.find(payload)) ??
+    providerErrorFromMalformed(`a ${what} of an unexpected shape (at "${result.error.issues[0]?.path.join('.') ?? ''}")`, context, result.error)
+  );
+}
+
+/**
+ * Runs `probe` (usually the model list) and times it; never throws: a failure is `{ ok: false, error }`.
+ *
+ * @example
+ * const healthCheck = (callOptions) => timedHealthCheck(id, () => listModels(callOptions));
+ */
+export async function timedHealthCheck(provider: string, probe: () => Promise<unknown>): Promise<HealthCheckResult> {
+  const started = performance.now();
+  try {
+    await probe();
+    return { ok: true, latencyMs: performance.now() - started };
+  } catch (error) {
+    const providerError = isProviderError(error) ? error : new ProviderError({ kind: 'server', message: 'Health check failed', provider, cause: error });
+    return { ok: false, latencyMs: performance.now() - started, error: providerError };
+  }
+}
