@@ -102,3 +102,34 @@ export class ProviderError extends Error {
 export function isProviderError(error: unknown): error is ProviderError {
   return typeof error === 'object' && error !== null && Reflect.get(error, PROVIDER_ERROR_MARKER) === true;
 }
+
+/**
+ * Internal (for adapters): the kind an HTTP error status says by itself, when the vendor's body gives no code or type
+ * that says more. 402 is an exhausted balance; 503 and 529 are overload; 408 and 504 timeouts; other 4xx the
+ * request's fault; anything else a server failure.
+ *
+ * @example
+ * kindFromHttpStatus(529); // 'overloaded'
+ */
+export function kindFromHttpStatus(status: number): ProviderErrorKind {
+  switch (status) {
+    case 401:
+      return 'authentication';
+    case 402:
+      return 'quota';
+    case 403:
+      return 'permission';
+    case 404:
+      return 'not_found';
+    case 408:
+    case 504:
+      return 'timeout';
+    case 429:
+      return 'rate_limit';
+    case 503:
+    case 529:
+      return 'overloaded';
+    default:
+      return status >= 400 && status < 500 ? 'invalid_request' : 'server';
+  }
+}

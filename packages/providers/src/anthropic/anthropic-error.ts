@@ -1,5 +1,5 @@
 import { parseJson } from '../parse-json.ts';
-import { ProviderError } from '../provider-error.ts';
+import { kindFromHttpStatus, ProviderError } from '../provider-error.ts';
 import type { ProviderErrorKind } from '../provider-error.ts';
 import { parseRetryAfter } from '../retry-after.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
@@ -21,30 +21,6 @@ const KIND_BY_TYPE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, Pro
   ['overloaded_error', 'overloaded'],
 ]);
 
-function kindFromStatus(status: number | undefined): ProviderErrorKind {
-  switch (status) {
-    case undefined:
-      return 'server';
-    case 401:
-      return 'authentication';
-    case 402:
-      return 'quota';
-    case 403:
-      return 'permission';
-    case 404:
-      return 'not_found';
-    case 408:
-    case 504:
-      return 'timeout';
-    case 429:
-      return 'rate_limit';
-    case 503:
-    case 529:
-      return 'overloaded';
-    default:
-      return status >= 400 && status < 500 ? 'invalid_request' : 'server';
-  }
-}
 
 // Anthropic has no error code for an over-long prompt: it is an invalid_request_error whose message says
 // "prompt is too long: 215000 tokens > 200000 maximum" (or, for max_tokens, "…exceed context limit…"). Matching
@@ -53,7 +29,7 @@ const CONTEXT_WINDOW_MESSAGE = /prompt is too long|context limit|context window|
 
 function kindOf(type: string | undefined, status: number | undefined, message: string | undefined): ProviderErrorKind {
   const byType = type === undefined ? undefined : KIND_BY_TYPE.get(type);
-  const kind = byType ?? kindFromStatus(status);
+  const kind = byType ?? (status === undefined ? 'server' : kindFromHttpStatus(status));
   if (kind === 'invalid_request' && type !== 'request_too_large' && message !== undefined) {
     if (CONTEXT_WINDOW_MESSAGE.test(message)) return 'context_window';
   }

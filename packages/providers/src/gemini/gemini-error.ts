@@ -1,7 +1,7 @@
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import { cleanMessage } from '../openai-compatible/openai-compatible-error.ts';
 import { parseJson } from '../parse-json.ts';
-import { ProviderError } from '../provider-error.ts';
+import { kindFromHttpStatus, ProviderError } from '../provider-error.ts';
 import type { ProviderErrorKind } from '../provider-error.ts';
 import { parseRetryAfter } from '../retry-after.ts';
 import { geminiErrorBodySchema } from './gemini-api.ts';
@@ -42,15 +42,6 @@ function reasonOf(error: GeminiError): string | undefined {
   return undefined;
 }
 
-function kindFromHttpStatus(status: number): ProviderErrorKind {
-  if (status === 401) return 'authentication';
-  if (status === 403) return 'permission';
-  if (status === 404) return 'not_found';
-  if (status === 429) return 'rate_limit';
-  if (status === 503) return 'overloaded';
-  if (status === 504 || status === 408) return 'timeout';
-  return status >= 400 && status < 500 ? 'invalid_request' : 'server';
-}
 
 // The gRPC status name and the ErrorInfo reason say more than the HTTP status; the status decides the rest.
 function kindOf(error: GeminiError, status: number | undefined): ProviderErrorKind {

@@ -1,7 +1,7 @@
 import { isNetworkError } from 'ky';
 import { z } from 'zod';
 import { parseJson } from '../parse-json.ts';
-import { isProviderError, ProviderError } from '../provider-error.ts';
+import { isProviderError, kindFromHttpStatus, ProviderError } from '../provider-error.ts';
 import type { ProviderErrorKind } from '../provider-error.ts';
 import { redactSecrets } from '../redact-secrets.ts';
 import { parseRetryAfter } from '../retry-after.ts';
@@ -134,32 +134,6 @@ const KIND_BY_TYPE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, Pro
   ['billing_error', 'quota'],
 ]);
 
-function kindFromStatus(status: number): ProviderErrorKind {
-  switch (status) {
-    case 400:
-    case 413:
-    case 422:
-      return 'invalid_request';
-    case 401:
-      return 'authentication';
-    case 402:
-      return 'quota';
-    case 403:
-      return 'permission';
-    case 404:
-      return 'not_found';
-    case 408:
-    case 504:
-      return 'timeout';
-    case 429:
-      return 'rate_limit';
-    case 503:
-    case 529:
-      return 'overloaded';
-    default:
-      return status >= 400 && status < 500 ? 'invalid_request' : 'server';
-  }
-}
 
 function kindOfCode(code: string | undefined, context: ErrorContext): ProviderErrorKind | undefined {
   if (code === undefined) return undefined;
@@ -196,7 +170,7 @@ export function providerErrorFromResponse(
   const vendor = readVendorError(parseJson(bodyText));
   const fallback = bodyText.trim() === '' ? `Upstream answered HTTP ${status}` : bodyText;
   return new ProviderError({
-    kind: kindFromCode(vendor, context) ?? kindFromMessage(status, vendor, fallback) ?? kindFromStatus(status),
+    kind: kindFromCode(vendor, context) ?? kindFromMessage(status, vendor, fallback) ?? kindFromHttpStatus(status),
     message: cleanMessage(vendor?.message ?? fallback, context),
     status,
     retryAfterMs: parseRetryAfter(response.headers),
@@ -220,7 +194,7 @@ export function providerErrorFromPayload(payload: unknown, context: ErrorContext
   const statusLike = Number.isInteger(numericCode) && numericCode >= 400 && numericCode < 600 ? numericCode : undefined;
   const kind =
     kindFromCode(vendor, context) ??
-    (statusLike === undefined ? undefined : kindFromStatus(statusLike)) ??
+    (statusLike === undefined ? undefined : kindFromHttpStatus(statusLike)) ??
     (vendor?.type === undefined ? undefined : KIND_BY_TYPE.get(vendor.type)) ??
     'server';
   return new ProviderError({
