@@ -95,8 +95,14 @@ export function routeStream(
   options: RouterCallOptions,
   priceOf: PriceOf,
 ): BufferedAsyncIterator<ChatCompletionChunk> {
+  // Our own controller, tripped by return() and by the caller's signal through a listener removed at the end
+  // (AbortSignal.any costs more per call, and keeps the composite alive as long as the caller's signal lives).
   const controller = new AbortController();
-  const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
+  const callerSignal = options.signal;
+  const forwardAbort = (): void => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted === true) forwardAbort();
+  else callerSignal?.addEventListener('abort', forwardAbort, { once: true });
+  const signal = controller.signal;
   let opening: Promise<OpenedStream> | undefined;
   let opened: OpenedStream | undefined;
   let finished = false;
@@ -105,6 +111,7 @@ export function routeStream(
 
   const finish = (): void => {
     finished = true;
+    callerSignal?.removeEventListener('abort', forwardAbort);
     opened?.settle();
   };
 
