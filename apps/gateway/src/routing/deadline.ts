@@ -6,7 +6,7 @@ export interface Deadline {
   readonly signal: AbortSignal;
   /** True once the budget ran out. */
   expired(): boolean;
-  /** What the request fails with once the budget ran out: a 504. */
+  /** What the request fails with once the budget ran out: a 504 (made when first asked for). */
   readonly error: GatewayError;
   /** Stops the clock (the request ended in time). */
   clear(): void;
@@ -26,6 +26,18 @@ export function totalTimeoutError(totalMs: number): GatewayError {
   });
 }
 
+// Without a budget nothing expires, and no error (with its stack trace) is built on the hot path.
+function unlimited(signal: AbortSignal): Deadline {
+  return {
+    signal,
+    expired: () => false,
+    get error() {
+      return totalTimeoutError(0);
+    },
+    clear: () => undefined,
+  };
+}
+
 /**
  * Starts the clock of a request's total budget: retries and fallbacks included. Without `totalMs` the signal is the
  * client's own and it never expires.
@@ -37,17 +49,23 @@ export function totalTimeoutError(totalMs: number): GatewayError {
  * finally { deadline.clear(); }
  */
 export function startDeadline(signal: AbortSignal, totalMs: number | undefined): Deadline {
-  const error = totalTimeoutError(totalMs ?? 0);
-  if (totalMs === undefined) return { signal, expired: () => false, error, clear: () => undefined };
+  if (totalMs === undefined) return unlimited(signal);
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(signal.reason);
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(error), totalMs);
+  // Built only when the budget runs out: an error's stack trace is not free.
+  let expiredWith: GatewayError | undefined;
+  const timer = setTimeout(() => {
+    expiredWith = totalTimeoutError(totalMs);
+    controller.abort(expiredWith);
+  }, totalMs);
   return {
     signal: controller.signal,
-    expired: () => controller.signal.aborted && controller.signal.reason === error,
-    error,
+    expired: () => expiredWith !== undefined && controller.signal.reason === expiredWith,
+    get error() {
+      return expiredWith ?? totalTimeoutError(totalMs);
+    },
     clear: () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
