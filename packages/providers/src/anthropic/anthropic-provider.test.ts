@@ -5,11 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
 import { readFixture } from '../__fixtures__/read-fixture.ts';
-import { isProviderError } from '../provider-error.ts';
-import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
 import type { StandInUpstream } from '../testing/stand-in-types.ts';
+import { collect, rejection } from '../__fixtures__/provider-test-kit.ts';
 
 const API_KEY = 'sk-ant-api03-test-4f9c1e7a2b8d3c6e5f0a';
 
@@ -32,22 +31,6 @@ const request: ChatCompletionRequest = {
   model: 'claude-sonnet-4-5',
   messages: [{ role: 'user', content: 'Name the capital of France' }],
 };
-
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isProviderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('chat', () => {
   it('posts to /v1/messages with x-api-key and anthropic-version, and answers in the canonical shape', async () => {

@@ -3,14 +3,13 @@
 // and the content-filter error with innererror ResponsibleAIPolicyViolation).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readChunksAsSse, readFixture } from '../__fixtures__/read-fixture.ts';
-import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
+import type { ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
-import { isProviderError } from '../provider-error.ts';
-import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
 import type { StandInUpstream } from '../testing/stand-in-types.ts';
 import { AZURE_OPENAI_DEFAULT_API_VERSION } from './azure-openai-provider.ts';
+import { collect, rejection } from '../__fixtures__/provider-test-kit.ts';
 
 const API_KEY = 'azure-key-0d4e8f1a2b3c4d5e6f7a';
 
@@ -32,22 +31,6 @@ const request: ChatCompletionRequest = {
   model: 'my gpt-4o',
   messages: [{ role: 'user', content: 'Name the capital of France' }],
 };
-
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isProviderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('deployment URLs and auth', () => {
   it('posts to /openai/deployments/{deployment}/chat/completions with the default api-version and api-key', async () => {

@@ -4,15 +4,14 @@
 // the replay tests encode them back to the binary format.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFixture } from '../__fixtures__/read-fixture.ts';
-import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
+import type { ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
-import { isProviderError } from '../provider-error.ts';
-import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
 import type { StandInUpstream } from '../testing/stand-in-types.ts';
 import { createBedrockProvider } from './bedrock-provider.ts';
 import { encodeEventStreamMessage } from './event-stream-codec.ts';
+import { collect, rejection } from '../__fixtures__/provider-test-kit.ts';
 
 const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -44,22 +43,6 @@ afterAll(async () => {
 });
 
 const request: ChatCompletionRequest = { model: MODEL, messages: [{ role: 'user', content: 'Name the capital of France' }] };
-
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isProviderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 function eventStream(name: string): Uint8Array {
   const events: Array<{ headers: Record<string, string>; payload: unknown }> = JSON.parse(readFixture(name));

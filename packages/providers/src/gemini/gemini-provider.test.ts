@@ -3,13 +3,12 @@
 // function calling with thought signatures and for thinking (thought parts, thoughtsTokenCount).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readChunksAsSse, readFixture } from '../__fixtures__/read-fixture.ts';
-import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
+import type { ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
-import { isProviderError } from '../provider-error.ts';
-import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
 import type { RecordedRequest, StandInUpstream } from '../testing/stand-in-types.ts';
+import { collect, rejection } from '../__fixtures__/provider-test-kit.ts';
 
 const API_KEY = 'AIzaSyTestKey4f9c1e7a2b8d3c6e5f0a';
 
@@ -32,22 +31,6 @@ const request: ChatCompletionRequest = {
   model: 'gemini-2.5-flash',
   messages: [{ role: 'user', content: 'Name the capital of France' }],
 };
-
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isProviderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 function lastRequest(): RecordedRequest {
   const recorded = upstream.requests.at(-1);

@@ -2,11 +2,10 @@ import { getEventListeners } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
-import { isProviderError } from '../provider-error.ts';
-import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
 import type { StandInUpstream } from '../testing/stand-in-types.ts';
+import { collect, rejection } from '../__fixtures__/provider-test-kit.ts';
 
 const API_KEY = 'sk-test-4f9c1e7a2b8d3c6e5f0a';
 
@@ -30,24 +29,8 @@ const request: ChatCompletionRequest = {
   messages: [{ role: 'user', content: 'Name the capital of France' }],
 };
 
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
 function text(chunks: ChatCompletionChunk[]): string {
   return chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isProviderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('chat', () => {

@@ -15,14 +15,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readChunksAsSse, readFixture } from '../__fixtures__/read-fixture.ts';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
-import { isProviderError } from '../provider-error.ts';
-import type { ProviderError } from '../provider-error.ts';
 import type { ProviderKind } from '../provider-kinds.ts';
 import type { Provider } from '../provider.ts';
 import { rawChunkJson } from '../raw-chunk-json.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
 import type { StandInUpstream } from '../testing/stand-in-types.ts';
 import { vendorQuirks } from './vendor-quirks.ts';
+import { collect, rejection } from '../__fixtures__/provider-test-kit.ts';
 
 const API_KEY = 'sk-test-quirks-7c1e4a9b';
 
@@ -44,24 +43,8 @@ function requestFor(model: string, extra: Partial<ChatCompletionRequest> = {}): 
   return { model, messages: [{ role: 'user', content: 'What is the capital of France?' }], ...extra };
 }
 
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
 function joined(chunks: ChatCompletionChunk[], field: 'content' | 'reasoning_content'): string {
   return chunks.map((chunk) => chunk.choices[0]?.delta[field] ?? '').join('');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isProviderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 interface ExpectedUsage {

@@ -4,12 +4,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatCompletionRequest } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
 import { isProviderError } from '../provider-error.ts';
-import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
 import type { RecordedRequest, StandInBehaviour, StandInUpstream } from '../testing/stand-in-types.ts';
 import { createRouter } from './create-router.ts';
 import type { ModelAliasConfig, RouterEvent, RouterOptions } from './router-types.ts';
+import { rejection } from '../__fixtures__/provider-test-kit.ts';
 
 let upstream: StandInUpstream;
 let provider: Provider;
@@ -59,16 +59,6 @@ function router(models: ModelAliasConfig[], extra: Partial<RouterOptions> = {}) 
 }
 
 const request = (model: string): ChatCompletionRequest => ({ model, messages: [{ role: 'user', content: 'Say hi' }] });
-
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isProviderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function chatTimes(instance: ReturnType<typeof router>['router'], model: string, times: number): Promise<void> {
   for (let index = 0; index < times; index++) await instance.chat(request(model));
