@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { GatewayRouting } from '../routing/gateway-routing.ts';
 import type { SettleHook } from '../settle.ts';
 import { beginRoutedCall, callWithinBudget } from './routed-call.ts';
+import { sendJson } from './send-json.ts';
 import { openAiChunkEncoder, streamChat } from './chat-stream.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
 
@@ -37,7 +38,7 @@ export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Vari
     if (!stream) {
       const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
       call.settle(response.usage ?? undefined, 'completed');
-      return c.json(response);
+      return sendJson(c, response);
     }
 
     // Read before the call: the provider adds include_usage upstream for its own billing.
