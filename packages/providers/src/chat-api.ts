@@ -5,6 +5,7 @@ import {
   chatToolChoiceSchema,
   chatToolSchema,
 } from './chat-messages.ts';
+import { isRecord } from './is-record.ts';
 
 // The canonical wire shape is OpenAI Chat Completions. The request schema knows every OpenAI field and checks its
 // type, yet passes unknown fields through (vendors add their own, e.g. `enable_thinking`). Response and chunk
@@ -91,10 +92,6 @@ export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>
 // - Mistral may send `content` as an array of chunks, `[{type:'text',text}, {type:'thinking',thinking:[{type:'text',
 //   text}]}]`: the text chunks become the string content, the thinking chunks `reasoning_content`.
 // Anything else (a number as content, an unknown chunk type) is left for the schema to refuse.
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function textOfParts(parts: unknown): string | undefined {
   if (!Array.isArray(parts)) return undefined;

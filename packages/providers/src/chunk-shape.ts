@@ -1,5 +1,6 @@
 import { needsAssistantNormalising } from './chat-api.ts';
 import type { ChatCompletionChunk } from './chat-api.ts';
+import { isRecord } from './is-record.ts';
 
 // The fast path of stream parsing. zod checks a chunk by building a copy of it, with a result object per field:
 // on a 20-chunk stream that was a quarter of everything the gateway allocated per request. Most chunks already
@@ -7,12 +8,6 @@ import type { ChatCompletionChunk } from './chat-api.ts';
 // type), so this check, which allocates nothing, lets the parser use the payload itself; anything it does not
 // vouch for goes through zod, which fills defaults and names the bad field. chunk-shape.test.ts checks that every
 // payload accepted here parses with zod to an equal value.
-
-type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isStringOrNullish(value: unknown): boolean {
   return value == null || typeof value === 'string';

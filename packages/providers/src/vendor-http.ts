@@ -25,6 +25,52 @@ export function lowerCaseHeaders(target: Record<string, string>, source: Record<
 }
 
 /**
+ * A JSON POST (or a GET without body) with the adapter's headers, a call's own headers over them, and its signal.
+ *
+ * @example
+ * const init = jsonRequestInit(baseHeaders, JSON.stringify(body), signal, callOptions?.headers);
+ */
+export function jsonRequestInit(
+  baseHeaders: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal | undefined,
+  callHeaders: Record<string, string> | undefined,
+): RequestInit {
+  const init: RequestInit = {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: callHeaders === undefined ? baseHeaders : lowerCaseHeaders({ ...baseHeaders }, callHeaders),
+  };
+  if (body !== undefined) init.body = body;
+  if (signal !== undefined) init.signal = signal;
+  return init;
+}
+
+/**
+ * Calls `fetchImpl` and resolves with a 2xx response. A failure to connect (or the caller's abort) and any other
+ * status become a `ProviderError`, the latter through the vendor's own `errorFromResponse` with the body's text.
+ *
+ * @example
+ * const response = await fetchOk(fetch, url, init, callOptions, context, anthropicErrorFromResponse);
+ */
+export async function fetchOk(
+  fetchImpl: typeof globalThis.fetch,
+  url: string,
+  init: RequestInit,
+  callOptions: CallOptions | undefined,
+  context: ErrorContext,
+  errorFromResponse: (response: Response, text: string, context: ErrorContext) => ProviderError,
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetchImpl(url, init);
+  } catch (error) {
+    throw providerErrorFromException(error, callOptions?.signal, context);
+  }
+  if (response.ok) return response;
+  throw errorFromResponse(response, await readResponseText(response, callOptions, context), context);
+}
+
+/**
  * The body of a response as text; a connection that breaks while it is read (or the caller's abort) is a
  * `ProviderError` like any other failure of the call.
  *

@@ -16,6 +16,19 @@ export interface LimiterRefusal {
   readonly limiter: string;
 }
 
+// The fields the three refusals share; each subclass adds its marker, name and details.
+abstract class LimiterRefusalError extends Error implements LimiterRefusal {
+  readonly kind = 'overloaded';
+  readonly status = 503;
+  readonly retryable = true;
+  readonly limiter: string;
+
+  constructor(message: string, limiter: string) {
+    super(message);
+    this.limiter = limiter;
+  }
+}
+
 /**
  * Thrown (as a rejection of `acquire` / `run`) when the limiter's queue already holds `maxQueue` calls.
  * It is immediate: the call never waited.
@@ -30,19 +43,14 @@ export interface LimiterRefusal {
  * }
  * ```
  */
-export class QueueFullError extends Error implements LimiterRefusal {
+export class QueueFullError extends LimiterRefusalError {
   readonly [QUEUE_FULL_MARKER] = true;
   override readonly name = 'QueueFullError';
-  readonly kind = 'overloaded';
-  readonly status = 503;
-  readonly retryable = true;
-  readonly limiter: string;
   /** How many calls were waiting when this one was refused (the limiter's `maxQueue`). */
   readonly queued: number;
 
   constructor(options: { limiter: string; queued: number }) {
-    super(`queue for ${options.limiter} is full (${options.queued} waiting)`);
-    this.limiter = options.limiter;
+    super(`queue for ${options.limiter} is full (${options.queued} waiting)`, options.limiter);
     this.queued = options.queued;
   }
 }
@@ -73,19 +81,14 @@ export function isQueueFullError(error: unknown): error is QueueFullError {
  * }
  * ```
  */
-export class QueueTimeoutError extends Error implements LimiterRefusal {
+export class QueueTimeoutError extends LimiterRefusalError {
   readonly [QUEUE_TIMEOUT_MARKER] = true;
   override readonly name = 'QueueTimeoutError';
-  readonly kind = 'overloaded';
-  readonly status = 503;
-  readonly retryable = true;
-  readonly limiter: string;
   /** The limiter's `maxQueueMs`, the longest a call may wait. */
   readonly maxQueueMs: number;
 
   constructor(options: { limiter: string; maxQueueMs: number }) {
-    super(`waited more than ${options.maxQueueMs} ms in the queue for ${options.limiter}`);
-    this.limiter = options.limiter;
+    super(`waited more than ${options.maxQueueMs} ms in the queue for ${options.limiter}`, options.limiter);
     this.maxQueueMs = options.maxQueueMs;
   }
 }
@@ -111,17 +114,12 @@ export function isQueueTimeoutError(error: unknown): error is QueueTimeoutError 
  * limiter.stop(); // shutting down: queued callers get a LimiterStoppedError (503)
  * ```
  */
-export class LimiterStoppedError extends Error implements LimiterRefusal {
+export class LimiterStoppedError extends LimiterRefusalError {
   readonly [LIMITER_STOPPED_MARKER] = true;
   override readonly name = 'LimiterStoppedError';
-  readonly kind = 'overloaded';
-  readonly status = 503;
-  readonly retryable = true;
-  readonly limiter: string;
 
   constructor(options: { limiter: string }) {
-    super(`the limiter for ${options.limiter} is stopped`);
-    this.limiter = options.limiter;
+    super(`the limiter for ${options.limiter} is stopped`, options.limiter);
   }
 }
 

@@ -45,3 +45,34 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     );
   });
 }
+
+/** The one method of a cockatiel policy that the wrappers use. */
+interface ExecutesWithSignal {
+  execute<R>(fn: (context: { signal: AbortSignal }) => PromiseLike<R> | R, signal?: AbortSignal): Promise<R>;
+}
+
+/**
+ * Runs `fn` through a cockatiel `policy` the way every wrapper here does: an already aborted `signal` throws at
+ * once, the caller's abort settles the call at once with `signal.reason` (cockatiel's queues and half-open waits
+ * do not listen), and any other failure goes through `translate`, which turns cockatiel's own rejections into
+ * ours. `called` says whether `fn` ran, so an error `fn` threw is not mistaken for the policy's.
+ */
+export async function executeThrough<T>(
+  policy: ExecutesWithSignal,
+  fn: (context: { signal: AbortSignal }) => Promise<T> | T,
+  signal: AbortSignal | undefined,
+  translate: (error: unknown, called: boolean) => unknown,
+): Promise<T> {
+  signal?.throwIfAborted();
+  let called = false;
+  const call = policy.execute((context) => {
+    called = true;
+    return fn({ signal: context.signal });
+  }, signal);
+  try {
+    return await (signal === undefined ? call : raceAbort(call, signal));
+  } catch (error) {
+    if (signal?.aborted === true) throw signal.reason;
+    throw translate(error, called);
+  }
+}

@@ -1,5 +1,5 @@
 import { bulkhead, isBulkheadRejectedError as isCockatielBulkheadRejectedError } from 'cockatiel';
-import { raceAbort } from './abort.ts';
+import { executeThrough } from './abort.ts';
 import type { ExecuteOptions } from './retry-policy.ts';
 
 const BULKHEAD_REJECTED_ERROR_MARKER: unique symbol = Symbol.for('gw.error.retry.bulkhead-rejected');
@@ -88,23 +88,10 @@ export function createBulkhead(options: BulkheadOptions): Bulkhead {
   });
 
   return {
-    async execute(fn, executeOptions = {}) {
-      const { signal } = executeOptions;
-      signal?.throwIfAborted();
-      let called = false;
-      const call = policy.execute((context) => {
-        called = true;
-        return fn({ signal: context.signal });
-      }, signal);
-      try {
-        return await (signal === undefined ? call : raceAbort(call, signal));
-      } catch (error) {
-        if (signal?.aborted === true) throw signal.reason;
-        if (!called && isCockatielBulkheadRejectedError(error)) {
-          throw new BulkheadRejectedError(options.maxConcurrent, maxQueue);
-        }
-        throw error;
-      }
+    execute(fn, executeOptions = {}) {
+      return executeThrough(policy, fn, executeOptions.signal, (error, called) =>
+        !called && isCockatielBulkheadRejectedError(error) ? new BulkheadRejectedError(options.maxConcurrent, maxQueue) : error,
+      );
     },
 
     stats() {

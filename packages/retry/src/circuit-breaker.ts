@@ -8,7 +8,7 @@ import {
   isIsolatedCircuitError,
 } from 'cockatiel';
 import type { IBreaker } from 'cockatiel';
-import { raceAbort } from './abort.ts';
+import { executeThrough } from './abort.ts';
 import type { ExecuteOptions } from './retry-policy.ts';
 import { isRetryable } from './is-retryable.ts';
 
@@ -220,27 +220,17 @@ export function createCircuitBreaker(
   });
 
   return {
-    async execute(fn, executeOptions = {}) {
-      const { signal } = executeOptions;
-      signal?.throwIfAborted();
-      let called = false;
-      const call = policy.execute((context) => {
-        called = true;
-        return fn({ signal: context.signal });
-      }, signal);
-      try {
-        // Calls that arrive during a half-open probe wait for its verdict inside cockatiel, deaf to their
-        // signal; the race lets the caller's abort settle them at once.
-        return await (signal === undefined ? call : raceAbort(call, signal));
-      } catch (error) {
-        if (signal?.aborted === true) throw signal.reason;
+    execute(fn, executeOptions = {}) {
+      // Calls that arrive during a half-open probe wait for its verdict inside cockatiel, deaf to their signal;
+      // executeThrough lets the caller's abort settle them at once.
+      return executeThrough(policy, fn, executeOptions.signal, (error, called) => {
         // Only translate cockatiel's rejection of *this* call, not a broken-circuit error thrown by `fn`.
-        if (called || !isCockatielBrokenCircuitError(error)) throw error;
+        if (called || !isCockatielBrokenCircuitError(error)) return error;
         counters.rejections += 1;
-        if (isIsolatedCircuitError(error)) throw new BrokenCircuitError({ retryAfterMs: undefined, isolated: true });
+        if (isIsolatedCircuitError(error)) return new BrokenCircuitError({ retryAfterMs: undefined, isolated: true });
         const retryAfterMs = Math.max(0, openedAt + halfOpenAfterMs - Date.now());
-        throw new BrokenCircuitError({ retryAfterMs, isolated: false });
-      }
+        return new BrokenCircuitError({ retryAfterMs, isolated: false });
+      });
     },
 
     get state() {

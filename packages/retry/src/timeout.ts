@@ -1,5 +1,5 @@
 import { TimeoutStrategy, timeout } from 'cockatiel';
-import { raceAbort } from './abort.ts';
+import { executeThrough } from './abort.ts';
 
 const TIMEOUT_ERROR_MARKER: unique symbol = Symbol.for('gw.error.retry.timeout');
 
@@ -59,21 +59,14 @@ export async function withTimeout<T>(
   ms: number,
   options: TimeoutOptions = {},
 ): Promise<T> {
-  const { signal } = options;
-  signal?.throwIfAborted();
   const policy = timeout(ms, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
   let timedOut = false;
-  // onTimeout also fires when the caller's signal aborts; the check of `signal.aborted` below tells them apart.
+  // onTimeout also fires when the caller's signal aborts; executeThrough settles that case with the abort reason.
   const listener = policy.onTimeout(() => {
     timedOut = true;
   });
   try {
-    const call = policy.execute((context) => fn({ signal: context.signal }), signal);
-    return await (signal === undefined ? call : raceAbort(call, signal));
-  } catch (error) {
-    if (signal?.aborted === true) throw signal.reason;
-    if (timedOut) throw new TimeoutError(ms);
-    throw error;
+    return await executeThrough(policy, fn, options.signal, (error) => (timedOut ? new TimeoutError(ms) : error));
   } finally {
     listener.dispose();
   }

@@ -43,9 +43,8 @@ export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Vari
 
     // Read before the call: the provider adds include_usage upstream for its own billing.
     const encoder = openAiChunkEncoder(request.stream_options?.include_usage === true);
-    const provider = { chatStream: router.chatStream.bind(router) };
     const { callOptions, settle, routed } = call;
-    return streamChat(c, { provider, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent });
+    return streamChat(c, { provider: router, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent });
   };
 }
 

@@ -1,4 +1,3 @@
-import { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { hasTakeBuffered, pipeSseToNode, SSE_DONE, toSseStream, withIdleTimeout } from '@gw/stream';
 import { rawChunkJson } from '@gw/providers';
@@ -7,6 +6,7 @@ import type { Context } from 'hono';
 import { reportError } from '../error-handler.ts';
 import type { Logger } from '../logger.ts';
 import { totalTimeoutError } from '../routing/deadline.ts';
+import { nodeResponseOf } from './send-json.ts';
 import type { Settle } from '../settle.ts';
 
 /**
@@ -249,11 +249,14 @@ export async function streamChat(c: Context<{ Variables: { requestId: string } }
   const upstreamSignal = upstreamCall.signal;
   // Past the total budget the upstream call is torn down with the 504 as its reason, which the idle-timeout wrapper
   // hands to the relay: before the first chunk a JSON 504, after it an error event.
-  const deadline = totalTimeoutMs === undefined ? undefined : setTimeout(() => upstreamCall.abort(totalTimeoutError(totalTimeoutMs)), totalTimeoutMs);
-  const settle: Settle = (usage, status, error) => {
-    clearTimeout(deadline);
-    options.settle(usage, status, error);
-  };
+  let settle = options.settle;
+  if (totalTimeoutMs !== undefined) {
+    const deadline = setTimeout(() => upstreamCall.abort(totalTimeoutError(totalTimeoutMs)), totalTimeoutMs);
+    settle = (usage, status, error) => {
+      clearTimeout(deadline);
+      options.settle(usage, status, error);
+    };
+  }
   const upstream = withIdleTimeout(provider.chatStream(request, { ...callOptions, signal: upstreamSignal }), { idleMs: streamIdleTimeoutMs, signal: upstreamSignal });
   let first: IteratorResult<ChatCompletionChunk>;
   try {
@@ -270,8 +273,8 @@ export async function streamChat(c: Context<{ Variables: { requestId: string } }
   };
   // On @hono/node-server, write to the Node response ourselves: no web stream, Response object or
   // separate header write between the relay and the socket. Anywhere else, a pull-based web body.
-  const outgoing: unknown = Reflect.get(Object(c.env), 'outgoing');
-  if (outgoing instanceof ServerResponse) {
+  const outgoing = nodeResponseOf(c);
+  if (outgoing !== undefined) {
     // The request id middleware's header, which Hono would otherwise add to the Response we skip.
     outgoing.writeHead(200, { ...SSE_HEADERS, 'x-request-id': c.get('requestId') });
     void pipeSseToNode(relay, outgoing, { onError });

@@ -51,8 +51,7 @@ export function messages(options: MessagesOptions): Handler<{ Variables: { reque
     }
 
     const encoder = anthropicStreamEncoder({ id, model: requestedModel });
-    const provider = { chatStream: router.chatStream.bind(router) };
     const { callOptions, settle, routed } = call;
-    return streamChat(c, { provider, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent: anthropicErrorEvent });
+    return streamChat(c, { provider: router, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent: anthropicErrorEvent });
   };
 }

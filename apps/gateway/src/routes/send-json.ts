@@ -3,6 +3,18 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 
 /**
+ * The Node response under a hono context on @hono/node-server (its `c.env.outgoing`), `undefined` elsewhere.
+ * A route that writes to it itself returns `RESPONSE_ALREADY_SENT`.
+ *
+ * @example
+ * const outgoing = nodeResponseOf(c);
+ */
+export function nodeResponseOf(c: Context): ServerResponse | undefined {
+  const outgoing: unknown = Reflect.get(Object(c.env), 'outgoing');
+  return outgoing instanceof ServerResponse ? outgoing : undefined;
+}
+
+/**
  * Answers 200 with `value` as JSON. On @hono/node-server it writes the Node response itself (one `writeHead` and
  * one `end`, with the request id header the middleware would have added), skipping the `Response` object hono
  * would build and the node-server would take apart again; anywhere else, `c.json`.
@@ -11,8 +23,8 @@ import type { Context } from 'hono';
  * return sendJson(c, response);
  */
 export function sendJson(c: Context<{ Variables: { requestId: string } }>, value: unknown): Response {
-  const outgoing: unknown = Reflect.get(Object(c.env), 'outgoing');
-  if (!(outgoing instanceof ServerResponse)) return c.json(value);
+  const outgoing = nodeResponseOf(c);
+  if (outgoing === undefined) return c.json(value);
   const body = JSON.stringify(value);
   outgoing.writeHead(200, {
     'content-type': 'application/json',

@@ -90,10 +90,9 @@ export function createGatewayRouting(
       };
     },
   });
-  const acquire: AcquireSlot = async (deployment, { priority, signal }) => {
-    if (!limiters.has(deployment.providerId) && settingsById.get(deployment.providerId)?.maxConcurrency === undefined) return noRelease;
-    return limiters.get(deployment.providerId).acquire({ priority, signal });
-  };
+  const limited = new Set(config.providers.filter((provider) => provider.maxConcurrency !== undefined).map((provider) => provider.id));
+  const acquire: AcquireSlot = async (deployment, { priority, signal }) =>
+    limited.has(deployment.providerId) ? limiters.get(deployment.providerId).acquire({ priority, signal }) : noRelease;
   const onEvent = (event: RouterEvent): void => logEvent(logger, event);
   const common = { acquire, onEvent, ...(options.attempt === undefined ? {} : { attempt: options.attempt }), ...(options.now === undefined ? {} : { now: options.now }) };
 

@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from '../chat-api.ts';
 import { isProviderError, type ProviderError } from '../provider-error.ts';
+import type { RecordedRequest } from '../testing/stand-in-types.ts';
 
 // Test helpers shared by the adapters' tests (not part of the package surface).
 
@@ -19,4 +20,10 @@ export async function rejection(promise: Promise<unknown>): Promise<ProviderErro
     throw error;
   }
   throw new Error('expected a rejection');
+}
+
+/** The `model` a recorded upstream request asked for (how the router tests tell deployments apart). */
+export function modelOf(request: RecordedRequest): unknown {
+  const { body } = request;
+  return typeof body === 'object' && body !== null ? Reflect.get(body, 'model') : undefined;
 }

@@ -21,7 +21,6 @@ const KIND_BY_TYPE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, Pro
   ['overloaded_error', 'overloaded'],
 ]);
 
-
 // Anthropic has no error code for an over-long prompt: it is an invalid_request_error whose message says
 // "prompt is too long: 215000 tokens > 200000 maximum" (or, for max_tokens, "…exceed context limit…"). Matching
 // the message is the only way to tell it apart, and the one place this adapter reads message text.

@@ -14,7 +14,7 @@ import { anthropicStreamBody, convertToAnthropicRequest, DEFAULT_ANTHROPIC_MAX_T
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 import { toCanonicalUsage } from './map-anthropic-usage.ts';
 import { parseAnthropicStream } from './anthropic-stream.ts';
-import { lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
 
 /** The API version this adapter speaks; a configured `anthropic-version` header overrides it. */
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -30,7 +30,6 @@ export interface AnthropicProviderOptions {
   /** max_tokens when a request names none; default {@link DEFAULT_ANTHROPIC_MAX_TOKENS}. */
   defaultMaxTokens?: number | undefined;
 }
-
 
 /** A Messages response in the canonical `chat.completion` shape. */
 function toChatCompletion(message: AnthropicMessage, created: number): ChatCompletionResponse {
@@ -108,30 +107,15 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     return { provider: id, model, apiKey };
   }
 
-
-  async function post(
+  function post(
     body: unknown,
     signal: AbortSignal | undefined,
     callOptions: CallOptions | undefined,
     context: ErrorContext,
   ): Promise<Response> {
-    const callHeaders = callOptions?.headers;
-    const init: RequestInit = {
-      method: 'POST',
-      headers: callHeaders === undefined ? baseHeaders : lowerCaseHeaders({ ...baseHeaders }, callHeaders),
-      body: JSON.stringify(body),
-    };
-    if (signal !== undefined) init.signal = signal;
-    let response: Response;
-    try {
-      response = await fetchImpl(`${base}/messages`, init);
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-    if (response.ok) return response;
-    throw anthropicErrorFromResponse(response, await readText(response, callOptions, context), context);
+    const init = jsonRequestInit(baseHeaders, JSON.stringify(body), signal, callOptions?.headers);
+    return fetchOk(fetchImpl, `${base}/messages`, init, callOptions, context, anthropicErrorFromResponse);
   }
-
 
   async function readJson<T extends z.ZodType>(
     response: Response,
@@ -212,7 +196,6 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
       };
     });
   }
-
 
   function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
     return timedHealthCheck(id, () => listModels(callOptions));

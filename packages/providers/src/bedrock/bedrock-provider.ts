@@ -4,7 +4,6 @@ import {
   providerErrorFromException,
   providerErrorFromMalformed,
 } from '../openai-compatible/openai-compatible-error.ts';
-import { parseJson } from '../parse-json.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
 import { bedrockConverseResponseSchema } from './bedrock-api.ts';
@@ -17,6 +16,7 @@ import { mapBedrockStopReason } from './map-bedrock-stop-reason.ts';
 import { signBedrockRequest } from './sign-bedrock-request.ts';
 import type { BedrockCredentials } from './sign-bedrock-request.ts';
 import { toOpenAIUsage } from './to-openai-usage.ts';
+import { fetchOk, lowerCaseHeaders, parseResponseJson, readResponseText } from '../vendor-http.ts';
 
 /** Options of {@link createBedrockProvider}; `createProvider` fills them from the config. */
 export interface BedrockProviderOptions {
@@ -34,11 +34,6 @@ export interface BedrockProviderOptions {
   fetch?: typeof globalThis.fetch | undefined;
   /** The clock for signatures and `created`; default `Date.now`. */
   now?: (() => number) | undefined;
-}
-
-function lowerCaseHeaders(target: Record<string, string>, source: Record<string, string> | undefined): Record<string, string> {
-  for (const [name, value] of Object.entries(source ?? {})) target[name.toLowerCase()] = value;
-  return target;
 }
 
 /**
@@ -100,22 +95,14 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
   ): Promise<Response> {
     const url = `${base}/model/${encodeURIComponent(request.model)}/${operation}`;
     const body = JSON.stringify(convertToBedrockRequest(request, id));
-    let response: Response;
+    let init: RequestInit;
     try {
-      const init: RequestInit = { method: 'POST', headers: await headersFor(url, body, callOptions), body };
-      if (signal !== undefined) init.signal = signal;
-      response = await (options.fetch ?? globalThis.fetch)(url, init);
+      init = { method: 'POST', headers: await headersFor(url, body, callOptions), body };
     } catch (error) {
       throw providerErrorFromException(error, callOptions?.signal, context);
     }
-    if (response.ok) return response;
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-    throw providerErrorFromBedrockResponse(response, text, context);
+    if (signal !== undefined) init.signal = signal;
+    return fetchOk(options.fetch ?? globalThis.fetch, url, init, callOptions, context, providerErrorFromBedrockResponse);
   }
 
   function responseId(response: Response): string {
@@ -153,20 +140,9 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
     const context = contextFor(request.model);
     const response = await post('converse', request, callOptions?.signal, callOptions, context);
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-    const payload = parseJson(text);
-    if (payload === undefined) throw providerErrorFromMalformed('a Converse answer that is not JSON', context);
-    const parsed = bedrockConverseResponseSchema.safeParse(payload);
-    if (!parsed.success) {
-      const path = parsed.error.issues[0]?.path.join('.') ?? '';
-      throw providerErrorFromMalformed(`a Converse answer of an unexpected shape (at "${path}")`, context, parsed.error);
-    }
-    return toChatResponse(parsed.data, responseId(response), request.model);
+    const text = await readResponseText(response, callOptions, context);
+    const converse = parseResponseJson(text, bedrockConverseResponseSchema, 'Converse answer', context);
+    return toChatResponse(converse, responseId(response), request.model);
   }
 
   function chatStream(request: ChatCompletionRequest, callOptions?: CallOptions): AsyncIterableIterator<ChatCompletionChunk> {

@@ -42,7 +42,6 @@ function reasonOf(error: GeminiError): string | undefined {
   return undefined;
 }
 
-
 // The gRPC status name and the ErrorInfo reason say more than the HTTP status; the status decides the rest.
 function kindOf(error: GeminiError, status: number | undefined): ProviderErrorKind {
   const reason = reasonOf(error);

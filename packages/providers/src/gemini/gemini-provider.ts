@@ -17,7 +17,7 @@ import {
 } from './gemini-api.ts';
 import { providerErrorFromGeminiPayload, providerErrorFromGeminiResponse } from './gemini-error.ts';
 import { convertGeminiStream } from './gemini-stream.ts';
-import { lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
 
 /** Options of {@link createGeminiProvider}; `createProvider` fills them from the config and kind table. */
 export interface GeminiProviderOptions {
@@ -31,7 +31,6 @@ export interface GeminiProviderOptions {
 // GET /models pages: Gemini lists ~50 models, so 10 pages of 1000 is far more than any account has.
 const MODEL_PAGE_SIZE = 1000;
 const MAX_MODEL_PAGES = 10;
-
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -74,32 +73,17 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     return `${base}/models/${encodeURIComponent(bareGeminiModel(model))}:${method}`;
   }
 
-  /** Sends one request; resolves with a 2xx response, throws ProviderError for anything else. */
-  async function send(
+  /** Sends one request (GET without a body); resolves with a 2xx response, throws ProviderError for anything else. */
+  function send(
     url: string,
     body: unknown,
     signal: AbortSignal | undefined,
     callOptions: CallOptions | undefined,
     context: ErrorContext,
   ): Promise<Response> {
-    const callHeaders = callOptions?.headers;
-    const init: RequestInit = {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: callHeaders === undefined ? baseHeaders : lowerCaseHeaders({ ...baseHeaders }, callHeaders),
-    };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    if (signal !== undefined) init.signal = signal;
-    let response: Response;
-    try {
-      response = await (options.fetch ?? globalThis.fetch)(url, init);
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-    if (response.ok) return response;
-    throw providerErrorFromGeminiResponse(response, await readText(response, callOptions, context), context);
+    const init = jsonRequestInit(baseHeaders, body === undefined ? undefined : JSON.stringify(body), signal, callOptions?.headers);
+    return fetchOk(options.fetch ?? globalThis.fetch, url, init, callOptions, context, providerErrorFromGeminiResponse);
   }
-
-
 
   function convert(request: ChatCompletionRequest) {
     try {
@@ -250,7 +234,6 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     }
     return models;
   }
-
 
   function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
     return timedHealthCheck(id, () => listModels(callOptions));

@@ -134,7 +134,6 @@ const KIND_BY_TYPE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, Pro
   ['billing_error', 'quota'],
 ]);
 
-
 function kindOfCode(code: string | undefined, context: ErrorContext): ProviderErrorKind | undefined {
   if (code === undefined) return undefined;
   return context.codeKinds?.get(code) ?? KIND_BY_CODE.get(code) ?? kindFromCodeFamily(code);

@@ -21,7 +21,7 @@ import { parseOpenAICompatibleStream } from './openai-compatible-stream.ts';
 import { normaliseResponse } from './map-openai-compatible-finish-reason.ts';
 import { vendorQuirks } from './vendor-quirks.ts';
 import { createSerialSteps } from '../serial-steps.ts';
-import { lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
 
 /** Options of {@link createOpenAICompatibleProvider}; `createProvider` fills them from the config and kind table. */
 export interface OpenAICompatibleProviderOptions {
@@ -117,29 +117,15 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   }
 
   /** POSTs a JSON body straight through `fetch`; same contract as {@link send}. */
-  async function post(
+  function post(
     url: string,
     body: RequestBody,
     signal: AbortSignal | undefined,
     callOptions: CallOptions | undefined,
     context: ErrorContext,
   ): Promise<Response> {
-    const callHeaders = callOptions?.headers;
-    const init: RequestInit = {
-      method: 'POST',
-      headers: callHeaders === undefined ? postHeaders : lowerCaseHeaders({ ...postHeaders }, callHeaders),
-      body: JSON.stringify(body),
-    };
-    if (signal !== undefined) init.signal = signal;
-    let response: Response;
-    try {
-      response = await (options.fetch ?? globalThis.fetch)(url, init);
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-    if (response.ok) return response;
-    const text = await readText(response, callOptions, context);
-    throw providerErrorFromResponse(response, text, context);
+    const init = jsonRequestInit(postHeaders, JSON.stringify(body), signal, callOptions?.headers);
+    return fetchOk(options.fetch ?? globalThis.fetch, url, init, callOptions, context, providerErrorFromResponse);
   }
 
   const readText = readResponseText;

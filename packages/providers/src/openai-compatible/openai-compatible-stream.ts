@@ -13,6 +13,7 @@ import {
   providerErrorFromPayload,
 } from './openai-compatible-error.ts';
 import { createSerialSteps } from '../serial-steps.ts';
+import { isRecord } from '../is-record.ts';
 
 /** What the stream parser needs besides the body. */
 export interface StreamParseOptions {
@@ -24,10 +25,6 @@ export interface StreamParseOptions {
    * is cancelled by then). Not called for `return()`.
    */
   onEnd?: (completed: boolean) => void;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // Usage reported somewhere else than `chunk.usage`: inside choices[0] (Moonshot has been seen doing it) or in Groq's

@@ -1,6 +1,7 @@
 import type { ChatCompletionRequest } from '../chat-api.ts';
 import type { ProviderErrorKind } from '../provider-error.ts';
 import type { ProviderKind } from '../provider-kinds.ts';
+import { isRecord } from '../is-record.ts';
 
 // Per-kind differences of the vendors served by the OpenAI-compatible adapter. The adapter itself speaks plain
 // OpenAI; this file holds what each vendor's public API reference says differently, request side (parameters it
@@ -40,10 +41,6 @@ type Rule = (body: ChatCompletionRequest, options: PrepareOptions) => Body;
 function numberField(body: Body, key: string): number | undefined {
   const value = body[key];
   return typeof value === 'number' ? value : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A shallow copy without `keys`; the request itself when it has none of them. */

@@ -6,10 +6,10 @@ import { createProvider } from '../create-provider.ts';
 import { isProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
-import type { RecordedRequest, StandInBehaviour, StandInUpstream } from '../testing/stand-in-types.ts';
+import type { StandInBehaviour, StandInUpstream } from '../testing/stand-in-types.ts';
 import { createRouter } from './create-router.ts';
 import type { ModelAliasConfig, RouterEvent, RouterOptions } from './router-types.ts';
-import { rejection } from '../__fixtures__/provider-test-kit.ts';
+import { modelOf, rejection } from '../__fixtures__/provider-test-kit.ts';
 
 let upstream: StandInUpstream;
 let provider: Provider;
@@ -27,11 +27,6 @@ afterEach(() => {
 afterAll(async () => {
   await upstream.close();
 });
-
-function modelOf(request: RecordedRequest): unknown {
-  const { body } = request;
-  return typeof body === 'object' && body !== null ? Reflect.get(body, 'model') : undefined;
-}
 
 /** The deployments (upstream models) that received requests, in order. */
 function served(): unknown[] {

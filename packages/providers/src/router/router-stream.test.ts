@@ -8,7 +8,8 @@ import { isProviderError } from '../provider-error.ts';
 import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
-import type { RecordedRequest, StandInBehaviour, StandInUpstream } from '../testing/stand-in-types.ts';
+import type { StandInBehaviour, StandInUpstream } from '../testing/stand-in-types.ts';
+import { modelOf } from '../__fixtures__/provider-test-kit.ts';
 import { createRouter } from './create-router.ts';
 import type { ModelAliasConfig, RouterOptions } from './router-types.ts';
 
@@ -28,11 +29,6 @@ afterEach(() => {
 afterAll(async () => {
   await upstream.close();
 });
-
-function modelOf(request: RecordedRequest): unknown {
-  const { body } = request;
-  return typeof body === 'object' && body !== null ? Reflect.get(body, 'model') : undefined;
-}
 
 function served(): unknown[] {
   return upstream.requests.map(modelOf);

@@ -34,6 +34,22 @@ export const DONE_FRAME = 'data: [DONE]\n\n';
 const ECHO_WORDS = 24;
 const ARGUMENT_FRAGMENT_LENGTH = 8;
 
+/** The OpenAI-shaped usage of a planned answer, with every detail OpenAI reports (what each dialect renders from). */
+export function planUsage(promptTokens: number, completionTokens: number, reasoningTokens: number): ChatPlan['usage'] {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: reasoningTokens,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
+
 function defaultContent(messages: unknown[]): string {
   for (let index = messages.length - 1; index >= 0; index -= 1) {
     const message = messages[index];
@@ -93,18 +109,7 @@ export function planChat(
     reasoning,
     toolCalls,
     finishReason: behaviour.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
-    usage: {
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
-      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-      completion_tokens_details: {
-        reasoning_tokens: reasoningTokens,
-        audio_tokens: 0,
-        accepted_prediction_tokens: 0,
-        rejected_prediction_tokens: 0,
-      },
-    },
+    usage: planUsage(promptTokens, completionTokens, reasoningTokens),
     chunkWords: Math.max(1, Math.floor(behaviour.chunkWords ?? 1)),
   };
 }

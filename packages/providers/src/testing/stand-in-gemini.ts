@@ -1,4 +1,5 @@
 import type { ChatPlan } from './stand-in-chat.ts';
+import { planUsage } from './stand-in-chat.ts';
 import { vectorFor } from './stand-in-embeddings.ts';
 import { countWords, field } from './stand-in-request.ts';
 import type { StandInChatBehaviour } from './stand-in-types.ts';
@@ -141,18 +142,7 @@ export function planGeminiChat(
     reasoning: behaviour.reasoning,
     toolCalls,
     finishReason: behaviour.finishReason ?? 'stop',
-    usage: {
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
-      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-      completion_tokens_details: {
-        reasoning_tokens: reasoningTokens,
-        audio_tokens: 0,
-        accepted_prediction_tokens: 0,
-        rejected_prediction_tokens: 0,
-      },
-    },
+    usage: planUsage(promptTokens, completionTokens, reasoningTokens),
     chunkWords: Math.max(1, Math.floor(behaviour.chunkWords ?? 1)),
   };
 }
