@@ -33,7 +33,7 @@ describe('master key auth', () => {
 
   it('answers 401 for a wrong key or a wrong scheme, and calls no upstream', async () => {
     const { url, upstream } = await startWithMasterKey();
-    for (const authorization of [`Bearer ${MASTER_KEY}x`, 'Bearer short', `Basic ${MASTER_KEY}`, MASTER_KEY]) {
+    for (const authorization of [`Bearer ${MASTER_KEY}x`, `Bearer ${MASTER_KEY.slice(0, -1)}X`, 'Bearer short', `Basic ${MASTER_KEY}`, MASTER_KEY]) {
       const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { authorization });
       expect(response.status).toBe(401);
       expect(await response.text()).not.toContain(MASTER_KEY);
