@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chatCompletionChunkSchema } from './chat-api.ts';
-import { isCanonicalChunk } from './chunk-shape.ts';
+import { chatCompletionChunkSchema, chatCompletionResponseSchema } from './chat-api.ts';
+import { isCanonicalChunk, isCanonicalResponse } from './chunk-shape.ts';
 import { readFixture } from './__fixtures__/read-fixture.ts';
 
 const FIXTURES = ['openai-text.chunks.txt', 'openai-tool-call.chunks.txt', 'deepseek-reasoning.chunks.txt', 'dashscope-text.chunks.txt'];
@@ -83,5 +83,47 @@ describe('isCanonicalChunk', () => {
     expect(isCanonicalChunk([])).toBe(false);
     expect(isCanonicalChunk({ id: 'c', choices: [{ index: 0, delta: { reasoning: 'vLLM style' } }] })).toBe(false);
     expect(isCanonicalChunk({ id: 'c', choices: [{ index: 0, delta: { content: [{ type: 'text', text: 'Mistral' }] } }] })).toBe(false);
+  });
+});
+
+const RESPONSE_FIXTURES = ['openai-text.json', 'openai-tool-call.json', 'deepseek-text.json', 'dashscope-text.json', 'zhipu-text.json'];
+
+function fixtureResponses(): unknown[] {
+  return RESPONSE_FIXTURES.map((name): unknown => JSON.parse(readFixture(name)));
+}
+
+describe('isCanonicalResponse', () => {
+  it('accepts the recorded answers of real servers, tool calls included', () => {
+    for (const response of fixtureResponses()) expect(isCanonicalResponse(response), JSON.stringify(response)).toBe(true);
+  });
+
+  it('never vouches for a payload that zod would reject or change: checked on every one-field mutation', () => {
+    let accepted = 0;
+    let rejected = 0;
+    for (const seed of fixtureResponses().slice(0, 3)) {
+      for (const candidate of mutations(seed)) {
+        if (!isCanonicalResponse(candidate)) {
+          rejected += 1;
+          continue;
+        }
+        accepted += 1;
+        const parsed = chatCompletionResponseSchema.safeParse(candidate);
+        expect(parsed.success, JSON.stringify(candidate)).toBe(true);
+        expect(parsed.data).toEqual(candidate);
+      }
+    }
+    expect(accepted).toBeGreaterThan(100);
+    expect(rejected).toBeGreaterThan(100);
+  });
+
+  it('leaves to zod what needs a default, a computed field or a rewrite', () => {
+    const message = { role: 'assistant', content: 'Hi' };
+    expect(isCanonicalResponse({ id: 'r', choices: [{ message }] })).toBe(false);
+    expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0 }] })).toBe(false);
+    expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message }], usage: { prompt_tokens: 1, completion_tokens: 2 } })).toBe(false);
+    expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message: { reasoning: 'vLLM style' } }] })).toBe(false);
+    expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message: { content: [{ type: 'text', text: 'Mistral' }] } }] })).toBe(false);
+    expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message: { tool_calls: [{ type: 'function' }] } }] })).toBe(false);
+    expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message }] })).toBe(true);
   });
 });

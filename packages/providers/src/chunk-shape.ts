@@ -1,13 +1,14 @@
 import { needsAssistantNormalising } from './chat-api.ts';
-import type { ChatCompletionChunk } from './chat-api.ts';
+import type { ChatCompletionChunk, ChatCompletionResponse } from './chat-api.ts';
 import { isRecord } from './is-record.ts';
 
-// The fast path of stream parsing. zod checks a chunk by building a copy of it, with a result object per field:
-// on a 20-chunk stream that was a quarter of everything the gateway allocated per request. Most chunks already
+// The fast path of parsing answers, streamed chunks and JSON responses alike. zod checks a chunk by building a copy
+// of it, with a result object per field: on a 20-chunk stream that was a quarter of everything the gateway allocated per request. Most chunks already
 // are exactly what chatCompletionChunkSchema would return (every default present, every known field of the right
 // type), so this check, which allocates nothing, lets the parser use the payload itself; anything it does not
-// vouch for goes through zod, which fills defaults and names the bad field. chunk-shape.test.ts checks that every
-// payload accepted here parses with zod to an equal value.
+// vouch for goes through zod, which fills defaults and names the bad field. The same holds for responses and
+// chatCompletionResponseSchema. chunk-shape.test.ts checks that every payload accepted here parses with zod to an
+// equal value.
 
 function isStringOrNullish(value: unknown): boolean {
   return value == null || typeof value === 'string';
@@ -67,25 +68,65 @@ function isPlainChoice(value: unknown): boolean {
   return true;
 }
 
+function isPlainResponseToolCall(value: unknown): boolean {
+  if (!isRecord(value) || typeof value['id'] !== 'string' || !isStringOrNullish(value['type'])) return false;
+  const fn = value['function'];
+  return fn == null || (isRecord(fn) && typeof fn['name'] === 'string' && typeof fn['arguments'] === 'string');
+}
+
+function isPlainResponseChoice(value: unknown): boolean {
+  if (!isRecord(value) || typeof value['index'] !== 'number' || !isStringOrNullish(value['finish_reason'])) return false;
+  const message = value['message'];
+  if (!isRecord(message) || needsAssistantNormalising(message)) return false;
+  if (
+    !isStringOrNullish(message['role']) ||
+    !isStringOrNullish(message['content']) ||
+    !isStringOrNullish(message['refusal']) ||
+    !isStringOrNullish(message['reasoning_content'])
+  ) {
+    return false;
+  }
+  const toolCalls = message['tool_calls'];
+  if (toolCalls == null) return true;
+  if (!Array.isArray(toolCalls)) return false;
+  for (const call of toolCalls) if (!isPlainResponseToolCall(call)) return false;
+  return true;
+}
+
+/** The members a chunk and a response share: ids, names and usage, each of the schema's type. */
+function hasPlainEnvelope(payload: Record<string, unknown>): boolean {
+  return (
+    isStringOrNullish(payload['id']) &&
+    isStringOrNullish(payload['object']) &&
+    isNumberOrNullish(payload['created']) &&
+    isStringOrNullish(payload['model']) &&
+    isStringOrNullish(payload['system_fingerprint']) &&
+    isStringOrNullish(payload['service_tier']) &&
+    isPlainUsage(payload['usage'])
+  );
+}
+
 /**
  * Internal (for stream parsers): true when `payload` already is what `chatCompletionChunkSchema.parse(payload)`
  * would return, so the payload can be used as the chunk without zod's copy. False says nothing about validity:
  * the caller then parses with zod, which fills defaults or reports the bad field.
  */
 export function isCanonicalChunk(payload: unknown): payload is ChatCompletionChunk {
-  if (!isRecord(payload)) return false;
-  if (
-    !isStringOrNullish(payload['id']) ||
-    !isStringOrNullish(payload['object']) ||
-    !isNumberOrNullish(payload['created']) ||
-    !isStringOrNullish(payload['model']) ||
-    !isStringOrNullish(payload['system_fingerprint']) ||
-    !isStringOrNullish(payload['service_tier'])
-  ) {
-    return false;
-  }
+  if (!isRecord(payload) || !hasPlainEnvelope(payload)) return false;
   const choices = payload['choices'];
   if (!Array.isArray(choices)) return false;
   for (const choice of choices) if (!isPlainChoice(choice)) return false;
-  return isPlainUsage(payload['usage']);
+  return true;
+}
+
+/**
+ * Internal (for adapters): the same as {@link isCanonicalChunk} for a non-streamed answer and
+ * `chatCompletionResponseSchema`.
+ */
+export function isCanonicalResponse(payload: unknown): payload is ChatCompletionResponse {
+  if (!isRecord(payload) || !hasPlainEnvelope(payload)) return false;
+  const choices = payload['choices'];
+  if (!Array.isArray(choices)) return false;
+  for (const choice of choices) if (!isPlainResponseChoice(choice)) return false;
+  return true;
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatCompletionChunk } from './chat-api.ts';
+import type { ChatCompletionChunk, ChatCompletionResponse } from './chat-api.ts';
 import { createProvider } from './create-provider.ts';
 import type { Provider } from './provider.ts';
-import { rawChunkJson } from './raw-chunk-json.ts';
+import { rawChunkJson, rawResponseJson } from './raw-chunk-json.ts';
 import { startStandInUpstream } from './testing/stand-in-upstream.ts';
 import type { StandInUpstream } from './testing/stand-in-types.ts';
 
@@ -68,5 +68,34 @@ describe('rawChunkJson', () => {
     expect(rawChunkJson(chunk)).toBeDefined();
     expect(rawChunkJson({ ...chunk, id: 'changed' })).toBeUndefined();
     expect(JSON.parse(JSON.stringify(chunk))).toEqual({ id: 'c1', choices: [{ index: 0, delta: { content: 'Hi' } }] });
+  });
+});
+
+describe('rawResponseJson', () => {
+  async function answerOf(body: string): Promise<ChatCompletionResponse> {
+    upstream.enqueue({ type: 'raw', headers: { 'content-type': 'application/json' }, body });
+    return provider.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+  }
+
+  it('gives the wire text of an answer used as it came, whitespace and vendor fields included', async () => {
+    const wire = '{\n  "vendor_extra": {"a": 1},\n  "id": "r1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],\n  "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}\n}';
+    const response = await answerOf(wire);
+    expect(response.choices[0]?.message.content).toBe('Hi');
+    expect(rawResponseJson(response)).toBe(wire);
+    expect(rawResponseJson({ ...response })).toBeUndefined();
+  });
+
+  it('gives nothing where the answer differs from its text: a default filled in, usage computed, a finish reason mapped', async () => {
+    const answers = [
+      await answerOf('{"id":"r1","choices":[{"message":{"content":"no index"},"finish_reason":"stop"}]}'),
+      await answerOf('{"id":"r2","choices":[{"index":0,"message":{"content":"Hi"}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}'),
+      await answerOf('{"id":"r3","choices":[{"index":0,"message":{"content":""},"finish_reason":"sensitive"}]}'),
+    ];
+    expect(answers.map((answer) => [answer.id, answer.choices[0]?.index, answer.usage?.total_tokens, answer.choices[0]?.finish_reason])).toEqual([
+      ['r1', 0, undefined, 'stop'],
+      ['r2', 0, 3, undefined],
+      ['r3', 0, undefined, 'content_filter'],
+    ]);
+    expect(answers.map((answer) => rawResponseJson(answer))).toEqual([undefined, undefined, undefined]);
   });
 });

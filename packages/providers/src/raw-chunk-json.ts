@@ -1,7 +1,7 @@
 import { needsAssistantNormalising } from './chat-api.ts';
-import type { ChatCompletionChunk } from './chat-api.ts';
+import type { ChatCompletionChunk, ChatCompletionResponse } from './chat-api.ts';
 
-// Kept on the chunk itself (a WeakMap entry per chunk cost more than the JSON.stringify it saves). A symbol key,
+// Kept on the chunk (or response) itself (a WeakMap entry per chunk cost more than the JSON.stringify it saves). A symbol key,
 // so JSON.stringify and zod never see it; the entry names its owner, so a spread copy of a chunk (which copies
 // own symbol keys) does not pass for the original.
 const RAW_JSON = Symbol('gw.rawChunkJson');
@@ -14,11 +14,34 @@ interface RawEntry {
 /**
  * Internal (for stream parsers): remembers `text` as the wire form of `chunk` when the text says exactly what
  * the parsed chunk says (no field the schema had to fill in, no usage moved) and fits on one SSE `data:` line.
+ * A `chunk` that is `payload` itself was vouched for by `isCanonicalChunk`, so it needed no defaults.
  */
 export function rememberRawChunkJson(chunk: ChatCompletionChunk, payload: unknown, text: string): void {
-  if (text.includes('\n') || text.includes('\r') || !needsNoDefaults(payload)) return;
+  if (text.includes('\n') || text.includes('\r') || (chunk !== payload && !needsNoDefaults(payload))) return;
   const entry: RawEntry = { owner: chunk, text };
   Reflect.set(chunk, RAW_JSON, entry);
+}
+
+/**
+ * Internal (for adapters): remembers `text` as the wire form of a non-streamed `response` that was used as parsed,
+ * unchanged (see `isCanonicalResponse`).
+ */
+export function rememberRawResponseJson(response: ChatCompletionResponse, text: string): void {
+  const entry: RawEntry = { owner: response, text };
+  Reflect.set(response, RAW_JSON, entry);
+}
+
+/**
+ * The JSON text a non-streamed chat completion was read from, when re-serialising it would say the same thing (key
+ * order and whitespace aside); otherwise `undefined`. A server that answers with the response unchanged can send
+ * this instead of `JSON.stringify(response)`.
+ *
+ * @example
+ * const response = await provider.chat(request);
+ * send(rawResponseJson(response) ?? JSON.stringify(response));
+ */
+export function rawResponseJson(response: ChatCompletionResponse): string | undefined {
+  return rawJsonOf(response);
 }
 
 /**
@@ -33,8 +56,12 @@ export function rememberRawChunkJson(chunk: ChatCompletionChunk, payload: unknow
  * }
  */
 export function rawChunkJson(chunk: ChatCompletionChunk): string | undefined {
-  const entry: unknown = Reflect.get(chunk, RAW_JSON);
-  return isRawEntry(entry) && entry.owner === chunk ? entry.text : undefined;
+  return rawJsonOf(chunk);
+}
+
+function rawJsonOf(value: object): string | undefined {
+  const entry: unknown = Reflect.get(value, RAW_JSON);
+  return isRawEntry(entry) && entry.owner === value ? entry.text : undefined;
 }
 
 function isRawEntry(value: unknown): value is RawEntry {

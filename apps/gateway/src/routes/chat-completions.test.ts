@@ -138,6 +138,20 @@ describe('POST /v1/chat/completions (JSON)', () => {
     expect((await envelope(response)).error.code).toBe('upstream_connection_error');
   });
 
+  it('sends an answer used as it came in the text the upstream sent, and a changed one re-serialised', async () => {
+    const { url, upstream } = await start();
+    const wire = '{"vendor_extra":{"a":1}, "id":"r1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi \\u00e9"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}';
+    upstream.enqueue({ type: 'raw', headers: { 'content-type': 'application/json' }, body: wire });
+    const same = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
+    expect(same.status).toBe(200);
+    expect(await same.text()).toBe(wire);
+
+    upstream.enqueue({ type: 'raw', headers: { 'content-type': 'application/json' }, body: wire.replace('"stop"', '"sensitive"') });
+    const changed = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
+    const body: unknown = await changed.json();
+    expect(body).toMatchObject({ vendor_extra: { a: 1 }, choices: [{ message: { content: 'Hi é' }, finish_reason: 'content_filter' }] });
+  });
+
   it('never lets the vendor key reach the client, even when the upstream echoes it', async () => {
     const { url, upstream, logs } = await start();
     upstream.enqueue({ type: 'error', status: 401, body: { error: { message: `Incorrect API key provided: ${TEST_VENDOR_KEY}`, type: 'invalid_request_error', code: 'invalid_api_key', param: null } } });

@@ -1,4 +1,4 @@
-import { chatCompletionRequestSchema } from '@gw/providers';
+import { chatCompletionRequestSchema, rawResponseJson } from '@gw/providers';
 import type { Handler } from 'hono';
 import { errorEvent } from '../error-handler.ts';
 import type { Logger } from '../logger.ts';
@@ -38,7 +38,8 @@ export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Vari
     if (!stream) {
       const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
       call.settle(response.usage ?? undefined, 'completed');
-      return sendJson(c, response);
+      // The upstream's own text when the answer is as it came: no second serialisation.
+      return sendJson(c, response, rawResponseJson(response));
     }
 
     // Read before the call: the provider adds include_usage upstream for its own billing.

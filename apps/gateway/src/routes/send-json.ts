@@ -15,17 +15,17 @@ export function nodeResponseOf(c: Context): ServerResponse | undefined {
 }
 
 /**
- * Answers 200 with `value` as JSON. On @hono/node-server it writes the Node response itself (one `writeHead` and
+ * Answers 200 with `value` as JSON (`text`, when given, is its JSON text, sent as it is). On @hono/node-server it writes the Node response itself (one `writeHead` and
  * one `end`, with the request id header the middleware would have added), skipping the `Response` object hono
  * would build and the node-server would take apart again; anywhere else, `c.json`.
  *
  * @example
- * return sendJson(c, response);
+ * return sendJson(c, response, rawResponseJson(response));
  */
-export function sendJson(c: Context<{ Variables: { requestId: string } }>, value: unknown): Response {
+export function sendJson(c: Context<{ Variables: { requestId: string } }>, value: unknown, text?: string): Response {
   const outgoing = nodeResponseOf(c);
-  if (outgoing === undefined) return c.json(value);
-  const body = JSON.stringify(value);
+  if (outgoing === undefined) return text === undefined ? c.json(value) : c.body(text, 200, { 'content-type': 'application/json' });
+  const body = text ?? JSON.stringify(value);
   outgoing.writeHead(200, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),

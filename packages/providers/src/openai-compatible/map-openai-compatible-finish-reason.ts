@@ -43,6 +43,19 @@ export function mapFinishReason<T extends string | null | undefined>(value: T, c
  * ```
  */
 export function normaliseResponse(response: ChatCompletionResponse, context: ErrorContext): ChatCompletionResponse {
-  for (const choice of response.choices) choice.finish_reason = mapFinishReason(choice.finish_reason, context);
+  mapResponseFinishReasons(response, context);
   return response;
+}
+
+/** Internal: maps the finish reasons of a non-streamed response in place; returns whether any changed. */
+export function mapResponseFinishReasons(response: ChatCompletionResponse, context: ErrorContext): boolean {
+  let changed = false;
+  for (const choice of response.choices) {
+    const mapped = mapFinishReason(choice.finish_reason, context);
+    if (mapped !== choice.finish_reason) {
+      choice.finish_reason = mapped;
+      changed = true;
+    }
+  }
+  return changed;
 }
