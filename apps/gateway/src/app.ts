@@ -92,7 +92,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const { config } = deps;
   const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets: configSecrets(config) });
   const upstream = deps.fetch === undefined ? createUpstreamFetch({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
-  const registry = createProviderRegistry(config.providers, { fetch: deps.fetch ?? upstream?.fetch });
+  // An injected fetch (tests) serves every call; otherwise chat calls take the lighter transport over the same sockets.
+  const registry = createProviderRegistry(config.providers, { fetch: deps.fetch ?? upstream?.fetch, transport: upstream?.transport });
   const resolver = createModelResolver(config.models, registry);
   const policies = createDeploymentPolicies(config, logger, deps.random === undefined ? {} : { random: deps.random });
   const routing = createGatewayRouting(config, registry, resolver, logger, { attempt: policies.attempt });

@@ -222,6 +222,135 @@ describe('createUpstreamFetch', () => {
   });
 });
 
+describe('the transport of createUpstreamFetch', () => {
+  async function bytesOf(body: AsyncIterable<Uint8Array>, count: number): Promise<string[]> {
+    const seen: string[] = [];
+    for await (const chunk of body) {
+      seen.push(Buffer.from(chunk).toString());
+      if (seen.length === count) break;
+    }
+    return seen;
+  }
+
+  it('sends the request as given and answers status, headers (any case, repeats joined) and text', async () => {
+    let seen: { method?: string; auth?: string; type?: string; length?: string; body?: string } = {};
+    const url = await serve((request, response) => {
+      void readBody(request).then((body) => {
+        seen = { method: request.method, auth: request.headers.authorization, type: request.headers['content-type'], length: request.headers['content-length'], body };
+        response.writeHead(429, [['content-type', 'application/json'], ['retry-after', '2'], ['x-many', 'a'], ['x-many', 'b']]);
+        response.end('{"error":{"message":"slow down é"}}');
+      });
+    });
+    client = createUpstreamFetch();
+    const response = await client.transport(`${url}/v1/chat/completions`, { method: 'POST', headers: { Authorization: 'Bearer k', 'Content-Type': 'application/json' }, body: '{"a":"é"}' });
+    expect([response.status, response.ok]).toEqual([429, false]);
+    expect([response.headers.get('Retry-After'), response.headers.get('x-many'), response.headers.get('x-none')]).toEqual(['2', 'a, b', null]);
+    expect(await response.text()).toBe('{"error":{"message":"slow down é"}}');
+    expect(seen).toEqual({ method: 'POST', auth: 'Bearer k', type: 'application/json', length: String(Buffer.byteLength('{"a":"é"}')), body: '{"a":"é"}' });
+  });
+
+  it('streams the body as it arrives, and stops the upstream when the reader stops early', async () => {
+    let closed = false;
+    let later: (() => void) | undefined;
+    const url = await serve((request, response) => {
+      request.socket.once('close', () => {
+        closed = true;
+      });
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: one\n\n');
+      later = () => response.write('data: two\n\n');
+    });
+    client = createUpstreamFetch();
+    const response = await client.transport(url, { method: 'POST', headers: {}, body: '{}' });
+    const body = response.body;
+    if (body === null || !(Symbol.asyncIterator in body)) throw new Error('no streaming body');
+    const iterator = body[Symbol.asyncIterator]();
+    // The first chunk is there while the upstream has not ended its answer.
+    expect(Buffer.from((await iterator.next()).value ?? '').toString()).toBe('data: one\n\n');
+    later?.();
+    expect(Buffer.from((await iterator.next()).value ?? '').toString()).toBe('data: two\n\n');
+    await iterator.return?.();
+    await waitFor(() => closed, 1000);
+  });
+
+  it('keeps the connection for the next call once an answer was read to its end, streamed or not', async () => {
+    const ports: number[] = [];
+    const url = await serve((request, response) => {
+      ports.push(request.socket.remotePort ?? 0);
+      response.writeHead(200, { 'content-type': request.url === '/stream' ? 'text/event-stream' : 'application/json' });
+      response.end(request.url === '/stream' ? 'data: one\n\ndata: [DONE]\n\n' : '{"ok":true}');
+    });
+    client = createUpstreamFetch();
+    const { transport } = client;
+    expect(await (await transport(`${url}/json`, { method: 'POST', headers: {}, body: '{}' })).text()).toBe('{"ok":true}');
+    const streamed = await transport(`${url}/stream`, { method: 'POST', headers: {}, body: '{}' });
+    if (streamed.body === null || !(Symbol.asyncIterator in streamed.body)) throw new Error('no streaming body');
+    const iterator = streamed.body[Symbol.asyncIterator]();
+    while ((await iterator.next()).done !== true);
+    // Stopping after the end (as a parser does) must not cost the connection.
+    await iterator.return?.();
+    await transport(`${url}/json`, { method: 'POST', headers: {}, body: '{}' }).then((response) => response.text());
+    expect(ports).toHaveLength(3);
+    expect(new Set(ports).size).toBe(1);
+  });
+
+  it('reads only as fast as the consumer: a reader that waits holds the upstream back', async () => {
+    let sent = 0;
+    const total = 64 * 1024 * 1024;
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const piece = Buffer.alloc(64 * 1024, 1);
+      const pump = (): void => {
+        while (sent < total) {
+          sent += piece.length;
+          if (!response.write(piece)) {
+            response.once('drain', pump);
+            return;
+          }
+        }
+        response.end();
+      };
+      pump();
+    });
+    client = createUpstreamFetch();
+    const response = await client.transport(url, { method: 'GET', headers: {} });
+    if (response.body === null || !(Symbol.asyncIterator in response.body)) throw new Error('no streaming body');
+    const iterator = response.body[Symbol.asyncIterator]();
+    await iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sent).toBeLessThan(total / 4);
+    await iterator.return?.();
+  });
+
+  it('decodes a gzip body', async () => {
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      response.end(gzipSync('{"zipped":true}'));
+    });
+    client = createUpstreamFetch();
+    expect(await (await client.transport(url, { method: 'GET', headers: {} })).text()).toBe('{"zipped":true}');
+  });
+
+  it('fails a read when aborted mid-body or when the upstream cuts the connection', async () => {
+    const url = await serve((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: one\n\n', () => {
+        if (request.url === '/cut') setTimeout(() => response.socket?.destroy(), 20);
+      });
+    });
+    client = createUpstreamFetch();
+    const controller = new AbortController();
+    const aborted = await client.transport(`${url}/abort`, { method: 'GET', headers: {}, signal: controller.signal });
+    if (aborted.body === null || !(Symbol.asyncIterator in aborted.body)) throw new Error('no streaming body');
+    const reading = bytesOf(aborted.body, 2);
+    setTimeout(() => controller.abort(new Error('gone')), 20);
+    await expect(reading).rejects.toBeDefined();
+    const cut = await client.transport(`${url}/cut`, { method: 'GET', headers: {} });
+    await expect(cut.text()).rejects.toBeDefined();
+    await expect(client.transport(url, { method: 'GET', headers: {}, signal: AbortSignal.abort(new Error('early')) })).rejects.toThrow('early');
+  });
+});
+
 describe('connect timeout', () => {
   it('fails a connection that is not established within connectTimeoutMs as ETIMEDOUT', async () => {
     // A TCP server that never speaks TLS: the TCP handshake completes, the TLS one never does.

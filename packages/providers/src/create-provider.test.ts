@@ -6,6 +6,7 @@ import { getProviderKindInfo, PROVIDER_KINDS } from './provider-kinds.ts';
 import type { ProviderKind } from './provider-kinds.ts';
 import { startStandInUpstream } from './testing/stand-in-upstream.ts';
 import type { StandInUpstream } from './testing/stand-in-types.ts';
+import type { Transport } from './transport.ts';
 
 let upstream: StandInUpstream;
 
@@ -122,5 +123,38 @@ describe('createProvider', () => {
     expect(thrown(() => createProvider({ kind: 'openai', baseUrl: 'ftp://x' })).message).toContain('http(s)');
     const unknownKind = JSON.parse('{"kind":"openia"}');
     expect(thrown(() => createProvider(unknownKind)).message).toContain('Unknown provider kind "openia"');
+  });
+});
+
+describe('a transport in the config', () => {
+  const cases: Array<[ProviderKind, () => string]> = [
+    ['openai', () => upstream.baseUrl],
+    ['azure-openai', () => upstream.url],
+    ['anthropic', () => upstream.baseUrl],
+    ['gemini', () => `${upstream.url}/v1beta`],
+  ];
+
+  it.each(cases)('%s: carries the chat calls, JSON and streamed, while fetch serves the rest', async (kind, baseUrl) => {
+    const sent: string[] = [];
+    const fetched: string[] = [];
+    const transport: Transport = (url, request) => {
+      sent.push(`${request.method} ${new URL(url).pathname}`);
+      return fetch(url, request);
+    };
+    const recordingFetch: typeof fetch = (input, init) => {
+      fetched.push(String(input instanceof Request ? input.url : input));
+      return fetch(input, init);
+    };
+    const provider = createProvider({ kind, baseUrl: baseUrl(), apiKey: 'sk-transport-test-0000', transport, fetch: recordingFetch });
+    const request = { model: 'm-1', messages: [{ role: 'user' as const, content: 'hi' }] };
+    upstream.enqueue({ type: 'chat', content: 'Hello from JSON.' });
+    expect((await provider.chat(request)).choices[0]?.message.content).toBe('Hello from JSON.');
+    upstream.enqueue({ type: 'chat', content: 'Hello from a stream.' });
+    let text = '';
+    for await (const chunk of provider.chatStream(request)) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('Hello from a stream.');
+    expect(sent).toHaveLength(2);
+    expect(sent.every((line) => line.startsWith('POST '))).toBe(true);
+    expect(fetched).toEqual([]);
   });
 });

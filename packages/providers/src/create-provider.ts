@@ -81,11 +81,12 @@ export function createProvider(config: ProviderConfig): Provider {
       apiKey,
       headers: config.headers,
       fetch: config.fetch,
+      transport: config.transport,
       defaultMaxTokens: config.defaultMaxTokens,
     });
   }
   if (info.kind === 'gemini') {
-    return createGeminiProvider({ id, baseUrl: checkBaseUrl(baseUrl, id), apiKey, headers: config.headers, fetch: config.fetch });
+    return createGeminiProvider({ id, baseUrl: checkBaseUrl(baseUrl, id), apiKey, headers: config.headers, fetch: config.fetch, transport: config.transport });
   }
   if (info.kind === 'azure-openai') {
     return createAzureOpenAIProvider({
@@ -95,6 +96,7 @@ export function createProvider(config: ProviderConfig): Provider {
       apiVersion: config.apiVersion === '' ? undefined : config.apiVersion,
       headers: config.headers,
       fetch: config.fetch,
+      transport: config.transport,
     });
   }
   return createOpenAICompatibleProvider({
@@ -104,6 +106,7 @@ export function createProvider(config: ProviderConfig): Provider {
     apiKey,
     headers: config.headers,
     fetch: config.fetch,
+    transport: config.transport,
     streamIncludeUsage: info.streamIncludeUsage,
   });
 }

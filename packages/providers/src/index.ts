@@ -17,7 +17,7 @@ export type {
 export type { ChatContentPart, ChatMessage, ChatTool, ChatToolCall } from './chat-messages.ts';
 export { embeddingRequestSchema, embeddingResponseSchema } from './embedding-api.ts';
 export type { EmbeddingRequest, EmbeddingResponse } from './embedding-api.ts';
-export { rawChunkJson } from './raw-chunk-json.ts';
+export { rawChunkJson, rawResponseJson } from './raw-chunk-json.ts';
 export { openAIErrorBodySchema } from './openai-error-body.ts';
 export type { OpenAIErrorBody } from './openai-error-body.ts';
 
@@ -28,6 +28,7 @@ export { getProviderKindInfo, PROVIDER_KINDS } from './provider-kinds.ts';
 export type { ProviderKind, ProviderKindInfo } from './provider-kinds.ts';
 
 export type { CallOptions, HealthCheckResult, ModelInfo, Provider, ProviderConfig } from './provider.ts';
+export type { HeaderLookup, Transport, TransportBody, TransportRequest, TransportResponse } from './transport.ts';
 export { createProvider } from './create-provider.ts';
 
 export { createRouter } from './router/create-router.ts';

@@ -2,6 +2,7 @@ import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 import type { EmbeddingRequest, EmbeddingResponse } from './embedding-api.ts';
 import type { ProviderError } from './provider-error.ts';
 import type { ProviderKind } from './provider-kinds.ts';
+import type { Transport } from './transport.ts';
 
 /** How to reach one vendor account. */
 export interface ProviderConfig {
@@ -29,6 +30,12 @@ export interface ProviderConfig {
   sessionToken?: string | undefined;
   /** The fetch to use (defaults to `globalThis.fetch`), e.g. one bound to a proxy agent. */
   fetch?: typeof globalThis.fetch | undefined;
+  /**
+   * Sends the chat calls (JSON and streaming) instead of `fetch`: a narrower contract that a server can meet without
+   * building a Request and a Response per call (see `Transport`). `fetch` still serves model lists, embeddings and
+   * Bedrock's signed calls.
+   */
+  transport?: Transport | undefined;
   /**
    * `max_tokens` for requests that name none, where the vendor requires one (Anthropic; default 4096). Ignored by
    * vendors that have their own default.

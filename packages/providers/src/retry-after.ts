@@ -1,8 +1,10 @@
+import type { HeaderLookup } from './transport.ts';
+
 /**
  * How long the vendor asked us to wait, in ms: `retry-after-ms` (OpenAI, Anthropic) wins over `Retry-After`,
  * which is either delta-seconds or an HTTP date. Undefined when absent or unreadable.
  */
-export function parseRetryAfter(headers: Headers, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(headers: HeaderLookup, now: number = Date.now()): number | undefined {
   const milliseconds = headers.get('retry-after-ms');
   if (milliseconds !== null && milliseconds.trim() !== '') {
     const value = Number(milliseconds);

@@ -4,6 +4,7 @@ import { providerErrorFromException, providerErrorFromMalformed } from './openai
 import { parseJson } from './parse-json.ts';
 import { isProviderError, ProviderError } from './provider-error.ts';
 import type { CallOptions, HealthCheckResult } from './provider.ts';
+import type { TransportRequest, TransportResponse } from './transport.ts';
 
 // What every adapter does the same way around its HTTP calls: header merging, reading a body, checking a JSON
 // answer against its schema, timing a health check. Internal to the package.
@@ -35,8 +36,8 @@ export function jsonRequestInit(
   body: string | undefined,
   signal: AbortSignal | undefined,
   callHeaders: Record<string, string> | undefined,
-): RequestInit {
-  const init: RequestInit = {
+): TransportRequest {
+  const init: TransportRequest = {
     method: body === undefined ? 'GET' : 'POST',
     headers: callHeaders === undefined ? baseHeaders : lowerCaseHeaders({ ...baseHeaders }, callHeaders),
   };
@@ -46,23 +47,24 @@ export function jsonRequestInit(
 }
 
 /**
- * Calls `fetchImpl` and resolves with a 2xx response. A failure to connect (or the caller's abort) and any other
- * status become a `ProviderError`, the latter through the vendor's own `errorFromResponse` with the body's text.
+ * Sends through `send` (a {@link Transport}, or `fetch`) and resolves with a 2xx response. A failure to connect (or
+ * the caller's abort) and any other status become a `ProviderError`, the latter through the vendor's own
+ * `errorFromResponse` with the body's text.
  *
  * @example
- * const response = await fetchOk(fetch, url, init, callOptions, context, anthropicErrorFromResponse);
+ * const response = await fetchOk(options.transport ?? fetch, url, init, callOptions, context, anthropicErrorFromResponse);
  */
-export async function fetchOk(
-  fetchImpl: typeof globalThis.fetch,
+export async function fetchOk<R extends TransportResponse>(
+  send: (url: string, request: TransportRequest) => Promise<R>,
   url: string,
-  init: RequestInit,
+  init: TransportRequest,
   callOptions: CallOptions | undefined,
   context: ErrorContext,
-  errorFromResponse: (response: Response, text: string, context: ErrorContext) => ProviderError,
-): Promise<Response> {
-  let response: Response;
+  errorFromResponse: (response: R, text: string, context: ErrorContext) => ProviderError,
+): Promise<R> {
+  let response: R;
   try {
-    response = await fetchImpl(url, init);
+    response = await send(url, init);
   } catch (error) {
     throw providerErrorFromException(error, callOptions?.signal, context);
   }
@@ -77,7 +79,7 @@ export async function fetchOk(
  * @example
  * const text = await readResponseText(response, callOptions, context);
  */
-export async function readResponseText(response: Response, callOptions: CallOptions | undefined, context: ErrorContext): Promise<string> {
+export async function readResponseText(response: TransportResponse, callOptions: CallOptions | undefined, context: ErrorContext): Promise<string> {
   try {
     return await response.text();
   } catch (error) {
@@ -108,7 +110,24 @@ export function parseResponseJson<T extends z.ZodType>(
   context: ErrorContext,
   errorIn?: ErrorInPayload,
 ): z.output<T> {
-  const payload = parseJson(text);
+  return checkResponsePayload(parseJson(text), schema, what, context, errorIn);
+}
+
+/**
+ * {@link parseResponseJson} for a body already parsed (`undefined`: it was not JSON).
+ *
+ * @example
+ * const payload = parseJson(text);
+ * if (isCanonicalResponse(payload)) return payload;
+ * return checkResponsePayload(payload, chatCompletionResponseSchema, 'chat completion', context, errorIn);
+ */
+export function checkResponsePayload<T extends z.ZodType>(
+  payload: unknown,
+  schema: T,
+  what: string,
+  context: ErrorContext,
+  errorIn?: ErrorInPayload,
+): z.output<T> {
   if (payload === undefined) throw providerErrorFromMalformed(`a ${what} that is not JSON`, context);
   if (errorIn?.first === true) {
     const error = errorIn.find(payload);

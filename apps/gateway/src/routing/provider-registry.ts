@@ -1,4 +1,4 @@
-import { createProvider, getProviderKindInfo, isProviderError, type Provider, type ProviderKind } from '@gw/providers';
+import { createProvider, getProviderKindInfo, isProviderError, type Provider, type ProviderKind, type Transport } from '@gw/providers';
 import type { ProviderSettings } from '../config/schema.ts';
 
 /** A provider that can take requests. */
@@ -35,6 +35,8 @@ function bedrockProblem(entry: ProviderSettings): string | undefined {
 export interface ProviderRegistryOptions {
   /** `fetch` handed to every provider; default the global one. */
   fetch?: typeof globalThis.fetch | undefined;
+  /** The transport for the providers' chat calls (see `Transport`); default `fetch`. */
+  transport?: Transport | undefined;
 }
 
 /**
@@ -70,6 +72,7 @@ export function createProviderRegistry(settings: readonly ProviderSettings[], op
           ...(entry.secretAccessKey === undefined ? {} : { secretAccessKey: entry.secretAccessKey }),
           ...(entry.sessionToken === undefined ? {} : { sessionToken: entry.sessionToken }),
           ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+          ...(options.transport === undefined ? {} : { transport: options.transport }),
         });
         enabled.set(entry.id, { id: entry.id, kind: entry.kind, provider });
         continue;

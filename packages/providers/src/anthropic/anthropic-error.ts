@@ -5,6 +5,7 @@ import { parseRetryAfter } from '../retry-after.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import { cleanMessage } from '../openai-compatible/openai-compatible-error.ts';
 import { anthropicErrorBodySchema } from './anthropic-api.ts';
+import type { HeaderLookup } from '../transport.ts';
 
 // Anthropic's error types (https://docs.anthropic.com/en/api/errors). The type says more than the status: a
 // billing_error comes as 400 or 402, and a 413 request_too_large is a bad request, not a rate limit.
@@ -63,7 +64,7 @@ function readError(payload: unknown): AnthropicErrorFields | undefined {
  * ```
  */
 export function anthropicErrorFromResponse(
-  response: { status: number; headers: Headers },
+  response: { status: number; headers: HeaderLookup },
   bodyText: string,
   context: ErrorContext,
 ): ProviderError {

@@ -15,6 +15,7 @@ import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 import { toCanonicalUsage } from './map-anthropic-usage.ts';
 import { parseAnthropicStream } from './anthropic-stream.ts';
 import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import type { Transport, TransportResponse } from '../transport.ts';
 
 /** The API version this adapter speaks; a configured `anthropic-version` header overrides it. */
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -27,6 +28,8 @@ export interface AnthropicProviderOptions {
   /** Extra headers on every request, e.g. `anthropic-beta`. */
   headers: Record<string, string> | undefined;
   fetch: typeof globalThis.fetch | undefined;
+  /** Sends the Messages calls instead of `fetch` (see transport.ts); `fetch` still serves the model list. */
+  transport?: Transport | undefined;
   /** max_tokens when a request names none; default {@link DEFAULT_ANTHROPIC_MAX_TOKENS}. */
   defaultMaxTokens?: number | undefined;
 }
@@ -93,7 +96,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
   // The configured key wins over an x-api-key that may also be in `headers`.
   if (apiKey) baseHeaders['x-api-key'] = apiKey;
   const base = options.baseUrl.replace(/\/+$/, '');
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const transport: Transport = options.transport ?? options.fetch ?? globalThis.fetch;
   const http: KyInstance = ky.create({
     prefix: options.baseUrl,
     retry: 0,
@@ -112,13 +115,13 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     signal: AbortSignal | undefined,
     callOptions: CallOptions | undefined,
     context: ErrorContext,
-  ): Promise<Response> {
+  ): Promise<TransportResponse> {
     const init = jsonRequestInit(baseHeaders, JSON.stringify(body), signal, callOptions?.headers);
-    return fetchOk(fetchImpl, `${base}/messages`, init, callOptions, context, anthropicErrorFromResponse);
+    return fetchOk(transport, `${base}/messages`, init, callOptions, context, anthropicErrorFromResponse);
   }
 
   async function readJson<T extends z.ZodType>(
-    response: Response,
+    response: TransportResponse,
     schema: T,
     what: string,
     callOptions: CallOptions | undefined,

@@ -8,6 +8,7 @@ import type { AnthropicStreamEvent, AnthropicUsage } from './anthropic-api.ts';
 import { anthropicErrorFromEvent } from './anthropic-error.ts';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 import { toCanonicalUsage } from './map-anthropic-usage.ts';
+import type { TransportBody } from '../transport.ts';
 
 /** What the stream parser needs besides the body. */
 export interface AnthropicStreamOptions {
@@ -67,7 +68,7 @@ function parseEvent(eventName: string | undefined, data: string, context: ErrorC
  * ```
  */
 export async function* parseAnthropicStream(
-  body: ReadableStream<Uint8Array>,
+  body: TransportBody,
   options: AnthropicStreamOptions,
 ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
   const { context, callerSignal } = options;

@@ -2,6 +2,7 @@ import type { ChatCompletionChunk } from '../chat-api.ts';
 import { createOpenAICompatibleProvider } from '../openai-compatible/openai-compatible-provider.ts';
 import type { OpenAICompatibleUrls } from '../openai-compatible/openai-compatible-provider.ts';
 import type { Provider } from '../provider.ts';
+import type { Transport } from '../transport.ts';
 
 /**
  * The newest generally-available dated data-plane inference version in Microsoft's Azure OpenAI REST reference
@@ -20,6 +21,8 @@ export interface AzureOpenAIProviderOptions {
   apiVersion: string | undefined;
   headers: Record<string, string> | undefined;
   fetch: typeof globalThis.fetch | undefined;
+  /** Sends the chat calls instead of `fetch` (see transport.ts). */
+  transport?: Transport | undefined;
 }
 
 /** The resource root (no `/openai`) and whether the v1 API was asked for, from a configured base URL. */
@@ -117,6 +120,7 @@ export function createAzureOpenAIProvider(options: AzureOpenAIProviderOptions): 
     apiKey,
     headers: options.headers,
     fetch: options.fetch,
+    transport: options.transport,
     streamIncludeUsage: true,
     urls: azureOpenAIUrls(options.baseUrl, options.apiVersion),
     authHeader: apiKey ? { name: 'api-key', value: apiKey } : undefined,

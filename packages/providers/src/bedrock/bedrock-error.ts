@@ -6,6 +6,7 @@ import type { ProviderErrorKind } from '../provider-error.ts';
 import { redactSecrets } from '../redact-secrets.ts';
 import { parseRetryAfter } from '../retry-after.ts';
 import { bedrockErrorBodySchema } from './bedrock-api.ts';
+import type { HeaderLookup } from '../transport.ts';
 
 // Error types of the Bedrock runtime (API_runtime_Converse.html#API_runtime_Converse_Errors, and the AWS-wide
 // authentication errors). ServiceQuotaExceededException is a per-account rate quota (tokens or requests per
@@ -75,7 +76,7 @@ function clean(message: string, context: ErrorContext): string {
  * ```
  */
 export function providerErrorFromBedrockResponse(
-  response: { status: number; headers: Headers },
+  response: { status: number; headers: HeaderLookup },
   bodyText: string,
   context: ErrorContext,
 ): ProviderError {

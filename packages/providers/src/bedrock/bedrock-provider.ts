@@ -1,3 +1,4 @@
+import type { TransportRequest } from '../transport.ts';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import {
@@ -95,7 +96,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
   ): Promise<Response> {
     const url = `${base}/model/${encodeURIComponent(request.model)}/${operation}`;
     const body = JSON.stringify(convertToBedrockRequest(request, id));
-    let init: RequestInit;
+    let init: TransportRequest;
     try {
       init = { method: 'POST', headers: await headersFor(url, body, callOptions), body };
     } catch (error) {

@@ -6,6 +6,7 @@ import type { ProviderErrorKind } from '../provider-error.ts';
 import { parseRetryAfter } from '../retry-after.ts';
 import { geminiErrorBodySchema } from './gemini-api.ts';
 import type { GeminiErrorBody } from './gemini-api.ts';
+import type { HeaderLookup } from '../transport.ts';
 
 const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo';
 const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
@@ -104,7 +105,7 @@ function fromGeminiError(
  * ```
  */
 export function providerErrorFromGeminiResponse(
-  response: { status: number; headers: Headers },
+  response: { status: number; headers: HeaderLookup },
   bodyText: string,
   context: ErrorContext,
 ): ProviderError {

@@ -18,6 +18,7 @@ import {
 import { providerErrorFromGeminiPayload, providerErrorFromGeminiResponse } from './gemini-error.ts';
 import { convertGeminiStream } from './gemini-stream.ts';
 import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import type { Transport, TransportResponse } from '../transport.ts';
 
 /** Options of {@link createGeminiProvider}; `createProvider` fills them from the config and kind table. */
 export interface GeminiProviderOptions {
@@ -26,6 +27,8 @@ export interface GeminiProviderOptions {
   apiKey: string | undefined;
   headers: Record<string, string> | undefined;
   fetch: typeof globalThis.fetch | undefined;
+  /** Sends the calls instead of `fetch` (see transport.ts). */
+  transport?: Transport | undefined;
 }
 
 // GET /models pages: Gemini lists ~50 models, so 10 pages of 1000 is far more than any account has.
@@ -61,6 +64,7 @@ function generatedId(): string {
 export function createGeminiProvider(options: GeminiProviderOptions): Provider {
   const { id, apiKey } = options;
   const base = options.baseUrl.replace(/\/+$/, '');
+  const transport: Transport = options.transport ?? options.fetch ?? globalThis.fetch;
   const baseHeaders = lowerCaseHeaders({}, options.headers ?? {});
   baseHeaders['content-type'] ??= 'application/json';
   if (apiKey) baseHeaders['x-goog-api-key'] = apiKey;
@@ -80,9 +84,9 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     signal: AbortSignal | undefined,
     callOptions: CallOptions | undefined,
     context: ErrorContext,
-  ): Promise<Response> {
+  ): Promise<TransportResponse> {
     const init = jsonRequestInit(baseHeaders, body === undefined ? undefined : JSON.stringify(body), signal, callOptions?.headers);
-    return fetchOk(options.fetch ?? globalThis.fetch, url, init, callOptions, context, providerErrorFromGeminiResponse);
+    return fetchOk(transport, url, init, callOptions, context, providerErrorFromGeminiResponse);
   }
 
   function convert(request: ChatCompletionRequest) {
@@ -97,7 +101,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
   }
 
   async function readJson<T extends z.ZodType>(
-    response: Response,
+    response: TransportResponse,
     schema: T,
     what: string,
     callOptions: CallOptions | undefined,

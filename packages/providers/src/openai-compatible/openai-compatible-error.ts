@@ -5,6 +5,7 @@ import { isProviderError, kindFromHttpStatus, ProviderError } from '../provider-
 import type { ProviderErrorKind } from '../provider-error.ts';
 import { redactSecrets } from '../redact-secrets.ts';
 import { parseRetryAfter } from '../retry-after.ts';
+import type { HeaderLookup } from '../transport.ts';
 
 /** Who was called, for the fields of the error and for redaction. */
 export interface ErrorContext {
@@ -161,7 +162,7 @@ export function cleanMessage(message: string, context: ErrorContext): string {
  * than the status (context_length_exceeded, insufficient_quota…), else from the status.
  */
 export function providerErrorFromResponse(
-  response: { status: number; headers: Headers },
+  response: { status: number; headers: HeaderLookup },
   bodyText: string,
   context: ErrorContext,
 ): ProviderError {

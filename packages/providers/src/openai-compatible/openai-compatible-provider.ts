@@ -18,10 +18,13 @@ import {
   providerErrorFromResponse,
 } from './openai-compatible-error.ts';
 import { parseOpenAICompatibleStream } from './openai-compatible-stream.ts';
-import { normaliseResponse } from './map-openai-compatible-finish-reason.ts';
+import { mapResponseFinishReasons, normaliseResponse } from './map-openai-compatible-finish-reason.ts';
 import { vendorQuirks } from './vendor-quirks.ts';
 import { createSerialSteps } from '../serial-steps.ts';
-import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import { checkResponsePayload, fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import { isCanonicalResponse } from '../chunk-shape.ts';
+import type { Transport, TransportResponse } from '../transport.ts';
+import { rememberRawResponseJson } from '../raw-chunk-json.ts';
 
 /** Options of {@link createOpenAICompatibleProvider}; `createProvider` fills them from the config and kind table. */
 export interface OpenAICompatibleProviderOptions {
@@ -31,6 +34,8 @@ export interface OpenAICompatibleProviderOptions {
   apiKey: string | undefined;
   headers: Record<string, string> | undefined;
   fetch: typeof globalThis.fetch | undefined;
+  /** Sends the chat calls instead of `fetch` (see transport.ts); `fetch` still serves the model list and embeddings. */
+  transport?: Transport | undefined;
   /** Send `stream_options.include_usage: true` on every streaming call. */
   streamIncludeUsage: boolean;
   /**
@@ -69,6 +74,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   // chat() and chatStream() are the hot path: they call `fetch` with a URL string and plain headers built once
   // here, since ky's per-call merging and Request/abort plumbing cost more than the rest of the call. ky stays
   // for the cold calls (embeddings, models).
+  const transport: Transport = options.transport ?? options.fetch ?? globalThis.fetch;
   const postHeaders = lowerCaseHeaders({}, options.headers ?? {});
   postHeaders['content-type'] ??= 'application/json';
   if (authHeader !== undefined) postHeaders[authHeader.name.toLowerCase()] = authHeader.value;
@@ -116,23 +122,23 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     throw providerErrorFromResponse(response, text, context);
   }
 
-  /** POSTs a JSON body straight through `fetch`; same contract as {@link send}. */
+  /** POSTs a JSON body straight through the transport (`fetch` by default); same contract as {@link send}. */
   function post(
     url: string,
     body: RequestBody,
     signal: AbortSignal | undefined,
     callOptions: CallOptions | undefined,
     context: ErrorContext,
-  ): Promise<Response> {
+  ): Promise<TransportResponse> {
     const init = jsonRequestInit(postHeaders, JSON.stringify(body), signal, callOptions?.headers);
-    return fetchOk(options.fetch ?? globalThis.fetch, url, init, callOptions, context, providerErrorFromResponse);
+    return fetchOk(transport, url, init, callOptions, context, providerErrorFromResponse);
   }
 
   const readText = readResponseText;
 
   /** Reads a 2xx JSON body once and validates it; a 200 carrying `{"error":…}` becomes that error. */
   async function readJson<T extends z.ZodType>(
-    response: Response,
+    response: TransportResponse,
     schema: T,
     what: string,
     callOptions: CallOptions | undefined,
@@ -145,10 +151,15 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
     const context = contextFor(request.model);
     const response = await post(chatUrlFor(request.model), quirks.jsonBody(request), callOptions?.signal, callOptions, context);
-    return normaliseResponse(
-      await readJson(response, chatCompletionResponseSchema, 'chat completion', callOptions, context),
-      context,
-    );
+    const text = await readText(response, callOptions, context);
+    const payload = parseJson(text);
+    // The common case needs no zod copy (see chunk-shape.ts), and an answer left as it came keeps its text for
+    // rawResponseJson, so a server relaying it need not serialise it again.
+    if (isCanonicalResponse(payload)) {
+      if (!mapResponseFinishReasons(payload, context)) rememberRawResponseJson(payload, text);
+      return payload;
+    }
+    return normaliseResponse(checkResponsePayload(payload, chatCompletionResponseSchema, 'chat completion', context, { find: (candidate) => providerErrorFromPayload(candidate, context) }), context);
   }
 
   /** Sends the streaming call and checks it is an event stream; the chunks follow from the returned parser. */

@@ -14,6 +14,7 @@ import {
 } from './openai-compatible-error.ts';
 import { createSerialSteps } from '../serial-steps.ts';
 import { isRecord } from '../is-record.ts';
+import type { TransportBody } from '../transport.ts';
 
 /** What the stream parser needs besides the body. */
 export interface StreamParseOptions {
@@ -71,7 +72,7 @@ function mapChunkFinishReasons(chunk: ChatCompletionChunk, context: ErrorContext
  * generator's own promise and queue machinery cost more than the parsing does.
  */
 export function parseOpenAICompatibleStream(
-  body: ReadableStream<Uint8Array>,
+  body: TransportBody,
   options: StreamParseOptions,
 ): BufferedAsyncIterator<ChatCompletionChunk> {
   const { context, callerSignal, onEnd } = options;

@@ -1,0 +1,40 @@
+// The HTTP an adapter needs for its chat calls, narrower than `fetch`: a URL, a method, plain headers, a string
+// body and a signal in; a status, headers to look up, a body to stream or read out. `fetch` is one such transport
+// (a `Response` is a TransportResponse); a server can hand the providers a lighter one built on node:http, without
+// the Request, Response, Headers and web stream objects every call would otherwise build.
+
+/** One request as a {@link Transport} takes it. */
+export interface TransportRequest {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/** Headers looked up by name, case-insensitively (`null` when absent); `Headers` is one. */
+export interface HeaderLookup {
+  get(name: string): string | null;
+}
+
+/** A body as it arrives: a web stream (`fetch`) or any async iterable of bytes (a Node readable). */
+export type TransportBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** What the adapters read of an answer; `fetch`'s `Response` is one. */
+export interface TransportResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: HeaderLookup;
+  /** The body as it arrives; `null` when the answer has none. Read it or `text()`, not both. */
+  readonly body: TransportBody | null;
+  text(): Promise<string>;
+}
+
+/**
+ * Sends one request and resolves once the answer's head has arrived; the body streams after. It rejects as `fetch`
+ * does: with the signal's reason once aborted (also while the body is read), and with an error (`cause`: the
+ * network error) when the connection fails.
+ *
+ * @example
+ * const provider = createProvider({ kind: 'openai', apiKey, transport: (url, request) => fetch(url, request) });
+ */
+export type Transport = (url: string, request: TransportRequest) => Promise<TransportResponse>;
