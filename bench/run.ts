@@ -7,7 +7,8 @@
  * connection (from throughput: 1/rps_gateway - 1/rps_bare, which is exact where a latency histogram
  * rounds to whole milliseconds), p99 latency, and the gateway's peak RSS (VmHWM).
  *
- * Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5 per run).
+ * Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5 per run), BENCH_GATEWAY_FLAGS (the gateway's
+ * node flags, default the recommended `--max-semi-space-size=16 --heap-growing-percent=80`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -93,7 +94,8 @@ const upstream = await start(['upstream.ts']);
 const bare = await start(['bare-proxy.ts', upstream.url]);
 // The flags recommended for production (see docs/operations.md): a 16 MB young-generation semi-space and a
 // slower-growing old generation keep peak RSS under load well below what V8's defaults grow to.
-const gateway = await start(['--max-semi-space-size=16', '--heap-growing-percent=80', path.join(here, '../apps/gateway/dist/main.js')], {
+const gatewayFlags = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? ['--max-semi-space-size=16', '--heap-growing-percent=80'];
+const gateway = await start([...gatewayFlags, path.join(here, '../apps/gateway/dist/main.js')], {
   GW_CONFIG: path.join(here, 'gateway.bench.yaml'),
   PORT: '0',
   BENCH_UPSTREAM_URL: `${upstream.url}/v1`,

@@ -1,0 +1,76 @@
+/**
+ * `pnpm --filter @gw/bench instructions`: user-space CPU instructions the built gateway executes per request, counted
+ * by valgrind's callgrind. Unlike requests per second on a shared 2-core machine, the count repeats from run to run,
+ * so it tells whether a change to the hot path helped: a change that saves 3% is lost in the noise of `pnpm bench`
+ * but not here. Kernel work (socket writes, which a bare proxy does too) is not counted.
+ *
+ * Each scenario runs the gateway under callgrind twice, with a small and a larger number of requests, and reports
+ * the difference divided by the difference in requests: start-up and JIT warm-up cancel out. Needs valgrind (on
+ * every gw machine) and about 4 minutes.
+ *
+ * Environment: GW_MAIN (the gateway build to count; default apps/gateway/dist/main.js), INSTRUCTIONS_N (default
+ * 1000 more requests in the second run).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const main = process.env.GW_MAIN ?? path.join(here, '../apps/gateway/dist/main.js');
+const extra = Number(process.env.INSTRUCTIONS_N ?? 1000);
+const base = 300;
+const masterKey = 'instructions-master-key';
+
+interface Started { url: string; child: ChildProcess; output: () => string }
+
+function start(command: string, args: string[], env: Record<string, string> = {}): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: here, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    const onData = (data: Buffer): void => {
+      seen += data.toString();
+      const match = /(http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
+      if (match?.[1]) resolve({ url: match[1], child, output: () => seen });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}:\n${seen}`)));
+  });
+}
+
+/** Instructions the gateway executed from start to exit, serving `requests` requests. */
+async function count(upstreamUrl: string, stream: boolean, requests: number): Promise<number> {
+  const gateway = await start(
+    'valgrind',
+    ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--max-semi-space-size=16', '--heap-growing-percent=80', main],
+    { GW_CONFIG: path.join(here, 'gateway.bench.yaml'), PORT: '0', BENCH_UPSTREAM_URL: `${upstreamUrl}/v1`, GW_MASTER_KEY: masterKey },
+  );
+  const body = JSON.stringify({ model: 'bench', stream, messages: [{ role: 'user', content: 'Say twenty words.' }] });
+  const result = await autocannon({
+    url: `${gateway.url}/v1/chat/completions`,
+    method: 'POST',
+    connections: 10,
+    amount: requests,
+    timeout: 60,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${masterKey}` },
+    body,
+  });
+  const failed = result.errors + result.non2xx + result.timeouts;
+  gateway.child.kill('SIGTERM');
+  await new Promise((resolve) => gateway.child.once('exit', resolve));
+  if (failed > 0) throw new Error(`${failed} requests failed`);
+  const collected = /Collected : (\d+)/.exec(gateway.output())?.[1];
+  if (collected === undefined) throw new Error(`callgrind printed no total:\n${gateway.output()}`);
+  return Number(collected);
+}
+
+const upstream = await start(process.execPath, ['upstream.ts']);
+try {
+  for (const [name, stream] of [['JSON', false], ['SSE (20 chunks)', true]] as const) {
+    const [small, large] = await Promise.all([count(upstream.url, stream, base), count(upstream.url, stream, base + extra)]);
+    console.log(`${name}: ${Math.round((large - small) / extra).toLocaleString('en')} instructions per request`);
+  }
+} finally {
+  upstream.child.kill('SIGTERM');
+}
