@@ -32,8 +32,8 @@ export interface ProviderConfig {
   fetch?: typeof globalThis.fetch | undefined;
   /**
    * Sends the chat calls (JSON and streaming) instead of `fetch`: a narrower contract that a server can meet without
-   * building a Request and a Response per call (see `Transport`). `fetch` still serves model lists, embeddings and
-   * Bedrock's signed calls.
+   * building a Request and a Response per call (see `Transport`). Gemini sends every call through it; elsewhere
+   * `fetch` still serves model lists and embeddings, and Bedrock's signed calls always use `fetch`.
    */
   transport?: Transport | undefined;
   /**

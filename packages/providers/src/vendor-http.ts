@@ -47,7 +47,7 @@ export function jsonRequestInit(
 }
 
 /**
- * Sends through `send` (a {@link Transport}, or `fetch`) and resolves with a 2xx response. A failure to connect (or
+ * Sends through `send` (a `Transport`, or `fetch`) and resolves with a 2xx response. A failure to connect (or
  * the caller's abort) and any other status become a `ProviderError`, the latter through the vendor's own
  * `errorFromResponse` with the body's text.
  *

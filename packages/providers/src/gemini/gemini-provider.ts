@@ -27,7 +27,7 @@ export interface GeminiProviderOptions {
   apiKey: string | undefined;
   headers: Record<string, string> | undefined;
   fetch: typeof globalThis.fetch | undefined;
-  /** Sends the calls instead of `fetch` (see transport.ts). */
+  /** Sends every call (chat, streams, embeddings, model list) instead of `fetch` (see transport.ts). */
   transport?: Transport | undefined;
 }
 

@@ -71,9 +71,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   // The configured key wins over an Authorization header that may also be in `headers`.
   if (authHeader !== undefined) headers.set(authHeader.name, authHeader.value);
   else if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
-  // chat() and chatStream() are the hot path: they call `fetch` with a URL string and plain headers built once
-  // here, since ky's per-call merging and Request/abort plumbing cost more than the rest of the call. ky stays
-  // for the cold calls (embeddings, models).
+  // chat() and chatStream() are the hot path: they call the transport (`fetch` by default) with a URL string and
+  // plain headers built once here, since ky's per-call merging and Request/abort plumbing cost more than the rest of
+  // the call. ky stays for the cold calls (embeddings, models).
   const transport: Transport = options.transport ?? options.fetch ?? globalThis.fetch;
   const postHeaders = lowerCaseHeaders({}, options.headers ?? {});
   postHeaders['content-type'] ??= 'application/json';
@@ -159,7 +159,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       if (!mapResponseFinishReasons(payload, context)) rememberRawResponseJson(payload, text);
       return payload;
     }
-    return normaliseResponse(checkResponsePayload(payload, chatCompletionResponseSchema, 'chat completion', context, { find: (candidate) => providerErrorFromPayload(candidate, context) }), context);
+    const find = (candidate: unknown): ReturnType<typeof providerErrorFromPayload> => providerErrorFromPayload(candidate, context);
+    return normaliseResponse(checkResponsePayload(payload, chatCompletionResponseSchema, 'chat completion', context, { find }), context);
   }
 
   /** Sends the streaming call and checks it is an event stream; the chunks follow from the returned parser. */
