@@ -2,7 +2,8 @@
  * `pnpm --filter @gw/bench instructions`: user-space CPU instructions the built gateway executes per request, counted
  * by valgrind's callgrind. Unlike requests per second on a shared 2-core machine, the count repeats from run to run,
  * so it tells whether a change to the hot path helped: a change that saves 3% is lost in the noise of `pnpm bench`
- * but not here. Kernel work (socket writes, which a bare proxy does too) is not counted.
+ * but not here. Kernel work (socket writes, which a bare proxy does too) is not counted, and instructions are not
+ * time where the work is bound by memory (allocating and touching new objects): confirm such changes in CPU time.
  *
  * Each scenario runs the gateway under callgrind twice, with a small and a larger number of requests, and reports
  * the difference divided by the difference in requests: start-up and JIT warm-up cancel out. Needs valgrind (on
