@@ -5,7 +5,8 @@
  * (built, auth on). Each scenario runs several rounds, alternating which target goes first, and reports
  * medians: requests/s of each, the gateway/bare ratio, the latency the gateway adds per request at one
  * connection (from throughput: 1/rps_gateway - 1/rps_bare, which is exact where a latency histogram
- * rounds to whole milliseconds), p99 latency, and the gateway's peak RSS (VmHWM).
+ * rounds to whole milliseconds), p99 latency, CPU time per request of each proxy process (from /proc, so Linux only;
+ * steadier than requests/s on a shared machine), and the gateway's peak RSS (VmHWM).
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5 per run), BENCH_GATEWAY_FLAGS (the gateway's
  * node flags, default the recommended `--max-semi-space-size=16 --heap-growing-percent=80`).
@@ -63,9 +64,23 @@ function body(model: string, stream: boolean): string {
   });
 }
 
-interface RunResult { rps: number; p99: number; errors: number }
+interface RunResult { rps: number; p99: number; errors: number; cpuMicros: number }
 
-async function load(url: string, model: string, scenario: Scenario, duration: number): Promise<RunResult> {
+// Clock ticks of /proc/<pid>/stat (USER_HZ): 100 per second on Linux.
+const MICROS_PER_TICK = 10_000;
+
+/** CPU time (user + system) a process has used, in µs; NaN where /proc is not there. */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * MICROS_PER_TICK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function load(url: string, model: string, scenario: Scenario, duration: number, pid?: number): Promise<RunResult> {
+  const cpuBefore = cpuMicros(pid);
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
@@ -74,7 +89,8 @@ async function load(url: string, model: string, scenario: Scenario, duration: nu
     headers: { 'content-type': 'application/json', authorization: `Bearer ${masterKey}` },
     body: body(model, scenario.stream),
   });
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts };
+  const cpu = (cpuMicros(pid) - cpuBefore) / result.requests.total;
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts, cpuMicros: cpu };
 }
 
 function median(values: number[]): number {
@@ -111,8 +127,8 @@ process.on('SIGINT', () => {
 });
 
 const targets = [
-  { name: 'bare', url: bare.url, model: 'bench-model' },
-  { name: 'gateway', url: gateway.url, model: 'bench' },
+  { name: 'bare', url: bare.url, model: 'bench-model', pid: bare.child.pid },
+  { name: 'gateway', url: gateway.url, model: 'bench', pid: gateway.child.pid },
 ];
 
 console.log(`gw bench: ${rounds} rounds x ${seconds} s per target and scenario, targets alternate`);
@@ -123,13 +139,14 @@ let failed = false;
 for (const scenario of scenarios) {
   const rps: Record<string, number[]> = { bare: [], gateway: [] };
   const p99: Record<string, number[]> = { bare: [], gateway: [] };
+  const cpu: Record<string, number[]> = { bare: [], gateway: [] };
   const ratios: number[] = [];
   const added: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
     const got: Record<string, RunResult> = {};
     for (const target of order) {
-      const result = await load(target.url, target.model, scenario, seconds);
+      const result = await load(target.url, target.model, scenario, seconds, target.pid);
       if (result.errors > 0) {
         failed = true;
         console.error(`  ${scenario.name} / ${target.name}: ${result.errors} failed requests`);
@@ -137,6 +154,7 @@ for (const scenario of scenarios) {
       got[target.name] = result;
       rps[target.name]!.push(result.rps);
       p99[target.name]!.push(result.p99);
+      cpu[target.name]!.push(result.cpuMicros);
     }
     ratios.push(got.gateway!.rps / got.bare!.rps);
     added.push(1000 / got.gateway!.rps - 1000 / got.bare!.rps);
@@ -146,7 +164,7 @@ for (const scenario of scenarios) {
   }
   const addedCell = scenario.connections === 1 ? `${median(added).toFixed(3)} ms` : '';
   rows.push(
-    `| ${scenario.name} | ${median(rps.bare!).toFixed(0)} | ${median(rps.gateway!).toFixed(0)} | ${median(ratios).toFixed(2)}x | ${median(p99.bare!).toFixed(0)} / ${median(p99.gateway!).toFixed(0)} ms | ${addedCell} |`,
+    `| ${scenario.name} | ${median(rps.bare!).toFixed(0)} | ${median(rps.gateway!).toFixed(0)} | ${median(ratios).toFixed(2)}x | ${median(p99.bare!).toFixed(0)} / ${median(p99.gateway!).toFixed(0)} ms | ${addedCell} | ${median(cpu.bare!).toFixed(0)} / ${median(cpu.gateway!).toFixed(0)} µs |`,
   );
 }
 const rss = peakRssMb(gateway.child.pid);
@@ -155,8 +173,8 @@ stopAll();
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`\nMachine: ${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
 console.log(`Medians of ${rounds} rounds of ${seconds} s; load generator, upstream, bare proxy and gateway share the machine.\n`);
-console.log('| scenario | bare proxy req/s | gateway req/s | gateway / bare | p99 bare / gateway | added per request |');
-console.log('|---|---|---|---|---|---|');
+console.log('| scenario | bare proxy req/s | gateway req/s | gateway / bare | p99 bare / gateway | added per request | CPU per request bare / gateway |');
+console.log('|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
 console.log(`\nGateway peak RSS: ${rss.toFixed(0)} MB`);
 if (failed) {
