@@ -155,6 +155,34 @@ function normaliseAssistantTurn(value: unknown): unknown {
   return turn;
 }
 
+/** A choice's assistant turn (a response's `message`, a chunk's `delta`), normalised first; `toolCall` types its calls. */
+function assistantTurnSchema<T extends z.ZodType>(toolCall: T) {
+  return z.preprocess(
+    normaliseAssistantTurn,
+    z.looseObject({
+      role: z.string().nullish(),
+      content: z.string().nullish(),
+      refusal: z.string().nullish(),
+      reasoning_content: z.string().nullish(),
+      tool_calls: z.array(toolCall).nullish(),
+    }),
+  );
+}
+
+/** The members a response and a chunk share, around their `choices`. */
+function answerSchema<T extends z.ZodType>(choices: T) {
+  return z.looseObject({
+    id: z.string().nullish(),
+    object: z.string().nullish(),
+    created: z.number().nullish(),
+    model: z.string().nullish(),
+    choices,
+    usage: usageSchema.nullish(),
+    system_fingerprint: z.string().nullish(),
+    service_tier: z.string().nullish(),
+  });
+}
+
 const responseToolCallSchema = z.looseObject({
   id: z.string(),
   type: z.string().nullish(),
@@ -163,16 +191,7 @@ const responseToolCallSchema = z.looseObject({
 
 const choiceSchema = z.looseObject({
   index: z.number().default(0),
-  message: z.preprocess(
-    normaliseAssistantTurn,
-    z.looseObject({
-      role: z.string().nullish(),
-      content: z.string().nullish(),
-      refusal: z.string().nullish(),
-      reasoning_content: z.string().nullish(),
-      tool_calls: z.array(responseToolCallSchema).nullish(),
-    }),
-  ),
+  message: assistantTurnSchema(responseToolCallSchema),
   finish_reason: z.string().nullish(),
   logprobs: z.unknown().optional(),
 });
@@ -180,16 +199,7 @@ const choiceSchema = z.looseObject({
 export type ChatCompletionChoice = z.output<typeof choiceSchema>;
 
 /** A non-streamed chat completion (OpenAI shape, unknown fields kept). */
-export const chatCompletionResponseSchema = z.looseObject({
-  id: z.string().nullish(),
-  object: z.string().nullish(),
-  created: z.number().nullish(),
-  model: z.string().nullish(),
-  choices: z.array(choiceSchema),
-  usage: usageSchema.nullish(),
-  system_fingerprint: z.string().nullish(),
-  service_tier: z.string().nullish(),
-});
+export const chatCompletionResponseSchema = answerSchema(z.array(choiceSchema));
 /** A non-streamed chat completion. */
 export type ChatCompletionResponse = z.output<typeof chatCompletionResponseSchema>;
 
@@ -203,18 +213,7 @@ const deltaToolCallSchema = z.looseObject({
 
 const chunkChoiceSchema = z.looseObject({
   index: z.number().default(0),
-  delta: z
-    .preprocess(
-      normaliseAssistantTurn,
-      z.looseObject({
-        role: z.string().nullish(),
-        content: z.string().nullish(),
-        refusal: z.string().nullish(),
-        reasoning_content: z.string().nullish(),
-        tool_calls: z.array(deltaToolCallSchema).nullish(),
-      }),
-    )
-    .prefault({}),
+  delta: assistantTurnSchema(deltaToolCallSchema).prefault({}),
   finish_reason: z.string().nullish(),
   logprobs: z.unknown().optional(),
 });
@@ -225,15 +224,6 @@ export type ChatCompletionChunkChoice = z.output<typeof chunkChoiceSchema>;
  * One streamed chunk (`chat.completion.chunk`). The usage-only chunk that ends a stream with
  * `stream_options.include_usage` has `choices: []` and `usage` set.
  */
-export const chatCompletionChunkSchema = z.looseObject({
-  id: z.string().nullish(),
-  object: z.string().nullish(),
-  created: z.number().nullish(),
-  model: z.string().nullish(),
-  choices: z.array(chunkChoiceSchema).prefault([]),
-  usage: usageSchema.nullish(),
-  system_fingerprint: z.string().nullish(),
-  service_tier: z.string().nullish(),
-});
+export const chatCompletionChunkSchema = answerSchema(z.array(chunkChoiceSchema).prefault([]));
 /** One streamed chat completion chunk. */
 export type ChatCompletionChunk = z.output<typeof chatCompletionChunkSchema>;

@@ -48,49 +48,35 @@ function isPlainToolCallDelta(value: unknown): boolean {
   return fn == null || (isRecord(fn) && isStringOrNullish(fn['name']) && isStringOrNullish(fn['arguments']));
 }
 
-function isPlainChoice(value: unknown): boolean {
+/**
+ * A choice whose turn (a chunk's `delta`, a response's `message`) is already what the schema returns: every known
+ * field of its type, nothing to rename or join, each tool call passing `isPlainCall`.
+ */
+function isPlainChoice(value: unknown, turnKey: 'delta' | 'message', isPlainCall: (call: unknown) => boolean): boolean {
   if (!isRecord(value) || typeof value['index'] !== 'number' || !isStringOrNullish(value['finish_reason'])) return false;
-  const delta = value['delta'];
-  // A delta the schema rewrites (`reasoning` renamed, Mistral's content chunks joined) is not its own result.
-  if (!isRecord(delta) || needsAssistantNormalising(delta)) return false;
+  const turn = value[turnKey];
+  // A turn the schema rewrites (`reasoning` renamed, Mistral's content chunks joined) is not its own result.
+  if (!isRecord(turn) || needsAssistantNormalising(turn)) return false;
   if (
-    !isStringOrNullish(delta['role']) ||
-    !isStringOrNullish(delta['content']) ||
-    !isStringOrNullish(delta['refusal']) ||
-    !isStringOrNullish(delta['reasoning_content'])
+    !isStringOrNullish(turn['role']) ||
+    !isStringOrNullish(turn['content']) ||
+    !isStringOrNullish(turn['refusal']) ||
+    !isStringOrNullish(turn['reasoning_content'])
   ) {
     return false;
   }
-  const toolCalls = delta['tool_calls'];
+  const toolCalls = turn['tool_calls'];
   if (toolCalls == null) return true;
   if (!Array.isArray(toolCalls)) return false;
-  for (const call of toolCalls) if (!isPlainToolCallDelta(call)) return false;
+  for (const call of toolCalls) if (!isPlainCall(call)) return false;
   return true;
 }
 
+// A response's tool call: id, name and arguments are required there, unlike in a streamed delta.
 function isPlainResponseToolCall(value: unknown): boolean {
   if (!isRecord(value) || typeof value['id'] !== 'string' || !isStringOrNullish(value['type'])) return false;
   const fn = value['function'];
   return fn == null || (isRecord(fn) && typeof fn['name'] === 'string' && typeof fn['arguments'] === 'string');
-}
-
-function isPlainResponseChoice(value: unknown): boolean {
-  if (!isRecord(value) || typeof value['index'] !== 'number' || !isStringOrNullish(value['finish_reason'])) return false;
-  const message = value['message'];
-  if (!isRecord(message) || needsAssistantNormalising(message)) return false;
-  if (
-    !isStringOrNullish(message['role']) ||
-    !isStringOrNullish(message['content']) ||
-    !isStringOrNullish(message['refusal']) ||
-    !isStringOrNullish(message['reasoning_content'])
-  ) {
-    return false;
-  }
-  const toolCalls = message['tool_calls'];
-  if (toolCalls == null) return true;
-  if (!Array.isArray(toolCalls)) return false;
-  for (const call of toolCalls) if (!isPlainResponseToolCall(call)) return false;
-  return true;
 }
 
 /** The members a chunk and a response share: ids, names and usage, each of the schema's type. */
@@ -106,17 +92,21 @@ function hasPlainEnvelope(payload: Record<string, unknown>): boolean {
   );
 }
 
+function hasPlainChoices(payload: unknown, turnKey: 'delta' | 'message', isPlainCall: (call: unknown) => boolean): boolean {
+  if (!isRecord(payload) || !hasPlainEnvelope(payload)) return false;
+  const choices = payload['choices'];
+  if (!Array.isArray(choices)) return false;
+  for (const choice of choices) if (!isPlainChoice(choice, turnKey, isPlainCall)) return false;
+  return true;
+}
+
 /**
  * Internal (for stream parsers): true when `payload` already is what `chatCompletionChunkSchema.parse(payload)`
  * would return, so the payload can be used as the chunk without zod's copy. False says nothing about validity:
  * the caller then parses with zod, which fills defaults or reports the bad field.
  */
 export function isCanonicalChunk(payload: unknown): payload is ChatCompletionChunk {
-  if (!isRecord(payload) || !hasPlainEnvelope(payload)) return false;
-  const choices = payload['choices'];
-  if (!Array.isArray(choices)) return false;
-  for (const choice of choices) if (!isPlainChoice(choice)) return false;
-  return true;
+  return hasPlainChoices(payload, 'delta', isPlainToolCallDelta);
 }
 
 /**
@@ -124,9 +114,5 @@ export function isCanonicalChunk(payload: unknown): payload is ChatCompletionChu
  * `chatCompletionResponseSchema`.
  */
 export function isCanonicalResponse(payload: unknown): payload is ChatCompletionResponse {
-  if (!isRecord(payload) || !hasPlainEnvelope(payload)) return false;
-  const choices = payload['choices'];
-  if (!Array.isArray(choices)) return false;
-  for (const choice of choices) if (!isPlainResponseChoice(choice)) return false;
-  return true;
+  return hasPlainChoices(payload, 'message', isPlainResponseToolCall);
 }

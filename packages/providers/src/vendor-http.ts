@@ -4,10 +4,22 @@ import { providerErrorFromException, providerErrorFromMalformed } from './openai
 import { parseJson } from './parse-json.ts';
 import { isProviderError, ProviderError } from './provider-error.ts';
 import type { CallOptions, HealthCheckResult } from './provider.ts';
-import type { TransportRequest, TransportResponse } from './transport.ts';
+import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
 
 // What every adapter does the same way around its HTTP calls: header merging, reading a body, checking a JSON
 // answer against its schema, timing a health check. Internal to the package.
+
+/** What every HTTP adapter is built from; `createProvider` fills it from the config. */
+export interface AdapterOptions {
+  id: string;
+  baseUrl: string;
+  apiKey: string | undefined;
+  /** Extra headers on every request (e.g. Anthropic's `anthropic-beta`). */
+  headers: Record<string, string> | undefined;
+  fetch: typeof globalThis.fetch | undefined;
+  /** Sends the chat calls instead of `fetch` (see transport.ts); each adapter says which of its calls it carries. */
+  transport?: Transport | undefined;
+}
 
 /**
  * Copies `source` into `target` with lower-cased names, so that a per-call header replaces a configured one whatever

@@ -15,21 +15,14 @@ import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 import { toCanonicalUsage } from './map-anthropic-usage.ts';
 import { parseAnthropicStream } from './anthropic-stream.ts';
 import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import type { AdapterOptions } from '../vendor-http.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
 
 /** The API version this adapter speaks; a configured `anthropic-version` header overrides it. */
 export const ANTHROPIC_VERSION = '2023-06-01';
 
-/** Options of {@link createAnthropicProvider}; `createProvider` fills them from the config. */
-export interface AnthropicProviderOptions {
-  id: string;
-  baseUrl: string;
-  apiKey: string | undefined;
-  /** Extra headers on every request, e.g. `anthropic-beta`. */
-  headers: Record<string, string> | undefined;
-  fetch: typeof globalThis.fetch | undefined;
-  /** Sends the Messages calls instead of `fetch` (see transport.ts); `fetch` still serves the model list. */
-  transport?: Transport | undefined;
+/** Options of {@link createAnthropicProvider}; the transport carries the Messages calls, `fetch` the model list. */
+export interface AnthropicProviderOptions extends AdapterOptions {
   /** max_tokens when a request names none; default {@link DEFAULT_ANTHROPIC_MAX_TOKENS}. */
   defaultMaxTokens?: number | undefined;
 }

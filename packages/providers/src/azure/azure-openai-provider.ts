@@ -2,7 +2,7 @@ import type { ChatCompletionChunk } from '../chat-api.ts';
 import { createOpenAICompatibleProvider } from '../openai-compatible/openai-compatible-provider.ts';
 import type { OpenAICompatibleUrls } from '../openai-compatible/openai-compatible-provider.ts';
 import type { Provider } from '../provider.ts';
-import type { Transport } from '../transport.ts';
+import type { AdapterOptions } from '../vendor-http.ts';
 
 /**
  * The newest generally-available dated data-plane inference version in Microsoft's Azure OpenAI REST reference
@@ -12,17 +12,11 @@ import type { Transport } from '../transport.ts';
 export const AZURE_OPENAI_DEFAULT_API_VERSION = '2024-10-21';
 
 /** Options of {@link createAzureOpenAIProvider}; `createProvider` fills them from the config. */
-export interface AzureOpenAIProviderOptions {
-  id: string;
+export interface AzureOpenAIProviderOptions extends AdapterOptions {
   /** `https://{resource}.openai.azure.com`, with or without `/openai` or `/openai/v1`. */
   baseUrl: string;
-  apiKey: string | undefined;
   /** A dated version (default {@link AZURE_OPENAI_DEFAULT_API_VERSION}) or `v1` for the v1 API. */
   apiVersion: string | undefined;
-  headers: Record<string, string> | undefined;
-  fetch: typeof globalThis.fetch | undefined;
-  /** Sends the chat calls instead of `fetch` (see transport.ts). */
-  transport?: Transport | undefined;
 }
 
 /** The resource root (no `/openai`) and whether the v1 API was asked for, from a configured base URL. */

@@ -18,18 +18,11 @@ import {
 import { providerErrorFromGeminiPayload, providerErrorFromGeminiResponse } from './gemini-error.ts';
 import { convertGeminiStream } from './gemini-stream.ts';
 import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import type { AdapterOptions } from '../vendor-http.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
 
-/** Options of {@link createGeminiProvider}; `createProvider` fills them from the config and kind table. */
-export interface GeminiProviderOptions {
-  id: string;
-  baseUrl: string;
-  apiKey: string | undefined;
-  headers: Record<string, string> | undefined;
-  fetch: typeof globalThis.fetch | undefined;
-  /** Sends every call (chat, streams, embeddings, model list) instead of `fetch` (see transport.ts). */
-  transport?: Transport | undefined;
-}
+/** Options of {@link createGeminiProvider}; the transport, when given, carries every call (chat, streams, embeddings, model list). */
+export type GeminiProviderOptions = AdapterOptions;
 
 // GET /models pages: Gemini lists ~50 models, so 10 pages of 1000 is far more than any account has.
 const MODEL_PAGE_SIZE = 1000;

@@ -1,4 +1,3 @@
-import type { ChatCompletionResponse } from '../chat-api.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
 
@@ -35,22 +34,17 @@ export function mapFinishReason<T extends string | null | undefined>(value: T, c
 }
 
 /**
- * Internal: a non-streamed response with its finish reasons mapped (in place: the response is ours).
+ * Internal: maps the finish reasons of a response's or a chunk's choices in place (they are ours); returns whether
+ * any changed, so that the caller knows the wire text no longer describes them.
  *
  * @example
  * ```ts
- * return normaliseResponse(await readJson(response, chatCompletionResponseSchema, …), context);
+ * if (!mapFinishReasons(response.choices, context)) rememberRawResponseJson(response, text);
  * ```
  */
-export function normaliseResponse(response: ChatCompletionResponse, context: ErrorContext): ChatCompletionResponse {
-  mapResponseFinishReasons(response, context);
-  return response;
-}
-
-/** Internal: maps the finish reasons of a non-streamed response in place; returns whether any changed. */
-export function mapResponseFinishReasons(response: ChatCompletionResponse, context: ErrorContext): boolean {
+export function mapFinishReasons(choices: Array<{ finish_reason?: string | null | undefined }>, context: ErrorContext): boolean {
   let changed = false;
-  for (const choice of response.choices) {
+  for (const choice of choices) {
     const mapped = mapFinishReason(choice.finish_reason, context);
     if (mapped !== choice.finish_reason) {
       choice.finish_reason = mapped;

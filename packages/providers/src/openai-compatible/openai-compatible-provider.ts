@@ -18,24 +18,18 @@ import {
   providerErrorFromResponse,
 } from './openai-compatible-error.ts';
 import { parseOpenAICompatibleStream } from './openai-compatible-stream.ts';
-import { mapResponseFinishReasons, normaliseResponse } from './map-openai-compatible-finish-reason.ts';
+import { mapFinishReasons } from './map-openai-compatible-finish-reason.ts';
 import { vendorQuirks } from './vendor-quirks.ts';
 import { createSerialSteps } from '../serial-steps.ts';
 import { checkResponsePayload, fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import type { AdapterOptions } from '../vendor-http.ts';
 import { isCanonicalResponse } from '../chunk-shape.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
 import { rememberRawResponseJson } from '../raw-chunk-json.ts';
 
-/** Options of {@link createOpenAICompatibleProvider}; `createProvider` fills them from the config and kind table. */
-export interface OpenAICompatibleProviderOptions {
-  id: string;
+/** Options of {@link createOpenAICompatibleProvider}; the transport carries chat and streams, `fetch` the model list and embeddings. */
+export interface OpenAICompatibleProviderOptions extends AdapterOptions {
   kind: ProviderKind;
-  baseUrl: string;
-  apiKey: string | undefined;
-  headers: Record<string, string> | undefined;
-  fetch: typeof globalThis.fetch | undefined;
-  /** Sends the chat calls instead of `fetch` (see transport.ts); `fetch` still serves the model list and embeddings. */
-  transport?: Transport | undefined;
   /** Send `stream_options.include_usage: true` on every streaming call. */
   streamIncludeUsage: boolean;
   /**
@@ -155,12 +149,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     const payload = parseJson(text);
     // The common case needs no zod copy (see chunk-shape.ts), and an answer left as it came keeps its text for
     // rawResponseJson, so a server relaying it need not serialise it again.
-    if (isCanonicalResponse(payload)) {
-      if (!mapResponseFinishReasons(payload, context)) rememberRawResponseJson(payload, text);
-      return payload;
-    }
     const find = (candidate: unknown): ReturnType<typeof providerErrorFromPayload> => providerErrorFromPayload(candidate, context);
-    return normaliseResponse(checkResponsePayload(payload, chatCompletionResponseSchema, 'chat completion', context, { find }), context);
+    const answer = isCanonicalResponse(payload) ? payload : checkResponsePayload(payload, chatCompletionResponseSchema, 'chat completion', context, { find });
+    if (!mapFinishReasons(answer.choices, context) && answer === payload) rememberRawResponseJson(answer, text);
+    return answer;
   }
 
   /** Sends the streaming call and checks it is an event stream; the chunks follow from the returned parser. */

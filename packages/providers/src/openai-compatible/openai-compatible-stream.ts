@@ -3,7 +3,7 @@ import type { BufferedAsyncIterator, SseMessage } from '@gw/stream';
 import { chatCompletionChunkSchema, usageSchema } from '../chat-api.ts';
 import type { ChatCompletionChunk, Usage } from '../chat-api.ts';
 import { isCanonicalChunk } from '../chunk-shape.ts';
-import { mapFinishReason } from './map-openai-compatible-finish-reason.ts';
+import { mapFinishReasons } from './map-openai-compatible-finish-reason.ts';
 import { rememberRawChunkJson } from '../raw-chunk-json.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
 import {
@@ -40,19 +40,6 @@ function liftNestedUsage(chunk: ChatCompletionChunk): boolean {
   delete holder['usage'];
   chunk.usage ??= usage.data;
   return true;
-}
-
-// Maps vendor finish reasons (see map-openai-compatible-finish-reason.ts); returns whether the chunk changed.
-function mapChunkFinishReasons(chunk: ChatCompletionChunk, context: ErrorContext): boolean {
-  let changed = false;
-  for (const choice of chunk.choices) {
-    const mapped = mapFinishReason(choice.finish_reason, context);
-    if (mapped !== choice.finish_reason) {
-      choice.finish_reason = mapped;
-      changed = true;
-    }
-  }
-  return changed;
 }
 
 /**
@@ -124,7 +111,7 @@ export function parseOpenAICompatibleStream(
       parsed = chunk.data;
     }
     let changed = liftNestedUsage(parsed);
-    if (mapChunkFinishReasons(parsed, context)) changed = true;
+    if (mapFinishReasons(parsed.choices, context)) changed = true;
     if (parsed.usage != null) {
       if (parsed.choices.length > 0) {
         // Usage on a chunk with choices: held back for the usage-only chunk at the end.
