@@ -235,10 +235,13 @@ function toTarget(url: URL): Target {
   };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** Plain-object headers whose values are all strings (what the providers pass), not a Headers object or pairs. */
+function isStringRecord(value: unknown): value is Record<string, string> {
   if (typeof value !== 'object' || value === null) return false;
   const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const item of Object.values(value)) if (typeof item !== 'string') return false;
+  return true;
 }
 
 /**
@@ -254,15 +257,9 @@ function fastRequest(
   const method = init?.method ?? 'GET';
   const body = init?.body ?? undefined;
   const rawHeaders = init?.headers ?? {};
-  if (!PLAIN_METHODS.has(method) || (body !== undefined && typeof body !== 'string') || !isPlainObject(rawHeaders)) return undefined;
+  if (!PLAIN_METHODS.has(method) || (body !== undefined && typeof body !== 'string') || !isStringRecord(rawHeaders)) return undefined;
   if ((method === 'GET' || method === 'HEAD') && body !== undefined) return undefined; // Request throws for these
-  const plain: Record<string, string> = {};
-  for (const name of Object.keys(rawHeaders)) {
-    const value = rawHeaders[name];
-    if (typeof value !== 'string') return undefined;
-    plain[name] = value;
-  }
-  const headers = lowerCasedWithLength({ method, headers: plain, ...(body === undefined ? {} : { body }) });
+  const headers = lowerCasedWithLength({ method, headers: rawHeaders, ...(body === undefined ? {} : { body }) });
   return { href: typeof input === 'string' ? input : input.href, method, headers, body, signal: init?.signal ?? undefined };
 }
 
