@@ -1,6 +1,7 @@
 import { bulkhead, isBulkheadRejectedError as isCockatielBulkheadRejectedError } from 'cockatiel';
 import { executeThrough } from './abort.ts';
 import type { ExecuteOptions } from './retry-policy.ts';
+import { hasMarker } from './error-shape.ts';
 
 const BULKHEAD_REJECTED_ERROR_MARKER: unique symbol = Symbol.for('gw.error.retry.bulkhead-rejected');
 
@@ -37,9 +38,7 @@ export class BulkheadRejectedError extends Error {
  * ```
  */
 export function isBulkheadRejectedError(error: unknown): error is BulkheadRejectedError {
-  return (
-    typeof error === 'object' && error !== null && Reflect.get(error, BULKHEAD_REJECTED_ERROR_MARKER) === true
-  );
+  return hasMarker(error, BULKHEAD_REJECTED_ERROR_MARKER);
 }
 
 /** Options of {@link createBulkhead}. */

@@ -11,6 +11,7 @@ import type { IBreaker } from 'cockatiel';
 import { executeThrough } from './abort.ts';
 import type { ExecuteOptions } from './retry-policy.ts';
 import { isRetryable } from './is-retryable.ts';
+import { hasMarker } from './error-shape.ts';
 
 const BROKEN_CIRCUIT_ERROR_MARKER: unique symbol = Symbol.for('gw.error.retry.broken-circuit');
 
@@ -55,7 +56,7 @@ export class BrokenCircuitError extends Error {
  * ```
  */
 export function isBrokenCircuitError(error: unknown): error is BrokenCircuitError {
-  return typeof error === 'object' && error !== null && Reflect.get(error, BROKEN_CIRCUIT_ERROR_MARKER) === true;
+  return hasMarker(error, BROKEN_CIRCUIT_ERROR_MARKER);
 }
 
 /**

@@ -2,8 +2,13 @@
 // `status`, `retryable`, `retryAfterMs`, `kind`. Type guards only, so a value of the wrong type is ignored
 // rather than trusted.
 
-function field(error: unknown, name: string): unknown {
+function field(error: unknown, name: string | symbol): unknown {
   return typeof error === 'object' && error !== null ? Reflect.get(error, name) : undefined;
+}
+
+/** Whether the error carries `marker` (a `Symbol.for` key, so the check holds across duplicate installs). */
+export function hasMarker(error: unknown, marker: symbol): boolean {
+  return field(error, marker) === true;
 }
 
 /** The HTTP status on an error, when it carries a numeric `status`. */

@@ -1,5 +1,5 @@
 import { neverAbortedSignal } from './abort.ts';
-import { isAbortError, kindOf, retryAfterOf, retryableOf, statusOf } from './error-shape.ts';
+import { hasMarker, isAbortError, kindOf, retryAfterOf, retryableOf, statusOf } from './error-shape.ts';
 import type { ExecuteOptions } from './retry-policy.ts';
 
 const FALLBACK_CHAIN_ERROR_MARKER: unique symbol = Symbol.for('gw.error.retry.fallback-chain');
@@ -43,7 +43,7 @@ export class FallbackChainError extends AggregateError {
  * ```
  */
 export function isFallbackChainError(error: unknown): error is FallbackChainError {
-  return typeof error === 'object' && error !== null && Reflect.get(error, FALLBACK_CHAIN_ERROR_MARKER) === true;
+  return hasMarker(error, FALLBACK_CHAIN_ERROR_MARKER);
 }
 
 /** What each step of a fallback chain receives. */

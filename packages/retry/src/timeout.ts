@@ -1,5 +1,6 @@
 import { TimeoutStrategy, timeout } from 'cockatiel';
 import { executeThrough } from './abort.ts';
+import { hasMarker } from './error-shape.ts';
 
 const TIMEOUT_ERROR_MARKER: unique symbol = Symbol.for('gw.error.retry.timeout');
 
@@ -34,7 +35,7 @@ export class TimeoutError extends Error {
  * ```
  */
 export function isTimeoutError(error: unknown): error is TimeoutError {
-  return typeof error === 'object' && error !== null && Reflect.get(error, TIMEOUT_ERROR_MARKER) === true;
+  return hasMarker(error, TIMEOUT_ERROR_MARKER);
 }
 
 /** Options of {@link withTimeout}. */
