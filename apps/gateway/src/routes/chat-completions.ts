@@ -1,20 +1,10 @@
 import { chatCompletionRequestSchema, rawResponseJson } from '@gw/providers';
 import type { Handler } from 'hono';
 import { errorEvent } from '../error-handler.ts';
-import type { Logger } from '../logger.ts';
-import type { GatewayRouting } from '../routing/gateway-routing.ts';
-import type { SettleHook } from '../settle.ts';
-import { beginRoutedCall, callWithinBudget } from './routed-call.ts';
+import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-call.ts';
 import { sendJson } from './send-json.ts';
 import { openAiChunkEncoder, streamChat } from './chat-stream.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
-
-/** What the chat completions route needs; all of it built once at start. */
-export interface ChatCompletionsOptions {
-  routing: GatewayRouting;
-  logger: Logger;
-  settle?: SettleHook;
-}
 
 /**
  * `POST /v1/chat/completions`: validate, route the model (alias or `provider-id/model`: strategy,
@@ -25,7 +15,7 @@ export interface ChatCompletionsOptions {
  * @example
  * app.post('/v1/chat/completions', chatCompletions({ routing, logger }));
  */
-export function chatCompletions(options: ChatCompletionsOptions): Handler<{ Variables: { requestId: string } }> {
+export function chatCompletions(options: RouteOptions): Handler<{ Variables: { requestId: string } }> {
   const { routing, logger, settle: hook } = options;
 
   return async function chatCompletionsHandler(c) {

@@ -1,17 +1,7 @@
 import { embeddingRequestSchema } from '@gw/providers';
 import type { Handler } from 'hono';
-import type { Logger } from '../logger.ts';
-import type { GatewayRouting } from '../routing/gateway-routing.ts';
-import type { SettleHook } from '../settle.ts';
-import { beginRoutedCall, callWithinBudget } from './routed-call.ts';
+import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-call.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
-
-/** What the embeddings route needs; all of it built once at start. */
-export interface EmbeddingsOptions {
-  routing: GatewayRouting;
-  logger: Logger;
-  settle?: SettleHook;
-}
 
 /**
  * `POST /v1/embeddings`: validate (OpenAI shape), resolve the model (alias or `provider-id/model`),
@@ -21,7 +11,7 @@ export interface EmbeddingsOptions {
  * @example
  * app.post('/v1/embeddings', embeddings({ routing, logger }));
  */
-export function embeddings(options: EmbeddingsOptions): Handler<{ Variables: { requestId: string } }> {
+export function embeddings(options: RouteOptions): Handler<{ Variables: { requestId: string } }> {
   const { routing, logger, settle: hook } = options;
 
   return async function embeddingsHandler(c) {

@@ -1,22 +1,12 @@
 import type { Handler } from 'hono';
-import type { Logger } from '../logger.ts';
 import { anthropicErrorEvent } from '../messages/anthropic-error.ts';
 import { anthropicStreamEncoder } from '../messages/anthropic-stream-events.ts';
 import { fromAnthropicRequest } from '../messages/from-anthropic-request.ts';
 import { messagesRequestSchema } from '../messages/messages-request-schema.ts';
 import { anthropicMessageId, toAnthropicResponse } from '../messages/to-anthropic-response.ts';
-import type { GatewayRouting } from '../routing/gateway-routing.ts';
-import type { SettleHook } from '../settle.ts';
-import { beginRoutedCall, callWithinBudget } from './routed-call.ts';
+import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-call.ts';
 import { streamChat } from './chat-stream.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
-
-/** What the messages route needs; all of it built once at start. */
-export interface MessagesOptions {
-  routing: GatewayRouting;
-  logger: Logger;
-  settle?: SettleHook;
-}
 
 /**
  * `POST /v1/messages`: the Anthropic Messages API in front of any target. Validates the Anthropic
@@ -29,7 +19,7 @@ export interface MessagesOptions {
  * @example
  * app.post('/v1/messages', messages({ routing, logger }));
  */
-export function messages(options: MessagesOptions): Handler<{ Variables: { requestId: string } }> {
+export function messages(options: RouteOptions): Handler<{ Variables: { requestId: string } }> {
   const { routing, logger, settle: hook } = options;
 
   return async function messagesHandler(c) {

@@ -6,6 +6,13 @@ import { startDeadline } from '../routing/deadline.ts';
 import type { GatewayRouting, RoutedModel } from '../routing/gateway-routing.ts';
 import { settleOnce, type Settle, type SettleHook } from '../settle.ts';
 
+/** What a route that calls upstream needs (chat completions, messages, embeddings); all of it built once at start. */
+export interface RouteOptions {
+  routing: GatewayRouting;
+  logger: Logger;
+  settle?: SettleHook;
+}
+
 /** One request's way to the upstream: where it is routed, its call options and its settle. */
 export interface RoutedCall {
   readonly routed: RoutedModel;
