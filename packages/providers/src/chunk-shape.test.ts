@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { chatCompletionChunkSchema, chatCompletionResponseSchema } from './chat-api.ts';
 import { isCanonicalChunk, isCanonicalResponse } from './chunk-shape.ts';
 import { readFixture } from './__fixtures__/read-fixture.ts';
@@ -45,6 +46,28 @@ function* mutations(value: unknown): Generator<unknown> {
   }
 }
 
+/**
+ * Runs `guard` on every one-field mutation of `seeds`; each payload it accepts must parse with `schema` to an equal
+ * value. Returns how many it accepted and rejected.
+ */
+function checkMutationsAgainstZod(seeds: unknown[], guard: (payload: unknown) => boolean, schema: z.ZodType): { accepted: number; rejected: number } {
+  let accepted = 0;
+  let rejected = 0;
+  for (const seed of seeds) {
+    for (const candidate of mutations(seed)) {
+      if (!guard(candidate)) {
+        rejected += 1;
+        continue;
+      }
+      accepted += 1;
+      const parsed = schema.safeParse(candidate);
+      expect(parsed.success, JSON.stringify(candidate)).toBe(true);
+      expect(parsed.data).toEqual(candidate);
+    }
+  }
+  return { accepted, rejected };
+}
+
 describe('isCanonicalChunk', () => {
   it('accepts the recorded chunks of real streams, usage chunk included', () => {
     const chunks = [...fixtureChunks(), { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: USAGE }];
@@ -56,20 +79,7 @@ describe('isCanonicalChunk', () => {
       ...fixtureChunks().slice(0, 4),
       { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: USAGE },
     ];
-    let accepted = 0;
-    let rejected = 0;
-    for (const seed of seeds) {
-      for (const candidate of mutations(seed)) {
-        if (!isCanonicalChunk(candidate)) {
-          rejected += 1;
-          continue;
-        }
-        accepted += 1;
-        const parsed = chatCompletionChunkSchema.safeParse(candidate);
-        expect(parsed.success, JSON.stringify(candidate)).toBe(true);
-        expect(parsed.data).toEqual(candidate);
-      }
-    }
+    const { accepted, rejected } = checkMutationsAgainstZod(seeds, isCanonicalChunk, chatCompletionChunkSchema);
     // Both sides of the check were exercised, many times over.
     expect(accepted).toBeGreaterThan(100);
     expect(rejected).toBeGreaterThan(100);
@@ -98,20 +108,7 @@ describe('isCanonicalResponse', () => {
   });
 
   it('never vouches for a payload that zod would reject or change: checked on every one-field mutation', () => {
-    let accepted = 0;
-    let rejected = 0;
-    for (const seed of fixtureResponses().slice(0, 3)) {
-      for (const candidate of mutations(seed)) {
-        if (!isCanonicalResponse(candidate)) {
-          rejected += 1;
-          continue;
-        }
-        accepted += 1;
-        const parsed = chatCompletionResponseSchema.safeParse(candidate);
-        expect(parsed.success, JSON.stringify(candidate)).toBe(true);
-        expect(parsed.data).toEqual(candidate);
-      }
-    }
+    const { accepted, rejected } = checkMutationsAgainstZod(fixtureResponses().slice(0, 3), isCanonicalResponse, chatCompletionResponseSchema);
     expect(accepted).toBeGreaterThan(100);
     expect(rejected).toBeGreaterThan(100);
   });
