@@ -30,7 +30,8 @@ export type Settle = (usage: Usage | undefined, status: OutcomeStatus, error?: u
 
 /**
  * Binds the hook to one request and guarantees the exactly-once call, whichever of completion,
- * failure or disconnect gets there first.
+ * failure or disconnect gets there first. `base` is read when settling, so fields filled in while the request
+ * runs (the deployment that served it) are the ones reported.
  *
  * @example
  * const settle = settleOnce(hook, logger, { requestId, model, providerId, upstreamModel, stream: false });

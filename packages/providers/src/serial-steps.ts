@@ -21,20 +21,21 @@ export interface SerialSteps<T> {
  * const iterator = { next: () => steps.run(), ... };
  */
 export function createSerialSteps<T>(step: () => Promise<T>): SerialSteps<T> {
-  let pending = 0;
   let last: Promise<T> | undefined;
-  return {
-    run() {
-      const current = pending === 0 || last === undefined ? step() : last.then(step, step);
-      pending += 1;
+  // `pending` is a plain field, not a getter: an object literal with a getter closure gets a map of its own, kept in
+  // V8's old generation, and everything the closure reaches (here the whole stream) would outlive the stream until
+  // the next full collection.
+  const steps = {
+    pending: 0,
+    run(): Promise<T> {
+      const current = steps.pending === 0 || last === undefined ? step() : last.then(step, step);
+      steps.pending += 1;
       last = current;
       return current;
     },
-    settled() {
-      pending -= 1;
-    },
-    get pending() {
-      return pending;
+    settled(): void {
+      steps.pending -= 1;
     },
   };
+  return steps;
 }

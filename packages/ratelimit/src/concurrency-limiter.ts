@@ -293,6 +293,7 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
     }
   }
 
+  // accessor-ok: one per limiter, built at start.
   return {
     name,
     maxConcurrency,

@@ -161,6 +161,7 @@ function createBreaker(options: ConsecutiveBreakerMode | RateBreakerMode): IBrea
     lastCallAt = now;
     return sampler;
   };
+  // accessor-ok: one per breaker (cockatiel's sampler holder).
   return {
     get state(): unknown {
       return sampler.state;
@@ -220,6 +221,7 @@ export function createCircuitBreaker(
     for (const listener of listeners) listener(change);
   });
 
+  // accessor-ok: one per breaker, built at start.
   return {
     execute(fn, executeOptions = {}) {
       // Calls that arrive during a half-open probe wait for its verdict inside cockatiel, deaf to their signal;

@@ -42,18 +42,12 @@ export interface RoutedCallOptions {
 export function beginRoutedCall(c: Context<{ Variables: { requestId: string } }>, options: RoutedCallOptions): RoutedCall {
   const priority = priorityOf(c);
   const routed = options.routing.route(options.model);
-  const { options: callOptions, servedBy } = routerCallOptions(priority);
-  const settle = settleOnce(options.hook, options.logger, {
-    requestId: c.get('requestId'),
-    model: options.model,
-    get providerId() {
-      return servedBy.providerId;
-    },
-    get upstreamModel() {
-      return servedBy.upstreamModel;
-    },
-    stream: options.stream,
-  });
+  // The router fills in the deployment as it tries them; the outcome is read when settling. Plain fields, not getters:
+  // an object literal with getter closures gets a map of its own, which V8 keeps in the old generation, so every
+  // object those closures reach would outlive the request until the next full collection.
+  const outcome = { requestId: c.get('requestId'), model: options.model, providerId: '', upstreamModel: '', stream: options.stream };
+  const callOptions = routerCallOptions(priority, outcome);
+  const settle = settleOnce(options.hook, options.logger, outcome);
   return { routed, callOptions, settle };
 }
 
@@ -70,7 +64,7 @@ export async function callWithinBudget<T>(c: Context, call: RoutedCall, run: (si
   try {
     return await run(deadline.signal);
   } catch (caught) {
-    const error = deadline.expired() ? deadline.error : caught;
+    const error = deadline.expired() ? deadline.error() : caught;
     call.settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
     throw error;
   } finally {

@@ -35,16 +35,17 @@ export interface ServedBy {
 }
 
 /**
- * Router call options for one request: its priority, and a record of the deployment tried last (for settling).
+ * Router call options for one request: its priority, and `servedBy` kept up to date with the deployment tried last
+ * (for settling).
  *
  * @example
- * const { options, servedBy } = routerCallOptions(priorityOf(c));
+ * const servedBy = { providerId: '', upstreamModel: '' };
+ * const options = routerCallOptions(priorityOf(c), servedBy);
  */
-export function routerCallOptions(priority: number): { options: Omit<RouterCallOptions, 'signal'>; servedBy: ServedBy } {
-  const servedBy: ServedBy = { providerId: '', upstreamModel: '' };
+export function routerCallOptions(priority: number, servedBy: ServedBy): Omit<RouterCallOptions, 'signal'> {
   const onDeployment = (deployment: RouterDeployment): void => {
     servedBy.providerId = deployment.providerId;
     servedBy.upstreamModel = deployment.model;
   };
-  return { options: { priority, onDeployment }, servedBy };
+  return { priority, onDeployment };
 }

@@ -6,8 +6,8 @@ export interface Deadline {
   readonly signal: AbortSignal;
   /** True once the budget ran out. */
   expired(): boolean;
-  /** What the request fails with once the budget ran out: a 504 (made when first asked for). */
-  readonly error: GatewayError;
+  /** What the request fails with once the budget ran out: a 504 (made when asked for). */
+  error(): GatewayError;
   /** Stops the clock (the request ended in time). */
   clear(): void;
 }
@@ -31,9 +31,7 @@ function unlimited(signal: AbortSignal): Deadline {
   return {
     signal,
     expired: () => false,
-    get error() {
-      return totalTimeoutError(0);
-    },
+    error: () => totalTimeoutError(0),
     clear: () => undefined,
   };
 }
@@ -45,7 +43,7 @@ function unlimited(signal: AbortSignal): Deadline {
  * @example
  * const deadline = startDeadline(c.req.raw.signal, 60_000);
  * try { return await router.chat(request, { signal: deadline.signal }); }
- * catch (error) { throw deadline.expired() ? deadline.error : error; }
+ * catch (error) { throw deadline.expired() ? deadline.error() : error; }
  * finally { deadline.clear(); }
  */
 export function startDeadline(signal: AbortSignal, totalMs: number | undefined): Deadline {
@@ -63,9 +61,7 @@ export function startDeadline(signal: AbortSignal, totalMs: number | undefined):
   return {
     signal: controller.signal,
     expired: () => expiredWith !== undefined && controller.signal.reason === expiredWith,
-    get error() {
-      return expiredWith ?? totalTimeoutError(totalMs);
-    },
+    error: () => expiredWith ?? totalTimeoutError(totalMs),
     clear: () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

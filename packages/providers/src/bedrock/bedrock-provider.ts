@@ -177,7 +177,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
           }
           throw providerErrorFromException(error, callerSignal, context);
         }
-        if (!converter.stopped) throw providerErrorFromMalformed('an event stream that ended before messageStop', context);
+        if (!converter.stopped()) throw providerErrorFromMalformed('an event stream that ended before messageStop', context);
       } catch (error) {
         controller.abort();
         throw error;

@@ -23,7 +23,7 @@ export interface BedrockChunkConverter {
   /** The chunks of one event (none for contentBlockStop and unknown events); throws ProviderError for exceptions. */
   convert(message: EventStreamMessage): ChatCompletionChunk[];
   /** True once messageStop has arrived. */
-  readonly stopped: boolean;
+  stopped(): boolean;
 }
 
 const decoder = new TextDecoder();
@@ -133,8 +133,6 @@ export function createBedrockChunkConverter(options: {
 
   return {
     convert,
-    get stopped() {
-      return stopped;
-    },
+    stopped: () => stopped,
   };
 }

@@ -410,6 +410,7 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
+  // accessor-ok: one per stand-in server.
   return {
     url,
     baseUrl: `${url}/v1`,
