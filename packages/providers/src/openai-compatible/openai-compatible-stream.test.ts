@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readChunksAsSse } from '../__fixtures__/read-fixture.ts';
+import { readdirSync } from 'node:fs';
+import { readChunksAsSse, readFixture } from '../__fixtures__/read-fixture.ts';
 import type { ChatCompletionChunk, ChatCompletionRequest, Usage } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
 import { isProviderError } from '../provider-error.ts';
+import { rawChunkJson } from '../raw-chunk-json.ts';
 import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
@@ -96,6 +98,37 @@ describe('recorded OpenAI streams', () => {
     expect(result.text).toBe('2 + 2 = 4。');
     expect(result.usage).toMatchObject({ total_tokens: 25, completion_tokens_details: { reasoning_tokens: 8 } });
     expect(result.usage?.['prompt_cache_miss_tokens']).toBe(11);
+  });
+});
+
+// Every recorded OpenAI-style stream: most text deltas are read through a content template instead of JSON.parse
+// (content-template.ts); whichever way a chunk was read, it must say what its wire text says.
+const OPENAI_STYLE_FIXTURES = readdirSync(new URL('../__fixtures__/', import.meta.url)).filter(
+  (name) => name.endsWith('.chunks.txt') && !/^(anthropic|gemini|bedrock)-/.test(name),
+);
+
+describe('every recorded OpenAI-style stream', () => {
+  it.each(OPENAI_STYLE_FIXTURES)('%s: each chunk equals its wire text, and the text adds up', async (name) => {
+    const { chunks, text } = await replay(readChunksAsSse(name));
+    const lines = readFixture(name).split('\n').filter((line) => line.trim() !== '');
+    // Text deltas only (Mistral's thinking arrives as content parts, which the adapter turns into reasoning).
+    const expected = lines
+      .map((line) => JSON.parse(line)?.choices?.[0]?.delta?.content)
+      .filter((content) => typeof content === 'string')
+      .join('');
+    expect(text).toBe(expected);
+    const withWireText = chunks.filter((chunk) => rawChunkJson(chunk) !== undefined);
+    // Compared as JSON: the chunk also carries its wire text under a symbol key.
+    for (const chunk of withWireText) expect(JSON.parse(JSON.stringify(chunk))).toEqual(JSON.parse(rawChunkJson(chunk) ?? ''));
+  });
+
+  it('reads a long stream of text deltas whose contents need escapes', async () => {
+    const contents = Array.from({ length: 200 }, (_, index) => ['plain ', 'é ', '"quoted" ', 'back\\slash ', 'line\n', '\u00e9 '][index % 6] ?? '');
+    const envelope = '{"id":"chatcmpl-long","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":CONTENT},"logprobs":null,"finish_reason":null}]}';
+    const body = contents.map((content) => `data: ${envelope.replace('CONTENT', JSON.stringify(content))}\n\n`).join('') + 'data: [DONE]\n\n';
+    const { text, chunks } = await replay(body);
+    expect(text).toBe(contents.join(''));
+    expect(chunks).toHaveLength(200);
   });
 });
 

@@ -3,6 +3,7 @@ import type { BufferedAsyncIterator, SseMessage } from '@gw/stream';
 import { chatCompletionChunkSchema, usageSchema } from '../chat-api.ts';
 import type { ChatCompletionChunk, Usage } from '../chat-api.ts';
 import { isCanonicalChunk } from '../chunk-shape.ts';
+import { chunkFromTemplate, contentTemplateOf, type ContentTemplate } from './content-template.ts';
 import { mapFinishReasons } from './map-openai-compatible-finish-reason.ts';
 import { rememberRawChunkJson } from '../raw-chunk-json.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
@@ -15,6 +16,9 @@ import {
 import { createSerialSteps } from '../serial-steps.ts';
 import { isRecord } from '../is-record.ts';
 import type { TransportBody } from '../transport.ts';
+
+// Misses in a row after which a stream stops learning content templates.
+const MAX_TEMPLATE_MISSES = 3;
 
 /** What the stream parser needs besides the body. */
 export interface StreamParseOptions {
@@ -72,6 +76,10 @@ export function parseOpenAICompatibleStream(
   let pendingUsage: Usage | undefined;
   let usageSent = false;
   let lastChunk: ChatCompletionChunk | undefined;
+  // Text deltas read without JSON.parse (see content-template.ts). A stream whose chunks never repeat their
+  // envelope (OpenAI's random `obfuscation` member) stops trying after a few misses in a row.
+  let template: ContentTemplate | undefined;
+  let templateMisses = 0;
 
   /** The usage-only chunk that ends the stream, in the envelope of the chunks before it. */
   function usageChunk(usage: Usage): ChatCompletionChunk {
@@ -90,6 +98,17 @@ export function parseOpenAICompatibleStream(
     const { data } = message;
     if (message.event === 'error') throw providerErrorFromErrorEvent(data, context);
     if (data === '') return undefined;
+    if (template !== undefined) {
+      const known = chunkFromTemplate(template, data);
+      if (known !== undefined) {
+        templateMisses = 0;
+        lastChunk = known;
+        rememberRawChunkJson(known, known, data);
+        return known;
+      }
+      templateMisses += 1;
+      if (templateMisses >= MAX_TEMPLATE_MISSES) template = undefined;
+    }
     let payload: unknown;
     try {
       payload = JSON.parse(data);
@@ -126,7 +145,10 @@ export function parseOpenAICompatibleStream(
       }
     }
     lastChunk = parsed;
-    if (!changed) rememberRawChunkJson(parsed, payload, data);
+    if (!changed) {
+      rememberRawChunkJson(parsed, payload, data);
+      if (parsed === payload && templateMisses < MAX_TEMPLATE_MISSES) template = contentTemplateOf(parsed, data) ?? template;
+    }
     return parsed;
   }
 
