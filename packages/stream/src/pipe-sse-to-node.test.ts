@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createControlledSource } from './__fixtures__/controlled-source.ts';
-import { getResponse, startServer, within } from './__fixtures__/http-server.ts';
+import { collect, getResponse, startServer, within } from './__fixtures__/http-server.ts';
 import type { TestServer } from './__fixtures__/http-server.ts';
 import { decodeSse } from './decode-sse.ts';
+import { SSE_DONE } from './encode-sse.ts';
 import { pipeSseToNode } from './pipe-sse-to-node.ts';
 import type { SseStreamItem } from './to-sse-stream.ts';
 
@@ -41,5 +42,31 @@ describe('pipeSseToNode', () => {
     );
     expect(source.returnCalls).toBe(1);
     await within(piped ?? Promise.reject(new Error('no request arrived')), 2000, 'the pipe resolving');
+  });
+
+  it('sends a last item handed with the done result together with the end of the response', async () => {
+    let writes: unknown[][] = [];
+    let ends: unknown[][] = [];
+    server = await startServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const write = vi.spyOn(response, 'write');
+      const end = vi.spyOn(response, 'end');
+      response.once('finish', () => {
+        writes = write.mock.calls;
+        ends = end.mock.calls;
+      });
+      void pipeSseToNode(
+        (async function* () {
+          yield 'data: one\n\n';
+          return SSE_DONE;
+        })(),
+        response,
+      );
+    });
+    const messages = await within(collect(await getResponse(server.url)), 2000, 'the response ending');
+    expect(messages).toEqual([{ data: 'one' }, { data: '[DONE]' }]);
+    // One socket write for the last item and the end of the chunked body, not a write and then an end.
+    expect(writes.map((call) => call[0])).toEqual(['data: one\n\n']);
+    expect(ends.map((call) => call[0])).toEqual([SSE_DONE]);
   });
 });

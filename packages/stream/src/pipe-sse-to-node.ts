@@ -25,6 +25,10 @@ function toWritable(item: SseStreamItem): string | Uint8Array {
  * is the same contract as {@link toSseStream} without a web stream between the source and the
  * socket, for servers that own their Node response.
  *
+ * A source may hand its last item as the value of its done result (`{ done: true, value }`, like a
+ * generator's `return value`): it then goes out with the end of the response, one socket write
+ * where a last `write()` and `end()` would take two.
+ *
  * The client going away (`'close'` before the end) calls `source.return()` at once, also while a
  * read of the source is pending, so the upstream request is torn down. Resolves when the response
  * has ended or been closed; never rejects.
@@ -36,7 +40,7 @@ function toWritable(item: SseStreamItem): string | Uint8Array {
  * ```
  */
 export async function pipeSseToNode(
-  source: AsyncIterable<SseStreamItem>,
+  source: AsyncIterable<SseStreamItem, SseStreamItem | void>,
   response: ServerResponse,
   options: PipeSseToNodeOptions = {},
 ): Promise<void> {
@@ -58,7 +62,7 @@ export async function pipeSseToNode(
 
   try {
     while (!done) {
-      let result: IteratorResult<SseStreamItem>;
+      let result: IteratorResult<SseStreamItem, SseStreamItem | void>;
       try {
         result = await iterator.next();
       } catch (error) {
@@ -78,7 +82,9 @@ export async function pipeSseToNode(
       if (done) return;
       if (result.done === true) {
         done = true;
-        response.end();
+        const last = result.value;
+        if (last === undefined) response.end();
+        else response.end(toWritable(last));
         return;
       }
       if (!response.write(toWritable(result.value)) && !done) {

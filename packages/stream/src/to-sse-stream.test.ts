@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 type ErrorOptions = Pick<ToSseStreamOptions, 'onError'>;
-type Writer = (source: AsyncIterable<SseStreamItem>, response: ServerResponse, options?: ErrorOptions) => void;
+type Writer = (source: AsyncIterable<SseStreamItem, SseStreamItem | void>, response: ServerResponse, options?: ErrorOptions) => void;
 
 // Both ways of answering with SSE keep one contract; every test of it runs against each.
 const writers: Array<[string, Writer]> = [
@@ -37,7 +37,7 @@ const writers: Array<[string, Writer]> = [
 
 
 describe.each(writers)('%s over real HTTP', (_name, write) => {
-  async function serve(makeSource: () => AsyncIterable<SseStreamItem>, options?: ErrorOptions): Promise<string> {
+  async function serve(makeSource: () => AsyncIterable<SseStreamItem, SseStreamItem | void>, options?: ErrorOptions): Promise<string> {
     server = await startServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       write(makeSource(), response, options);
@@ -100,6 +100,15 @@ describe.each(writers)('%s over real HTTP', (_name, write) => {
     const producedAtReturn = produced;
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(produced).toBe(producedAtReturn);
+  });
+
+  it('writes a last item handed with the done result before the response ends', async () => {
+    const url = await serve(async function* () {
+      yield { data: 'one' };
+      return SSE_DONE;
+    });
+    const messages = await within(collect(await getResponse(url)), 5000, 'the response ending');
+    expect(messages).toEqual([{ data: 'one' }, { data: '[DONE]' }]);
   });
 
   it('writes the message onError returns after the items, then ends the response normally', async () => {

@@ -31,7 +31,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * source is in progress, since an async generator's `return()` queues behind that read). Strings are
  * written as-is; messages are
  * encoded with {@link encodeSse}; bytes are passed through without a copy. Nothing is appended at
- * the end: yield `SSE_DONE` yourself if the protocol wants it.
+ * the end: yield `SSE_DONE` yourself if the protocol wants it. A source may also hand its last item as
+ * the value of its done result (`return SSE_DONE` from a generator), as {@link pipeSseToNode} takes it.
  *
  * @throws {RangeError} when `heartbeatMs` is given and not a positive number.
  * @example
@@ -47,7 +48,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * ```
  */
 export function toSseStream(
-  source: AsyncIterable<SseStreamItem>,
+  source: AsyncIterable<SseStreamItem, SseStreamItem | void>,
   options: ToSseStreamOptions = {},
 ): ReadableStream<Uint8Array> {
   const { onError, heartbeatMs } = options;
@@ -119,7 +120,7 @@ export function toSseStream(
         // while the read that asked for this pull is still waiting.
         for (;;) {
           waiting = true;
-          let result: IteratorResult<SseStreamItem>;
+          let result: IteratorResult<SseStreamItem, SseStreamItem | void>;
           try {
             result = await iterator.next();
           } catch (error) {
@@ -128,21 +129,24 @@ export function toSseStream(
           }
           waiting = false;
           if (finished) return; // cancelled while waiting: the stream is gone
-          if (result.done === true) {
-            finish();
-            controller.close();
-            return;
-          }
-          let bytes: Uint8Array;
+          const item = result.value;
+          let bytes: Uint8Array | undefined;
           try {
-            bytes = toBytes(result.value);
+            bytes = item === undefined ? undefined : toBytes(item);
           } catch (error) {
             // An item encodeSse refuses ends the stream like a failing source, and stops the source.
-            closeSource();
+            if (result.done !== true) closeSource();
             fail(controller, error);
             return;
           }
-          if (bytes.byteLength > 0) {
+          if (result.done === true) {
+            // A last item handed with the done result (see pipeSseToNode) goes out before the close.
+            finish();
+            if (bytes !== undefined && bytes.byteLength > 0) controller.enqueue(bytes);
+            controller.close();
+            return;
+          }
+          if (bytes !== undefined && bytes.byteLength > 0) {
             controller.enqueue(bytes);
             return;
           }

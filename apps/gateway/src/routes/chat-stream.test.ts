@@ -240,7 +240,12 @@ describe('relayChunks', () => {
     });
     const writes: string[] = [];
     try {
-      for await (const text of relayed) writes.push(text);
+      // Not for-await: the last text comes as the value of the done result.
+      for (;;) {
+        const result = await relayed.next();
+        if (result.value !== undefined) writes.push(result.value);
+        if (result.done === true) break;
+      }
     } catch (error) {
       return { writes, error, settled };
     }

@@ -78,7 +78,8 @@ function ignore(): void {}
 
 /**
  * Turns upstream chunks into SSE text for the client through `encoder` (OpenAI: `data:` lines ending
- * with `data: [DONE]`).
+ * with `data: [DONE]`). The last text (with the encoder's end) is the value of the done result, so the writer
+ * can send it with the end of the response in one socket write.
  * The first chunk has already been pulled (before the response headers were sent), so it is
  * passed in. Chunks already at hand (taken with `takeBuffered()` when the upstream offers it) are joined into one string (up to 16 KiB); one not there
  * within the current event-loop turn starts the next string. Usage is remembered as it passes and settled exactly once: on the end, on a
@@ -94,7 +95,7 @@ export function relayChunks(
   upstream: AsyncIterator<ChatCompletionChunk>,
   first: IteratorResult<ChatCompletionChunk>,
   options: RelayOptions,
-): AsyncIterableIterator<string> {
+): AsyncIterableIterator<string, string | undefined> {
   const { encoder, settle, signal, cancelUpstream } = options;
   const take = hasTakeBuffered(upstream) ? () => upstream.takeBuffered() : undefined;
   let pending: IteratorResult<ChatCompletionChunk> | undefined = first;
@@ -134,9 +135,9 @@ export function relayChunks(
     });
   }
 
-  const iterator: AsyncIterableIterator<string> = {
+  const iterator: AsyncIterableIterator<string, string | undefined> = {
     [Symbol.asyncIterator]: () => iterator,
-    async next(): Promise<IteratorResult<string>> {
+    async next(): Promise<IteratorResult<string, string | undefined>> {
       // Chunks that arrived together (one network read often holds many) leave as one string, so the
       // response stream, the HTTP framing and the socket see one write instead of one per chunk.
       let text = '';
@@ -177,7 +178,7 @@ export function relayChunks(
         if (result.done === true) {
           finished = true;
           settle(usage, 'completed');
-          return { done: false, value: text + encoder.end() };
+          return { done: true, value: text + encoder.end() };
         }
         const chunk = result.value;
         if (chunk.usage != null) usage = chunk.usage;
@@ -186,7 +187,7 @@ export function relayChunks(
       }
       return text === '' ? { done: true, value: undefined } : { done: false, value: text };
     },
-    async return(): Promise<IteratorResult<string>> {
+    async return(): Promise<IteratorResult<string, string | undefined>> {
       if (!finished) {
         finished = true;
         cancelUpstream();
