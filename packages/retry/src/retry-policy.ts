@@ -94,7 +94,10 @@ export interface RetryPolicy {
  * Built on cockatiel's `retry` + `handleWhen` (the attempt loop and the error filter) and its
  * `ExponentialBackoff` (with our jitter generator, so `random` is injectable). The wait between attempts
  * is ours: cockatiel's retry sleep does not listen to the AbortSignal and cannot give up on a delay that is
- * too long, so we ask cockatiel for no delay and sleep at the start of the next attempt.
+ * too long, so we ask cockatiel for no delay and sleep at the start of the next attempt. The first attempt
+ * runs before any cockatiel policy is built: most calls succeed at once, and building the retry policy (its
+ * filter, its event emitters) cost about as much as the rest of a streamed request's routing. Its failure goes
+ * through the same filter, and only a failure worth retrying builds the policy for the attempts after it.
  *
  * @example
  * ```ts
@@ -137,7 +140,7 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): RetryPolicy
   }
 
   return {
-    async execute(fn, executeOptions = {}) {
+    async execute<T>(fn: (context: RetryContext) => Promise<T> | T, executeOptions: ExecuteOptions = {}): Promise<T> {
       const signal = executeOptions.signal ?? neverAbortedSignal;
       signal.throwIfAborted();
       const startedAt = now();
@@ -176,18 +179,26 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): RetryPolicy
         return true;
       };
 
-      const policy = retry(handleWhen(decide), { maxAttempts: maxRetries });
-      return policy.execute(async (context) => {
-        if (context.attempt > 0) await sleep(nextDelayMs, signal);
-        attempt = context.attempt;
+      const run = (index: number): Promise<T> => {
+        attempt = index;
         counters.attempts += 1;
         const call =
           attemptTimeoutMs === undefined
-            ? Promise.resolve(fn({ attempt: context.attempt, signal }))
-            : withTimeout((inner) => fn({ attempt: context.attempt, signal: inner.signal }), attemptTimeoutMs, {
-                signal,
-              });
+            ? Promise.resolve(fn({ attempt: index, signal }))
+            : withTimeout((inner) => fn({ attempt: index, signal: inner.signal }), attemptTimeoutMs, { signal });
         return raceAbort(call, signal);
+      };
+
+      try {
+        return await run(0);
+      } catch (error) {
+        if (!decide(error)) throw error;
+      }
+      // Attempt 0 failed and is worth retrying: cockatiel runs the rest, each after the delay decide() chose.
+      const policy = retry(handleWhen(decide), { maxAttempts: maxRetries - 1 });
+      return policy.execute(async (context) => {
+        await sleep(nextDelayMs, signal);
+        return run(context.attempt + 1);
       });
     },
 
