@@ -224,9 +224,16 @@ export function createCircuitBreaker(
   // accessor-ok: one per breaker, built at start.
   return {
     execute(fn, executeOptions = {}) {
+      const { signal } = executeOptions;
+      // Closed (nearly every call): cockatiel calls fn at once, so there is no wait to race the signal against,
+      // and fn, which gets the signal, settles on it as it would without a breaker.
+      if (policy.state === CircuitState.Closed) {
+        if (signal?.aborted === true) return Promise.reject(signal.reason);
+        return policy.execute((context) => fn({ signal: context.signal }), signal);
+      }
       // Calls that arrive during a half-open probe wait for its verdict inside cockatiel, deaf to their signal;
       // executeThrough lets the caller's abort settle them at once.
-      return executeThrough(policy, fn, executeOptions.signal, (error, called) => {
+      return executeThrough(policy, fn, signal, (error, called) => {
         // Only translate cockatiel's rejection of *this* call, not a broken-circuit error thrown by `fn`.
         if (called || !isCockatielBrokenCircuitError(error)) return error;
         counters.rejections += 1;
