@@ -66,6 +66,16 @@ describe('chunkFromTemplate', () => {
 });
 
 describe('contentTemplateOf', () => {
+  it('is not changed by a receiver that changes the chunk it was learnt from', () => {
+    const source: ChatCompletionChunk = JSON.parse(recorded);
+    const template = contentTemplateOf(source, recorded);
+    if (template === undefined) throw new Error('expected a template');
+    source.id = 'changed';
+    source.choices[0]!.logprobs = { content: [] };
+    const text = withContentBody(recorded, 'next');
+    expect(chunkFromTemplate(template, text)).toEqual(JSON.parse(text));
+  });
+
   it('learns only from a plain text delta written once, without spaces around the colon', () => {
     const notPlain = [
       recorded.replace('"delta":{"content"', '"delta":{"role":"assistant","content"'),
