@@ -21,26 +21,25 @@ interface RawHolder {
   [RAW_JSON]?: RawEntry;
 }
 
-function remember(holder: RawHolder, text: string): void {
+/**
+ * Internal (for adapters): remembers `text` as the wire form of `value`, unchecked: the caller vouches that the value
+ * is what the text says, unchanged (see `isCanonicalResponse`), and, for a chunk, that the text holds no line break.
+ */
+export function rememberWireJson(value: ChatCompletionChunk | ChatCompletionResponse, text: string): void {
+  const holder: RawHolder = value;
   holder[RAW_JSON] = { owner: holder, text };
 }
 
 /**
  * Internal (for stream parsers): remembers `text` as the wire form of `chunk` when the text says exactly what
  * the parsed chunk says (no field the schema had to fill in, no usage moved) and fits on one SSE `data:` line.
- * A `chunk` that is `payload` itself was vouched for by `isCanonicalChunk`, so it needed no defaults.
+ * A `chunk` that is `payload` itself was vouched for by `isCanonicalChunk`, so it needed no defaults. Returns
+ * whether it did.
  */
-export function rememberRawChunkJson(chunk: ChatCompletionChunk, payload: unknown, text: string): void {
-  if (text.includes('\n') || text.includes('\r') || (chunk !== payload && !needsNoDefaults(payload))) return;
-  remember(chunk, text);
-}
-
-/**
- * Internal (for adapters): remembers `text` as the wire form of a non-streamed `response` that was used as parsed,
- * unchanged (see `isCanonicalResponse`).
- */
-export function rememberRawResponseJson(response: ChatCompletionResponse, text: string): void {
-  remember(response, text);
+export function rememberRawChunkJson(chunk: ChatCompletionChunk, payload: unknown, text: string): boolean {
+  if (text.includes('\n') || text.includes('\r') || (chunk !== payload && !needsNoDefaults(payload))) return false;
+  rememberWireJson(chunk, text);
+  return true;
 }
 
 /**

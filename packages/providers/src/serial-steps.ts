@@ -22,9 +22,7 @@ export interface SerialSteps<T> {
  */
 export function createSerialSteps<T>(step: () => Promise<T>): SerialSteps<T> {
   let last: Promise<T> | undefined;
-  // `pending` is a plain field, not a getter: an object literal with a getter closure gets a map of its own, kept in
-  // V8's old generation, and everything the closure reaches (here the whole stream) would outlive the stream until
-  // the next full collection.
+  // `pending` is a plain field, not a getter (see scripts/check-accessors.ts).
   const steps = {
     pending: 0,
     run(): Promise<T> {

@@ -42,9 +42,8 @@ export interface RoutedCallOptions {
 export function beginRoutedCall(c: Context<{ Variables: { requestId: string } }>, options: RoutedCallOptions): RoutedCall {
   const priority = priorityOf(c);
   const routed = options.routing.route(options.model);
-  // The router fills in the deployment as it tries them; the outcome is read when settling. Plain fields, not getters:
-  // an object literal with getter closures gets a map of its own, which V8 keeps in the old generation, so every
-  // object those closures reach would outlive the request until the next full collection.
+  // The router fills in the deployment as it tries them; the outcome is read when settling (plain fields: see
+  // scripts/check-accessors.ts for why not getters).
   const outcome = { requestId: c.get('requestId'), model: options.model, providerId: '', upstreamModel: '', stream: options.stream };
   const callOptions = routerCallOptions(priority, outcome);
   const settle = settleOnce(options.hook, options.logger, outcome);

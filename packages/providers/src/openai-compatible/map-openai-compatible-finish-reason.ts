@@ -39,7 +39,7 @@ export function mapFinishReason<T extends string | null | undefined>(value: T, c
  *
  * @example
  * ```ts
- * if (!mapFinishReasons(response.choices, context)) rememberRawResponseJson(response, text);
+ * if (!mapFinishReasons(response.choices, context)) rememberWireJson(response, text);
  * ```
  */
 export function mapFinishReasons(choices: Array<{ finish_reason?: string | null | undefined }>, context: ErrorContext): boolean {

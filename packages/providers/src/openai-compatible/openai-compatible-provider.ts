@@ -25,7 +25,7 @@ import { checkResponsePayload, fetchOk, jsonRequestInit, lowerCaseHeaders, parse
 import type { AdapterOptions } from '../vendor-http.ts';
 import { isCanonicalResponse } from '../chunk-shape.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
-import { rememberRawResponseJson } from '../raw-chunk-json.ts';
+import { rememberWireJson } from '../raw-chunk-json.ts';
 
 /** Options of {@link createOpenAICompatibleProvider}; the transport carries chat and streams, `fetch` the model list and embeddings. */
 export interface OpenAICompatibleProviderOptions extends AdapterOptions {
@@ -151,7 +151,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     // rawResponseJson, so a server relaying it need not serialise it again.
     const find = (candidate: unknown): ReturnType<typeof providerErrorFromPayload> => providerErrorFromPayload(candidate, context);
     const answer = isCanonicalResponse(payload) ? payload : checkResponsePayload(payload, chatCompletionResponseSchema, 'chat completion', context, { find });
-    if (!mapFinishReasons(answer.choices, context) && answer === payload) rememberRawResponseJson(answer, text);
+    if (!mapFinishReasons(answer.choices, context) && answer === payload) rememberWireJson(answer, text);
     return answer;
   }
 

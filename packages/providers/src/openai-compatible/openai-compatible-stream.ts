@@ -5,7 +5,7 @@ import type { ChatCompletionChunk, Usage } from '../chat-api.ts';
 import { isCanonicalChunk } from '../chunk-shape.ts';
 import { chunkFromTemplate, contentTemplateOf, type ContentTemplate } from './content-template.ts';
 import { mapFinishReasons } from './map-openai-compatible-finish-reason.ts';
-import { rememberRawChunkJson } from '../raw-chunk-json.ts';
+import { rememberRawChunkJson, rememberWireJson } from '../raw-chunk-json.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
 import {
   providerErrorFromErrorEvent,
@@ -103,7 +103,8 @@ export function parseOpenAICompatibleStream(
       if (known !== undefined) {
         templateMisses = 0;
         lastChunk = known;
-        rememberRawChunkJson(known, known, data);
+        // Outside its content the text is the template's, which was kept as wire text; the content holds no line break.
+        rememberWireJson(known, data);
         return known;
       }
       templateMisses += 1;
@@ -145,9 +146,9 @@ export function parseOpenAICompatibleStream(
       }
     }
     lastChunk = parsed;
-    if (!changed) {
-      rememberRawChunkJson(parsed, payload, data);
-      if (parsed === payload && templateMisses < MAX_TEMPLATE_MISSES) template = contentTemplateOf(parsed, data) ?? template;
+    // A template is learnt only from text kept as the chunk's wire text, so what is read through it needs no check.
+    if (!changed && rememberRawChunkJson(parsed, payload, data) && parsed === payload && templateMisses < MAX_TEMPLATE_MISSES) {
+      template = contentTemplateOf(parsed, data) ?? template;
     }
     return parsed;
   }
