@@ -5,7 +5,7 @@ import { isProviderError, type ProviderError, type ProviderErrorKind } from '@gw
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
-import { isGatewayError } from './gateway-error.ts';
+import { GatewayError, isGatewayError } from './gateway-error.ts';
 import type { Logger } from './logger.ts';
 
 /** The OpenAI error envelope every error answer uses. */
@@ -138,6 +138,19 @@ export function describeError(error: unknown): ErrorAnswer {
     return { status: error.status, body: envelope(`HTTP ${error.status}`, type, null, null), headers: undefined, expected: error.status < 500 };
   }
   return { status: 500, body: envelope('Internal server error', 'server_error', 'internal_error', null), headers: undefined, expected: false };
+}
+
+/**
+ * What a request fails with once its client has gone: an error the gateway knows stays as it is; anything
+ * else (the raw reason of the abort that tore the upstream call down) becomes a 499 `client_closed_request`,
+ * logged at debug like any planned answer rather than as an unexpected failure.
+ *
+ * @example
+ * throw signal.aborted ? clientGoneError(error) : error;
+ */
+export function clientGoneError(error: unknown): unknown {
+  if (describeError(error).expected) return error;
+  return new GatewayError('The client closed the request.', { status: 499, type: 'cancelled_error', code: 'client_closed_request', cause: error });
 }
 
 /**

@@ -117,13 +117,13 @@ export function gatewayPerTest(): (options?: TestGatewayOptions) => Promise<Test
 }
 
 /**
- * POSTs JSON to the gateway.
+ * POSTs JSON to the gateway; `signal` lets a test leave as a client would.
  *
  * @example
  * const response = await postJson(`${t.url}/v1/chat/completions`, { model: 'chat', messages });
  */
-export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: signal ?? null });
 }
 
 /** A short valid chat request body for `model`. */

@@ -2,7 +2,7 @@ import { createServer as createNetServer } from 'node:net';
 import type { Usage } from '@gw/providers';
 import { describe, expect, it } from 'vitest';
 import type { RequestOutcome } from '../settle.ts';
-import { chatBody, gatewayPerTest, postJson, rawRequest, TEST_VENDOR_KEY, type TestGateway } from '../test-helpers.ts';
+import { chatBody, gatewayPerTest, postJson, rawRequest, TEST_VENDOR_KEY, type TestGateway, waitFor } from '../test-helpers.ts';
 
 const start = gatewayPerTest();
 
@@ -181,6 +181,28 @@ describe('POST /v1/chat/completions (JSON)', () => {
     expect(settled).toHaveLength(1);
     expect(settled[0]?.usage).toBeUndefined();
     expect(settled[0]?.outcome.status).toBe('failed');
+  });
+
+  it('treats a client that leaves mid-call as a cancellation, with retries and the breaker on', async () => {
+    const settled: RequestOutcome[] = [];
+    const { url, upstream, logs } = await start({
+      config: (standIn) => ({
+        providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: standIn.baseUrl }],
+        models: [{ name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] }],
+      }),
+      settle: (_usage, outcome) => void settled.push(outcome),
+    });
+    upstream.enqueue({ type: 'chat', content: 'too late', delayMs: 5_000 });
+    const client = new AbortController();
+    const response = postJson(`${url}/v1/chat/completions`, chatBody('chat'), {}, client.signal);
+    await waitFor(() => upstream.requests.length === 1, 1000);
+    client.abort();
+    await expect(response).rejects.toThrow();
+    await waitFor(() => settled.length === 1, 1000);
+    expect(settled[0]?.status).toBe('cancelled');
+    await waitFor(() => upstream.requests[0]?.aborted === true, 1000);
+    expect(upstream.requests).toHaveLength(1);
+    expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
   });
 
   it('keeps serving after a settle hook that throws', async () => {

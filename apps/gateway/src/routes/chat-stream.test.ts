@@ -157,7 +157,7 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('aborts the upstream request promptly when the client disconnects mid-stream', async () => {
     const settled: RequestOutcome[] = [];
-    const { url, upstream } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    const { url, upstream, logs } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
     upstream.enqueue({ type: 'chat', content: Array.from({ length: 200 }, (_, index) => `w${index}`).join(' '), chunkDelayMs: 20 });
     const response = await postJson(`${url}/v1/chat/completions`, streamBody());
     const reader = response.body?.getReader();
@@ -168,6 +168,22 @@ describe('POST /v1/chat/completions (SSE)', () => {
     await waitFor(() => settled.length === 1, 1000);
     expect(settled[0]?.status).toBe('cancelled');
     expect(upstream.inFlight).toBe(0);
+    expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+  });
+
+  it('treats a client that leaves before the first chunk as a cancellation, not a failure', async () => {
+    const settled: RequestOutcome[] = [];
+    const { url, upstream, logs } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    upstream.enqueue({ type: 'chat', content: 'too late', delayMs: 5_000 });
+    const client = new AbortController();
+    const response = postJson(`${url}/v1/chat/completions`, streamBody(), {}, client.signal);
+    await waitFor(() => upstream.requests.length === 1, 1000);
+    client.abort();
+    await expect(response).rejects.toThrow();
+    await waitFor(() => upstream.requests[0]?.aborted === true, 1000);
+    await waitFor(() => settled.length === 1, 1000);
+    expect(settled[0]?.status).toBe('cancelled');
+    expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
   });
 
   it('delivers a 20,000-word answer whole and in order', async () => {

@@ -3,7 +3,7 @@ import { hasTakeBuffered, pipeSseToNode, SSE_DONE, toSseStream, withIdleTimeout 
 import { rawChunkJson } from '@gw/providers';
 import type { ChatCompletionChunk, ChatCompletionRequest, RouterCallOptions, Usage } from '@gw/providers';
 import type { Context } from 'hono';
-import { reportError } from '../error-handler.ts';
+import { clientGoneError, reportError } from '../error-handler.ts';
 import type { Logger } from '../logger.ts';
 import { totalTimeoutError } from '../routing/deadline.ts';
 import { nodeResponseOf } from './send-json.ts';
@@ -166,7 +166,7 @@ export function relayChunks(
             finished = true;
             cancelUpstream();
             settle(usage, signal.aborted ? 'cancelled' : 'failed', error);
-            throw error;
+            throw signal.aborted ? clientGoneError(error) : error;
           }
         }
         if (result === NEXT_TURN) {
@@ -265,7 +265,7 @@ export async function streamChat(c: Context<{ Variables: { requestId: string } }
   } catch (error) {
     cancelUpstream();
     settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
-    throw error;
+    throw signal.aborted ? clientGoneError(error) : error;
   }
   const relay = relayChunks(upstream, first, { encoder, settle, signal, cancelUpstream });
   const onError = (error: unknown): string => {
