@@ -12,10 +12,10 @@
  * Environment: GW_MAIN (the gateway build to count; default apps/gateway/dist/main.js), INSTRUCTIONS_N (default
  * 1000 more requests in the second run).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { startProcess } from './start-process.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const main = process.env.GW_MAIN ?? path.join(here, '../apps/gateway/dist/main.js');
@@ -23,26 +23,9 @@ const extra = Number(process.env.INSTRUCTIONS_N ?? 1000);
 const base = 300;
 const masterKey = 'instructions-master-key';
 
-interface Started { url: string; child: ChildProcess; output: () => string }
-
-function start(command: string, args: string[], env: Record<string, string> = {}): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: here, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = '';
-    const onData = (data: Buffer): void => {
-      seen += data.toString();
-      const match = /(http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (match?.[1]) resolve({ url: match[1], child, output: () => seen });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}:\n${seen}`)));
-  });
-}
-
 /** Instructions the gateway executed from start to exit, serving `requests` requests. */
 async function count(upstreamUrl: string, stream: boolean, requests: number): Promise<number> {
-  const gateway = await start(
+  const gateway = await startProcess(
     'valgrind',
     ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--max-semi-space-size=16', '--heap-growing-percent=80', main],
     { GW_CONFIG: path.join(here, 'gateway.bench.yaml'), PORT: '0', BENCH_UPSTREAM_URL: `${upstreamUrl}/v1`, GW_MASTER_KEY: masterKey },
@@ -66,7 +49,7 @@ async function count(upstreamUrl: string, stream: boolean, requests: number): Pr
   return Number(collected);
 }
 
-const upstream = await start(process.execPath, ['upstream.ts']);
+const upstream = await startProcess(process.execPath, ['upstream.ts']);
 try {
   for (const [name, stream] of [['JSON', false], ['SSE (20 chunks)', true]] as const) {
     const [small, large] = await Promise.all([count(upstream.url, stream, base), count(upstream.url, stream, base + extra)]);

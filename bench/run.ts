@@ -11,40 +11,17 @@
  * Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5 per run), BENCH_GATEWAY_FLAGS (the gateway's
  * node flags, default the recommended `--max-semi-space-size=16 --heap-growing-percent=80`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { startProcess } from './start-process.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const masterKey = 'bench-master-key';
-
-interface Started { url: string; child: ChildProcess }
-
-function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: here, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = '';
-    const onData = (data: Buffer): void => {
-      seen += data.toString();
-      const match = /(http:\/\/(?:127\.0\.0\.1|localhost):\d+)/.exec(seen);
-      if (match?.[1]) {
-        child.stdout?.off('data', onData);
-        child.stderr?.off('data', onData);
-        child.stdout?.resume();
-        child.stderr?.resume();
-        resolve({ url: match[1], child });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${seen}`)));
-  });
-}
 
 interface Scenario { name: string; connections: number; stream: boolean }
 const scenarios: Scenario[] = [
@@ -106,12 +83,12 @@ function peakRssMb(pid: number | undefined): number {
   return kb / 1024;
 }
 
-const upstream = await start(['upstream.ts']);
-const bare = await start(['bare-proxy.ts', upstream.url]);
+const upstream = await startProcess(process.execPath, ['upstream.ts']);
+const bare = await startProcess(process.execPath, ['bare-proxy.ts', upstream.url]);
 // The flags recommended for production (see docs/operations.md): a 16 MB young-generation semi-space and a
 // slower-growing old generation keep peak RSS under load well below what V8's defaults grow to.
 const gatewayFlags = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? ['--max-semi-space-size=16', '--heap-growing-percent=80'];
-const gateway = await start([...gatewayFlags, path.join(here, '../apps/gateway/dist/main.js')], {
+const gateway = await startProcess(process.execPath, [...gatewayFlags, path.join(here, '../apps/gateway/dist/main.js')], {
   GW_CONFIG: path.join(here, 'gateway.bench.yaml'),
   PORT: '0',
   BENCH_UPSTREAM_URL: `${upstream.url}/v1`,

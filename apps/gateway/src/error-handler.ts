@@ -5,7 +5,7 @@ import { isProviderError, type ProviderError, type ProviderErrorKind } from '@gw
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
-import { GatewayError, isGatewayError } from './gateway-error.ts';
+import { isGatewayError } from './gateway-error.ts';
 import type { Logger } from './logger.ts';
 
 /** The OpenAI error envelope every error answer uses. */
@@ -141,19 +141,6 @@ export function describeError(error: unknown): ErrorAnswer {
 }
 
 /**
- * What a request fails with once its client has gone: an error the gateway knows stays as it is; anything
- * else (the raw reason of the abort that tore the upstream call down) becomes a 499 `client_closed_request`,
- * logged at debug like any planned answer rather than as an unexpected failure.
- *
- * @example
- * throw signal.aborted ? clientGoneError(error) : error;
- */
-export function clientGoneError(error: unknown): unknown {
-  if (describeError(error).expected) return error;
-  return new GatewayError('The client closed the request.', { status: 499, type: 'cancelled_error', code: 'client_closed_request', cause: error });
-}
-
-/**
  * The SSE event that ends a stream which failed after its first byte:
  * `data: {"error":{"message","type","code"}}`. No `[DONE]` follows it.
  *
@@ -167,13 +154,19 @@ export function errorEvent(error: unknown): string {
 
 /**
  * Logs an error the way the gateway wants it seen: unexpected ones at `error` with the stack,
- * planned ones (bad input, upstream refusals) only at `debug`.
+ * planned ones (bad input, upstream refusals) only at `debug`. `clientGone`: the client has left, so an error
+ * nobody planned for is the raw reason of the abort that tore its upstream call down; it is answered (to nobody)
+ * and logged as a 499 `client_closed_request`, at `debug`.
  *
  * @example
- * reportError(logger, error, requestId);
+ * reportError(logger, error, requestId, c.req.raw.signal.aborted);
  */
-export function reportError(logger: Logger, error: unknown, requestId: string | undefined): ErrorAnswer {
-  const answer = describeError(error);
+export function reportError(logger: Logger, error: unknown, requestId: string | undefined, clientGone = false): ErrorAnswer {
+  const described = describeError(error);
+  const answer: ErrorAnswer =
+    clientGone && !described.expected
+      ? { status: 499, body: envelope('The client closed the request.', 'cancelled_error', 'client_closed_request', null), headers: undefined, expected: true }
+      : described;
   if (!answer.expected) logger.error('request failed unexpectedly', { requestId, error });
   else if (logger.enabled('debug')) logger.debug('request failed', { requestId, status: answer.status, code: answer.body.error.code });
   return answer;
@@ -204,7 +197,7 @@ export interface ErrorHandlerOptions {
 export function createErrorHandler(logger: Logger, options: ErrorHandlerOptions = {}): (error: Error, c: Context) => Response {
   return (error, c) => {
     const requestId: unknown = c.get('requestId');
-    const answer = reportError(logger, error, typeof requestId === 'string' ? requestId : undefined);
+    const answer = reportError(logger, error, typeof requestId === 'string' ? requestId : undefined, c.req.raw.signal.aborted);
     const reshaped = options.reshape?.(c.req.path, answer);
     // Hono types statuses as a literal union; ours come from the tables above or an upstream 4xx.
     if (reshaped !== undefined) return c.json(reshaped.body, reshaped.status as ContentfulStatusCode, answer.headers);

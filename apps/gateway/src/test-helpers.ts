@@ -126,6 +126,16 @@ export function postJson(url: string, body: unknown, headers: Record<string, str
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: signal ?? null });
 }
 
+/**
+ * The captured log lines at `error` level (what an operator would be paged for).
+ *
+ * @example
+ * expect(errorLines(logs)).toEqual([]);
+ */
+export function errorLines(logs: readonly string[]): string[] {
+  return logs.filter((line) => line.includes('"level":"error"'));
+}
+
 /** A short valid chat request body for `model`. */
 export function chatBody(model: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { model, messages: [{ role: 'user', content: 'Say hello' }], ...extra };

@@ -2,7 +2,7 @@ import { createServer as createNetServer } from 'node:net';
 import type { Usage } from '@gw/providers';
 import { describe, expect, it } from 'vitest';
 import type { RequestOutcome } from '../settle.ts';
-import { chatBody, gatewayPerTest, postJson, rawRequest, TEST_VENDOR_KEY, type TestGateway, waitFor } from '../test-helpers.ts';
+import { chatBody, errorLines, gatewayPerTest, postJson, rawRequest, TEST_VENDOR_KEY, type TestGateway, waitFor } from '../test-helpers.ts';
 
 const start = gatewayPerTest();
 
@@ -202,7 +202,7 @@ describe('POST /v1/chat/completions (JSON)', () => {
     expect(settled[0]?.status).toBe('cancelled');
     await waitFor(() => upstream.requests[0]?.aborted === true, 1000);
     expect(upstream.requests).toHaveLength(1);
-    expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    expect(errorLines(logs)).toEqual([]);
   });
 
   it('keeps serving after a settle hook that throws', async () => {

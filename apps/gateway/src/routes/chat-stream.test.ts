@@ -2,7 +2,7 @@ import type { ChatCompletionChunk, Usage } from '@gw/providers';
 import { describe, expect, it } from 'vitest';
 import type { OutcomeStatus, RequestOutcome } from '../settle.ts';
 import { openAiChunkEncoder, relayChunks } from './chat-stream.ts';
-import { chatBody, gatewayPerTest, postJson, sseData, TEST_VENDOR_KEY, waitFor } from '../test-helpers.ts';
+import { chatBody, errorLines, gatewayPerTest, postJson, sseData, TEST_VENDOR_KEY, waitFor } from '../test-helpers.ts';
 
 const start = gatewayPerTest();
 
@@ -168,7 +168,7 @@ describe('POST /v1/chat/completions (SSE)', () => {
     await waitFor(() => settled.length === 1, 1000);
     expect(settled[0]?.status).toBe('cancelled');
     expect(upstream.inFlight).toBe(0);
-    expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    expect(errorLines(logs)).toEqual([]);
   });
 
   it('treats a client that leaves before the first chunk as a cancellation, not a failure', async () => {
@@ -183,7 +183,7 @@ describe('POST /v1/chat/completions (SSE)', () => {
     await waitFor(() => upstream.requests[0]?.aborted === true, 1000);
     await waitFor(() => settled.length === 1, 1000);
     expect(settled[0]?.status).toBe('cancelled');
-    expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    expect(errorLines(logs)).toEqual([]);
   });
 
   it('delivers a 20,000-word answer whole and in order', async () => {

@@ -3,7 +3,7 @@ import { hasTakeBuffered, pipeSseToNode, SSE_DONE, toSseStream, withIdleTimeout 
 import { rawChunkJson } from '@gw/providers';
 import type { ChatCompletionChunk, ChatCompletionRequest, RouterCallOptions, Usage } from '@gw/providers';
 import type { Context } from 'hono';
-import { clientGoneError, reportError } from '../error-handler.ts';
+import { reportError } from '../error-handler.ts';
 import type { Logger } from '../logger.ts';
 import { totalTimeoutError } from '../routing/deadline.ts';
 import { nodeResponseOf } from './send-json.ts';
@@ -166,7 +166,7 @@ export function relayChunks(
             finished = true;
             cancelUpstream();
             settle(usage, signal.aborted ? 'cancelled' : 'failed', error);
-            throw signal.aborted ? clientGoneError(error) : error;
+            throw error;
           }
         }
         if (result === NEXT_TURN) {
@@ -265,11 +265,11 @@ export async function streamChat(c: Context<{ Variables: { requestId: string } }
   } catch (error) {
     cancelUpstream();
     settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
-    throw signal.aborted ? clientGoneError(error) : error;
+    throw error;
   }
   const relay = relayChunks(upstream, first, { encoder, settle, signal, cancelUpstream });
   const onError = (error: unknown): string => {
-    reportError(logger, error, c.get('requestId'));
+    reportError(logger, error, c.get('requestId'), signal.aborted);
     return options.errorEvent(error);
   };
   // On @hono/node-server, write to the Node response ourselves: no web stream, Response object or

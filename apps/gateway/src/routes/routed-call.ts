@@ -1,6 +1,5 @@
 import type { RouterCallOptions } from '@gw/providers';
 import type { Context } from 'hono';
-import { clientGoneError } from '../error-handler.ts';
 import type { Logger } from '../logger.ts';
 import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
 import { startDeadline } from '../routing/deadline.ts';
@@ -66,7 +65,7 @@ export async function callWithinBudget<T>(c: Context, call: RoutedCall, run: (si
   } catch (caught) {
     const error = deadline.expired() ? deadline.error() : caught;
     call.settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
-    throw signal.aborted ? clientGoneError(error) : error;
+    throw error;
   } finally {
     deadline.clear();
   }
