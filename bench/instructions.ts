@@ -27,8 +27,21 @@ const masterKey = 'instructions-master-key';
 async function count(upstreamUrl: string, stream: boolean, requests: number): Promise<number> {
   const gateway = await startProcess(
     'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath, '--max-semi-space-size=16', '--heap-growing-percent=80', main],
-    { GW_CONFIG: path.join(here, 'gateway.bench.yaml'), PORT: '0', BENCH_UPSTREAM_URL: `${upstreamUrl}/v1`, GW_MASTER_KEY: masterKey },
+    [
+      '--tool=callgrind',
+      '--callgrind-out-file=/dev/null',
+      '--smc-check=all-non-file',
+      process.execPath,
+      '--max-semi-space-size=16',
+      '--heap-growing-percent=80',
+      main,
+    ],
+    {
+      GW_CONFIG: path.join(here, 'gateway.bench.yaml'),
+      PORT: '0',
+      BENCH_UPSTREAM_URL: `${upstreamUrl}/v1`,
+      GW_MASTER_KEY: masterKey,
+    },
   );
   const body = JSON.stringify({ model: 'bench', stream, messages: [{ role: 'user', content: 'Say twenty words.' }] });
   const result = await autocannon({
@@ -51,8 +64,14 @@ async function count(upstreamUrl: string, stream: boolean, requests: number): Pr
 
 const upstream = await startProcess(process.execPath, ['upstream.ts']);
 try {
-  for (const [name, stream] of [['JSON', false], ['SSE (20 chunks)', true]] as const) {
-    const [small, large] = await Promise.all([count(upstream.url, stream, base), count(upstream.url, stream, base + extra)]);
+  for (const [name, stream] of [
+    ['JSON', false],
+    ['SSE (20 chunks)', true],
+  ] as const) {
+    const [small, large] = await Promise.all([
+      count(upstream.url, stream, base),
+      count(upstream.url, stream, base + extra),
+    ]);
     console.log(`${name}: ${Math.round((large - small) / extra).toLocaleString('en')} instructions per request`);
   }
 } finally {

@@ -23,7 +23,11 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const masterKey = 'bench-master-key';
 
-interface Scenario { name: string; connections: number; stream: boolean }
+interface Scenario {
+  name: string;
+  connections: number;
+  stream: boolean;
+}
 const scenarios: Scenario[] = [
   { name: 'JSON, 50 connections', connections: 50, stream: false },
   { name: 'JSON, 1 connection', connections: 1, stream: false },
@@ -41,7 +45,12 @@ function body(model: string, stream: boolean): string {
   });
 }
 
-interface RunResult { rps: number; p99: number; errors: number; cpuMicros: number }
+interface RunResult {
+  rps: number;
+  p99: number;
+  errors: number;
+  cpuMicros: number;
+}
 
 // Clock ticks of /proc/<pid>/stat (USER_HZ): 100 per second on Linux.
 const MICROS_PER_TICK = 10_000;
@@ -56,7 +65,13 @@ function cpuMicros(pid: number | undefined): number {
   }
 }
 
-async function load(url: string, model: string, scenario: Scenario, duration: number, pid?: number): Promise<RunResult> {
+async function load(
+  url: string,
+  model: string,
+  scenario: Scenario,
+  duration: number,
+  pid?: number,
+): Promise<RunResult> {
   const cpuBefore = cpuMicros(pid);
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
@@ -67,7 +82,12 @@ async function load(url: string, model: string, scenario: Scenario, duration: nu
     body: body(model, scenario.stream),
   });
   const cpu = (cpuMicros(pid) - cpuBefore) / result.requests.total;
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts, cpuMicros: cpu };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx + result.timeouts,
+    cpuMicros: cpu,
+  };
 }
 
 function median(values: number[]): number {
@@ -87,13 +107,20 @@ const upstream = await startProcess(process.execPath, ['upstream.ts']);
 const bare = await startProcess(process.execPath, ['bare-proxy.ts', upstream.url]);
 // The flags recommended for production (see docs/operations.md): a 16 MB young-generation semi-space and a
 // slower-growing old generation keep peak RSS under load well below what V8's defaults grow to.
-const gatewayFlags = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? ['--max-semi-space-size=16', '--heap-growing-percent=80'];
-const gateway = await startProcess(process.execPath, [...gatewayFlags, path.join(here, '../apps/gateway/dist/main.js')], {
-  GW_CONFIG: path.join(here, 'gateway.bench.yaml'),
-  PORT: '0',
-  BENCH_UPSTREAM_URL: `${upstream.url}/v1`,
-  GW_MASTER_KEY: masterKey,
-});
+const gatewayFlags = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? [
+  '--max-semi-space-size=16',
+  '--heap-growing-percent=80',
+];
+const gateway = await startProcess(
+  process.execPath,
+  [...gatewayFlags, path.join(here, '../apps/gateway/dist/main.js')],
+  {
+    GW_CONFIG: path.join(here, 'gateway.bench.yaml'),
+    PORT: '0',
+    BENCH_UPSTREAM_URL: `${upstream.url}/v1`,
+    GW_MASTER_KEY: masterKey,
+  },
+);
 const children = [upstream.child, bare.child, gateway.child];
 const stopAll = (): void => {
   for (const child of children) child.kill('SIGTERM');
@@ -148,9 +175,15 @@ const rss = peakRssMb(gateway.child.pid);
 stopAll();
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-console.log(`\nMachine: ${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-console.log(`Medians of ${rounds} rounds of ${seconds} s; load generator, upstream, bare proxy and gateway share the machine.\n`);
-console.log('| scenario | bare proxy req/s | gateway req/s | gateway / bare | p99 bare / gateway | added per request | CPU per request bare / gateway |');
+console.log(
+  `\nMachine: ${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+);
+console.log(
+  `Medians of ${rounds} rounds of ${seconds} s; load generator, upstream, bare proxy and gateway share the machine.\n`,
+);
+console.log(
+  '| scenario | bare proxy req/s | gateway req/s | gateway / bare | p99 bare / gateway | added per request | CPU per request bare / gateway |',
+);
 console.log('|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
 console.log(`\nGateway peak RSS: ${rss.toFixed(0)} MB`);

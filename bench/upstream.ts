@@ -6,7 +6,12 @@ import { startStandInUpstream } from '@gw/providers/testing';
 
 const words = Array.from({ length: 20 }, (_, index) => `word${index}`).join(' ');
 const upstream = await startStandInUpstream({
-  defaultBehaviour: { type: 'chat', content: words, chunkWords: 1, usage: { prompt_tokens: 12, completion_tokens: 20 } },
+  defaultBehaviour: {
+    type: 'chat',
+    content: words,
+    chunkWords: 1,
+    usage: { prompt_tokens: 12, completion_tokens: 20 },
+  },
 });
 process.stdout.write(`listening ${upstream.url}\n`);
 process.on('SIGTERM', () => {

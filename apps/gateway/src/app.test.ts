@@ -15,7 +15,13 @@ function mixedProviders(upstream: { baseUrl: string }): Record<string, unknown> 
       { id: 'claude', kind: 'bedrock', apiKey: 'sk-ant-not-a-real-key-123' },
     ],
     models: [
-      { name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }, { provider: 'nokey', model: 'deepseek-chat' }] },
+      {
+        name: 'chat',
+        targets: [
+          { provider: 'up', model: 'gpt-4o-mini' },
+          { provider: 'nokey', model: 'deepseek-chat' },
+        ],
+      },
       { name: 'cheap', targets: [{ provider: 'nokey', model: 'deepseek-chat' }] },
       { name: 'smart', targets: [{ provider: 'claude', model: 'claude-sonnet-4-5' }] },
     ],
@@ -27,7 +33,14 @@ describe('routes and errors', () => {
     const { url } = await start();
     const response = await fetch(`${url}/v2/whatever`);
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: { message: 'Unknown route: GET /v2/whatever', type: 'invalid_request_error', code: 'unknown_route', param: null } });
+    expect(await response.json()).toEqual({
+      error: {
+        message: 'Unknown route: GET /v2/whatever',
+        type: 'invalid_request_error',
+        code: 'unknown_route',
+        param: null,
+      },
+    });
     expect((await postJson(`${url}/v1/completions`, {})).status).toBe(404);
   });
 
@@ -48,7 +61,10 @@ describe('GET /v1/models', () => {
     const { url } = await start({ config: mixedProviders });
     const response = await fetch(`${url}/v1/models`);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { object: string; data: Array<{ id: string; object: string; created: number; owned_by: string }> };
+    const body = (await response.json()) as {
+      object: string;
+      data: Array<{ id: string; object: string; created: number; owned_by: string }>;
+    };
     expect(body.object).toBe('list');
     expect(body.data.map((model) => model.id)).toEqual(['chat', 'up/gpt-4o-mini']);
     for (const model of body.data) {
@@ -133,7 +149,9 @@ describe('startup warnings', () => {
       config: (upstream) => ({
         budgets: { monthly: 10 },
         limits: { rpm: 60 },
-        providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 4 }],
+        providers: [
+          { id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 4 },
+        ],
         models: [
           { name: 'chat', targets: [{ provider: 'up', model: 'a' }], fallbacks: ['backup'] },
           { name: 'backup', targets: [{ provider: 'up', model: 'b' }] },

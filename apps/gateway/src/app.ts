@@ -91,16 +91,23 @@ const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
 export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const { config } = deps;
   const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets: configSecrets(config) });
-  const upstream = deps.fetch === undefined ? createUpstreamFetch({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
+  const upstream =
+    deps.fetch === undefined ? createUpstreamFetch({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
   // An injected fetch (tests) serves every call; otherwise chat calls take the lighter transport over the same sockets.
-  const registry = createProviderRegistry(config.providers, { fetch: deps.fetch ?? upstream?.fetch, transport: upstream?.transport });
+  const registry = createProviderRegistry(config.providers, {
+    fetch: deps.fetch ?? upstream?.fetch,
+    transport: upstream?.transport,
+  });
   const resolver = createModelResolver(config.models, registry);
   const policies = createDeploymentPolicies(config, logger, deps.random === undefined ? {} : { random: deps.random });
-  const routing = createGatewayRouting(config, registry, resolver, logger, { attempt: policies.attempt });
+  const routing = createGatewayRouting(config, resolver, logger, { attempt: policies.attempt });
   const probes =
     config.health.probeIntervalMs === undefined
       ? undefined
-      : startHealthProbes(registry, logger, { intervalMs: config.health.probeIntervalMs, timeoutMs: config.health.probeTimeoutMs });
+      : startHealthProbes(registry, logger, {
+          intervalMs: config.health.probeIntervalMs,
+          timeoutMs: config.health.probeTimeoutMs,
+        });
   const dispose = (): void => {
     probes?.stop();
     routing.limiters.stop();
@@ -115,15 +122,35 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     queues: routing.limiters.snapshot(),
     probes: probes?.results() ?? [],
   });
-  const state: AppState = { draining: false, enabledProviders: registry.enabled.size, hasUsableRoute, registry, resolver, routing, logger, healthView, probes, dispose };
+  const state: AppState = {
+    draining: false,
+    enabledProviders: registry.enabled.size,
+    hasUsableRoute,
+    registry,
+    resolver,
+    routing,
+    logger,
+    healthView,
+    probes,
+    dispose,
+  };
   reportStartup(config, registry, resolver, logger);
 
   const app: GatewayApp = new Hono();
   // /v1/messages answers errors in Anthropic's envelope; the statuses are decided in error-handler.ts all the same.
-  const onError = createErrorHandler(logger, { reshape: (path, answer) => (isAnthropicPath(path) ? toAnthropicError(answer) : undefined) });
+  const onError = createErrorHandler(logger, {
+    reshape: (path, answer) => (isAnthropicPath(path) ? toAnthropicError(answer) : undefined),
+  });
   app.onError(onError);
   app.notFound((c) =>
-    onError(new GatewayError(`Unknown route: ${c.req.method} ${c.req.path}`, { status: 404, type: 'invalid_request_error', code: 'unknown_route' }), c),
+    onError(
+      new GatewayError(`Unknown route: ${c.req.method} ${c.req.path}`, {
+        status: 404,
+        type: 'invalid_request_error',
+        code: 'unknown_route',
+      }),
+      c,
+    ),
   );
 
   app.use(requestId());

@@ -11,7 +11,13 @@ const CLAUDE = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 function vendorConfig(upstream: { url: string }): Record<string, unknown> {
   return {
     providers: [
-      { id: 'azure', kind: 'azure-openai', apiKey: AZURE_KEY, baseUrl: `${upstream.url}/openai`, apiVersion: '2024-10-21' },
+      {
+        id: 'azure',
+        kind: 'azure-openai',
+        apiKey: AZURE_KEY,
+        baseUrl: `${upstream.url}/openai`,
+        apiVersion: '2024-10-21',
+      },
       {
         id: 'aws',
         kind: 'bedrock',
@@ -52,7 +58,9 @@ describe('azure-openai and bedrock providers from the config', () => {
     expect(toAzure?.url).toBe('/openai/deployments/prod-gpt-4o/chat/completions?api-version=2024-10-21');
     expect(toAzure?.headers['api-key']).toBe(AZURE_KEY);
     expect(toBedrock?.path).toBe(`/model/${encodeURIComponent(CLAUDE)}/converse`);
-    expect(toBedrock?.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request, /);
+    expect(toBedrock?.headers['authorization']).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request, /,
+    );
     expect(toBedrock?.headers['x-amz-security-token']).toBe(AWS_TOKEN);
     expect(toBedrock?.body).toMatchObject({ messages: [{ role: 'user', content: [{ text: expect.any(String) }] }] });
 
@@ -63,14 +71,26 @@ describe('azure-openai and bedrock providers from the config', () => {
 
   it('streams a Bedrock answer as OpenAI SSE with the usage chunk', async () => {
     const { url, upstream } = await start({ config: vendorConfig, env });
-    upstream.enqueue({ type: 'chat', content: 'Streamed from Bedrock', usage: { prompt_tokens: 4, completion_tokens: 3 } });
-    const response = await postJson(`${url}/v1/chat/completions`, chatBody('claude', { stream: true, stream_options: { include_usage: true } }));
+    upstream.enqueue({
+      type: 'chat',
+      content: 'Streamed from Bedrock',
+      usage: { prompt_tokens: 4, completion_tokens: 3 },
+    });
+    const response = await postJson(
+      `${url}/v1/chat/completions`,
+      chatBody('claude', { stream: true, stream_options: { include_usage: true } }),
+    );
     expect(response.status).toBe(200);
     const payloads = sseData(await response.text());
     expect(payloads.at(-1)).toBe('[DONE]');
-    const chunks = payloads.slice(0, -1).map((data): { choices: Array<{ delta: { content?: string } }>; usage?: unknown } => JSON.parse(data));
+    const chunks = payloads
+      .slice(0, -1)
+      .map((data): { choices: Array<{ delta: { content?: string } }>; usage?: unknown } => JSON.parse(data));
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('Streamed from Bedrock');
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 } });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 },
+    });
     expect(upstream.requests[0]?.path).toBe(`/model/${encodeURIComponent(CLAUDE)}/converse-stream`);
   });
 });

@@ -18,7 +18,11 @@ const WEATHER_TOOL: ChatCompletionTool = {
   function: {
     name: 'get_weather',
     description: 'Current weather for a city',
-    parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city'] },
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' }, unit: { type: 'string' } },
+      required: ['city'],
+    },
   },
 };
 
@@ -38,12 +42,16 @@ interface Vendor {
 const anthropicBody = z.looseObject({
   system: z.union([z.string(), z.array(z.looseObject({ text: z.string() }))]).optional(),
   tools: z.array(z.looseObject({ name: z.string(), input_schema: z.unknown() })).optional(),
-  messages: z.array(z.looseObject({ role: z.string(), content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]) })),
+  messages: z.array(
+    z.looseObject({ role: z.string(), content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]) }),
+  ),
 });
 
 const geminiBody = z.looseObject({
   systemInstruction: z.looseObject({ parts: z.array(z.looseObject({ text: z.string() })) }).optional(),
-  tools: z.array(z.looseObject({ functionDeclarations: z.array(z.looseObject({ name: z.string() })).optional() })).optional(),
+  tools: z
+    .array(z.looseObject({ functionDeclarations: z.array(z.looseObject({ name: z.string() })).optional() }))
+    .optional(),
   contents: z.array(z.looseObject({ role: z.string().optional(), parts: z.array(z.looseObject({})) })),
 });
 
@@ -55,7 +63,9 @@ const openAIBody = z.looseObject({
 
 const bedrockBody = z.looseObject({
   system: z.array(z.looseObject({ text: z.string() })).optional(),
-  toolConfig: z.looseObject({ tools: z.array(z.looseObject({ toolSpec: z.looseObject({ name: z.string() }) })) }).optional(),
+  toolConfig: z
+    .looseObject({ tools: z.array(z.looseObject({ toolSpec: z.looseObject({ name: z.string() }) })) })
+    .optional(),
   messages: z.array(z.looseObject({ role: z.string(), content: z.array(z.looseObject({})) })),
 });
 
@@ -82,7 +92,8 @@ const VENDORS: Vendor[] = [
       for (const message of anthropicBody.parse(body).messages) {
         if (message.role !== 'user' || typeof message.content === 'string') continue;
         const block = message.content.find((part) => part.type === 'tool_result');
-        if (block !== undefined) return { ref: String(Reflect.get(block, 'tool_use_id')), result: Reflect.get(block, 'content') };
+        if (block !== undefined)
+          return { ref: String(Reflect.get(block, 'tool_use_id')), result: Reflect.get(block, 'content') };
       }
       return undefined;
     },
@@ -92,14 +103,21 @@ const VENDORS: Vendor[] = [
     provider: (baseUrl) => ({ id: 'gemini', kind: 'gemini', apiKey: TEST_VENDOR_KEY, baseUrl: `${baseUrl}/v1beta` }),
     model: 'gemini-2.5-flash',
     received: (request, stream) => {
-      expect(request?.path).toBe(`/v1beta/models/gemini-2.5-flash:${stream ? 'streamGenerateContent' : 'generateContent'}`);
+      expect(request?.path).toBe(
+        `/v1beta/models/gemini-2.5-flash:${stream ? 'streamGenerateContent' : 'generateContent'}`,
+      );
       if (stream) expect(request?.url).toContain('alt=sse');
       expect(request?.headers['x-goog-api-key']).toBe(TEST_VENDOR_KEY);
       expect(request?.headers['authorization']).toBeUndefined();
       return geminiBody.parse(request?.body);
     },
-    systemOf: (body) => geminiBody.parse(body).systemInstruction?.parts.map((part) => part.text).join(''),
-    toolNamesOf: (body) => (geminiBody.parse(body).tools ?? []).flatMap((tool) => (tool.functionDeclarations ?? []).map((fn) => fn.name)),
+    systemOf: (body) =>
+      geminiBody
+        .parse(body)
+        .systemInstruction?.parts.map((part) => part.text)
+        .join(''),
+    toolNamesOf: (body) =>
+      (geminiBody.parse(body).tools ?? []).flatMap((tool) => (tool.functionDeclarations ?? []).map((fn) => fn.name)),
     toolResultOf: (body) => {
       for (const content of geminiBody.parse(body).contents) {
         for (const part of content.parts) {
@@ -114,7 +132,13 @@ const VENDORS: Vendor[] = [
   },
   {
     name: 'Azure OpenAI (deployment URLs)',
-    provider: (baseUrl) => ({ id: 'azure', kind: 'azure-openai', apiKey: TEST_VENDOR_KEY, baseUrl, apiVersion: '2024-10-21' }),
+    provider: (baseUrl) => ({
+      id: 'azure',
+      kind: 'azure-openai',
+      apiKey: TEST_VENDOR_KEY,
+      baseUrl,
+      apiVersion: '2024-10-21',
+    }),
     model: 'prod-gpt-4o',
     received: (request, stream) => {
       expect(request?.url).toBe('/openai/deployments/prod-gpt-4o/chat/completions?api-version=2024-10-21');
@@ -147,12 +171,20 @@ const VENDORS: Vendor[] = [
     model: 'anthropic.claude-3-5-haiku-20241022-v1:0',
     received: (request, stream) => {
       const operation = stream ? 'converse-stream' : 'converse';
-      expect(request?.path).toBe(`/model/${encodeURIComponent('anthropic.claude-3-5-haiku-20241022-v1:0')}/${operation}`);
-      expect(request?.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/bedrock\/aws4_request, /);
+      expect(request?.path).toBe(
+        `/model/${encodeURIComponent('anthropic.claude-3-5-haiku-20241022-v1:0')}/${operation}`,
+      );
+      expect(request?.headers['authorization']).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/bedrock\/aws4_request, /,
+      );
       expect(request?.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
       return bedrockBody.parse(request?.body);
     },
-    systemOf: (body) => bedrockBody.parse(body).system?.map((block) => block.text).join(''),
+    systemOf: (body) =>
+      bedrockBody
+        .parse(body)
+        .system?.map((block) => block.text)
+        .join(''),
     toolNamesOf: (body) => (bedrockBody.parse(body).toolConfig?.tools ?? []).map((tool) => tool.toolSpec.name),
     toolResultOf: (body) => {
       for (const message of bedrockBody.parse(body).messages) {
@@ -175,7 +207,10 @@ beforeAll(async () => {
     config: (upstream) => ({
       auth: { masterKey: MASTER_KEY },
       providers: VENDORS.map((vendor) => vendor.provider(upstream.url)),
-      models: VENDORS.map((vendor) => ({ name: vendor.name, targets: [{ provider: Reflect.get(vendor.provider(''), 'id'), model: vendor.model }] })),
+      models: VENDORS.map((vendor) => ({
+        name: vendor.name,
+        targets: [{ provider: Reflect.get(vendor.provider(''), 'id'), model: vendor.model }],
+      })),
     }),
   });
 });
@@ -224,13 +259,23 @@ describe.each(VENDORS)('openai SDK through the gateway to $name', (vendor) => {
     }
     expect(text).toBe(ANSWER);
     expect(finish).toBe('stop');
-    expect(usages).toEqual([expect.objectContaining({ ...USAGE, total_tokens: USAGE.prompt_tokens + USAGE.completion_tokens })]);
+    expect(usages).toEqual([
+      expect.objectContaining({ ...USAGE, total_tokens: USAGE.prompt_tokens + USAGE.completion_tokens }),
+    ]);
     vendor.received(t.upstream.requests[0], true);
   });
 
   it('gets a tool call, converted both ways: tools out, the call back in OpenAI form', async () => {
-    t.upstream.enqueue({ type: 'chat', toolCalls: [{ name: 'get_weather', arguments: JSON.stringify(WEATHER_ARGS) }], usage: USAGE });
-    const completion = await openai().chat.completions.create({ model: vendor.name, messages: question, tools: [WEATHER_TOOL] });
+    t.upstream.enqueue({
+      type: 'chat',
+      toolCalls: [{ name: 'get_weather', arguments: JSON.stringify(WEATHER_ARGS) }],
+      usage: USAGE,
+    });
+    const completion = await openai().chat.completions.create({
+      model: vendor.name,
+      messages: question,
+      tools: [WEATHER_TOOL],
+    });
     const choice = completion.choices[0];
     expect(choice?.finish_reason).toBe('tool_calls');
     const call = choice?.message.tool_calls?.[0];
@@ -243,8 +288,17 @@ describe.each(VENDORS)('openai SDK through the gateway to $name', (vendor) => {
   });
 
   it('streams a tool call whose arguments add up to the JSON the model sent', async () => {
-    t.upstream.enqueue({ type: 'chat', toolCalls: [{ name: 'get_weather', arguments: JSON.stringify(WEATHER_ARGS) }], usage: USAGE });
-    const stream = await openai().chat.completions.create({ model: vendor.name, messages: question, tools: [WEATHER_TOOL], stream: true });
+    t.upstream.enqueue({
+      type: 'chat',
+      toolCalls: [{ name: 'get_weather', arguments: JSON.stringify(WEATHER_ARGS) }],
+      usage: USAGE,
+    });
+    const stream = await openai().chat.completions.create({
+      model: vendor.name,
+      messages: question,
+      tools: [WEATHER_TOOL],
+      stream: true,
+    });
     let name = '';
     let args = '';
     let finish: string | null | undefined;
@@ -269,7 +323,13 @@ describe.each(VENDORS)('openai SDK through the gateway to $name', (vendor) => {
         {
           role: 'assistant',
           content: null,
-          tool_calls: [{ id: 'call_weather_1', type: 'function', function: { name: 'get_weather', arguments: JSON.stringify(WEATHER_ARGS) } }],
+          tool_calls: [
+            {
+              id: 'call_weather_1',
+              type: 'function',
+              function: { name: 'get_weather', arguments: JSON.stringify(WEATHER_ARGS) },
+            },
+          ],
         },
         { role: 'tool', tool_call_id: 'call_weather_1', content: '{"temperature":18}' },
       ],

@@ -66,29 +66,58 @@ function envelope(message: string, type: string, code: string | null, param: str
 }
 
 // The upstream statuses whose meaning is the client's business: passed through as they came.
-const PASS_THROUGH_KINDS: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>(['authentication', 'permission', 'not_found', 'invalid_request']);
+const PASS_THROUGH_KINDS: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>([
+  'authentication',
+  'permission',
+  'not_found',
+  'invalid_request',
+]);
 
 function fromProviderError(error: ProviderError): ErrorAnswer {
   const upstream = error.status;
-  const retryAfter = error.retryAfterMs === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) };
+  const retryAfter =
+    error.retryAfterMs === undefined
+      ? undefined
+      : { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) };
   const passThrough = PASS_THROUGH_KINDS.has(error.kind) && upstream !== undefined && upstream >= 400 && upstream < 500;
   const status = passThrough ? upstream : STATUS_BY_KIND[error.kind];
   if (status < 500 || status === 499) {
     // quota → type insufficient_quota like OpenAI's own answer; other kinds keep the vendor's type when it gave one.
-    const type = error.kind === 'quota' ? 'insufficient_quota' : (error.type ?? TYPE_BY_STATUS[status] ?? 'invalid_request_error');
+    const type =
+      error.kind === 'quota' ? 'insufficient_quota' : (error.type ?? TYPE_BY_STATUS[status] ?? 'invalid_request_error');
     const code = CODE_BY_KIND[error.kind] ?? error.code ?? null;
-    return { status, body: envelope(error.message, type, code, error.param ?? null), headers: retryAfter, expected: true };
+    return {
+      status,
+      body: envelope(error.message, type, code, error.param ?? null),
+      headers: retryAfter,
+      expected: true,
+    };
   }
   const from = error.provider === undefined ? 'upstream provider' : `upstream provider "${error.provider}"`;
   if (status === 504) {
-    return { status, body: envelope(`${from} timed out: ${error.message}`, 'timeout_error', 'upstream_timeout', null), headers: undefined, expected: true };
+    return {
+      status,
+      body: envelope(`${from} timed out: ${error.message}`, 'timeout_error', 'upstream_timeout', null),
+      headers: undefined,
+      expected: true,
+    };
   }
   const detail = upstream === undefined ? error.message : `HTTP ${upstream}: ${error.message}`;
   if (status === 503) {
-    return { status, body: envelope(`${from} is overloaded (${detail})`, 'upstream_error', 'upstream_overloaded', null), headers: retryAfter, expected: true };
+    return {
+      status,
+      body: envelope(`${from} is overloaded (${detail})`, 'upstream_error', 'upstream_overloaded', null),
+      headers: retryAfter,
+      expected: true,
+    };
   }
   const code = error.kind === 'connection' ? 'upstream_connection_error' : 'upstream_error';
-  return { status: 502, body: envelope(`${from} failed (${detail})`, 'upstream_error', code, null), headers: retryAfter, expected: true };
+  return {
+    status: 502,
+    body: envelope(`${from} failed (${detail})`, 'upstream_error', code, null),
+    headers: retryAfter,
+    expected: true,
+  };
 }
 
 // What the gateway's own policies refuse with (queues, breakers, per-attempt timeouts): 503 or 504, said plainly.
@@ -96,16 +125,23 @@ function fromResilienceError(error: unknown): ErrorAnswer | undefined {
   const unavailable = (message: string, code: string, retryAfterMs?: number): ErrorAnswer => ({
     status: 503,
     body: envelope(message, 'service_unavailable_error', code, null),
-    headers: retryAfterMs === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    headers:
+      retryAfterMs === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
     expected: true,
   });
   if (isQueueFullError(error)) return unavailable(error.message, 'queue_full');
   if (isQueueTimeoutError(error)) return unavailable(error.message, 'queue_timeout');
   if (isLimiterStoppedError(error)) return unavailable(error.message, 'shutting_down');
-  if (isBrokenCircuitError(error)) return unavailable(`upstream deployment unavailable: ${error.message}`, 'circuit_open', error.retryAfterMs);
+  if (isBrokenCircuitError(error))
+    return unavailable(`upstream deployment unavailable: ${error.message}`, 'circuit_open', error.retryAfterMs);
   if (isBulkheadRejectedError(error)) return unavailable(error.message, 'bulkhead_full');
   if (isTimeoutError(error)) {
-    return { status: 504, body: envelope(`upstream timed out: ${error.message}`, 'timeout_error', 'upstream_timeout', null), headers: undefined, expected: true };
+    return {
+      status: 504,
+      body: envelope(`upstream timed out: ${error.message}`, 'timeout_error', 'upstream_timeout', null),
+      headers: undefined,
+      expected: true,
+    };
   }
   return undefined;
 }
@@ -125,19 +161,44 @@ function fromResilienceError(error: unknown): ErrorAnswer | undefined {
  */
 export function describeError(error: unknown): ErrorAnswer {
   if (isGatewayError(error)) {
-    return { status: error.status, body: envelope(error.message, error.type, error.code, error.param), headers: error.headers, expected: true };
+    return {
+      status: error.status,
+      body: envelope(error.message, error.type, error.code, error.param),
+      headers: error.headers,
+      expected: true,
+    };
   }
   if (isProviderError(error)) return fromProviderError(error);
   const resilience = fromResilienceError(error);
   if (resilience !== undefined) return resilience;
   if (isStreamIdleTimeoutError(error)) {
-    return { status: 504, body: envelope(`upstream stream sent nothing for ${error.idleMs} ms`, 'timeout_error', 'stream_idle_timeout', null), headers: undefined, expected: true };
+    return {
+      status: 504,
+      body: envelope(
+        `upstream stream sent nothing for ${error.idleMs} ms`,
+        'timeout_error',
+        'stream_idle_timeout',
+        null,
+      ),
+      headers: undefined,
+      expected: true,
+    };
   }
   if (error instanceof HTTPException) {
     const type = TYPE_BY_STATUS[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error');
-    return { status: error.status, body: envelope(`HTTP ${error.status}`, type, null, null), headers: undefined, expected: error.status < 500 };
+    return {
+      status: error.status,
+      body: envelope(`HTTP ${error.status}`, type, null, null),
+      headers: undefined,
+      expected: error.status < 500,
+    };
   }
-  return { status: 500, body: envelope('Internal server error', 'server_error', 'internal_error', null), headers: undefined, expected: false };
+  return {
+    status: 500,
+    body: envelope('Internal server error', 'server_error', 'internal_error', null),
+    headers: undefined,
+    expected: false,
+  };
 }
 
 /**
@@ -161,14 +222,25 @@ export function errorEvent(error: unknown): string {
  * @example
  * reportError(logger, error, requestId, c.req.raw.signal.aborted);
  */
-export function reportError(logger: Logger, error: unknown, requestId: string | undefined, clientGone = false): ErrorAnswer {
+export function reportError(
+  logger: Logger,
+  error: unknown,
+  requestId: string | undefined,
+  clientGone = false,
+): ErrorAnswer {
   const described = describeError(error);
   const answer: ErrorAnswer =
     clientGone && !described.expected
-      ? { status: 499, body: envelope('The client closed the request.', 'cancelled_error', 'client_closed_request', null), headers: undefined, expected: true }
+      ? {
+          status: 499,
+          body: envelope('The client closed the request.', 'cancelled_error', 'client_closed_request', null),
+          headers: undefined,
+          expected: true,
+        }
       : described;
   if (!answer.expected) logger.error('request failed unexpectedly', { requestId, error });
-  else if (logger.enabled('debug')) logger.debug('request failed', { requestId, status: answer.status, code: answer.body.error.code });
+  else if (logger.enabled('debug'))
+    logger.debug('request failed', { requestId, status: answer.status, code: answer.body.error.code });
   return answer;
 }
 
@@ -194,10 +266,18 @@ export interface ErrorHandlerOptions {
  * @example
  * app.onError(createErrorHandler(logger, { reshape: (path, answer) => (isAnthropicPath(path) ? toAnthropicError(answer) : undefined) }));
  */
-export function createErrorHandler(logger: Logger, options: ErrorHandlerOptions = {}): (error: Error, c: Context) => Response {
+export function createErrorHandler(
+  logger: Logger,
+  options: ErrorHandlerOptions = {},
+): (error: Error, c: Context) => Response {
   return (error, c) => {
     const requestId: unknown = c.get('requestId');
-    const answer = reportError(logger, error, typeof requestId === 'string' ? requestId : undefined, c.req.raw.signal.aborted);
+    const answer = reportError(
+      logger,
+      error,
+      typeof requestId === 'string' ? requestId : undefined,
+      c.req.raw.signal.aborted,
+    );
     const reshaped = options.reshape?.(c.req.path, answer);
     // Hono types statuses as a literal union; ours come from the tables above or an upstream 4xx.
     if (reshaped !== undefined) return c.json(reshaped.body, reshaped.status as ContentfulStatusCode, answer.headers);

@@ -61,7 +61,10 @@ describe('main (pnpm start)', () => {
   it('refuses an invalid configuration with the path of the bad field and exit code 1', async () => {
     const spawned = spawn(process.execPath, ['--conditions=@gw/source', main], {
       cwd: root,
-      env: { PATH: process.env['PATH'] ?? '', GW_CONFIG: fileURLToPath(new URL('./__fixtures__/invalid.yaml', import.meta.url)) },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        GW_CONFIG: fileURLToPath(new URL('./__fixtures__/invalid.yaml', import.meta.url)),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = spawned;

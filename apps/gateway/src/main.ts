@@ -15,7 +15,9 @@ async function main(): Promise<void> {
   }
   const { config, source } = loaded;
   const logger = createLogger({ level: config.logging.level, secrets: configSecrets(config) });
-  logger.info(source === undefined ? 'no gateway.yaml found: starting on embedded defaults' : 'configuration loaded', { source });
+  logger.info(source === undefined ? 'no gateway.yaml found: starting on embedded defaults' : 'configuration loaded', {
+    source,
+  });
 
   // A request must never take the process down; whatever escapes is logged and the server goes on.
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: reason }));
@@ -31,7 +33,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info('draining: no new connections, waiting for in-flight requests', { signal, drainTimeoutMs: config.server.drainTimeoutMs });
+    logger.info('draining: no new connections, waiting for in-flight requests', {
+      signal,
+      drainTimeoutMs: config.server.drainTimeoutMs,
+    });
     void gateway.drain().then(() => {
       logger.info('drained, exiting');
       process.exit(0);

@@ -3,7 +3,15 @@
 // config, and time is read from what the gateway reports (its retry log), never from a wall clock.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { chatBody, gatewayPerTest, postJson, sseData, TEST_VENDOR_KEY, waitFor, type TestGateway } from './test-helpers.ts';
+import {
+  chatBody,
+  gatewayPerTest,
+  postJson,
+  sseData,
+  TEST_VENDOR_KEY,
+  waitFor,
+  type TestGateway,
+} from './test-helpers.ts';
 
 const start = gatewayPerTest();
 
@@ -21,15 +29,23 @@ function resilientConfig(extra: Record<string, unknown> = {}) {
 const logLine = z.looseObject({ msg: z.string(), delayMs: z.number().optional(), kind: z.string().optional() });
 
 function retryLogs(t: TestGateway): Array<z.infer<typeof logLine>> {
-  return t.logs.map((line) => logLine.parse(JSON.parse(line))).filter((entry) => entry.msg.startsWith('retrying deployment'));
+  return t.logs
+    .map((line) => logLine.parse(JSON.parse(line)))
+    .filter((entry) => entry.msg.startsWith('retrying deployment'));
 }
 
-const contentOf = z.looseObject({ choices: z.array(z.looseObject({ message: z.looseObject({ content: z.string().nullish() }) })) });
+const contentOf = z.looseObject({
+  choices: z.array(z.looseObject({ message: z.looseObject({ content: z.string().nullish() }) })),
+});
 
 describe('retries', () => {
   it('answers with a success after two 503s: three upstream attempts, the client sees none of the failures', async () => {
     const t = await start({ config: resilientConfig() });
-    t.upstream.enqueue({ type: 'error', status: 503 }, { type: 'error', status: 503 }, { type: 'chat', content: 'Third time lucky.' });
+    t.upstream.enqueue(
+      { type: 'error', status: 503 },
+      { type: 'error', status: 503 },
+      { type: 'chat', content: 'Third time lucky.' },
+    );
     const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'));
     expect(response.status).toBe(200);
     expect(contentOf.parse(await response.json()).choices[0]?.message.content).toBe('Third time lucky.');
@@ -39,7 +55,10 @@ describe('retries', () => {
 
   it('waits out a 429 Retry-After of 1 s before the retry, and gives up on a 400 at once', async () => {
     const t = await start({ config: resilientConfig() });
-    t.upstream.enqueue({ type: 'error', status: 429, headers: { 'retry-after': '1' } }, { type: 'chat', content: 'After the wait.' });
+    t.upstream.enqueue(
+      { type: 'error', status: 429, headers: { 'retry-after': '1' } },
+      { type: 'chat', content: 'After the wait.' },
+    );
     const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'));
     expect(response.status).toBe(200);
     expect(t.upstream.requests).toHaveLength(2);
@@ -87,16 +106,21 @@ describe('fallbacks', () => {
       const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'));
       expect(response.status).toBe(200);
     }
-    expect(t.upstream.requests.map((request) => z.looseObject({ model: z.string() }).parse(request.body).model)).toEqual(['gpt-4o-mini', 'gpt-4o-mini']);
+    expect(
+      t.upstream.requests.map((request) => z.looseObject({ model: z.string() }).parse(request.body).model),
+    ).toEqual(['gpt-4o-mini', 'gpt-4o-mini']);
     expect(t.logs.some((line) => line.includes('falls back to \\"backup\\"'))).toBe(true);
   });
 });
 
 describe('circuit breaker', () => {
   it('opens after the configured failures, sends nothing while open, and closes after a good half-open probe', async () => {
-    const t = await start({ config: resilientConfig({ retry: { maxRetries: 0 }, breaker: { threshold: 2, halfOpenAfterMs: 200 } }) });
+    const t = await start({
+      config: resilientConfig({ retry: { maxRetries: 0 }, breaker: { threshold: 2, halfOpenAfterMs: 200 } }),
+    });
     t.upstream.enqueue({ type: 'error', status: 500 }, { type: 'error', status: 500 });
-    for (let index = 0; index < 2; index++) expect((await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'))).status).toBe(502);
+    for (let index = 0; index < 2; index++)
+      expect((await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'))).status).toBe(502);
     expect(t.upstream.requests).toHaveLength(2);
 
     const whileOpen = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'));
@@ -113,7 +137,9 @@ describe('circuit breaker', () => {
     expect(probe?.status).toBe(200);
     expect(t.upstream.requests).toHaveLength(3);
     expect((await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'))).status).toBe(200);
-    const states = t.logs.filter((line) => line.includes('circuit breaker')).map((line) => z.looseObject({ state: z.string() }).parse(JSON.parse(line)).state);
+    const states = t.logs
+      .filter((line) => line.includes('circuit breaker'))
+      .map((line) => z.looseObject({ state: z.string() }).parse(JSON.parse(line)).state);
     expect(states).toEqual(['open', 'halfOpen', 'closed']);
   });
 });
@@ -121,7 +147,9 @@ describe('circuit breaker', () => {
 describe('per-provider queue', () => {
   function queuedConfig(extra: Record<string, unknown> = {}) {
     return (upstream: { baseUrl: string }): Record<string, unknown> => ({
-      providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 1, ...extra }],
+      providers: [
+        { id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 1, ...extra },
+      ],
       models: [{ name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] }],
       retry: { maxRetries: 0 },
       breaker: { enabled: false },
@@ -135,7 +163,9 @@ describe('per-provider queue', () => {
   it('with maxConcurrency 1, sends 20 concurrent requests upstream one at a time, all succeeding', async () => {
     const t = await start({ config: queuedConfig() });
     t.upstream.setDefault({ type: 'chat', delayMs: 5 });
-    const responses = await Promise.all(Array.from({ length: 20 }, () => postJson(`${t.url}/v1/chat/completions`, chatBody('chat'))));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => postJson(`${t.url}/v1/chat/completions`, chatBody('chat'))),
+    );
     expect(responses.map((response) => response.status)).toEqual(Array.from({ length: 20 }, () => 200));
     expect(t.upstream.requests).toHaveLength(20);
     expect(t.upstream.peakInFlight).toBe(1);
@@ -144,7 +174,10 @@ describe('per-provider queue', () => {
   it('starts queued requests in x-gw-priority order, and refuses a request when the queue is full', async () => {
     const t = await start({ config: queuedConfig({ maxQueue: 5 }) });
     t.upstream.enqueue({ type: 'chat', delayMs: 300, content: 'blocker' });
-    const blocker = postJson(`${t.url}/v1/chat/completions`, chatBody('chat', { messages: [{ role: 'user', content: 'blocker' }] }));
+    const blocker = postJson(
+      `${t.url}/v1/chat/completions`,
+      chatBody('chat', { messages: [{ role: 'user', content: 'blocker' }] }),
+    );
     await waitFor(() => t.upstream.requests.length === 1);
     const priorities = [9, 0, 5, 1, 0];
     const pending: Array<Promise<Response>> = [];
@@ -197,13 +230,17 @@ describe('streams that fail mid-way', () => {
 
     // The upstream cuts the connection after two chunks: the client gets an error event, no [DONE].
     t.upstream.enqueue({ type: 'chat', content: 'one two three four five', cutAfterChunks: 2 });
-    const cut = sseData(await (await postJson(`${t.url}/v1/chat/completions`, chatBody('chat', { stream: true }))).text());
+    const cut = sseData(
+      await (await postJson(`${t.url}/v1/chat/completions`, chatBody('chat', { stream: true }))).text(),
+    );
     expect(cut.at(-1)).toContain('"error"');
     expect(cut).not.toContain('[DONE]');
 
     // The upstream goes silent: cut at the idle timeout with an error event, and the upstream call is aborted.
     t.upstream.enqueue({ type: 'chat', content: 'one two three four five', stallAfterChunks: 2 });
-    const stalled = sseData(await (await postJson(`${t.url}/v1/chat/completions`, chatBody('chat', { stream: true }))).text());
+    const stalled = sseData(
+      await (await postJson(`${t.url}/v1/chat/completions`, chatBody('chat', { stream: true }))).text(),
+    );
     expect(stalled.at(-1)).toContain('stream_idle_timeout');
     await waitFor(() => t.upstream.requests[2]?.aborted === true, 1000);
 
@@ -214,7 +251,9 @@ describe('streams that fail mid-way', () => {
 
 describe('timeouts', () => {
   it('retries an attempt that overruns timeouts.attemptMs, then answers 504', async () => {
-    const t = await start({ config: resilientConfig({ retry: { maxRetries: 1, baseDelayMs: 1 }, timeouts: { attemptMs: 100 } }) });
+    const t = await start({
+      config: resilientConfig({ retry: { maxRetries: 1, baseDelayMs: 1 }, timeouts: { attemptMs: 100 } }),
+    });
     t.upstream.setDefault({ type: 'chat', delayMs: 2000 });
     const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'));
     expect(response.status).toBe(504);
@@ -235,8 +274,14 @@ describe('timeouts', () => {
     expect(slow.status).toBe(504);
     expect(await slow.json()).toMatchObject({ error: { code: 'request_timeout' } });
 
-    t.upstream.enqueue({ type: 'chat', content: 'one two three four five six seven eight nine ten', chunkDelayMs: 100 });
-    const data = sseData(await (await postJson(`${t.url}/v1/chat/completions`, chatBody('chat', { stream: true }))).text());
+    t.upstream.enqueue({
+      type: 'chat',
+      content: 'one two three four five six seven eight nine ten',
+      chunkDelayMs: 100,
+    });
+    const data = sseData(
+      await (await postJson(`${t.url}/v1/chat/completions`, chatBody('chat', { stream: true }))).text(),
+    );
     expect(data.length).toBeGreaterThan(1);
     expect(data.at(-1)).toContain('request_timeout');
     expect(data).not.toContain('[DONE]');
@@ -249,7 +294,9 @@ describe('health', () => {
     const t = await start({
       config: (upstream) => ({
         ...resilientConfig({ breaker: { threshold: 3 } })(upstream),
-        providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 2 }],
+        providers: [
+          { id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 2 },
+        ],
         health: { probeIntervalMs: 60_000, probeTimeoutMs: 1000 },
       }),
     });
@@ -257,7 +304,9 @@ describe('health', () => {
     if (probes === undefined) throw new Error('probes are configured');
     t.upstream.enqueue({ type: 'error', status: 500 });
     await probes.probeAll();
-    expect(probes.results()).toEqual([expect.objectContaining({ provider: 'up', ok: false, error: expect.objectContaining({ kind: 'server' }) })]);
+    expect(probes.results()).toEqual([
+      expect.objectContaining({ provider: 'up', ok: false, error: expect.objectContaining({ kind: 'server' }) }),
+    ]);
     expect(t.logs.some((line) => line.includes('provider \\"up\\" failed its health probe'))).toBe(true);
     await probes.probeAll();
     expect(probes.results()).toEqual([expect.objectContaining({ provider: 'up', ok: true })]);
@@ -265,7 +314,16 @@ describe('health', () => {
 
     expect((await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'))).status).toBe(200);
     const view = t.gateway.state.healthView();
-    expect(view.deployments).toEqual([expect.objectContaining({ alias: 'chat', providerId: 'up', model: 'gpt-4o-mini', calls: 1, failures: 0, inFlight: 0 })]);
+    expect(view.deployments).toEqual([
+      expect.objectContaining({
+        alias: 'chat',
+        providerId: 'up',
+        model: 'gpt-4o-mini',
+        calls: 1,
+        failures: 0,
+        inFlight: 0,
+      }),
+    ]);
     expect(view.breakers).toEqual([expect.objectContaining({ state: 'closed' })]);
     expect(view.queues).toEqual([expect.objectContaining({ key: 'up', running: 0, queued: 0, maxConcurrency: 2 })]);
   });

@@ -3,7 +3,11 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { APICallError, generateText, stepCountIs, streamText, tool } from 'ai';
 import OpenAI, { AuthenticationError, BadRequestError, RateLimitError } from 'openai';
-import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Usage } from '@gw/providers';
@@ -30,7 +34,10 @@ const WEATHER_TOOL: ChatCompletionTool = {
 };
 const TIME_TOOL: ChatCompletionTool = {
   type: 'function',
-  function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] } },
+  function: {
+    name: 'get_time',
+    parameters: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] },
+  },
 };
 // Long enough that the stand-in streams them in several 8-character fragments.
 const WEATHER_ARGS = '{"city":"San Francisco, California","unit":"celsius"}';
@@ -88,7 +95,10 @@ async function thrownBy(action: () => Promise<unknown>): Promise<unknown> {
 describe('openai SDK (v7) against the gateway', () => {
   it('non-streaming: content, finish_reason and usage arrive', async () => {
     t.upstream.enqueue({ type: 'chat', content: ANSWER, usage: USAGE });
-    const completion = await openai().chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Tell me about foxes' }] });
+    const completion = await openai().chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'Tell me about foxes' }],
+    });
     expect(completion.object).toBe('chat.completion');
     expect(completion.choices).toHaveLength(1);
     expect(completion.choices[0]?.message).toMatchObject({ role: 'assistant', content: ANSWER });
@@ -111,7 +121,11 @@ describe('openai SDK (v7) against the gateway', () => {
     const deltas = chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.delta.content ?? ''));
     expect(deltas.filter((delta) => delta !== '').length).toBeGreaterThan(5);
     expect(deltas.join('')).toBe(ANSWER);
-    expect(chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.finish_reason)).filter((reason) => reason !== null)).toEqual(['stop']);
+    expect(
+      chunks
+        .flatMap((chunk) => chunk.choices.map((choice) => choice.finish_reason))
+        .filter((reason) => reason !== null),
+    ).toEqual(['stop']);
     const last = chunks.at(-1);
     expect(last?.choices).toEqual([]);
     expect(last?.usage).toMatchObject({ ...USAGE, total_tokens: TOTAL_TOKENS });
@@ -124,7 +138,11 @@ describe('openai SDK (v7) against the gateway', () => {
 
   it('streaming without include_usage: no chunk with empty choices (or usage) reaches the SDK', async () => {
     t.upstream.enqueue({ type: 'chat', content: ANSWER, usage: USAGE });
-    const stream = await openai().chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    const stream = await openai().chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
     const chunks: ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
 
@@ -140,7 +158,10 @@ describe('openai SDK (v7) against the gateway', () => {
   });
 
   it('tool calls, JSON: tools and tool_choice reach the upstream unchanged; id/name/arguments come back', async () => {
-    t.upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_weather_1', name: 'get_weather', arguments: WEATHER_ARGS }] });
+    t.upstream.enqueue({
+      type: 'chat',
+      toolCalls: [{ id: 'call_weather_1', name: 'get_weather', arguments: WEATHER_ARGS }],
+    });
     const tools = [WEATHER_TOOL, TIME_TOOL];
     const toolChoice = { type: 'function', function: { name: 'get_weather' } } as const;
     const completion = await openai().chat.completions.create({
@@ -177,7 +198,9 @@ describe('openai SDK (v7) against the gateway', () => {
       tool_choice: 'auto',
     });
     const fragments: Array<{ index: number; delta: string }> = [];
-    stream.on('tool_calls.function.arguments.delta', (event) => fragments.push({ index: event.index, delta: event.arguments_delta }));
+    stream.on('tool_calls.function.arguments.delta', (event) =>
+      fragments.push({ index: event.index, delta: event.arguments_delta }),
+    );
     const final = await stream.finalChatCompletion();
 
     expect(fragments.filter((fragment) => fragment.index === 0).length).toBeGreaterThan(3);
@@ -217,7 +240,9 @@ describe('openai SDK (v7) against the gateway', () => {
       {
         role: 'assistant',
         content: null,
-        tool_calls: [{ id: 'call_turn_1', type: 'function', function: { name: 'get_weather', arguments: WEATHER_ARGS } }],
+        tool_calls: [
+          { id: 'call_turn_1', type: 'function', function: { name: 'get_weather', arguments: WEATHER_ARGS } },
+        ],
       },
       { role: 'tool', tool_call_id: 'call_turn_1', content: '{"temperature":18,"sky":"fog"}' },
     ]);
@@ -231,7 +256,9 @@ describe('openai SDK (v7) against the gateway', () => {
       body: { error: { message, type: 'tokens', param: null, code: 'rate_limit_exceeded' } },
       headers: { 'retry-after': '1' },
     });
-    const error = await thrownBy(() => openai().chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }] }));
+    const error = await thrownBy(() =>
+      openai().chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }] }),
+    );
     expect(error).toBeInstanceOf(RateLimitError);
     if (!(error instanceof RateLimitError)) return;
     expect(error.status).toBe(429);
@@ -240,9 +267,18 @@ describe('openai SDK (v7) against the gateway', () => {
   });
 
   it('an upstream 429 before the first byte of a stream also surfaces as RateLimitError', async () => {
-    t.upstream.enqueue({ type: 'error', status: 429, body: { error: { message: 'Slow down, please.', type: 'requests', param: null, code: 'rate_limit_exceeded' } } });
+    t.upstream.enqueue({
+      type: 'error',
+      status: 429,
+      body: { error: { message: 'Slow down, please.', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+    });
     const error = await thrownBy(() =>
-      openai().chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }], stream: true, stream_options: { include_usage: true } }),
+      openai().chat.completions.create({
+        model: 'chat',
+        messages: [{ role: 'user', content: 'Hi' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     );
     expect(error).toBeInstanceOf(RateLimitError);
     if (!(error instanceof RateLimitError)) return;
@@ -255,9 +291,18 @@ describe('openai SDK (v7) against the gateway', () => {
     t.upstream.enqueue({
       type: 'error',
       status: 400,
-      body: { error: { message, type: 'invalid_request_error', param: 'messages[0].content', code: 'string_above_max_length' } },
+      body: {
+        error: {
+          message,
+          type: 'invalid_request_error',
+          param: 'messages[0].content',
+          code: 'string_above_max_length',
+        },
+      },
     });
-    const error = await thrownBy(() => openai().chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }] }));
+    const error = await thrownBy(() =>
+      openai().chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }] }),
+    );
     expect(error).toBeInstanceOf(BadRequestError);
     if (!(error instanceof BadRequestError)) return;
     expect(error.status).toBe(400);
@@ -269,18 +314,29 @@ describe('openai SDK (v7) against the gateway', () => {
 
   it('auth: a wrong apiKey gets AuthenticationError (401) and the upstream sees nothing; the right key works', async () => {
     const wrongKey = 'sk-not-the-master-key-987654321';
-    const error = await thrownBy(() => openai(wrongKey).chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }] }));
+    const error = await thrownBy(() =>
+      openai(wrongKey).chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }] }),
+    );
     expect(error).toBeInstanceOf(AuthenticationError);
     if (!(error instanceof AuthenticationError)) return;
     expect(error.status).toBe(401);
     expect(error.code).toBe('invalid_api_key');
     expect(error.message).not.toContain(wrongKey);
     expect(error.message).not.toContain(MASTER_KEY);
-    const streamError = await thrownBy(() => openai(wrongKey).chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }], stream: true }));
+    const streamError = await thrownBy(() =>
+      openai(wrongKey).chat.completions.create({
+        model: 'chat',
+        messages: [{ role: 'user', content: 'Hi' }],
+        stream: true,
+      }),
+    );
     expect(streamError).toBeInstanceOf(AuthenticationError);
     expect(t.upstream.requests).toHaveLength(0);
 
-    const completion = await openai(MASTER_KEY).chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }] });
+    const completion = await openai(MASTER_KEY).chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
     expect(completion.choices[0]?.message.content).toBe('Stand-in reply to: Hi');
     expect(t.upstream.requests).toHaveLength(1);
   });
@@ -296,7 +352,11 @@ describe('Vercel AI SDK (ai v7 + @ai-sdk/openai-compatible v3) against the gatew
     const result = await generateText({ model: gw()('chat'), prompt: 'Tell me about foxes', maxRetries: 0 });
     expect(result.text).toBe(ANSWER);
     expect(result.finishReason).toBe('stop');
-    expect(result.usage).toMatchObject({ inputTokens: USAGE.prompt_tokens, outputTokens: USAGE.completion_tokens, totalTokens: TOTAL_TOKENS });
+    expect(result.usage).toMatchObject({
+      inputTokens: USAGE.prompt_tokens,
+      outputTokens: USAGE.completion_tokens,
+      totalTokens: TOTAL_TOKENS,
+    });
     expect(upstreamBody(0).model).toBe('gpt-4o-mini');
   });
 
@@ -318,12 +378,27 @@ describe('Vercel AI SDK (ai v7 + @ai-sdk/openai-compatible v3) against the gatew
     expect(pieces.length).toBeGreaterThan(5);
     expect(pieces.join('')).toBe(ANSWER);
     expect(await result.finishReason).toBe('stop');
-    expect(await result.usage).toMatchObject({ inputTokens: USAGE.prompt_tokens, outputTokens: USAGE.completion_tokens, totalTokens: TOTAL_TOKENS });
+    expect(await result.usage).toMatchObject({
+      inputTokens: USAGE.prompt_tokens,
+      outputTokens: USAGE.completion_tokens,
+      totalTokens: TOTAL_TOKENS,
+    });
     expect(upstreamBody(0).stream).toBe(true);
   });
 
   it('an upstream 429 surfaces as APICallError with the status and the vendor message', async () => {
-    t.upstream.enqueue({ type: 'error', status: 429, body: { error: { message: 'Rate limit reached for requests.', type: 'requests', param: null, code: 'rate_limit_exceeded' } } });
+    t.upstream.enqueue({
+      type: 'error',
+      status: 429,
+      body: {
+        error: {
+          message: 'Rate limit reached for requests.',
+          type: 'requests',
+          param: null,
+          code: 'rate_limit_exceeded',
+        },
+      },
+    });
     const error = await thrownBy(() => generateText({ model: gw()('chat'), prompt: 'Hi', maxRetries: 0 }));
     expect(APICallError.isInstance(error)).toBe(true);
     if (!APICallError.isInstance(error)) return;
@@ -357,21 +432,34 @@ describe('Vercel AI SDK (ai v7 + @ai-sdk/openai-compatible v3) against the gatew
     const firstStep = result.steps[0];
     expect(firstStep?.finishReason).toBe('tool-calls');
     expect(firstStep?.toolCalls).toHaveLength(1);
-    expect(firstStep?.toolCalls[0]).toMatchObject({ toolCallId: 'call_ai_1', toolName: 'getWeather', input: { city: 'Paris' } });
+    expect(firstStep?.toolCalls[0]).toMatchObject({
+      toolCallId: 'call_ai_1',
+      toolName: 'getWeather',
+      input: { city: 'Paris' },
+    });
     expect(executed).toEqual(['Paris']);
     expect(result.text).toBe('It is 21 degrees in Paris.');
 
     const firstRequest = upstreamBody(0);
     expect(firstRequest.tools).toMatchObject([
-      { type: 'function', function: { name: 'getWeather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
+      {
+        type: 'function',
+        function: { name: 'getWeather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+      },
     ]);
     const secondMessages = upstreamBody(1).messages;
     expect(secondMessages).toContainEqual(
       expect.objectContaining({
         role: 'assistant',
-        tool_calls: [expect.objectContaining({ id: 'call_ai_1', function: { name: 'getWeather', arguments: '{"city":"Paris"}' } })],
+        tool_calls: [
+          expect.objectContaining({ id: 'call_ai_1', function: { name: 'getWeather', arguments: '{"city":"Paris"}' } }),
+        ],
       }),
     );
-    expect(secondMessages).toContainEqual({ role: 'tool', tool_call_id: 'call_ai_1', content: JSON.stringify({ city: 'Paris', temperature: 21 }) });
+    expect(secondMessages).toContainEqual({
+      role: 'tool',
+      tool_call_id: 'call_ai_1',
+      content: JSON.stringify({ city: 'Paris', temperature: 21 }),
+    });
   });
 });

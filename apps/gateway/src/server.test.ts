@@ -60,7 +60,10 @@ describe('drain', () => {
     expect(data.at(-1)).toBe('[DONE]');
     const content = data
       .slice(0, -1)
-      .map((line) => (JSON.parse(line) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '')
+      .map(
+        (line) =>
+          (JSON.parse(line) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '',
+      )
       .join('');
     expect(content).toBe(words.join(' '));
     await draining;

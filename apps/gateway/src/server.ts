@@ -48,7 +48,9 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   const drainTimeoutMs = options.config.server.drainTimeoutMs;
 
   const { server, address } = await new Promise<{ server: ServerType; address: AddressInfo }>((resolve, reject) => {
-    const candidate = serve({ fetch: app.fetch, hostname: host, port }, (info) => resolve({ server: candidate, address: info }));
+    const candidate = serve({ fetch: app.fetch, hostname: host, port }, (info) =>
+      resolve({ server: candidate, address: info }),
+    );
     candidate.once('error', reject);
   });
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;

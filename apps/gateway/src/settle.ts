@@ -37,7 +37,11 @@ export type Settle = (usage: Usage | undefined, status: OutcomeStatus, error?: u
  * const settle = settleOnce(hook, logger, { requestId, model, providerId, upstreamModel, stream: false });
  * settle(response.usage ?? undefined, 'completed');
  */
-export function settleOnce(hook: SettleHook | undefined, logger: Logger, base: Omit<RequestOutcome, 'status' | 'error'>): Settle {
+export function settleOnce(
+  hook: SettleHook | undefined,
+  logger: Logger,
+  base: Omit<RequestOutcome, 'status' | 'error'>,
+): Settle {
   let settled = false;
   return (usage, status, error) => {
     if (settled || hook === undefined) return;
@@ -45,7 +49,10 @@ export function settleOnce(hook: SettleHook | undefined, logger: Logger, base: O
     const outcome: RequestOutcome = error === undefined ? { ...base, status } : { ...base, status, error };
     try {
       const result = hook(usage, outcome);
-      if (result !== undefined) result.catch((failure: unknown) => logger.error('settle hook failed', { requestId: base.requestId, error: failure }));
+      if (result !== undefined)
+        result.catch((failure: unknown) =>
+          logger.error('settle hook failed', { requestId: base.requestId, error: failure }),
+        );
     } catch (failure) {
       logger.error('settle hook failed', { requestId: base.requestId, error: failure });
     }

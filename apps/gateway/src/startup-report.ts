@@ -11,20 +11,31 @@ import type { ModelResolver } from './routing/resolve-model.ts';
  * @example
  * reportStartup(config, registry, resolver, logger);
  */
-export function reportStartup(config: GatewayConfig, registry: ProviderRegistry, resolver: ModelResolver, logger: Logger): void {
+export function reportStartup(
+  config: GatewayConfig,
+  registry: ProviderRegistry,
+  resolver: ModelResolver,
+  logger: Logger,
+): void {
   if (config.auth.masterKey === undefined) {
-    logger.warn('OPEN DEV MODE: auth.masterKey is not set, so anyone who can reach this port can use every provider. Set GW_MASTER_KEY before exposing the gateway.');
+    logger.warn(
+      'OPEN DEV MODE: auth.masterKey is not set, so anyone who can reach this port can use every provider. Set GW_MASTER_KEY before exposing the gateway.',
+    );
   }
   for (const { id, kind, reason } of registry.disabled.values()) {
     logger.warn(`provider "${id}" disabled: ${reason}`, { provider: id, kind, reason });
   }
-  if (registry.enabled.size === 0) logger.warn('no provider is enabled: /health/ready answers 503 and every model request fails');
+  if (registry.enabled.size === 0)
+    logger.warn('no provider is enabled: /health/ready answers 503 and every model request fails');
   for (const route of resolver.routes.values()) {
-    if (route.unavailableReason !== undefined) logger.warn(`${route.unavailableReason}; requests for it get 503`, { model: route.name });
+    if (route.unavailableReason !== undefined)
+      logger.warn(`${route.unavailableReason}; requests for it get 503`, { model: route.name });
   }
   const costAliases = config.models.filter((model) => model.strategy === 'cost').map((model) => model.name);
   if (costAliases.length > 0) {
-    logger.warn(`strategy "cost" has no price catalogue yet, so it spreads requests round-robin for: ${costAliases.join(', ')}`);
+    logger.warn(
+      `strategy "cost" has no price catalogue yet, so it spreads requests round-robin for: ${costAliases.join(', ')}`,
+    );
   }
   const pending: string[] = NOT_YET_ENFORCED_SECTIONS.filter((section) => config[section] !== undefined);
   if (pending.length > 0) logger.warn(`configuration accepted but not enforced yet: ${pending.join(', ')}`);

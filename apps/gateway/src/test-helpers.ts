@@ -67,7 +67,8 @@ export const NO_RETRIES: Readonly<Record<string, unknown>> = { retry: { maxRetri
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const upstream = await startStandInUpstream();
   try {
-    const raw = typeof options.config === 'function' ? options.config(upstream) : (options.config ?? defaultTestConfig(upstream));
+    const raw =
+      typeof options.config === 'function' ? options.config(upstream) : (options.config ?? defaultTestConfig(upstream));
     const config = parseConfig(raw, { env: options.env ?? {} });
     const logs: string[] = [];
     const logger = createLogger({ level: 'debug', write: (line) => logs.push(line), secrets: configSecrets(config) });
@@ -122,8 +123,18 @@ export function gatewayPerTest(): (options?: TestGatewayOptions) => Promise<Test
  * @example
  * const response = await postJson(`${t.url}/v1/chat/completions`, { model: 'chat', messages });
  */
-export function postJson(url: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: signal ?? null });
+export function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: signal ?? null,
+  });
 }
 
 /**
@@ -178,17 +189,24 @@ export interface RawResponse {
  * @example
  * const answer = await rawRequest(`${t.url}/v1/chat/completions`, { method: 'POST', body: 'not json' });
  */
-export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string | number>; body?: string | Buffer } = {}): Promise<RawResponse> {
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string | number>; body?: string | Buffer } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers ?? {} }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
-      response.on('error', reject);
-    });
+    const request = httpRequest(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers ?? {} },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     request.end(options.body);
   });

@@ -67,24 +67,45 @@ function chunkIterator(response: TransportResponse): AsyncIterator<Uint8Array> {
 
 describe('createUpstreamFetch', () => {
   it('sends method, headers and body of a Request, and returns status, headers and body', async () => {
-    let seen: { method?: string; auth?: string; type?: string; body?: string } = {};
+    let seen: {
+      method?: string | undefined;
+      auth?: string | undefined;
+      type?: string | undefined;
+      body?: string | undefined;
+    } = {};
     const url = await serve((request, response) => {
       void readBody(request).then((body) => {
-        seen = { method: request.method, auth: request.headers.authorization, type: request.headers['content-type'], body };
+        seen = {
+          method: request.method,
+          auth: request.headers.authorization,
+          type: request.headers['content-type'],
+          body,
+        };
         response.writeHead(201, { 'content-type': 'application/json', 'x-upstream': 'yes' });
         response.end('{"ok":true}');
       });
     });
     client = createUpstreamFetch();
-    const response = await client.fetch(new Request(`${url}/v1/chat/completions?x=1`, { method: 'POST', headers: { authorization: 'Bearer k', 'content-type': 'application/json' }, body: '{"a":1}' }));
+    const response = await client.fetch(
+      new Request(`${url}/v1/chat/completions?x=1`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+        body: '{"a":1}',
+      }),
+    );
     expect(response.status).toBe(201);
     expect(response.headers.get('x-upstream')).toBe('yes');
     expect(await response.json()).toEqual({ ok: true });
     expect(seen).toEqual({ method: 'POST', auth: 'Bearer k', type: 'application/json', body: '{"a":1}' });
   });
 
-  it('sends a URL string with a string body and plain headers as given (the providers\' call)', async () => {
-    const seen: Array<{ method?: string; path?: string; headers: IncomingMessage['headers']; body: string }> = [];
+  it("sends a URL string with a string body and plain headers as given (the providers' call)", async () => {
+    const seen: Array<{
+      method?: string | undefined;
+      path?: string | undefined;
+      headers: IncomingMessage['headers'];
+      body: string;
+    }> = [];
     const url = await serve((request, response) => {
       void readBody(request).then((body) => {
         seen.push({ method: request.method, path: request.url, headers: request.headers, body });
@@ -128,7 +149,7 @@ describe('createUpstreamFetch', () => {
   });
 
   it('still takes the forms a fast path does not cover: Headers, byte bodies, lower-case methods', async () => {
-    const seen: Array<{ method?: string; trace?: string; body: string }> = [];
+    const seen: Array<{ method?: string | undefined; trace?: string | undefined; body: string }> = [];
     const url = await serve((request, response) => {
       void readBody(request).then((body) => {
         seen.push({ method: request.method, trace: String(request.headers['x-trace']), body });
@@ -136,7 +157,11 @@ describe('createUpstreamFetch', () => {
       });
     });
     client = createUpstreamFetch();
-    await client.fetch(new URL(url), { method: 'post', headers: new Headers({ 'x-trace': 'h' }), body: new TextEncoder().encode('bytes') });
+    await client.fetch(new URL(url), {
+      method: 'post',
+      headers: new Headers({ 'x-trace': 'h' }),
+      body: new TextEncoder().encode('bytes'),
+    });
     expect(seen).toEqual([{ method: 'POST', trace: 'h', body: 'bytes' }]);
   });
 
@@ -221,7 +246,14 @@ describe('createUpstreamFetch', () => {
     client = createUpstreamFetch();
     const failure: unknown = await client.fetch(`http://127.0.0.1:${port}/`).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TypeError);
-    expect(failure instanceof TypeError && typeof failure.cause === 'object' && failure.cause !== null && 'code' in failure.cause ? failure.cause.code : undefined).toBe('ECONNREFUSED');
+    expect(
+      failure instanceof TypeError &&
+        typeof failure.cause === 'object' &&
+        failure.cause !== null &&
+        'code' in failure.cause
+        ? failure.cause.code
+        : undefined,
+    ).toBe('ECONNREFUSED');
   });
 
   it('fails the body when the upstream cuts the connection mid-body', async () => {
@@ -237,20 +269,51 @@ describe('createUpstreamFetch', () => {
 
 describe('the transport of createUpstreamFetch', () => {
   it('sends the request as given and answers status, headers (any case, repeats joined) and text', async () => {
-    let seen: { method?: string; auth?: string; type?: string; length?: string; body?: string } = {};
+    let seen: {
+      method?: string | undefined;
+      auth?: string | undefined;
+      type?: string | undefined;
+      length?: string | undefined;
+      body?: string | undefined;
+    } = {};
     const url = await serve((request, response) => {
       void readBody(request).then((body) => {
-        seen = { method: request.method, auth: request.headers.authorization, type: request.headers['content-type'], length: request.headers['content-length'], body };
-        response.writeHead(429, [['content-type', 'application/json'], ['retry-after', '2'], ['x-many', 'a'], ['x-many', 'b']]);
+        seen = {
+          method: request.method,
+          auth: request.headers.authorization,
+          type: request.headers['content-type'],
+          length: request.headers['content-length'],
+          body,
+        };
+        response.writeHead(429, [
+          ['content-type', 'application/json'],
+          ['retry-after', '2'],
+          ['x-many', 'a'],
+          ['x-many', 'b'],
+        ]);
         response.end('{"error":{"message":"slow down é"}}');
       });
     });
     client = createUpstreamFetch();
-    const response = await client.transport(`${url}/v1/chat/completions`, { method: 'POST', headers: { Authorization: 'Bearer k', 'Content-Type': 'application/json' }, body: '{"a":"é"}' });
+    const response = await client.transport(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer k', 'Content-Type': 'application/json' },
+      body: '{"a":"é"}',
+    });
     expect([response.status, response.ok]).toEqual([429, false]);
-    expect([response.headers.get('Retry-After'), response.headers.get('x-many'), response.headers.get('x-none')]).toEqual(['2', 'a, b', null]);
+    expect([
+      response.headers.get('Retry-After'),
+      response.headers.get('x-many'),
+      response.headers.get('x-none'),
+    ]).toEqual(['2', 'a, b', null]);
     expect(await response.text()).toBe('{"error":{"message":"slow down é"}}');
-    expect(seen).toEqual({ method: 'POST', auth: 'Bearer k', type: 'application/json', length: String(Buffer.byteLength('{"a":"é"}')), body: '{"a":"é"}' });
+    expect(seen).toEqual({
+      method: 'POST',
+      auth: 'Bearer k',
+      type: 'application/json',
+      length: String(Buffer.byteLength('{"a":"é"}')),
+      body: '{"a":"é"}',
+    });
   });
 
   it('streams the body as it arrives, and stops the upstream when the reader stops early', async () => {
@@ -284,7 +347,9 @@ describe('the transport of createUpstreamFetch', () => {
     });
     client = createUpstreamFetch();
     const { transport } = client;
-    expect(await (await transport(`${url}/json`, { method: 'POST', headers: {}, body: '{}' })).text()).toBe('{"ok":true}');
+    expect(await (await transport(`${url}/json`, { method: 'POST', headers: {}, body: '{}' })).text()).toBe(
+      '{"ok":true}',
+    );
     const streamed = await transport(`${url}/stream`, { method: 'POST', headers: {}, body: '{}' });
     const iterator = chunkIterator(streamed);
     while ((await iterator.next()).done !== true);
@@ -332,7 +397,9 @@ describe('the transport of createUpstreamFetch', () => {
     await expect(reading).rejects.toBeDefined();
     const cut = await client.transport(`${url}/cut`, { method: 'GET', headers: {} });
     await expect(cut.text()).rejects.toBeDefined();
-    await expect(client.transport(url, { method: 'GET', headers: {}, signal: AbortSignal.abort(new Error('early')) })).rejects.toThrow('early');
+    await expect(
+      client.transport(url, { method: 'GET', headers: {}, signal: AbortSignal.abort(new Error('early')) }),
+    ).rejects.toThrow('early');
   });
 });
 

@@ -43,7 +43,13 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 function decoded(response: IncomingMessage): Readable {
   const encoding = response.headers['content-encoding'];
   const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? createGunzip()
+      : encoding === 'deflate'
+        ? createInflate()
+        : encoding === 'br'
+          ? createBrotliDecompress()
+          : undefined;
   // pipeline, not pipe: a connection cut mid-body must reach the decoder as an error.
   return decoder === undefined ? response : pipeline(response, decoder, () => undefined);
 }
@@ -89,7 +95,11 @@ function bodyStream(source: Readable): ReadableStream<Uint8Array> {
 
 function toResponse(response: IncomingMessage, body: Readable | null): Response {
   const stream = body === null ? null : bodyStream(body);
-  return new PlatformResponse(stream, { status: response.statusCode ?? 502, statusText: response.statusMessage ?? '', headers: responseHeaders(response) });
+  return new PlatformResponse(stream, {
+    status: response.statusCode ?? 502,
+    statusText: response.statusMessage ?? '',
+    headers: responseHeaders(response),
+  });
 }
 
 /** A header of a Node answer as `Headers.get` gives it: repeated headers joined with `, `, `null` when absent. */
@@ -151,6 +161,7 @@ function chunksOf(source: Readable): AsyncIterable<Uint8Array> {
           if (source.isPaused() && queue.length - head < QUEUED_CHUNKS) source.resume();
           return { done: false, value: chunk };
         }
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the stream error as it came
         if (failure !== undefined) throw failure;
         if (ended) return { done: true, value: undefined };
         await new Promise<void>((resolve) => {
@@ -225,7 +236,8 @@ const MAX_CACHED_TARGETS = 256;
 const PLAIN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function toTarget(url: URL): Target {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`fetch failed: unsupported protocol ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TypeError(`fetch failed: unsupported protocol ${url.protocol}`);
   return {
     secure: url.protocol === 'https:',
     protocol: url.protocol,
@@ -257,10 +269,17 @@ function fastRequest(
   const method = init?.method ?? 'GET';
   const body = init?.body ?? undefined;
   const rawHeaders = init?.headers ?? {};
-  if (!PLAIN_METHODS.has(method) || (body !== undefined && typeof body !== 'string') || !isStringRecord(rawHeaders)) return undefined;
+  if (!PLAIN_METHODS.has(method) || (body !== undefined && typeof body !== 'string') || !isStringRecord(rawHeaders))
+    return undefined;
   if ((method === 'GET' || method === 'HEAD') && body !== undefined) return undefined; // Request throws for these
   const headers = lowerCasedWithLength({ method, headers: rawHeaders, ...(body === undefined ? {} : { body }) });
-  return { href: typeof input === 'string' ? input : input.href, method, headers, body, signal: init?.signal ?? undefined };
+  return {
+    href: typeof input === 'string' ? input : input.href,
+    method,
+    headers,
+    body,
+    signal: init?.signal ?? undefined,
+  };
 }
 
 // Pairs rather than a Headers object: `new Response` copies its init headers, and iterating a Headers
@@ -286,7 +305,13 @@ function responseHeaders(response: IncomingMessage): Array<[string, string]> {
  * const provider = createProvider({ kind: 'openai', apiKey, fetch: upstream.fetch });
  */
 export function createUpstreamFetch(options: UpstreamFetchOptions = {}): UpstreamFetch {
-  const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: options.maxSockets ?? 256, timeout: options.keepAliveMs ?? 4_000, scheduling: 'lifo' as const };
+  const agentOptions = {
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxSockets: options.maxSockets ?? 256,
+    timeout: options.keepAliveMs ?? 4_000,
+    scheduling: 'lifo' as const,
+  };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent(agentOptions);
 
@@ -303,7 +328,11 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
     return target;
   };
 
-  const send = <R>(outgoingRequest: Outgoing, retryStaleSocket: boolean, answer: (response: IncomingMessage, body: Readable | null) => R): Promise<R> =>
+  const send = <R>(
+    outgoingRequest: Outgoing,
+    retryStaleSocket: boolean,
+    answer: (response: IncomingMessage, body: Readable | null) => R,
+  ): Promise<R> =>
     new Promise<R>((resolve, reject) => {
       const { target, method, headers, body, signal } = outgoingRequest;
       const outgoing = (target.secure ? httpsRequest : httpRequest)(
@@ -335,12 +364,16 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
       if (signal !== undefined) {
         const onAbort = (): void => {
           const reason: unknown = signal.reason;
-          outgoing.destroy(reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError'));
+          outgoing.destroy(
+            reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError'),
+          );
           reject(reason);
         };
         signal.addEventListener('abort', onAbort, { once: true });
         // The signal must reach a body still being read, so let go of it only once the response is done.
-        outgoing.once('response', (response) => response.once('close', () => signal.removeEventListener('abort', onAbort)));
+        outgoing.once('response', (response) =>
+          response.once('close', () => signal.removeEventListener('abort', onAbort)),
+        );
         outgoing.once('error', () => signal.removeEventListener('abort', onAbort));
       }
       outgoing.once('error', (error: NodeJS.ErrnoException) => {
@@ -373,14 +406,22 @@ export function createUpstreamFetch(options: UpstreamFetchOptions = {}): Upstrea
       headers[name] = value;
     });
     if (body !== undefined) headers['content-length'] = String(body.byteLength);
-    return send({ target: toTarget(new URL(request.url)), method: request.method, headers, body, signal }, true, toResponse);
+    return send(
+      { target: toTarget(new URL(request.url)), method: request.method, headers, body, signal },
+      true,
+      toResponse,
+    );
   };
 
   const transport: Transport = (url, request) => {
     // A rejection, as fetch gives, not a throw.
     if (request.signal?.aborted === true) return Promise.reject(request.signal.reason);
     const headers = lowerCasedWithLength(request);
-    return send({ target: targetOf(url), method: request.method, headers, body: request.body, signal: request.signal }, true, toTransportResponse);
+    return send(
+      { target: targetOf(url), method: request.method, headers, body: request.body, signal: request.signal },
+      true,
+      toTransportResponse,
+    );
   };
 
   return {

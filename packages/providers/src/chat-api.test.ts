@@ -77,17 +77,37 @@ describe('chatCompletionRequestSchema', () => {
     [{ model: 'm', messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.tool_call_id'],
     [{ model: 'm', messages: [{ role: 'user', content: 5 }] }, 'messages.0.content'],
     [
-      { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'image_url', image_url: { url: 3 } }] }] },
+      {
+        model: 'm',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'image_url', image_url: { url: 3 } },
+            ],
+          },
+        ],
+      },
       'messages.0.content.1.image_url.url',
     ],
     [{ model: 'm', messages: [{ role: 'user', content: [{ type: 'video', url: 'x' }] }] }, 'messages.0.content.0.type'],
     [{ model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 'hot' }, 'temperature'],
     [{ model: 'm', messages: [{ role: 'user', content: 'hi' }], stop: 3 }, 'stop'],
     [{ model: 'm', messages: [{ role: 'user', content: 'hi' }], n: 1.5 }, 'n'],
-    [{ model: 'm', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: {} }] }, 'tools.0.function.name'],
-    [{ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream_options: { include_usage: 'yes' } }, 'stream_options.include_usage'],
     [
-      { model: 'm', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f' } }] }] },
+      { model: 'm', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: {} }] },
+      'tools.0.function.name',
+    ],
+    [
+      { model: 'm', messages: [{ role: 'user', content: 'hi' }], stream_options: { include_usage: 'yes' } },
+      'stream_options.include_usage',
+    ],
+    [
+      {
+        model: 'm',
+        messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f' } }] }],
+      },
       'messages.0.tool_calls.0.function.arguments',
     ],
   ])('rejects %j at %s', (input, path) => {
@@ -126,10 +146,16 @@ describe('chatCompletionResponseSchema', () => {
 
 describe('chatCompletionChunkSchema', () => {
   it('keeps obfuscation and defaults a missing delta and choices', () => {
-    const chunk = chatCompletionChunkSchema.parse({ id: 'x', obfuscation: 'ab', choices: [{ index: 0, finish_reason: 'stop' }] });
+    const chunk = chatCompletionChunkSchema.parse({
+      id: 'x',
+      obfuscation: 'ab',
+      choices: [{ index: 0, finish_reason: 'stop' }],
+    });
     expect(chunk['obfuscation']).toBe('ab');
     expect(chunk.choices[0]?.delta).toEqual({});
-    expect(chatCompletionChunkSchema.parse({ usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } }).choices).toEqual([]);
+    expect(
+      chatCompletionChunkSchema.parse({ usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } }).choices,
+    ).toEqual([]);
   });
 });
 
@@ -138,20 +164,34 @@ describe('assistant turns of other vendors', () => {
     const message = {
       role: 'assistant',
       content: [
-        { type: 'thinking', thinking: [{ type: 'text', text: 'Think' }, { type: 'text', text: 'ing.' }] },
+        {
+          type: 'thinking',
+          thinking: [
+            { type: 'text', text: 'Think' },
+            { type: 'text', text: 'ing.' },
+          ],
+        },
         { type: 'text', text: 'Answer.' },
       ],
     };
     const response = chatCompletionResponseSchema.parse({ choices: [{ index: 0, message, finish_reason: 'stop' }] });
-    expect(response.choices[0]?.message).toEqual({ role: 'assistant', content: 'Answer.', reasoning_content: 'Thinking.' });
-    const chunk = chatCompletionChunkSchema.parse({ choices: [{ index: 0, delta: { content: [{ type: 'text', text: 'Hi' }] } }] });
+    expect(response.choices[0]?.message).toEqual({
+      role: 'assistant',
+      content: 'Answer.',
+      reasoning_content: 'Thinking.',
+    });
+    const chunk = chatCompletionChunkSchema.parse({
+      choices: [{ index: 0, delta: { content: [{ type: 'text', text: 'Hi' }] } }],
+    });
     expect(chunk.choices[0]?.delta).toEqual({ content: 'Hi' });
   });
 
   it('renames `reasoning` to reasoning_content, and keeps it when both are present', () => {
     const chunk = chatCompletionChunkSchema.parse({ choices: [{ index: 0, delta: { reasoning: 'hmm' } }] });
     expect(chunk.choices[0]?.delta).toEqual({ reasoning_content: 'hmm' });
-    const both = chatCompletionChunkSchema.parse({ choices: [{ index: 0, delta: { reasoning: 'a', reasoning_content: 'b' } }] });
+    const both = chatCompletionChunkSchema.parse({
+      choices: [{ index: 0, delta: { reasoning: 'a', reasoning_content: 'b' } }],
+    });
     expect(both.choices[0]?.delta).toEqual({ reasoning: 'a', reasoning_content: 'b' });
   });
 

@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  chatMessageSchema,
-  chatResponseFormatSchema,
-  chatToolChoiceSchema,
-  chatToolSchema,
-} from './chat-messages.ts';
+import { chatMessageSchema, chatResponseFormatSchema, chatToolChoiceSchema, chatToolSchema } from './chat-messages.ts';
 import { isRecord } from './is-record.ts';
 
 // The canonical wire shape is OpenAI Chat Completions. The request schema knows every OpenAI field and checks its

@@ -4,7 +4,12 @@ import { chatCompletionChunkSchema, chatCompletionResponseSchema } from './chat-
 import { isCanonicalChunk, isCanonicalResponse } from './chunk-shape.ts';
 import { readFixture } from './__fixtures__/read-fixture.ts';
 
-const FIXTURES = ['openai-text.chunks.txt', 'openai-tool-call.chunks.txt', 'deepseek-reasoning.chunks.txt', 'dashscope-text.chunks.txt'];
+const FIXTURES = [
+  'openai-text.chunks.txt',
+  'openai-tool-call.chunks.txt',
+  'deepseek-reasoning.chunks.txt',
+  'dashscope-text.chunks.txt',
+];
 
 function fixtureChunks(): unknown[] {
   return FIXTURES.flatMap((name) =>
@@ -20,7 +25,12 @@ const USAGE = {
   completion_tokens: 3,
   total_tokens: 12,
   prompt_tokens_details: { cached_tokens: 0, audio_tokens: null },
-  completion_tokens_details: { reasoning_tokens: 1, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  completion_tokens_details: {
+    reasoning_tokens: 1,
+    audio_tokens: 0,
+    accepted_prediction_tokens: 0,
+    rejected_prediction_tokens: 0,
+  },
 };
 
 // Every value a mutation may put in place of a field: the wrong types, absence, and the empty containers.
@@ -50,7 +60,11 @@ function* mutations(value: unknown): Generator<unknown> {
  * Runs `guard` on every one-field mutation of `seeds`; each payload it accepts must parse with `schema` to an equal
  * value. Returns how many it accepted and rejected.
  */
-function checkMutationsAgainstZod(seeds: unknown[], guard: (payload: unknown) => boolean, schema: z.ZodType): { accepted: number; rejected: number } {
+function checkMutationsAgainstZod(
+  seeds: unknown[],
+  guard: (payload: unknown) => boolean,
+  schema: z.ZodType,
+): { accepted: number; rejected: number } {
   let accepted = 0;
   let rejected = 0;
   for (const seed of seeds) {
@@ -70,7 +84,10 @@ function checkMutationsAgainstZod(seeds: unknown[], guard: (payload: unknown) =>
 
 describe('isCanonicalChunk', () => {
   it('accepts the recorded chunks of real streams, usage chunk included', () => {
-    const chunks = [...fixtureChunks(), { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: USAGE }];
+    const chunks = [
+      ...fixtureChunks(),
+      { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: USAGE },
+    ];
     for (const chunk of chunks) expect(isCanonicalChunk(chunk), JSON.stringify(chunk)).toBe(true);
   });
 
@@ -92,11 +109,19 @@ describe('isCanonicalChunk', () => {
     expect(isCanonicalChunk({ id: 'c', choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } })).toBe(false);
     expect(isCanonicalChunk([])).toBe(false);
     expect(isCanonicalChunk({ id: 'c', choices: [{ index: 0, delta: { reasoning: 'vLLM style' } }] })).toBe(false);
-    expect(isCanonicalChunk({ id: 'c', choices: [{ index: 0, delta: { content: [{ type: 'text', text: 'Mistral' }] } }] })).toBe(false);
+    expect(
+      isCanonicalChunk({ id: 'c', choices: [{ index: 0, delta: { content: [{ type: 'text', text: 'Mistral' }] } }] }),
+    ).toBe(false);
   });
 });
 
-const RESPONSE_FIXTURES = ['openai-text.json', 'openai-tool-call.json', 'deepseek-text.json', 'dashscope-text.json', 'zhipu-text.json'];
+const RESPONSE_FIXTURES = [
+  'openai-text.json',
+  'openai-tool-call.json',
+  'deepseek-text.json',
+  'dashscope-text.json',
+  'zhipu-text.json',
+];
 
 function fixtureResponses(): unknown[] {
   return RESPONSE_FIXTURES.map((name): unknown => JSON.parse(readFixture(name)));
@@ -104,11 +129,16 @@ function fixtureResponses(): unknown[] {
 
 describe('isCanonicalResponse', () => {
   it('accepts the recorded answers of real servers, tool calls included', () => {
-    for (const response of fixtureResponses()) expect(isCanonicalResponse(response), JSON.stringify(response)).toBe(true);
+    for (const response of fixtureResponses())
+      expect(isCanonicalResponse(response), JSON.stringify(response)).toBe(true);
   });
 
   it('never vouches for a payload that zod would reject or change: checked on every one-field mutation', () => {
-    const { accepted, rejected } = checkMutationsAgainstZod(fixtureResponses().slice(0, 3), isCanonicalResponse, chatCompletionResponseSchema);
+    const { accepted, rejected } = checkMutationsAgainstZod(
+      fixtureResponses().slice(0, 3),
+      isCanonicalResponse,
+      chatCompletionResponseSchema,
+    );
     expect(accepted).toBeGreaterThan(100);
     expect(rejected).toBeGreaterThan(100);
   });
@@ -117,10 +147,23 @@ describe('isCanonicalResponse', () => {
     const message = { role: 'assistant', content: 'Hi' };
     expect(isCanonicalResponse({ id: 'r', choices: [{ message }] })).toBe(false);
     expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0 }] })).toBe(false);
-    expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message }], usage: { prompt_tokens: 1, completion_tokens: 2 } })).toBe(false);
+    expect(
+      isCanonicalResponse({
+        id: 'r',
+        choices: [{ index: 0, message }],
+        usage: { prompt_tokens: 1, completion_tokens: 2 },
+      }),
+    ).toBe(false);
     expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message: { reasoning: 'vLLM style' } }] })).toBe(false);
-    expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message: { content: [{ type: 'text', text: 'Mistral' }] } }] })).toBe(false);
-    expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message: { tool_calls: [{ type: 'function' }] } }] })).toBe(false);
+    expect(
+      isCanonicalResponse({
+        id: 'r',
+        choices: [{ index: 0, message: { content: [{ type: 'text', text: 'Mistral' }] } }],
+      }),
+    ).toBe(false);
+    expect(
+      isCanonicalResponse({ id: 'r', choices: [{ index: 0, message: { tool_calls: [{ type: 'function' }] } }] }),
+    ).toBe(false);
     expect(isCanonicalResponse({ id: 'r', choices: [{ index: 0, message }] })).toBe(true);
   });
 });

@@ -26,7 +26,12 @@ function hasNullishNumbers(value: unknown, keys: readonly string[]): boolean {
 }
 
 const PROMPT_DETAILS = ['cached_tokens', 'audio_tokens'] as const;
-const COMPLETION_DETAILS = ['reasoning_tokens', 'audio_tokens', 'accepted_prediction_tokens', 'rejected_prediction_tokens'] as const;
+const COMPLETION_DETAILS = [
+  'reasoning_tokens',
+  'audio_tokens',
+  'accepted_prediction_tokens',
+  'rejected_prediction_tokens',
+] as const;
 
 function isPlainUsage(value: unknown): boolean {
   if (value == null) return true;
@@ -43,7 +48,8 @@ function isPlainUsage(value: unknown): boolean {
 
 function isPlainToolCallDelta(value: unknown): boolean {
   if (!isRecord(value)) return false;
-  if (!isNumberOrNullish(value['index']) || !isStringOrNullish(value['id']) || !isStringOrNullish(value['type'])) return false;
+  if (!isNumberOrNullish(value['index']) || !isStringOrNullish(value['id']) || !isStringOrNullish(value['type']))
+    return false;
   const fn = value['function'];
   return fn == null || (isRecord(fn) && isStringOrNullish(fn['name']) && isStringOrNullish(fn['arguments']));
 }
@@ -53,7 +59,8 @@ function isPlainToolCallDelta(value: unknown): boolean {
  * field of its type, nothing to rename or join, each tool call passing `isPlainCall`.
  */
 function isPlainChoice(value: unknown, turnKey: 'delta' | 'message', isPlainCall: (call: unknown) => boolean): boolean {
-  if (!isRecord(value) || typeof value['index'] !== 'number' || !isStringOrNullish(value['finish_reason'])) return false;
+  if (!isRecord(value) || typeof value['index'] !== 'number' || !isStringOrNullish(value['finish_reason']))
+    return false;
   const turn = value[turnKey];
   // A turn the schema rewrites (`reasoning` renamed, Mistral's content chunks joined) is not its own result.
   if (!isRecord(turn) || needsAssistantNormalising(turn)) return false;
@@ -92,7 +99,11 @@ function hasPlainEnvelope(payload: Record<string, unknown>): boolean {
   );
 }
 
-function hasPlainChoices(payload: unknown, turnKey: 'delta' | 'message', isPlainCall: (call: unknown) => boolean): boolean {
+function hasPlainChoices(
+  payload: unknown,
+  turnKey: 'delta' | 'message',
+  isPlainCall: (call: unknown) => boolean,
+): boolean {
   if (!isRecord(payload) || !hasPlainEnvelope(payload)) return false;
   const choices = payload['choices'];
   if (!Array.isArray(choices)) return false;

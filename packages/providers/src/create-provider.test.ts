@@ -77,7 +77,12 @@ describe('createProvider', () => {
       seen.push(`${request.method} ${request.url}`);
       const target = upstream.baseUrl + request.url.slice(defaultBaseUrl.length);
       const body = request.method === 'GET' ? undefined : await request.text();
-      return fetch(target, { method: request.method, headers: request.headers, body, signal: request.signal });
+      return fetch(target, {
+        method: request.method,
+        headers: request.headers,
+        signal: request.signal,
+        ...(body === undefined ? {} : { body }),
+      });
     };
   }
 
@@ -109,7 +114,10 @@ describe('createProvider', () => {
   it('creates the native Anthropic adapter for kind anthropic, on its default base URL', () => {
     const provider = createProvider({ kind: 'anthropic', apiKey: 'sk-ant-1234' });
     expect(provider).toMatchObject({ id: 'anthropic', kind: 'anthropic' });
-    expect(getProviderKindInfo('anthropic')).toMatchObject({ supported: true, defaultBaseUrl: 'https://api.anthropic.com/v1' });
+    expect(getProviderKindInfo('anthropic')).toMatchObject({
+      supported: true,
+      defaultBaseUrl: 'https://api.anthropic.com/v1',
+    });
   });
 
   it('requires a baseUrl for openai-compatible', () => {
@@ -134,27 +142,36 @@ describe('a transport in the config', () => {
     ['gemini', () => `${upstream.url}/v1beta`],
   ];
 
-  it.each(cases)('%s: carries the chat calls, JSON and streamed, while fetch serves the rest', async (kind, baseUrl) => {
-    const sent: string[] = [];
-    const fetched: string[] = [];
-    const transport: Transport = (url, request) => {
-      sent.push(`${request.method} ${new URL(url).pathname}`);
-      return fetch(url, request);
-    };
-    const recordingFetch: typeof fetch = (input, init) => {
-      fetched.push(String(input instanceof Request ? input.url : input));
-      return fetch(input, init);
-    };
-    const provider = createProvider({ kind, baseUrl: baseUrl(), apiKey: 'sk-transport-test-0000', transport, fetch: recordingFetch });
-    const request = { model: 'm-1', messages: [{ role: 'user' as const, content: 'hi' }] };
-    upstream.enqueue({ type: 'chat', content: 'Hello from JSON.' });
-    expect((await provider.chat(request)).choices[0]?.message.content).toBe('Hello from JSON.');
-    upstream.enqueue({ type: 'chat', content: 'Hello from a stream.' });
-    let text = '';
-    for await (const chunk of provider.chatStream(request)) text += chunk.choices[0]?.delta.content ?? '';
-    expect(text).toBe('Hello from a stream.');
-    expect(sent).toHaveLength(2);
-    expect(sent.every((line) => line.startsWith('POST '))).toBe(true);
-    expect(fetched).toEqual([]);
-  });
+  it.each(cases)(
+    '%s: carries the chat calls, JSON and streamed, while fetch serves the rest',
+    async (kind, baseUrl) => {
+      const sent: string[] = [];
+      const fetched: string[] = [];
+      const transport: Transport = (url, request) => {
+        sent.push(`${request.method} ${new URL(url).pathname}`);
+        return fetch(url, request);
+      };
+      const recordingFetch: typeof fetch = (input, init) => {
+        fetched.push(String(input instanceof Request ? input.url : input));
+        return fetch(input, init);
+      };
+      const provider = createProvider({
+        kind,
+        baseUrl: baseUrl(),
+        apiKey: 'sk-transport-test-0000',
+        transport,
+        fetch: recordingFetch,
+      });
+      const request = { model: 'm-1', messages: [{ role: 'user' as const, content: 'hi' }] };
+      upstream.enqueue({ type: 'chat', content: 'Hello from JSON.' });
+      expect((await provider.chat(request)).choices[0]?.message.content).toBe('Hello from JSON.');
+      upstream.enqueue({ type: 'chat', content: 'Hello from a stream.' });
+      let text = '';
+      for await (const chunk of provider.chatStream(request)) text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe('Hello from a stream.');
+      expect(sent).toHaveLength(2);
+      expect(sent.every((line) => line.startsWith('POST '))).toBe(true);
+      expect(fetched).toEqual([]);
+    },
+  );
 });

@@ -86,7 +86,14 @@ export function createProvider(config: ProviderConfig): Provider {
     });
   }
   if (info.kind === 'gemini') {
-    return createGeminiProvider({ id, baseUrl: checkBaseUrl(baseUrl, id), apiKey, headers: config.headers, fetch: config.fetch, transport: config.transport });
+    return createGeminiProvider({
+      id,
+      baseUrl: checkBaseUrl(baseUrl, id),
+      apiKey,
+      headers: config.headers,
+      fetch: config.fetch,
+      transport: config.transport,
+    });
   }
   if (info.kind === 'azure-openai') {
     return createAzureOpenAIProvider({

@@ -44,7 +44,11 @@ export interface ProviderKindInfo {
 
 type KindRow = Omit<ProviderKindInfo, 'kind'>;
 
-function openAICompatible(defaultBaseUrl: string | undefined, requiresApiKey = true, streamIncludeUsage = true): KindRow {
+function openAICompatible(
+  defaultBaseUrl: string | undefined,
+  requiresApiKey = true,
+  streamIncludeUsage = true,
+): KindRow {
   return { defaultBaseUrl, requiresApiKey, supported: true, streamIncludeUsage };
 }
 
@@ -54,9 +58,19 @@ const KIND_TABLE: Readonly<Record<ProviderKind, KindRow>> = {
   'openai-compatible': openAICompatible(undefined, false),
   // The base URL is per resource; usage is asked for like OpenAI (Azure honours stream_options).
   'azure-openai': { defaultBaseUrl: undefined, requiresApiKey: true, supported: true, streamIncludeUsage: true },
-  anthropic: { defaultBaseUrl: 'https://api.anthropic.com/v1', requiresApiKey: true, supported: true, streamIncludeUsage: false },
+  anthropic: {
+    defaultBaseUrl: 'https://api.anthropic.com/v1',
+    requiresApiKey: true,
+    supported: true,
+    streamIncludeUsage: false,
+  },
   // Native adapter (gemini/): authenticates with x-goog-api-key, reports usage in every stream without asking.
-  gemini: { defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta', requiresApiKey: true, supported: true, streamIncludeUsage: false },
+  gemini: {
+    defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta',
+    requiresApiKey: true,
+    supported: true,
+    streamIncludeUsage: false,
+  },
   // The base URL follows from `region`; SigV4 credentials can replace the key, and the stream is not SSE.
   bedrock: { defaultBaseUrl: undefined, requiresApiKey: false, supported: true, streamIncludeUsage: false },
   zhipu: openAICompatible('https://open.bigmodel.cn/api/paas/v4', true, false),

@@ -18,15 +18,21 @@ afterAll(async () => {
 });
 
 async function streamOf(lines: string[]): Promise<ChatCompletionChunk[]> {
-  upstream.enqueue({ type: 'raw', headers: { 'content-type': 'text/event-stream' }, body: `${lines.map((line) => `data: ${line}\n\n`).join('')}data: [DONE]\n\n` });
+  upstream.enqueue({
+    type: 'raw',
+    headers: { 'content-type': 'text/event-stream' },
+    body: `${lines.map((line) => `data: ${line}\n\n`).join('')}data: [DONE]\n\n`,
+  });
   const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of provider.chatStream({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })) chunks.push(chunk);
+  for await (const chunk of provider.chatStream({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }))
+    chunks.push(chunk);
   return chunks;
 }
 
 describe('rawChunkJson', () => {
   it('gives the wire text of a chunk the schema took as it was, vendor fields and key order included', async () => {
-    const wire = '{"vendor_extra":{"a":1},"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}';
+    const wire =
+      '{"vendor_extra":{"a":1},"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}';
     const [chunk] = await streamOf([wire]);
     if (chunk === undefined) throw new Error('no chunk');
     expect(rawChunkJson(chunk)).toBe(wire);
@@ -57,7 +63,11 @@ describe('rawChunkJson', () => {
       '{"id":"m1","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Hi"}]}}]}',
       '{"id":"f1","choices":[{"index":0,"delta":{},"finish_reason":"sensitive"}]}',
     ]);
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta)).toEqual([{ reasoning_content: 'hmm' }, { content: 'Hi' }, {}]);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta)).toEqual([
+      { reasoning_content: 'hmm' },
+      { content: 'Hi' },
+      {},
+    ]);
     expect(chunks[2]?.choices[0]?.finish_reason).toBe('content_filter');
     expect(chunks.map((chunk) => rawChunkJson(chunk))).toEqual([undefined, undefined, undefined]);
   });
@@ -78,7 +88,8 @@ describe('rawResponseJson', () => {
   }
 
   it('gives the wire text of an answer used as it came, whitespace and vendor fields included', async () => {
-    const wire = '{\n  "vendor_extra": {"a": 1},\n  "id": "r1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],\n  "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}\n}';
+    const wire =
+      '{\n  "vendor_extra": {"a": 1},\n  "id": "r1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],\n  "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}\n}';
     const response = await answerOf(wire);
     expect(response.choices[0]?.message.content).toBe('Hi');
     expect(rawResponseJson(response)).toBe(wire);
@@ -88,10 +99,19 @@ describe('rawResponseJson', () => {
   it('gives nothing where the answer differs from its text: a default filled in, usage computed, a finish reason mapped', async () => {
     const answers = [
       await answerOf('{"id":"r1","choices":[{"message":{"content":"no index"},"finish_reason":"stop"}]}'),
-      await answerOf('{"id":"r2","choices":[{"index":0,"message":{"content":"Hi"}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}'),
+      await answerOf(
+        '{"id":"r2","choices":[{"index":0,"message":{"content":"Hi"}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}',
+      ),
       await answerOf('{"id":"r3","choices":[{"index":0,"message":{"content":""},"finish_reason":"sensitive"}]}'),
     ];
-    expect(answers.map((answer) => [answer.id, answer.choices[0]?.index, answer.usage?.total_tokens, answer.choices[0]?.finish_reason])).toEqual([
+    expect(
+      answers.map((answer) => [
+        answer.id,
+        answer.choices[0]?.index,
+        answer.usage?.total_tokens,
+        answer.choices[0]?.finish_reason,
+      ]),
+    ).toEqual([
       ['r1', 0, undefined, 'stop'],
       ['r2', 0, 3, undefined],
       ['r3', 0, undefined, 'content_filter'],

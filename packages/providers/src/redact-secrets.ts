@@ -2,7 +2,7 @@ const REDACTED = '[redacted]';
 // Keys shorter than this are not real secrets, and replacing them would shred ordinary words in the message.
 const MIN_SECRET_LENGTH = 4;
 const BEARER_PATTERN = /\bBearer\s+[^\s"',;]+/gi;
-const SK_KEY_PATTERN = /\bsk-[A-Za-z0-9_-]{4,}/g;
+const SK_KEY_PATTERN = /\bsk-[\w-]{4,}/g;
 
 /**
  * Replaces every occurrence of the given secrets, and anything shaped like `Bearer …` or `sk-…`, with

@@ -22,7 +22,7 @@ export interface SerialSteps<T> {
  */
 export function createSerialSteps<T>(step: () => Promise<T>): SerialSteps<T> {
   let last: Promise<T> | undefined;
-  // `pending` is a plain field, not a getter (see scripts/check-accessors.ts).
+  // `pending` is a plain field, not a getter (the no-restricted-syntax rule in eslint.config.js says why).
   const steps = {
     pending: 0,
     run(): Promise<T> {

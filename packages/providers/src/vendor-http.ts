@@ -22,13 +22,28 @@ export interface AdapterOptions {
 }
 
 /**
+ * `url` without the slashes it ends with (a loop: a regular expression for this is quadratic on a long run of slashes).
+ *
+ * @example
+ * withoutTrailingSlashes('https://api.openai.com/v1/'); // 'https://api.openai.com/v1'
+ */
+export function withoutTrailingSlashes(url: string): string {
+  let end = url.length;
+  while (end > 0 && url.charCodeAt(end - 1) === 0x2f) end -= 1;
+  return url.slice(0, end);
+}
+
+/**
  * Copies `source` into `target` with lower-cased names, so that a per-call header replaces a configured one whatever
  * case either was written in. Returns `target`.
  *
  * @example
  * const headers = lowerCaseHeaders({ ...baseHeaders }, callOptions.headers);
  */
-export function lowerCaseHeaders(target: Record<string, string>, source: Record<string, string> | undefined): Record<string, string> {
+export function lowerCaseHeaders(
+  target: Record<string, string>,
+  source: Record<string, string> | undefined,
+): Record<string, string> {
   if (source === undefined) return target;
   for (const name of Object.keys(source)) {
     const value = source[name];
@@ -91,7 +106,11 @@ export async function fetchOk<R extends TransportResponse>(
  * @example
  * const text = await readResponseText(response, callOptions, context);
  */
-export async function readResponseText(response: TransportResponse, callOptions: CallOptions | undefined, context: ErrorContext): Promise<string> {
+export async function readResponseText(
+  response: TransportResponse,
+  callOptions: CallOptions | undefined,
+  context: ErrorContext,
+): Promise<string> {
   try {
     return await response.text();
   } catch (error) {
@@ -149,7 +168,11 @@ export function checkResponsePayload<T extends z.ZodType>(
   if (result.success) return result.data;
   throw (
     (errorIn?.first === true ? undefined : errorIn?.find(payload)) ??
-    providerErrorFromMalformed(`a ${what} of an unexpected shape (at "${result.error.issues[0]?.path.join('.') ?? ''}")`, context, result.error)
+    providerErrorFromMalformed(
+      `a ${what} of an unexpected shape (at "${result.error.issues[0]?.path.join('.') ?? ''}")`,
+      context,
+      result.error,
+    )
   );
 }
 
@@ -165,7 +188,9 @@ export async function timedHealthCheck(provider: string, probe: () => Promise<un
     await probe();
     return { ok: true, latencyMs: performance.now() - started };
   } catch (error) {
-    const providerError = isProviderError(error) ? error : new ProviderError({ kind: 'server', message: 'Health check failed', provider, cause: error });
+    const providerError = isProviderError(error)
+      ? error
+      : new ProviderError({ kind: 'server', message: 'Health check failed', provider, cause: error });
     return { ok: false, latencyMs: performance.now() - started, error: providerError };
   }
 }

@@ -24,7 +24,11 @@ async function settle(): Promise<void> {
 }
 
 /** Tracks whether a promise has settled yet, without awaiting it. */
-function track<T>(promise: Promise<T>): { readonly state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } {
+function track<T>(promise: Promise<T>): {
+  readonly state: 'pending' | 'resolved' | 'rejected';
+  value?: T;
+  error?: unknown;
+} {
   const tracked: { state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } = { state: 'pending' };
   promise.then(
     (value) => {

@@ -225,7 +225,14 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
   function refuse(waiter: Waiter, reason: RejectionReason, error: unknown): void {
     if (!remove(waiter)) return;
     stats.rejected[reason] += 1;
-    emit({ type: 'rejected', limiter: name, priority: waiter.priority, reason, waitedMs: now() - waiter.enqueuedAt, error });
+    emit({
+      type: 'rejected',
+      limiter: name,
+      priority: waiter.priority,
+      reason,
+      waitedMs: now() - waiter.enqueuedAt,
+      error,
+    });
     waiter.reject(error);
   }
 
@@ -293,15 +300,17 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
     }
   }
 
-  // accessor-ok: one per limiter, built at start.
+  // Accessors allowed here (no-restricted-syntax): one per limiter, built at start.
   return {
     name,
     maxConcurrency,
     maxQueue,
     maxQueueMs,
+    // eslint-disable-next-line no-restricted-syntax -- one per limiter, built at start.
     get running() {
       return running;
     },
+    // eslint-disable-next-line no-restricted-syntax -- one per limiter, built at start.
     get queued() {
       return queued;
     },

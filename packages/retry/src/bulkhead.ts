@@ -75,7 +75,12 @@ export interface Bulkhead {
  */
 export function createBulkhead(options: BulkheadOptions): Bulkhead {
   const maxQueue = options.maxQueue ?? 0;
-  if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1 || !Number.isInteger(maxQueue) || maxQueue < 0) {
+  if (
+    !Number.isInteger(options.maxConcurrent) ||
+    options.maxConcurrent < 1 ||
+    !Number.isInteger(maxQueue) ||
+    maxQueue < 0
+  ) {
     throw new RangeError(
       `bulkhead needs an integer maxConcurrent >= 1 and maxQueue >= 0, got ${options.maxConcurrent} and ${maxQueue}`,
     );
@@ -89,7 +94,9 @@ export function createBulkhead(options: BulkheadOptions): Bulkhead {
   return {
     execute(fn, executeOptions = {}) {
       return executeThrough(policy, fn, executeOptions.signal, (error, called) =>
-        !called && isCockatielBulkheadRejectedError(error) ? new BulkheadRejectedError(options.maxConcurrent, maxQueue) : error,
+        !called && isCockatielBulkheadRejectedError(error)
+          ? new BulkheadRejectedError(options.maxConcurrent, maxQueue)
+          : error,
       );
     },
 

@@ -194,15 +194,22 @@ describe('createCircuitBreaker (options and signals)', () => {
     const breaker = createCircuitBreaker({ mode: 'consecutive', threshold: 1 });
     const controller = new AbortController();
     const call = breaker
-      .execute(({ signal }) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))), { signal: controller.signal })
+      .execute(
+        ({ signal }) =>
+          new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+        { signal: controller.signal },
+      )
       .catch((error: unknown) => error);
     controller.abort(new Error('client left'));
     expect(await call).toEqual(new Error('client left'));
     let called = false;
     const refused = await breaker
-      .execute(() => {
-        called = true;
-      }, { signal: controller.signal })
+      .execute(
+        () => {
+          called = true;
+        },
+        { signal: controller.signal },
+      )
       .catch((error: unknown) => error);
     expect(refused).toEqual(new Error('client left'));
     expect(called).toBe(false);

@@ -149,7 +149,8 @@ function createBreaker(options: ConsecutiveBreakerMode | RateBreakerMode): IBrea
   const { threshold, windowMs } = options;
   const minimumRps =
     options.minimumRps ?? (options.minimumCalls === undefined ? undefined : options.minimumCalls / (windowMs / 1000));
-  const create = (): SamplingBreaker => new SamplingBreaker({ threshold, duration: windowMs, minimumRps });
+  const create = (): SamplingBreaker =>
+    new SamplingBreaker({ threshold, duration: windowMs, ...(minimumRps === undefined ? {} : { minimumRps }) });
   // cockatiel's SamplingBreaker moves its ring of sub-windows by one slot per call, so after a quiet spell
   // failures older than the window still count (three failures an hour ago plus one now can open it). Ours:
   // start from an empty sampler when no call was seen for a whole window.
@@ -161,11 +162,13 @@ function createBreaker(options: ConsecutiveBreakerMode | RateBreakerMode): IBrea
     lastCallAt = now;
     return sampler;
   };
-  // accessor-ok: one per breaker (cockatiel's sampler holder).
+  // Accessors allowed here (no-restricted-syntax): one per breaker (cockatiel's sampler holder).
   return {
+    // eslint-disable-next-line no-restricted-syntax -- one per breaker (cockatiel's sampler holder).
     get state(): unknown {
       return sampler.state;
     },
+    // eslint-disable-next-line no-restricted-syntax -- one per breaker (cockatiel's sampler holder).
     set state(value: unknown) {
       sampler.state = value;
     },
@@ -193,7 +196,10 @@ export function createCircuitBreaker(
 ): CircuitBreaker {
   const halfOpenAfterMs = options.halfOpenAfterMs ?? 10_000;
   const shouldCount = options.shouldCount ?? isRetryable;
-  const policy = circuitBreaker(handleWhen(shouldCount), { halfOpenAfter: halfOpenAfterMs, breaker: createBreaker(options) });
+  const policy = circuitBreaker(handleWhen(shouldCount), {
+    halfOpenAfter: halfOpenAfterMs,
+    breaker: createBreaker(options),
+  });
   const counters: CircuitBreakerStats = { successes: 0, failures: 0, ignoredErrors: 0, rejections: 0, opens: 0 };
   const listeners = new Set<(change: CircuitStateChange) => void>();
   let openedAt = 0;
@@ -221,7 +227,7 @@ export function createCircuitBreaker(
     for (const listener of listeners) listener(change);
   });
 
-  // accessor-ok: one per breaker, built at start.
+  // Accessors allowed here (no-restricted-syntax): one per breaker, built at start.
   return {
     execute(fn, executeOptions = {}) {
       const { signal } = executeOptions;
@@ -243,6 +249,7 @@ export function createCircuitBreaker(
       });
     },
 
+    // eslint-disable-next-line no-restricted-syntax -- one per breaker, built at start.
     get state() {
       return stateName(policy.state);
     },

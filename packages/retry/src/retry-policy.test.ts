@@ -156,7 +156,13 @@ describe('createRetryPolicy', () => {
 
   it('starts no retry whose delay would end past deadlineMs', async () => {
     const onGiveUp = vi.fn<(event: GiveUpEvent) => void>();
-    const policy = createRetryPolicy({ maxRetries: 5, baseDelayMs: 800, deadlineMs: 1000, random: () => 0.99, onGiveUp });
+    const policy = createRetryPolicy({
+      maxRetries: 5,
+      baseDelayMs: 800,
+      deadlineMs: 1000,
+      random: () => 0.99,
+      onGiveUp,
+    });
     let calls = 0;
     const call = track(
       policy.execute(() => {

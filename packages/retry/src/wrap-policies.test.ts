@@ -39,6 +39,8 @@ describe('wrapPolicies', () => {
     await vi.runAllTimersAsync();
     expect(isBrokenCircuitError(await outcome)).toBe(true);
     expect(fn).toHaveBeenCalledTimes(1);
-    expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ reason: 'retry_after_too_long', kind: 'overloaded' }));
+    expect(onGiveUp).toHaveBeenCalledWith(
+      expect.objectContaining({ reason: 'retry_after_too_long', kind: 'overloaded' }),
+    );
   });
 });

@@ -17,7 +17,9 @@ function bodyOf(...parts: string[]): ReadableStream<Uint8Array> {
 
 describe('takeBuffered through the wrappers', () => {
   it('hands out messages decoded from one read without a next(), and leaves the rest to next()', async () => {
-    const messages = withIdleTimeout(decodeSse(bodyOf('data: a\n\ndata: b\n\ndata: c\n\n', 'data: d\n\n')), { idleMs: 60_000 });
+    const messages = withIdleTimeout(decodeSse(bodyOf('data: a\n\ndata: b\n\ndata: c\n\n', 'data: d\n\n')), {
+      idleMs: 60_000,
+    });
     expect(messages.takeBuffered()).toBeUndefined(); // nothing read yet
     expect((await messages.next()).value?.data).toBe('a');
     expect(messages.takeBuffered()?.data).toBe('b');

@@ -124,7 +124,7 @@ function toChunkSource(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Arr
     cancel: async () => {
       // A Node stream's iterator is an async generator whose return() waits for a pending read;
       // destroying the stream ends that read now.
-      if ('destroy' in body && typeof body.destroy === 'function') body.destroy();
+      if ('destroy' in body && typeof body.destroy === 'function') Reflect.apply(body.destroy, body, []);
       await iterator.return?.();
     },
   };

@@ -4,11 +4,11 @@ import type { BufferedAsyncIterator } from './buffered-iterator.ts';
 /** Internal hooks of {@link guardIterator}. */
 export interface GuardHooks<T> {
   /** Called right before the source is asked for its next item. */
-  onPull?: () => void;
+  onPull?: (() => void) | undefined;
   /** Called with each item before it is handed out; throwing ends the iteration with that error. */
-  onItem?: (item: T) => void;
+  onItem?: ((item: T) => void) | undefined;
   /** Called exactly once when the iteration ends: `error` is undefined unless it `failed`. */
-  onEnd?: (failed: boolean, error: unknown) => void;
+  onEnd?: ((failed: boolean, error: unknown) => void) | undefined;
 }
 
 /**
@@ -107,7 +107,11 @@ export function guardIterator<T>(source: AsyncIterable<T>, hooks: GuardHooks<T>)
         return Promise.reject(error);
       }
       // Rare: a caller that does not await; queue like an async generator would.
-      if (inFlight !== undefined) return inFlight.then(() => guarded.next(), () => guarded.next());
+      if (inFlight !== undefined)
+        return inFlight.then(
+          () => guarded.next(),
+          () => guarded.next(),
+        );
       const promise = new Promise<IteratorResult<T>>((resolve, reject) => {
         resolvePending = resolve;
         rejectPending = reject;

@@ -54,7 +54,7 @@ function createRandom(seed: number): () => number {
 
 function randomPieces(bytes: Uint8Array, random: () => number): Uint8Array[] {
   const pieces: Uint8Array[] = [];
-  for (let start = 0; start < bytes.length; ) {
+  for (let start = 0; start < bytes.length;) {
     const end = Math.min(bytes.length, start + 1 + Math.floor(random() * 7));
     pieces.push(bytes.subarray(start, end));
     start = end;

@@ -10,11 +10,11 @@
  */
 export interface SseMessage {
   /** Event type; absent means the default `"message"` event. */
-  event?: string;
+  event?: string | undefined;
   /** The payload; several `data:` lines are joined with `\n`. */
   data: string;
   /** The event id (`id:` field) of this message, if it had one. */
-  id?: string;
+  id?: string | undefined;
   /** Reconnection time in milliseconds (`retry:` field). */
   retry?: number;
 }

@@ -20,7 +20,11 @@ afterEach(async () => {
 });
 
 type ErrorOptions = Pick<ToSseStreamOptions, 'onError'>;
-type Writer = (source: AsyncIterable<SseStreamItem, SseStreamItem | void>, response: ServerResponse, options?: ErrorOptions) => void;
+type Writer = (
+  source: AsyncIterable<SseStreamItem, SseStreamItem | void>,
+  response: ServerResponse,
+  options?: ErrorOptions,
+) => void;
 
 // Both ways of answering with SSE keep one contract; every test of it runs against each.
 const writers: Array<[string, Writer]> = [
@@ -34,10 +38,11 @@ const writers: Array<[string, Writer]> = [
   ['pipeSseToNode', (source, response, options) => void pipeSseToNode(source, response, options)],
 ];
 
-
-
 describe.each(writers)('%s over real HTTP', (_name, write) => {
-  async function serve(makeSource: () => AsyncIterable<SseStreamItem, SseStreamItem | void>, options?: ErrorOptions): Promise<string> {
+  async function serve(
+    makeSource: () => AsyncIterable<SseStreamItem, SseStreamItem | void>,
+    options?: ErrorOptions,
+  ): Promise<string> {
     server = await startServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       write(makeSource(), response, options);
@@ -72,7 +77,7 @@ describe.each(writers)('%s over real HTTP', (_name, write) => {
     expect(pulled).toBe(total);
   });
 
-  it("returns the source promptly when the client disconnects mid-stream", async () => {
+  it('returns the source promptly when the client disconnects mid-stream', async () => {
     let produced = 0;
     let markReturned: () => void = () => {};
     const returned = new Promise<void>((resolve) => {

@@ -14,12 +14,18 @@ function issuesOf(run: () => unknown): Array<{ path: string; message: string }> 
 
 describe('interpolateEnv', () => {
   it('replaces ${VAR} in string values, anywhere in the string', () => {
-    const result = interpolateEnv({ providers: [{ baseUrl: 'https://${HOST}/v1', apiKey: '${KEY}' }] }, { HOST: 'example.com', KEY: 'k-1' });
+    const result = interpolateEnv(
+      { providers: [{ baseUrl: 'https://${HOST}/v1', apiKey: '${KEY}' }] },
+      { HOST: 'example.com', KEY: 'k-1' },
+    );
     expect(result).toEqual({ providers: [{ baseUrl: 'https://example.com/v1', apiKey: 'k-1' }] });
   });
 
   it('uses the default of ${VAR:-default} when the variable is unset or empty', () => {
-    const result = interpolateEnv({ a: '${UNSET:-fallback}', b: '${EMPTY:-fallback}', c: '${SET:-fallback}', d: '${UNSET:-}' }, { EMPTY: '', SET: 'value' });
+    const result = interpolateEnv(
+      { a: '${UNSET:-fallback}', b: '${EMPTY:-fallback}', c: '${SET:-fallback}', d: '${UNSET:-}' },
+      { EMPTY: '', SET: 'value' },
+    );
     expect(result).toEqual({ a: 'fallback', b: 'fallback', c: 'value', d: '' });
   });
 
@@ -32,7 +38,9 @@ describe('interpolateEnv', () => {
   });
 
   it('names the variable and the field path of an unset variable without default', () => {
-    const issues = issuesOf(() => interpolateEnv({ providers: [{ id: 'a' }, { id: 'b', apiKey: '${OPENAI_API_KEY}' }] }, {}));
+    const issues = issuesOf(() =>
+      interpolateEnv({ providers: [{ id: 'a' }, { id: 'b', apiKey: '${OPENAI_API_KEY}' }] }, {}),
+    );
     expect(issues).toHaveLength(1);
     expect(issues[0]?.path).toBe('providers[1].apiKey');
     expect(issues[0]?.message).toContain('OPENAI_API_KEY');

@@ -4,7 +4,7 @@ import { formatPath } from '../format-path.ts';
 /** Environment variables as `process.env` has them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NAME = /^[a-z_]\w*$/i;
 
 type Token =
   | { type: 'text'; value: string }
@@ -38,7 +38,11 @@ function tokenize(text: string): Token[] {
     if (end === -1 || (newline !== -1 && newline < end)) {
       if (literal !== '') tokens.push({ type: 'text', value: literal });
       literal = '';
-      tokens.push({ type: 'invalid', source: text.slice(dollar, newline === -1 ? undefined : newline), reason: 'has no closing "}"' });
+      tokens.push({
+        type: 'invalid',
+        source: text.slice(dollar, newline === -1 ? undefined : newline),
+        reason: 'has no closing "}"',
+      });
       index = newline === -1 ? text.length : newline;
       continue;
     }
@@ -49,7 +53,12 @@ function tokenize(text: string): Token[] {
     const separator = body.indexOf(':-');
     const name = separator === -1 ? body : body.slice(0, separator);
     if (NAME.test(name)) {
-      tokens.push({ type: 'variable', name, fallback: separator === -1 ? undefined : body.slice(separator + 2), source });
+      tokens.push({
+        type: 'variable',
+        name,
+        fallback: separator === -1 ? undefined : body.slice(separator + 2),
+        source,
+      });
     } else {
       tokens.push({ type: 'invalid', source, reason: 'is not a valid reference (use ${NAME} or ${NAME:-default})' });
     }
@@ -72,13 +81,23 @@ function interpolateString(text: string, env: Environment, path: string, issues:
       // `:-` follows the shell: the default also applies to a variable that is set but empty.
       if (value !== undefined && (value !== '' || token.fallback === undefined)) result += value;
       else if (token.fallback !== undefined) result += token.fallback;
-      else issues.push({ path, message: `environment variable ${token.name} is not set (write \${${token.name}:-default} to give a default)` });
+      else
+        issues.push({
+          path,
+          message: `environment variable ${token.name} is not set (write \${${token.name}:-default} to give a default)`,
+        });
     }
   }
   return result;
 }
 
-function walk(value: unknown, env: Environment, path: PropertyKey[], issues: ConfigIssue[], unmask: (text: string) => string): unknown {
+function walk(
+  value: unknown,
+  env: Environment,
+  path: PropertyKey[],
+  issues: ConfigIssue[],
+  unmask: (text: string) => string,
+): unknown {
   if (typeof value === 'string') return interpolateString(unmask(value), env, formatPath(path), issues);
   if (Array.isArray(value)) return value.map((item, index) => walk(item, env, [...path, index], issues, unmask));
   if (typeof value === 'object' && value !== null) {
@@ -101,7 +120,11 @@ function walk(value: unknown, env: Environment, path: PropertyKey[], issues: Con
  * @example
  * interpolateEnv({ auth: { masterKey: '${GW_MASTER_KEY:-}' } }, process.env);
  */
-export function interpolateEnv(value: unknown, env: Environment, options: { unmask?: (text: string) => string; source?: string } = {}): unknown {
+export function interpolateEnv(
+  value: unknown,
+  env: Environment,
+  options: { unmask?: (text: string) => string; source?: string } = {},
+): unknown {
   const issues: ConfigIssue[] = [];
   const result = walk(value, env, [], issues, options.unmask ?? identity);
   if (issues.length > 0) throw new ConfigError(issues, options.source === undefined ? {} : { source: options.source });
@@ -159,6 +182,8 @@ export function maskInterpolations(text: string): { text: string; unmask: (value
   }
   if (originals.length === 0) return { text, unmask: identity };
   const unmask = (value: string): string =>
-    value.includes(MARK_START) ? value.replace(MARK_PATTERN, (match, id: string) => originals[Number.parseInt(id, 36)] ?? match) : value;
+    value.includes(MARK_START)
+      ? value.replace(MARK_PATTERN, (match, id: string) => originals[Number.parseInt(id, 36)] ?? match)
+      : value;
   return { text: masked, unmask };
 }

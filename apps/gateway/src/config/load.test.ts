@@ -21,7 +21,13 @@ const provider = { id: 'openai', kind: 'openai', apiKey: 'sk-abc' };
 describe('parseConfig', () => {
   it('fills every default from an empty document', () => {
     const config = parseConfig({}, { env: {} });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8787, bodyLimit: 25 * 1024 * 1024, drainTimeoutMs: 30_000, streamIdleTimeoutMs: 120_000 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8787,
+      bodyLimit: 25 * 1024 * 1024,
+      drainTimeoutMs: 30_000,
+      streamIdleTimeoutMs: 120_000,
+    });
     expect(config.auth.masterKey).toBeUndefined();
     expect(config.logging).toEqual({ level: 'info', requests: false });
     expect(config.providers).toEqual([]);
@@ -29,7 +35,10 @@ describe('parseConfig', () => {
   });
 
   it('fills target and model defaults', () => {
-    const config = parseConfig({ providers: [provider], models: [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }] }, { env: {} });
+    const config = parseConfig(
+      { providers: [provider], models: [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }] },
+      { env: {} },
+    );
     expect(config.models[0]).toEqual({
       name: 'chat',
       strategy: 'round-robin',
@@ -49,7 +58,10 @@ describe('parseConfig', () => {
 
   it('accepts interpolated numbers, booleans and sizes as strings', () => {
     const config = parseConfig(
-      { server: { port: '${P}', bodyLimit: '${LIMIT}', drainTimeoutMs: '5000' }, logging: { requests: '${LOG_REQUESTS:-true}' } },
+      {
+        server: { port: '${P}', bodyLimit: '${LIMIT}', drainTimeoutMs: '5000' },
+        logging: { requests: '${LOG_REQUESTS:-true}' },
+      },
       { env: { P: '9100', LIMIT: '512kb' } },
     );
     expect(config.server.port).toBe(9100);
@@ -62,24 +74,43 @@ describe('parseConfig', () => {
     expect(parseConfig({ server: { bodyLimit: 1000 } }, { env: {} }).server.bodyLimit).toBe(1000);
     expect(parseConfig({ server: { bodyLimit: '25mb' } }, { env: {} }).server.bodyLimit).toBe(25 * 1024 * 1024);
     expect(parseConfig({ server: { bodyLimit: '100 MB' } }, { env: {} }).server.bodyLimit).toBe(100 * 1024 * 1024);
-    expect(configError(() => parseConfig({ server: { bodyLimit: 'lots' } }, { env: {} })).issues[0]?.path).toBe('server.bodyLimit');
+    expect(configError(() => parseConfig({ server: { bodyLimit: 'lots' } }, { env: {} })).issues[0]?.path).toBe(
+      'server.bodyLimit',
+    );
   });
 
   it('treats an empty interpolated key or URL as not set', () => {
-    const config = parseConfig({ auth: { masterKey: '${GW_MASTER_KEY:-}' }, providers: [{ id: 'o', kind: 'openai', apiKey: '${K:-}', baseUrl: '${U:-}' }] }, { env: {} });
+    const config = parseConfig(
+      {
+        auth: { masterKey: '${GW_MASTER_KEY:-}' },
+        providers: [{ id: 'o', kind: 'openai', apiKey: '${K:-}', baseUrl: '${U:-}' }],
+      },
+      { env: {} },
+    );
     expect(config.auth.masterKey).toBeUndefined();
     expect(config.providers[0]?.apiKey).toBeUndefined();
     expect(config.providers[0]?.baseUrl).toBeUndefined();
   });
 
   it('refuses an unknown key by name, with its path', () => {
-    const error = configError(() => parseConfig({ providers: [provider, { id: 'b', kind: 'openai', bseUrl: 'http://x' }] }, { env: {} }));
+    const error = configError(() =>
+      parseConfig({ providers: [provider, { id: 'b', kind: 'openai', bseUrl: 'http://x' }] }, { env: {} }),
+    );
     expect(error.issues).toContainEqual({ path: 'providers[1].bseUrl', message: 'unknown key' });
     expect(error.message).toContain('providers[1].bseUrl: unknown key');
   });
 
   it('refuses unknown keys at the top level and in every section', () => {
-    const error = configError(() => parseConfig({ sever: {}, server: { prot: 1 }, models: [{ name: 'm', targets: [{ provider: 'x', model: 'y', wieght: 2 }] }] }, { env: {} }));
+    const error = configError(() =>
+      parseConfig(
+        {
+          sever: {},
+          server: { prot: 1 },
+          models: [{ name: 'm', targets: [{ provider: 'x', model: 'y', wieght: 2 }] }],
+        },
+        { env: {} },
+      ),
+    );
     const paths = error.issues.map((issue) => issue.path);
     expect(paths).toEqual(expect.arrayContaining(['sever', 'server.prot', 'models[0].targets[0].wieght']));
   });
@@ -92,7 +123,9 @@ describe('parseConfig', () => {
   });
 
   it('names a missing environment variable and where it is used', () => {
-    const error = configError(() => parseConfig({ providers: [{ id: 'a', kind: 'openai', apiKey: '${MY_OPENAI_KEY}' }] }, { env: {} }));
+    const error = configError(() =>
+      parseConfig({ providers: [{ id: 'a', kind: 'openai', apiKey: '${MY_OPENAI_KEY}' }] }, { env: {} }),
+    );
     expect(error.issues[0]?.path).toBe('providers[0].apiKey');
     expect(error.message).toContain('MY_OPENAI_KEY');
   });
@@ -111,12 +144,23 @@ describe('parseConfig', () => {
       ),
     );
     const paths = error.issues.map((issue) => issue.path);
-    expect(paths).toEqual(expect.arrayContaining(['providers[1].id', 'models[0].targets[0].provider', 'models[0].fallbacks[0]', 'models[1].name']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'providers[1].id',
+        'models[0].targets[0].provider',
+        'models[0].fallbacks[0]',
+        'models[1].name',
+      ]),
+    );
   });
 
   it('refuses a model without targets and a bad strategy', () => {
-    const error = configError(() => parseConfig({ models: [{ name: 'm', strategy: 'random', targets: [] }] }, { env: {} }));
-    expect(error.issues.map((issue) => issue.path)).toEqual(expect.arrayContaining(['models[0].strategy', 'models[0].targets']));
+    const error = configError(() =>
+      parseConfig({ models: [{ name: 'm', strategy: 'random', targets: [] }] }, { env: {} }),
+    );
+    expect(error.issues.map((issue) => issue.path)).toEqual(
+      expect.arrayContaining(['models[0].strategy', 'models[0].targets']),
+    );
   });
 
   it('never echoes secret values in errors', () => {
@@ -129,7 +173,9 @@ describe('parseConfig', () => {
         { env: {} },
       ),
     );
-    expect(error.issues.map((issue) => issue.path)).toEqual(expect.arrayContaining(['auth.masterKey', 'providers[0].apiKey', 'providers[0].headers.api-key']));
+    expect(error.issues.map((issue) => issue.path)).toEqual(
+      expect.arrayContaining(['auth.masterKey', 'providers[0].apiKey', 'providers[0].headers.api-key']),
+    );
     expect(error.message).not.toMatch(/987654321987|123456789123|55555555555/);
   });
 
@@ -140,15 +186,25 @@ describe('parseConfig', () => {
   });
 
   it('checks the retry, breaker and timeouts sections by name', () => {
-    expect(configError(() => parseConfig({ retry: { attempts: 3 } }, { env: {} })).issues[0]?.path).toBe('retry.attempts');
-    expect(configError(() => parseConfig({ breaker: { mode: 'sometimes' } }, { env: {} })).issues[0]?.path).toBe('breaker.mode');
-    expect(parseConfig({ retry: { maxRetries: '0' }, timeouts: { attemptMs: 5000 } }, { env: {} })).toMatchObject({ retry: { maxRetries: 0 }, timeouts: { attemptMs: 5000 } });
+    expect(configError(() => parseConfig({ retry: { attempts: 3 } }, { env: {} })).issues[0]?.path).toBe(
+      'retry.attempts',
+    );
+    expect(configError(() => parseConfig({ breaker: { mode: 'sometimes' } }, { env: {} })).issues[0]?.path).toBe(
+      'breaker.mode',
+    );
+    expect(parseConfig({ retry: { maxRetries: '0' }, timeouts: { attemptMs: 5000 } }, { env: {} })).toMatchObject({
+      retry: { maxRetries: 0 },
+      timeouts: { attemptMs: 5000 },
+    });
     const models = [
       { name: 'a', targets: [{ provider: 'openai', model: 'm' }], contextWindowFallbacks: ['nope'] },
       { name: 'b', targets: [{ provider: 'openai', model: 'm' }], fallbacks: ['b'] },
     ];
     const issues = configError(() => parseConfig({ providers: [provider], models }, { env: {} })).issues;
-    expect(issues.map((issue) => issue.path)).toEqual(['models[0].contextWindowFallbacks[0]', 'models[1].fallbacks[0]']);
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'models[0].contextWindowFallbacks[0]',
+      'models[1].fallbacks[0]',
+    ]);
   });
 });
 
@@ -178,7 +234,9 @@ describe('parseConfigText', () => {
   });
 
   it('reports YAML syntax errors with line and column but without the offending text', () => {
-    const error = configError(() => parseConfigText('providers:\n  - id: a\n    apiKey: "sk-very-secret\n', { env: {}, source: 'x.yaml' }));
+    const error = configError(() =>
+      parseConfigText('providers:\n  - id: a\n    apiKey: "sk-very-secret\n', { env: {}, source: 'x.yaml' }),
+    );
     expect(error.message).toMatch(/line \d+, column \d+/);
     expect(error.message).not.toContain('sk-very-secret');
   });
@@ -186,7 +244,9 @@ describe('parseConfigText', () => {
   it('validates the gateway.yaml shipped at the repository root', async () => {
     const root = fileURLToPath(new URL('../../../../', import.meta.url));
     const { config } = await loadConfig({ cwd: root, env: {} });
-    expect(config.providers.map((entry) => entry.id)).toEqual(expect.arrayContaining(['openai', 'deepseek', 'zhipu', 'dashscope', 'moonshot', 'anthropic', 'ollama']));
+    expect(config.providers.map((entry) => entry.id)).toEqual(
+      expect.arrayContaining(['openai', 'deepseek', 'zhipu', 'dashscope', 'moonshot', 'anthropic', 'ollama']),
+    );
     expect(config.models.find((model) => model.name === 'chat')?.strategy).toBe('weighted');
     expect(config.auth.masterKey).toBeUndefined();
   });

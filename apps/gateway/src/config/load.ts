@@ -27,7 +27,10 @@ export interface LoadedConfig {
  * @example
  * const config = parseConfig({ providers: [{ id: 'local', kind: 'ollama' }] }, { env: process.env });
  */
-export function parseConfig(raw: unknown, options: { env?: Environment; source?: string; unmask?: (text: string) => string } = {}): GatewayConfig {
+export function parseConfig(
+  raw: unknown,
+  options: { env?: Environment; source?: string; unmask?: (text: string) => string } = {},
+): GatewayConfig {
   const env = options.env ?? process.env;
   const interpolated = interpolateEnv(raw, env, {
     ...(options.unmask === undefined ? {} : { unmask: options.unmask }),
@@ -38,7 +41,10 @@ export function parseConfig(raw: unknown, options: { env?: Environment; source?:
   if (port !== undefined && port !== '') {
     const value = Number(port);
     if (!/^\d+$/.test(port.trim()) || value > 65535) {
-      throw new ConfigError([{ path: 'PORT (environment)', message: 'expected an integer from 0 to 65535' }], options.source === undefined ? {} : { source: options.source });
+      throw new ConfigError(
+        [{ path: 'PORT (environment)', message: 'expected an integer from 0 to 65535' }],
+        options.source === undefined ? {} : { source: options.source },
+      );
     }
     config.server.port = value;
   }
@@ -60,7 +66,10 @@ export function parseConfigText(text: string, options: { env?: Environment; sour
     const issues: ConfigIssue[] = document.errors.slice(0, 3).map((error) => {
       const { line, col } = lineCounter.linePos(error.pos[0]);
       // YAML messages quote the offending token, which might be a secret: keep only their shape.
-      return { path: '', message: `YAML syntax error at line ${line}, column ${col}: ${error.message.replace(/"[^"\n]*"/g, '"…"')}` };
+      return {
+        path: '',
+        message: `YAML syntax error at line ${line}, column ${col}: ${error.message.replace(/"[^"\n]*"/g, '"…"')}`,
+      };
     });
     throw new ConfigError(issues, options.source === undefined ? {} : { source: options.source });
   }
@@ -88,7 +97,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       return { config: parseConfig({}, { env }), source: undefined };
     }
     const reason = isNotFound(error) ? 'file not found' : 'file cannot be read';
-    throw new ConfigError([{ path: '', message: `${reason} (GW_CONFIG=${named ?? ''})` }], { source: path, cause: error });
+    throw new ConfigError([{ path: '', message: `${reason} (GW_CONFIG=${named ?? ''})` }], {
+      source: path,
+      cause: error,
+    });
   }
   return { config: parseConfigText(text, { env, source: path }), source: path };
 }

@@ -27,11 +27,15 @@ const emptyToUndefined = (value: unknown): unknown => (value === '' || value ===
 const integer = (min: number, max: number) =>
   z.preprocess(
     (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
-    z.number({ error: `expected an integer from ${min} to ${max}` }).int(`expected an integer from ${min} to ${max}`).min(min).max(max),
+    z
+      .number({ error: `expected an integer from ${min} to ${max}` })
+      .int(`expected an integer from ${min} to ${max}`)
+      .min(min)
+      .max(max),
   );
 
 const positiveNumber = z.preprocess(
-  (value) => (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value),
+  (value) => (typeof value === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(value) ? Number(value) : value),
   z.number({ error: 'expected a positive number' }).positive('expected a positive number'),
 );
 
@@ -40,7 +44,19 @@ const boolean = z.preprocess(
   z.boolean({ error: 'expected true or false' }),
 );
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: MIB, mb: MIB, mib: MIB, g: 1024 * MIB, gb: 1024 * MIB, gib: 1024 * MIB };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: MIB,
+  mb: MIB,
+  mib: MIB,
+  g: 1024 * MIB,
+  gb: 1024 * MIB,
+  gib: 1024 * MIB,
+};
 
 /**
  * Parses a byte size: a number of bytes, or a string such as `"25mb"`, `"512kb"`, `"1gb"`.
@@ -52,7 +68,7 @@ const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib
 export function parseByteSize(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
   if (typeof value !== 'string') return undefined;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
   if (match === null) return undefined;
   const unit = SIZE_UNITS[(match[2] ?? '').toLowerCase()];
   if (unit === undefined) return undefined;
@@ -70,7 +86,10 @@ const byteSize = z.unknown().transform((value, context) => {
 });
 
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
-const optionalUrl = z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional());
+const optionalUrl = z.preprocess(
+  emptyToUndefined,
+  z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+);
 
 const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
@@ -131,9 +150,12 @@ const healthSchema = z.strictObject({
 });
 
 const providerSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" (no "/": clients address "<id>/<model>")'),
+  id: z
+    .string()
+    .regex(/^[a-z0-9][\w.-]*$/i, 'expected letters, digits, ".", "_" or "-" (no "/": clients address "<id>/<model>")'),
   kind: z.enum(PROVIDER_KINDS, {
-    error: (issue) => `unknown provider kind ${JSON.stringify(issue.input)} (expected one of: ${PROVIDER_KINDS.join(', ')})`,
+    error: (issue) =>
+      `unknown provider kind ${JSON.stringify(issue.input)} (expected one of: ${PROVIDER_KINDS.join(', ')})`,
   }),
   apiKey: optionalString,
   baseUrl: optionalUrl,
@@ -170,7 +192,10 @@ const modelSchema = z.strictObject({
   timeouts: modelTimeoutsSchema.optional(),
 });
 
-const laterSection = z.preprocess(emptyToUndefined, z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional());
+const laterSection = z.preprocess(
+  emptyToUndefined,
+  z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional(),
+);
 
 /** The configuration schema (zod): every object is strict, so a misspelt key is refused by name. */
 export const gatewayConfigSchema = z
@@ -201,27 +226,49 @@ export const gatewayConfigSchema = z
     config.providers.forEach((provider, index) => {
       const first = providerIndex.get(provider.id);
       if (first === undefined) providerIndex.set(provider.id, index);
-      else context.addIssue({ code: 'custom', path: ['providers', index, 'id'], message: `duplicate provider id "${provider.id}" (first used at providers[${first}].id)` });
+      else
+        context.addIssue({
+          code: 'custom',
+          path: ['providers', index, 'id'],
+          message: `duplicate provider id "${provider.id}" (first used at providers[${first}].id)`,
+        });
     });
     const modelIndex = new Map<string, number>();
     config.models.forEach((model, index) => {
       const first = modelIndex.get(model.name);
       if (first === undefined) modelIndex.set(model.name, index);
-      else context.addIssue({ code: 'custom', path: ['models', index, 'name'], message: `duplicate model name "${model.name}" (first used at models[${first}].name)` });
+      else
+        context.addIssue({
+          code: 'custom',
+          path: ['models', index, 'name'],
+          message: `duplicate model name "${model.name}" (first used at models[${first}].name)`,
+        });
     });
     const known = [...providerIndex.keys()].join(', ') || 'none configured';
     config.models.forEach((model, index) => {
       model.targets.forEach((target, targetIndex) => {
         if (!providerIndex.has(target.provider)) {
-          context.addIssue({ code: 'custom', path: ['models', index, 'targets', targetIndex, 'provider'], message: `unknown provider "${target.provider}" (known: ${known})` });
+          context.addIssue({
+            code: 'custom',
+            path: ['models', index, 'targets', targetIndex, 'provider'],
+            message: `unknown provider "${target.provider}" (known: ${known})`,
+          });
         }
       });
       for (const key of ['fallbacks', 'contextWindowFallbacks', 'contentFilterFallbacks'] as const) {
         model[key].forEach((fallback, fallbackIndex) => {
           if (!modelIndex.has(fallback)) {
-            context.addIssue({ code: 'custom', path: ['models', index, key, fallbackIndex], message: `unknown model "${fallback}"` });
+            context.addIssue({
+              code: 'custom',
+              path: ['models', index, key, fallbackIndex],
+              message: `unknown model "${fallback}"`,
+            });
           } else if (fallback === model.name) {
-            context.addIssue({ code: 'custom', path: ['models', index, key, fallbackIndex], message: `a model cannot fall back to itself` });
+            context.addIssue({
+              code: 'custom',
+              path: ['models', index, key, fallbackIndex],
+              message: `a model cannot fall back to itself`,
+            });
           }
         });
       }

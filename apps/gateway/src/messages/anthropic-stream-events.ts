@@ -70,7 +70,8 @@ export function anthropicStreamEncoder(options: { id: string; model: string }): 
       if (choice === undefined) return text;
       const { reasoning_content: reasoning, content, refusal, tool_calls: toolCalls } = choice.delta;
       if (reasoning != null && reasoning !== '') {
-        if (open?.kind !== 'thinking') text += openBlock({ kind: 'thinking' }, { type: 'thinking', thinking: '', signature: '' });
+        if (open?.kind !== 'thinking')
+          text += openBlock({ kind: 'thinking' }, { type: 'thinking', thinking: '', signature: '' });
         text += delta({ type: 'thinking_delta', thinking: reasoning });
       }
       const visible = content != null && content !== '' ? content : refusal;
@@ -83,7 +84,11 @@ export function anthropicStreamEncoder(options: { id: string; model: string }): 
         const id = call.id ?? '';
         // A new call: another index, or (vendors that reuse index 0) another id. Some vendors repeat the id on every delta.
         const isOpen = open?.kind === 'tool_use' && open.toolIndex === toolIndex && (id === '' || id === open.id);
-        if (!isOpen) text += openBlock({ kind: 'tool_use', toolIndex, id }, { type: 'tool_use', id, name: call.function?.name ?? '', input: {} });
+        if (!isOpen)
+          text += openBlock(
+            { kind: 'tool_use', toolIndex, id },
+            { type: 'tool_use', id, name: call.function?.name ?? '', input: {} },
+          );
         const partial = call.function?.arguments;
         if (partial != null && partial !== '') text += delta({ type: 'input_json_delta', partial_json: partial });
       }

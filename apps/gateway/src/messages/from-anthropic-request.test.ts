@@ -5,7 +5,9 @@ import { fromAnthropicRequest, reasoningEffortFor } from './from-anthropic-reque
 import { messagesRequestSchema } from './messages-request-schema.ts';
 
 function convert(body: Record<string, unknown>, nativeAnthropic = false): ReturnType<typeof fromAnthropicRequest> {
-  return fromAnthropicRequest(messagesRequestSchema.parse({ model: 'm', max_tokens: 64, ...body }), { nativeAnthropic });
+  return fromAnthropicRequest(messagesRequestSchema.parse({ model: 'm', max_tokens: 64, ...body }), {
+    nativeAnthropic,
+  });
 }
 
 describe('fromAnthropicRequest', () => {
@@ -49,20 +51,38 @@ describe('fromAnthropicRequest', () => {
         { role: 'user', content: 'Again' },
       ],
     });
-    expect(request.messages[1]).toEqual({ role: 'assistant', content: 'Hello!', reasoning_content: 'The user greets me.' });
+    expect(request.messages[1]).toEqual({
+      role: 'assistant',
+      content: 'Hello!',
+      reasoning_content: 'The user greets me.',
+    });
   });
 
   it('places several tool results before the rest of the user turn, string and block content alike', () => {
     const request = convert({
       messages: [
         { role: 'user', content: 'Go' },
-        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'a', input: {} }, { type: 'tool_use', id: 't2', name: 'b', input: { x: 1 } }] },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'tool_use', id: 't1', name: 'a', input: {} },
+            { type: 'tool_use', id: 't2', name: 'b', input: { x: 1 } },
+          ],
+        },
         {
           role: 'user',
           content: [
             { type: 'text', text: 'Here you go' },
             { type: 'tool_result', tool_use_id: 't1', content: 'one' },
-            { type: 'tool_result', tool_use_id: 't2', content: [{ type: 'text', text: 'tw' }, { type: 'text', text: 'o' }], is_error: true },
+            {
+              type: 'tool_result',
+              tool_use_id: 't2',
+              content: [
+                { type: 'text', text: 'tw' },
+                { type: 'text', text: 'o' },
+              ],
+              is_error: true,
+            },
           ],
         },
       ],
@@ -85,7 +105,10 @@ describe('fromAnthropicRequest', () => {
   it.each([
     [{ type: 'auto' }, { tool_choice: 'auto' }],
     [{ type: 'any' }, { tool_choice: 'required' }],
-    [{ type: 'tool', name: 'get_weather', disable_parallel_tool_use: true }, { tool_choice: { type: 'function', function: { name: 'get_weather' } }, parallel_tool_calls: false }],
+    [
+      { type: 'tool', name: 'get_weather', disable_parallel_tool_use: true },
+      { tool_choice: { type: 'function', function: { name: 'get_weather' } }, parallel_tool_calls: false },
+    ],
     [{ type: 'none' }, { tool_choice: 'none' }],
   ])('maps tool_choice %j', (choice, expected) => {
     const request = convert({ messages: [{ role: 'user', content: 'Hi' }], tool_choice: choice });
@@ -106,31 +129,58 @@ describe('fromAnthropicRequest', () => {
 
   it('takes output_config.effort over the budget (max → xhigh) and turns output_config.format into a json_schema response_format', () => {
     const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
-    const request = convert({ messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'adaptive' }, output_config: { effort: 'max', format: { type: 'json_schema', schema } } });
-    expect(request).toMatchObject({ reasoning_effort: 'xhigh', response_format: { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } } });
+    const request = convert({
+      messages: [{ role: 'user', content: 'Hi' }],
+      thinking: { type: 'adaptive' },
+      output_config: { effort: 'max', format: { type: 'json_schema', schema } },
+    });
+    expect(request).toMatchObject({
+      reasoning_effort: 'xhigh',
+      response_format: { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } },
+    });
     expect(reasoningEffortFor({ type: 'enabled', budget_tokens: 20_000 }, 'low')).toBe('low');
   });
 
   it('keeps the thinking object and top_k only for a native Anthropic target, and sets no effort when disabled', () => {
     const thinking = { type: 'enabled', budget_tokens: 2048 };
-    expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking, top_k: 5 }, true)).toMatchObject({ thinking, top_k: 5, reasoning_effort: 'low' });
+    expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking, top_k: 5 }, true)).toMatchObject({
+      thinking,
+      top_k: 5,
+      reasoning_effort: 'low',
+    });
     const openAiTarget = convert({ messages: [{ role: 'user', content: 'Hi' }], thinking, top_k: 5 }, false);
     expect(openAiTarget).not.toHaveProperty('thinking');
     expect(openAiTarget).not.toHaveProperty('top_k');
-    expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'disabled' } })).not.toHaveProperty('reasoning_effort');
+    expect(convert({ messages: [{ role: 'user', content: 'Hi' }], thinking: { type: 'disabled' } })).not.toHaveProperty(
+      'reasoning_effort',
+    );
   });
 
   it('keeps cache_control breakpoints (system, user text, tools) only for a native Anthropic target', () => {
     const ephemeral = { type: 'ephemeral' };
     const body = {
       system: [{ type: 'text', text: 'Long instructions', cache_control: ephemeral }],
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'Big document', cache_control: ephemeral }, { type: 'text', text: 'Question?' }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Big document', cache_control: ephemeral },
+            { type: 'text', text: 'Question?' },
+          ],
+        },
+      ],
       tools: [{ name: 'f', input_schema: { type: 'object' }, cache_control: ephemeral }],
     };
     const native = convert(body, true);
     expect(native.messages).toEqual([
       { role: 'system', content: [{ type: 'text', text: 'Long instructions', cache_control: ephemeral }] },
-      { role: 'user', content: [{ type: 'text', text: 'Big document', cache_control: ephemeral }, { type: 'text', text: 'Question?' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Big document', cache_control: ephemeral },
+          { type: 'text', text: 'Question?' },
+        ],
+      },
     ]);
     expect(native.tools?.[0]).toMatchObject({ cache_control: ephemeral });
     const openAi = convert(body, false);
@@ -142,10 +192,19 @@ describe('fromAnthropicRequest', () => {
   });
 
   it('rejects server tools and unknown block types with the path of the field', () => {
-    const serverTool = messagesRequestSchema.safeParse({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] });
+    const serverTool = messagesRequestSchema.safeParse({
+      model: 'm',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'Hi' }],
+      tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+    });
     expect(serverTool.success).toBe(false);
     expect(serverTool.error?.issues[0]?.path).toEqual(['tools', 0, 'type']);
-    const document = messagesRequestSchema.safeParse({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }] });
+    const document = messagesRequestSchema.safeParse({
+      model: 'm',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }],
+    });
     expect(document.success).toBe(false);
   });
 });

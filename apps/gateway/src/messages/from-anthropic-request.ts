@@ -1,5 +1,10 @@
 import type { ChatCompletionRequest, ChatMessage, ChatTool, ChatToolCall } from '@gw/providers';
-import type { AnthropicContentBlock, AnthropicMessage, AnthropicThinking, MessagesRequest } from './messages-request-schema.ts';
+import type {
+  AnthropicContentBlock,
+  AnthropicMessage,
+  AnthropicThinking,
+  MessagesRequest,
+} from './messages-request-schema.ts';
 
 type UserPart = Exclude<Extract<ChatMessage, { role: 'user' }>['content'], string>[number];
 
@@ -27,7 +32,10 @@ const MEDIUM_EFFORT_BELOW = 16_384;
  * @example
  * reasoningEffortFor({ type: 'enabled', budget_tokens: 10_000 }); // 'medium'
  */
-export function reasoningEffortFor(thinking: AnthropicThinking | null | undefined, effort?: string | null): string | undefined {
+export function reasoningEffortFor(
+  thinking: AnthropicThinking | null | undefined,
+  effort?: string | null,
+): string | undefined {
   if (effort != null && effort !== '') return effort === 'max' ? 'xhigh' : effort;
   if (thinking?.type !== 'enabled') return undefined;
   if (thinking.budget_tokens < LOW_EFFORT_BELOW) return 'low';
@@ -84,7 +92,10 @@ function userMessages(message: AnthropicMessage, nativeAnthropic: boolean): Chat
   if (parts.length > 0) {
     // A plain string when nothing but text (and no caching breakpoint) is there: what every upstream reads best.
     const onlyText = parts.every((part) => part.type === 'text' && part['cache_control'] === undefined);
-    messages.push({ role: 'user', content: onlyText ? parts.map((part) => (part.type === 'text' ? part.text : '')).join('\n') : parts });
+    messages.push({
+      role: 'user',
+      content: onlyText ? parts.map((part) => (part.type === 'text' ? part.text : '')).join('\n') : parts,
+    });
   }
   return messages;
 }
@@ -102,7 +113,11 @@ function assistantMessage(message: AnthropicMessage): ChatMessage {
         reasoning += block.thinking;
         break;
       case 'tool_use':
-        toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
+        toolCalls.push({
+          id: block.id,
+          type: 'function',
+          function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) },
+        });
         break;
       default:
         // redacted_thinking is encrypted for Anthropic only; images and tool results do not occur in assistant turns.
@@ -120,7 +135,8 @@ function assistantMessage(message: AnthropicMessage): ChatMessage {
 function toolChoice(request: MessagesRequest): Pick<ChatCompletionRequest, 'tool_choice' | 'parallel_tool_calls'> {
   const choice = request.tool_choice;
   if (choice == null) return {};
-  const parallel = choice.type !== 'none' && choice.disable_parallel_tool_use === true ? { parallel_tool_calls: false } : {};
+  const parallel =
+    choice.type !== 'none' && choice.disable_parallel_tool_use === true ? { parallel_tool_calls: false } : {};
   switch (choice.type) {
     case 'auto':
       return { tool_choice: 'auto', ...parallel };
@@ -166,7 +182,11 @@ export function fromAnthropicRequest(request: MessagesRequest, options: FromAnth
     messages.push({
       role: 'system',
       content: cached
-        ? system.map((block) => ({ type: 'text' as const, text: block.text, ...cacheControl(block.cache_control, native) }))
+        ? system.map((block) => ({
+            type: 'text' as const,
+            text: block.text,
+            ...cacheControl(block.cache_control, native),
+          }))
         : system.map((block) => block.text).join('\n'),
     });
   }
@@ -199,7 +219,14 @@ export function fromAnthropicRequest(request: MessagesRequest, options: FromAnth
     ...(tools === undefined || tools.length === 0 ? {} : { tools }),
     ...toolChoice(request),
     ...(effort === undefined ? {} : { reasoning_effort: effort }),
-    ...(format == null ? {} : { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } } }),
+    ...(format == null
+      ? {}
+      : {
+          response_format: {
+            type: 'json_schema',
+            json_schema: { name: 'output', schema: format.schema, strict: true },
+          },
+        }),
     ...(options.nativeAnthropic && request.thinking != null ? { thinking: request.thinking } : {}),
     ...(options.nativeAnthropic && request.top_k != null ? { top_k: request.top_k } : {}),
   };

@@ -8,7 +8,11 @@ import { z } from 'zod';
 // Prompt-caching breakpoint; kept for a native Anthropic target (see from-anthropic-request.ts).
 const cacheControlSchema = z.looseObject({ type: z.string() });
 
-const textBlockSchema = z.looseObject({ type: z.literal('text'), text: z.string(), cache_control: cacheControlSchema.nullish() });
+const textBlockSchema = z.looseObject({
+  type: z.literal('text'),
+  text: z.string(),
+  cache_control: cacheControlSchema.nullish(),
+});
 
 const imageSourceSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('base64'), media_type: z.string().min(1), data: z.string() }),
@@ -30,7 +34,11 @@ const toolResultBlockSchema = z.looseObject({
   is_error: z.boolean().nullish(),
 });
 
-const thinkingBlockSchema = z.looseObject({ type: z.literal('thinking'), thinking: z.string(), signature: z.string().nullish() });
+const thinkingBlockSchema = z.looseObject({
+  type: z.literal('thinking'),
+  thinking: z.string(),
+  signature: z.string().nullish(),
+});
 const redactedThinkingBlockSchema = z.looseObject({ type: z.literal('redacted_thinking'), data: z.string() });
 
 const contentBlockSchema = z.discriminatedUnion('type', [

@@ -54,7 +54,8 @@ function count(value: unknown): number {
  * // { input_tokens: 40, output_tokens: 5, cache_read_input_tokens: 60, cache_creation_input_tokens: 0 }
  */
 export function toAnthropicUsage(usage: Usage | null | undefined): AnthropicUsage {
-  if (usage == null) return { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+  if (usage == null)
+    return { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
   const cacheRead = count(usage.prompt_tokens_details?.cached_tokens);
   const cacheCreation = count(usage.prompt_tokens_details?.['cache_creation_tokens']);
   return {
@@ -110,7 +111,10 @@ export function toolInput(text: string): unknown {
  * @example
  * return c.json(toAnthropicResponse(await provider.chat(request), { id: anthropicMessageId(), model: 'claude' }));
  */
-export function toAnthropicResponse(response: ChatCompletionResponse, options: { id: string; model: string }): AnthropicMessageResponse {
+export function toAnthropicResponse(
+  response: ChatCompletionResponse,
+  options: { id: string; model: string },
+): AnthropicMessageResponse {
   const choice = response.choices[0];
   const message = choice?.message;
   const content: AnthropicResponseBlock[] = [];
@@ -121,7 +125,12 @@ export function toAnthropicResponse(response: ChatCompletionResponse, options: {
   if (text !== '') content.push({ type: 'text', text });
   for (const call of message?.tool_calls ?? []) {
     if (call.function == null) continue;
-    content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments) });
+    content.push({
+      type: 'tool_use',
+      id: call.id,
+      name: call.function.name,
+      input: toolInput(call.function.arguments),
+    });
   }
   return {
     id: options.id,

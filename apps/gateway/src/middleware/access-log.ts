@@ -8,7 +8,10 @@ import type { Logger } from '../logger.ts';
  * @example
  * if (config.logging.requests) app.use(accessLog(logger));
  */
-export function accessLog(logger: Logger, now: () => number = performance.now.bind(performance)): MiddlewareHandler<{ Variables: { requestId: string } }> {
+export function accessLog(
+  logger: Logger,
+  now: () => number = performance.now.bind(performance),
+): MiddlewareHandler<{ Variables: { requestId: string } }> {
   return async function accessLogMiddleware(c, next) {
     const started = now();
     await next();

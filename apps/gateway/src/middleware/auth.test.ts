@@ -27,13 +27,21 @@ describe('master key auth', () => {
     const { url, upstream } = await startWithMasterKey();
     const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: 'not even json' });
     expect(response.status).toBe(401);
-    expect(await response.json()).toMatchObject({ error: { type: 'authentication_error', code: 'invalid_api_key', param: null } });
+    expect(await response.json()).toMatchObject({
+      error: { type: 'authentication_error', code: 'invalid_api_key', param: null },
+    });
     expect(upstream.requests).toHaveLength(0);
   });
 
   it('answers 401 for a wrong key or a wrong scheme, and calls no upstream', async () => {
     const { url, upstream } = await startWithMasterKey();
-    for (const authorization of [`Bearer ${MASTER_KEY}x`, `Bearer ${MASTER_KEY.slice(0, -1)}X`, 'Bearer short', `Basic ${MASTER_KEY}`, MASTER_KEY]) {
+    for (const authorization of [
+      `Bearer ${MASTER_KEY}x`,
+      `Bearer ${MASTER_KEY.slice(0, -1)}X`,
+      'Bearer short',
+      `Basic ${MASTER_KEY}`,
+      MASTER_KEY,
+    ]) {
       const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { authorization });
       expect(response.status).toBe(401);
       expect(await response.text()).not.toContain(MASTER_KEY);
@@ -45,7 +53,9 @@ describe('master key auth', () => {
 
   it('lets the right key through', async () => {
     const { url, upstream } = await startWithMasterKey();
-    const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { authorization: `Bearer ${MASTER_KEY}` });
+    const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'), {
+      authorization: `Bearer ${MASTER_KEY}`,
+    });
     expect(response.status).toBe(200);
     expect(upstream.requests).toHaveLength(1);
     // The client's key is ours; the upstream must get the vendor key instead.
@@ -54,13 +64,22 @@ describe('master key auth', () => {
 
   it('accepts the key as x-api-key (Anthropic clients) on every /v1 route, and checks it as strictly', async () => {
     const { url, upstream } = await startWithMasterKey();
-    expect((await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { 'x-api-key': MASTER_KEY })).status).toBe(200);
+    expect((await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { 'x-api-key': MASTER_KEY })).status).toBe(
+      200,
+    );
     expect((await fetch(`${url}/v1/models`, { headers: { 'x-api-key': MASTER_KEY } })).status).toBe(200);
     const wrong = await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { 'x-api-key': `${MASTER_KEY}x` });
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).not.toContain(MASTER_KEY);
     // A Bearer header, when sent, is the key that counts.
-    expect((await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { authorization: 'Bearer wrong', 'x-api-key': MASTER_KEY })).status).toBe(401);
+    expect(
+      (
+        await postJson(`${url}/v1/chat/completions`, chatBody('chat'), {
+          authorization: 'Bearer wrong',
+          'x-api-key': MASTER_KEY,
+        })
+      ).status,
+    ).toBe(401);
     expect((await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { 'x-api-key': '' })).status).toBe(401);
     expect(upstream.requests).toHaveLength(1);
   });
@@ -78,7 +97,9 @@ describe('master key auth', () => {
       const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { authorization });
       bodies.push(await response.text(), JSON.stringify([...response.headers]));
     }
-    const stream = await postJson(`${url}/v1/chat/completions`, chatBody('chat', { stream: true }), { authorization: `Bearer ${MASTER_KEY}` });
+    const stream = await postJson(`${url}/v1/chat/completions`, chatBody('chat', { stream: true }), {
+      authorization: `Bearer ${MASTER_KEY}`,
+    });
     bodies.push(await stream.text());
     expect(bodies.join('\n')).not.toContain(MASTER_KEY);
     expect(logs.length).toBeGreaterThan(0);

@@ -64,7 +64,9 @@ describe('body limit', () => {
     t = await startTestGateway();
     const result = await upload(`${t.url}/v1/chat/completions`, 30 * MIB, false);
     expect(result.status).toBe(413);
-    expect(JSON.parse(result.body)).toMatchObject({ error: { type: 'invalid_request_error', code: 'request_too_large' } });
+    expect(JSON.parse(result.body)).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'request_too_large' },
+    });
     expect(result.writtenWhenAnswered).toBeLessThan(30 * MIB);
     expect(t.upstream.requests).toHaveLength(0);
 

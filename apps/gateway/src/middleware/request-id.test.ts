@@ -13,7 +13,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 describe('x-request-id', () => {
   it('echoes the id the client sent', async () => {
     t = await startTestGateway();
-    const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'), { 'x-request-id': 'client-id_1.2:3' });
+    const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'), {
+      'x-request-id': 'client-id_1.2:3',
+    });
     expect(response.headers.get('x-request-id')).toBe('client-id_1.2:3');
   });
 
@@ -31,7 +33,11 @@ describe('x-request-id', () => {
     const notFound = await fetch(`${t.url}/nowhere`, { headers: { 'x-request-id': 'err-1' } });
     expect(notFound.status).toBe(404);
     expect(notFound.headers.get('x-request-id')).toBe('err-1');
-    const badJson = await fetch(`${t.url}/v1/chat/completions`, { method: 'POST', body: '{', headers: { 'x-request-id': 'err-2' } });
+    const badJson = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: '{',
+      headers: { 'x-request-id': 'err-2' },
+    });
     expect(badJson.status).toBe(400);
     expect(badJson.headers.get('x-request-id')).toBe('err-2');
     t.upstream.enqueue({ type: 'error', status: 500 });

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 
 const MAX_LENGTH = 128;
-const DISALLOWED = /[^A-Za-z0-9._:-]/g;
+const DISALLOWED = /[^\w.:-]/g;
 
 /**
  * Makes a client-sent request id safe to echo: keeps only `[A-Za-z0-9._:-]`, at most 128 chars.

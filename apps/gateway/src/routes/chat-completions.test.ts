@@ -2,7 +2,16 @@ import { createServer as createNetServer } from 'node:net';
 import type { Usage } from '@gw/providers';
 import { describe, expect, it } from 'vitest';
 import type { RequestOutcome } from '../settle.ts';
-import { chatBody, errorLines, gatewayPerTest, postJson, rawRequest, TEST_VENDOR_KEY, type TestGateway, waitFor } from '../test-helpers.ts';
+import {
+  chatBody,
+  errorLines,
+  gatewayPerTest,
+  postJson,
+  rawRequest,
+  TEST_VENDOR_KEY,
+  type TestGateway,
+  waitFor,
+} from '../test-helpers.ts';
 
 const start = gatewayPerTest();
 
@@ -31,10 +40,17 @@ describe('POST /v1/chat/completions (JSON)', () => {
   it('round-trips: the upstream sees the rewritten model and the vendor key, the client gets the upstream answer', async () => {
     const { url, upstream } = await start();
     upstream.enqueue({ type: 'chat', content: 'Hello there, friend.' });
-    const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat', { temperature: 0.2, vendor_extra: { keep: true } }));
+    const response = await postJson(
+      `${url}/v1/chat/completions`,
+      chatBody('chat', { temperature: 0.2, vendor_extra: { keep: true } }),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('application/json');
-    const body = (await response.json()) as { object: string; choices: Array<{ message: { content: string } }>; usage: { total_tokens: number } };
+    const body = (await response.json()) as {
+      object: string;
+      choices: Array<{ message: { content: string } }>;
+      usage: { total_tokens: number };
+    };
     expect(body.object).toBe('chat.completion');
     expect(body.choices[0]?.message.content).toBe('Hello there, friend.');
     expect(body.usage.total_tokens).toBeGreaterThan(0);
@@ -43,18 +59,43 @@ describe('POST /v1/chat/completions (JSON)', () => {
     const seen = upstream.requests[0];
     expect(seen?.path).toBe('/v1/chat/completions');
     expect(seen?.headers['authorization']).toBe(`Bearer ${TEST_VENDOR_KEY}`);
-    expect(seen?.body).toMatchObject({ model: 'gpt-4o-mini', temperature: 0.2, vendor_extra: { keep: true }, messages: [{ role: 'user', content: 'Say hello' }] });
+    expect(seen?.body).toMatchObject({
+      model: 'gpt-4o-mini',
+      temperature: 0.2,
+      vendor_extra: { keep: true },
+      messages: [{ role: 'user', content: 'Say hello' }],
+    });
   });
 
   it('forwards tools to the upstream and returns tool_calls', async () => {
     const { url, upstream } = await start();
-    upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
-    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    upstream.enqueue({
+      type: 'chat',
+      toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+    });
+    const tools = [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          description: 'Weather',
+          parameters: { type: 'object', properties: { city: { type: 'string' } } },
+        },
+      },
+    ];
     const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat', { tools, tool_choice: 'auto' }));
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { choices: Array<{ finish_reason: string; message: { tool_calls: Array<{ id: string; function: { name: string; arguments: string } }> } }> };
+    const body = (await response.json()) as {
+      choices: Array<{
+        finish_reason: string;
+        message: { tool_calls: Array<{ id: string; function: { name: string; arguments: string } }> };
+      }>;
+    };
     expect(body.choices[0]?.finish_reason).toBe('tool_calls');
-    expect(body.choices[0]?.message.tool_calls[0]).toMatchObject({ id: 'call_1', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+    expect(body.choices[0]?.message.tool_calls[0]).toMatchObject({
+      id: 'call_1',
+      function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+    });
     expect(upstream.requests[0]?.body).toMatchObject({ tools, tool_choice: 'auto' });
   });
 
@@ -77,7 +118,11 @@ describe('POST /v1/chat/completions (JSON)', () => {
 
   it('answers 400 invalid_json for a malformed body', async () => {
     const { url, upstream } = await start();
-    const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": "chat", ' });
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model": "chat", ',
+    });
     expect(response.status).toBe(400);
     expect((await envelope(response)).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
     expect(upstream.requests).toHaveLength(0);
@@ -85,7 +130,10 @@ describe('POST /v1/chat/completions (JSON)', () => {
 
   it('answers 400 naming the field path of a schema violation', async () => {
     const { url, upstream } = await start();
-    const response = await postJson(`${url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'wizard', content: 'hi' }] });
+    const response = await postJson(`${url}/v1/chat/completions`, {
+      model: 'chat',
+      messages: [{ role: 'wizard', content: 'hi' }],
+    });
     expect(response.status).toBe(400);
     const body = await envelope(response);
     expect(body.error.param).toBe('messages[0].role');
@@ -103,11 +151,21 @@ describe('POST /v1/chat/completions (JSON)', () => {
   it.each([
     [400, 'invalid_request_error', 'context_length_exceeded', "This model's maximum context length is 128000 tokens."],
     [401, 'invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.'],
-    [404, 'invalid_request_error', 'model_not_found', 'The model `gpt-9` does not exist or you do not have access to it.'],
+    [
+      404,
+      'invalid_request_error',
+      'model_not_found',
+      'The model `gpt-9` does not exist or you do not have access to it.',
+    ],
     [429, 'requests', 'rate_limit_exceeded', 'Rate limit reached for gpt-4o-mini.'],
   ])('passes an upstream %i through with the vendor message, type and code', async (status, type, code, message) => {
     const { url, upstream } = await start();
-    upstream.enqueue({ type: 'error', status, body: { error: { message, type, code, param: null } }, headers: status === 429 ? { 'retry-after': '7' } : {} });
+    upstream.enqueue({
+      type: 'error',
+      status,
+      body: { error: { message, type, code, param: null } },
+      headers: status === 429 ? { 'retry-after': '7' } : {},
+    });
     const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
     expect(response.status).toBe(status);
     const body = await envelope(response);
@@ -117,7 +175,11 @@ describe('POST /v1/chat/completions (JSON)', () => {
 
   it.each([500, 502])('turns an upstream %i into 502', async (status) => {
     const { url, upstream } = await start();
-    upstream.enqueue({ type: 'error', status, body: { error: { message: 'The server had an error', type: 'server_error', code: null, param: null } } });
+    upstream.enqueue({
+      type: 'error',
+      status,
+      body: { error: { message: 'The server had an error', type: 'server_error', code: null, param: null } },
+    });
     const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
     expect(response.status).toBe(502);
     const body = await envelope(response);
@@ -140,21 +202,40 @@ describe('POST /v1/chat/completions (JSON)', () => {
 
   it('sends an answer used as it came in the text the upstream sent, and a changed one re-serialised', async () => {
     const { url, upstream } = await start();
-    const wire = '{"vendor_extra":{"a":1}, "id":"r1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi \\u00e9"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}';
+    const wire =
+      '{"vendor_extra":{"a":1}, "id":"r1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi \\u00e9"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}';
     upstream.enqueue({ type: 'raw', headers: { 'content-type': 'application/json' }, body: wire });
     const same = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
     expect(same.status).toBe(200);
     expect(await same.text()).toBe(wire);
 
-    upstream.enqueue({ type: 'raw', headers: { 'content-type': 'application/json' }, body: wire.replace('"stop"', '"sensitive"') });
+    upstream.enqueue({
+      type: 'raw',
+      headers: { 'content-type': 'application/json' },
+      body: wire.replace('"stop"', '"sensitive"'),
+    });
     const changed = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
     const body: unknown = await changed.json();
-    expect(body).toMatchObject({ vendor_extra: { a: 1 }, choices: [{ message: { content: 'Hi é' }, finish_reason: 'content_filter' }] });
+    expect(body).toMatchObject({
+      vendor_extra: { a: 1 },
+      choices: [{ message: { content: 'Hi é' }, finish_reason: 'content_filter' }],
+    });
   });
 
   it('never lets the vendor key reach the client, even when the upstream echoes it', async () => {
     const { url, upstream, logs } = await start();
-    upstream.enqueue({ type: 'error', status: 401, body: { error: { message: `Incorrect API key provided: ${TEST_VENDOR_KEY}`, type: 'invalid_request_error', code: 'invalid_api_key', param: null } } });
+    upstream.enqueue({
+      type: 'error',
+      status: 401,
+      body: {
+        error: {
+          message: `Incorrect API key provided: ${TEST_VENDOR_KEY}`,
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+          param: null,
+        },
+      },
+    });
     const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
     expect(response.status).toBe(401);
     expect(await response.text()).not.toContain(TEST_VENDOR_KEY);
@@ -169,7 +250,14 @@ describe('POST /v1/chat/completions (JSON)', () => {
     await response.json();
     expect(settled).toHaveLength(1);
     expect(settled[0]?.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 3, total_tokens: 14 });
-    expect(settled[0]?.outcome).toMatchObject({ status: 'completed', requestId: 'req-json-1', model: 'chat', providerId: 'up', upstreamModel: 'gpt-4o-mini', stream: false });
+    expect(settled[0]?.outcome).toMatchObject({
+      status: 'completed',
+      requestId: 'req-json-1',
+      model: 'chat',
+      providerId: 'up',
+      upstreamModel: 'gpt-4o-mini',
+      stream: false,
+    });
   });
 
   it('settles a failed upstream call once, without usage', async () => {
@@ -219,7 +307,11 @@ describe('POST /v1/chat/completions (JSON)', () => {
   it('answers a body that arrives in pieces (chunked transfer encoding)', async () => {
     const { url, upstream } = await start();
     const body = JSON.stringify(chatBody('chat'));
-    const response = await rawRequest(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body });
+    const response = await rawRequest(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      body,
+    });
     expect(response.status).toBe(200);
     expect(upstream.requests).toHaveLength(1);
   });
@@ -229,11 +321,24 @@ describe('routing over HTTP', () => {
   function twoTargets(strategy: string, weights: [number, number]) {
     return (upstream: { baseUrl: string }) => ({
       providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl }],
-      models: [{ name: 'chat', strategy, targets: [{ provider: 'up', model: 'model-a', weight: weights[0] }, { provider: 'up', model: 'model-b', weight: weights[1] }] }],
+      models: [
+        {
+          name: 'chat',
+          strategy,
+          targets: [
+            { provider: 'up', model: 'model-a', weight: weights[0] },
+            { provider: 'up', model: 'model-b', weight: weights[1] },
+          ],
+        },
+      ],
     });
   }
 
-  async function countUpstreamModels(url: string, upstream: TestGateway['upstream'], requests: number): Promise<Record<string, number>> {
+  async function countUpstreamModels(
+    url: string,
+    upstream: TestGateway['upstream'],
+    requests: number,
+  ): Promise<Record<string, number>> {
     for (let index = 0; index < requests; index++) {
       const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
       expect(response.status).toBe(200);

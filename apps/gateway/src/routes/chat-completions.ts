@@ -26,7 +26,9 @@ export function chatCompletions(options: RouteOptions): Handler<{ Variables: { r
     request.model = model;
 
     if (!stream) {
-      const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
+      const response = await callWithinBudget(c, call, (signal) =>
+        router.chat(request, { ...call.callOptions, signal }),
+      );
       call.settle(response.usage ?? undefined, 'completed');
       // The upstream's own text when the answer is as it came: no second serialisation.
       return sendJson(c, response, rawResponseJson(response));
@@ -35,7 +37,16 @@ export function chatCompletions(options: RouteOptions): Handler<{ Variables: { r
     // Read before the call: the provider adds include_usage upstream for its own billing.
     const encoder = openAiChunkEncoder(request.stream_options?.include_usage === true);
     const { callOptions, settle, routed } = call;
-    return streamChat(c, { provider: router, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent });
+    return streamChat(c, {
+      provider: router,
+      callOptions,
+      request,
+      settle,
+      logger,
+      streamIdleTimeoutMs: routed.streamIdleMs,
+      totalTimeoutMs: routed.totalMs,
+      encoder,
+      errorEvent,
+    });
   };
 }
-

@@ -8,7 +8,13 @@ const start = gatewayPerTest();
 
 interface Chunk {
   object?: string;
-  choices: Array<{ delta: { content?: string | null; tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> }; finish_reason?: string | null }>;
+  choices: Array<{
+    delta: {
+      content?: string | null;
+      tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }>;
+    };
+    finish_reason?: string | null;
+  }>;
   usage?: unknown;
 }
 
@@ -58,7 +64,8 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('relays a chunk it need not change as the upstream wrote it, and normalises one it must', async () => {
     const { url, upstream } = await start();
-    const asSent = '{"id":"c1","object":"chat.completion.chunk","x_vendor":{"note":"kept"},"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]';
+    const asSent =
+      '{"id":"c1","object":"chat.completion.chunk","x_vendor":{"note":"kept"},"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]';
     upstream.enqueue({
       type: 'raw',
       headers: { 'content-type': 'text/event-stream' },
@@ -72,14 +79,21 @@ describe('POST /v1/chat/completions (SSE)', () => {
     // usage: null is dropped for a client that did not ask for usage, the rest is the upstream's text.
     expect(data[0]).toBe(`${asSent}}`);
     // A chunk without index gets the index the schema fills in; the usage-only chunk stays with us.
-    expect(JSON.parse(data[1] ?? '')).toEqual({ id: 'c2', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: ' there' } }] });
+    expect(JSON.parse(data[1] ?? '')).toEqual({
+      id: 'c2',
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta: { content: ' there' } }],
+    });
     expect(data.slice(2)).toEqual(['[DONE]']);
   });
 
   it('passes the usage chunk on when the client asked for include_usage', async () => {
     const { url, upstream } = await start();
     upstream.enqueue({ type: 'chat', content: 'a b c', usage: { prompt_tokens: 5, completion_tokens: 3 } });
-    const response = await postJson(`${url}/v1/chat/completions`, streamBody({ stream_options: { include_usage: true } }));
+    const response = await postJson(
+      `${url}/v1/chat/completions`,
+      streamBody({ stream_options: { include_usage: true } }),
+    );
     const data = sseData(await response.text());
     expect(data.at(-1)).toBe('[DONE]');
     const chunks = parseChunks(data);
@@ -90,7 +104,10 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('streams tool calls back', async () => {
     const { url, upstream } = await start();
-    upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_9', name: 'lookup', arguments: '{"query":"weather in Paris"}' }] });
+    upstream.enqueue({
+      type: 'chat',
+      toolCalls: [{ id: 'call_9', name: 'lookup', arguments: '{"query":"weather in Paris"}' }],
+    });
     const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }];
     const response = await postJson(`${url}/v1/chat/completions`, streamBody({ tools }));
     const chunks = parseChunks(sseData(await response.text()));
@@ -104,7 +121,11 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('answers an upstream error before the first byte as a JSON error with the right status', async () => {
     const { url, upstream } = await start();
-    upstream.enqueue({ type: 'error', status: 429, body: { error: { message: 'Slow down', type: 'requests', code: 'rate_limit_exceeded', param: null } } });
+    upstream.enqueue({
+      type: 'error',
+      status: 429,
+      body: { error: { message: 'Slow down', type: 'requests', code: 'rate_limit_exceeded', param: null } },
+    });
     const response = await postJson(`${url}/v1/chat/completions`, streamBody());
     expect(response.status).toBe(429);
     expect(response.headers.get('content-type')).toContain('application/json');
@@ -137,7 +158,9 @@ describe('POST /v1/chat/completions (SSE)', () => {
     expect(response.status).toBe(200);
     const data = sseData(await response.text());
     expect(data).not.toContain('[DONE]');
-    expect(JSON.parse(data.at(-1) ?? '{}')).toMatchObject({ error: { type: 'timeout_error', code: 'stream_idle_timeout' } });
+    expect(JSON.parse(data.at(-1) ?? '{}')).toMatchObject({
+      error: { type: 'timeout_error', code: 'stream_idle_timeout' },
+    });
     await waitFor(() => upstream.requests[0]?.aborted === true, 1000);
   });
 
@@ -158,7 +181,11 @@ describe('POST /v1/chat/completions (SSE)', () => {
   it('aborts the upstream request promptly when the client disconnects mid-stream', async () => {
     const settled: RequestOutcome[] = [];
     const { url, upstream, logs } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
-    upstream.enqueue({ type: 'chat', content: Array.from({ length: 200 }, (_, index) => `w${index}`).join(' '), chunkDelayMs: 20 });
+    upstream.enqueue({
+      type: 'chat',
+      content: Array.from({ length: 200 }, (_, index) => `w${index}`).join(' '),
+      chunkDelayMs: 20,
+    });
     const response = await postJson(`${url}/v1/chat/completions`, streamBody());
     const reader = response.body?.getReader();
     expect(reader).toBeDefined();
@@ -205,7 +232,12 @@ describe('POST /v1/chat/completions (SSE)', () => {
     await waitFor(() => settled.length > 0);
     expect(settled).toHaveLength(1);
     expect(settled[0]?.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 });
-    expect(settled[0]?.outcome).toMatchObject({ status: 'completed', stream: true, model: 'chat', upstreamModel: 'gpt-4o-mini' });
+    expect(settled[0]?.outcome).toMatchObject({
+      status: 'completed',
+      stream: true,
+      model: 'chat',
+      upstreamModel: 'gpt-4o-mini',
+    });
   });
 
   it('settles a stream that failed mid-way exactly once', async () => {
@@ -244,7 +276,10 @@ describe('relayChunks', () => {
     };
   }
 
-  async function relay(reads: string[][], failAtEnd?: Error): Promise<{ writes: string[]; error: unknown; settled: OutcomeStatus[] }> {
+  async function relay(
+    reads: string[][],
+    failAtEnd?: Error,
+  ): Promise<{ writes: string[]; error: unknown; settled: OutcomeStatus[] }> {
     const upstream = upstreamOf(reads, failAtEnd);
     const first = await upstream.next();
     const settled: OutcomeStatus[] = [];

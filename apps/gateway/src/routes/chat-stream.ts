@@ -45,7 +45,8 @@ function dataLine(chunk: ChatCompletionChunk, dropUsage: boolean): string {
     if (!dropUsage || chunk.usage === undefined) return `data: ${raw}\n\n`;
     // A text ending so is an object whose last member is usage: null; JSON.parse kept that member, so the
     // text without it says what the chunk without usage says.
-    if (chunk.usage === null && raw.endsWith(NULL_USAGE_TAIL)) return `data: ${raw.slice(0, -NULL_USAGE_TAIL.length)}}\n\n`;
+    if (chunk.usage === null && raw.endsWith(NULL_USAGE_TAIL))
+      return `data: ${raw.slice(0, -NULL_USAGE_TAIL.length)}}\n\n`;
   }
   if (dropUsage && chunk.usage !== undefined) chunk.usage = undefined;
   return `data: ${JSON.stringify(chunk)}\n\n`;
@@ -212,7 +213,9 @@ const SSE_HEADERS = {
 /** Options for {@link streamChat}. */
 export interface StreamChatOptions {
   /** What streams the chunks: a provider or a router. */
-  provider: { chatStream(request: ChatCompletionRequest, options: RouterCallOptions): AsyncIterableIterator<ChatCompletionChunk> };
+  provider: {
+    chatStream(request: ChatCompletionRequest, options: RouterCallOptions): AsyncIterableIterator<ChatCompletionChunk>;
+  };
   /** Passed to `chatStream` besides the signal (priority, onDeployment). */
   callOptions?: Omit<RouterCallOptions, 'signal'> | undefined;
   /** The canonical request, `model` already the upstream name. */
@@ -239,7 +242,10 @@ export interface StreamChatOptions {
  * @example
  * return streamChat(c, { provider, request, settle, logger, streamIdleTimeoutMs, encoder: openAiChunkEncoder(false), errorEvent });
  */
-export async function streamChat(c: Context<{ Variables: { requestId: string } }>, options: StreamChatOptions): Promise<Response> {
+export async function streamChat(
+  c: Context<{ Variables: { requestId: string } }>,
+  options: StreamChatOptions,
+): Promise<Response> {
   const { provider, callOptions, request, logger, streamIdleTimeoutMs, totalTimeoutMs, encoder } = options;
   const signal = c.req.raw.signal;
   // A stream can end on our side (idle timeout, failure) while the client is still there, so
@@ -258,7 +264,10 @@ export async function streamChat(c: Context<{ Variables: { requestId: string } }
       options.settle(usage, status, error);
     };
   }
-  const upstream = withIdleTimeout(provider.chatStream(request, { ...callOptions, signal: upstreamSignal }), { idleMs: streamIdleTimeoutMs, signal: upstreamSignal });
+  const upstream = withIdleTimeout(provider.chatStream(request, { ...callOptions, signal: upstreamSignal }), {
+    idleMs: streamIdleTimeoutMs,
+    signal: upstreamSignal,
+  });
   let first: IteratorResult<ChatCompletionChunk>;
   try {
     first = await upstream.next();

@@ -19,11 +19,18 @@ export function embeddings(options: RouteOptions): Handler<{ Variables: { reques
     const call = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream: false });
     const { router, model } = call.routed;
     request.model = model;
-    const response = await callWithinBudget(c, call, (signal) => router.embed(request, { ...call.callOptions, signal }));
+    const response = await callWithinBudget(c, call, (signal) =>
+      router.embed(request, { ...call.callOptions, signal }),
+    );
     const settle = call.settle;
     const usage = response.usage;
     // The settle hook takes chat usage; an embedding has input tokens only.
-    settle(usage == null ? undefined : { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens }, 'completed');
+    settle(
+      usage == null
+        ? undefined
+        : { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens },
+      'completed',
+    );
     return c.json(response);
   };
 }

@@ -39,7 +39,10 @@ describe('a gemini provider behind the gateway', () => {
     const data = sseData(await response.text());
     expect(data.at(-1)).toBe('[DONE]');
     const chunks: unknown[] = data.slice(0, -1).map((line) => JSON.parse(line));
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 } });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 },
+    });
     expect(upstream.requests[0]?.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
   });
 

@@ -31,9 +31,11 @@ export function live(): Handler {
  */
 export function ready(source: ReadinessSource): Handler {
   return (c) => {
-    if (source.draining) return c.json({ status: 'unavailable', reason: 'draining: the gateway is shutting down' }, 503);
+    if (source.draining)
+      return c.json({ status: 'unavailable', reason: 'draining: the gateway is shutting down' }, 503);
     if (source.enabledProviders === 0) return c.json({ status: 'unavailable', reason: 'no enabled provider' }, 503);
-    if (!source.hasUsableRoute) return c.json({ status: 'unavailable', reason: 'no model alias has a usable deployment' }, 503);
+    if (!source.hasUsableRoute)
+      return c.json({ status: 'unavailable', reason: 'no model alias has a usable deployment' }, 503);
     return c.json({ status: 'ok' }, 200);
   };
 }

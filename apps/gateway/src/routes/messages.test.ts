@@ -75,13 +75,32 @@ function headers(): Record<string, string> {
 describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
   it('non-streaming: an Anthropic Message with text, stop reason, usage and the requested model', async () => {
     t.upstream.enqueue({ type: 'chat', content: ANSWER, usage: USAGE });
-    const message = await anthropic().messages.create({ model: 'chat', max_tokens: 256, messages: [{ role: 'user', content: 'Tell me about foxes' }] });
-    expect(message).toMatchObject({ type: 'message', role: 'assistant', model: 'chat', stop_reason: 'end_turn', stop_sequence: null });
+    const message = await anthropic().messages.create({
+      model: 'chat',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'Tell me about foxes' }],
+    });
+    expect(message).toMatchObject({
+      type: 'message',
+      role: 'assistant',
+      model: 'chat',
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+    });
     expect(message.id).toMatch(/^msg_/);
     expect(message.content).toEqual([{ type: 'text', text: ANSWER }]);
-    expect(message.usage).toMatchObject({ input_tokens: 21, output_tokens: 9, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    expect(message.usage).toMatchObject({
+      input_tokens: 21,
+      output_tokens: 9,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 0,
+    });
     const body = upstreamBody();
-    expect(body).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 256, messages: [{ role: 'user', content: 'Tell me about foxes' }] });
+    expect(body).toMatchObject({
+      model: 'gpt-4o-mini',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'Tell me about foxes' }],
+    });
     expect(settled).toHaveLength(1);
     expect(settled[0]?.usage).toMatchObject(USAGE);
     expect(settled[0]?.outcome).toMatchObject({ status: 'completed', model: 'chat', stream: false });
@@ -89,7 +108,11 @@ describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
 
   it('streaming: messages.stream().finalMessage() assembles the text and usage', async () => {
     t.upstream.enqueue({ type: 'chat', content: ANSWER, usage: USAGE });
-    const stream = anthropic().messages.stream({ model: 'chat', max_tokens: 256, messages: [{ role: 'user', content: 'Tell me about foxes' }] });
+    const stream = anthropic().messages.stream({
+      model: 'chat',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'Tell me about foxes' }],
+    });
     const deltas: string[] = [];
     stream.on('text', (text) => deltas.push(text));
     const message = await stream.finalMessage();
@@ -124,7 +147,18 @@ describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
   });
 
   it('passes temperature and top_p on and drops top_k (sampling fields the current SDK types no longer list)', async () => {
-    const response = await postJson(`${t.url}/v1/messages`, { model: 'chat', max_tokens: 20, temperature: 0.2, top_p: 0.9, top_k: 40, messages: [{ role: 'user', content: 'Hi' }] }, headers());
+    const response = await postJson(
+      `${t.url}/v1/messages`,
+      {
+        model: 'chat',
+        max_tokens: 20,
+        temperature: 0.2,
+        top_p: 0.9,
+        top_k: 40,
+        messages: [{ role: 'user', content: 'Hi' }],
+      },
+      headers(),
+    );
     expect(response.status).toBe(200);
     const body = upstreamBody();
     expect(body).toMatchObject({ temperature: 0.2, top_p: 0.9 });
@@ -132,14 +166,32 @@ describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
   });
 
   it('tool use both ways: the model calls a tool, then the tool_result reaches the upstream as a tool message', async () => {
-    t.upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    t.upstream.enqueue({
+      type: 'chat',
+      toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+    });
     const client = anthropic();
     const question = { role: 'user' as const, content: 'Weather in Paris?' };
-    const first = await client.messages.create({ model: 'chat', max_tokens: 100, tools: [WEATHER_TOOL], tool_choice: { type: 'any', disable_parallel_tool_use: true }, messages: [question] });
+    const first = await client.messages.create({
+      model: 'chat',
+      max_tokens: 100,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'any', disable_parallel_tool_use: true },
+      messages: [question],
+    });
     expect(first.stop_reason).toBe('tool_use');
     expect(first.content).toEqual([{ type: 'tool_use', id: 'call_w1', name: 'get_weather', input: { city: 'Paris' } }]);
     expect(upstreamBody(0)).toMatchObject({
-      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Current weather for a city', parameters: WEATHER_TOOL.input_schema } }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'Current weather for a city',
+            parameters: WEATHER_TOOL.input_schema,
+          },
+        },
+      ],
       tool_choice: 'required',
       parallel_tool_calls: false,
     });
@@ -152,48 +204,97 @@ describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
       messages: [
         question,
         { role: 'assistant', content: first.content },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_w1', content: [{ type: 'text', text: '22°C, sunny' }] }, { type: 'text', text: 'Thanks!' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'call_w1', content: [{ type: 'text', text: '22°C, sunny' }] },
+            { type: 'text', text: 'Thanks!' },
+          ],
+        },
       ],
     });
     expect(second.content).toEqual([{ type: 'text', text: 'It is sunny in Paris.' }]);
     expect(upstreamBody(1).messages).toEqual([
       { role: 'user', content: 'Weather in Paris?' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_w1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_w1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        ],
+      },
       { role: 'tool', tool_call_id: 'call_w1', content: '22°C, sunny' },
       { role: 'user', content: 'Thanks!' },
     ]);
   });
 
   it('streams a tool call that finalMessage() assembles into a tool_use block', async () => {
-    t.upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_s1', name: 'get_weather', arguments: '{"city":"San Francisco, California"}' }] });
+    t.upstream.enqueue({
+      type: 'chat',
+      toolCalls: [{ id: 'call_s1', name: 'get_weather', arguments: '{"city":"San Francisco, California"}' }],
+    });
     const message = await anthropic()
-      .messages.stream({ model: 'chat', max_tokens: 100, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Weather?' }] })
+      .messages.stream({
+        model: 'chat',
+        max_tokens: 100,
+        tools: [WEATHER_TOOL],
+        messages: [{ role: 'user', content: 'Weather?' }],
+      })
       .finalMessage();
     expect(message.stop_reason).toBe('tool_use');
-    expect(message.content).toEqual([{ type: 'tool_use', id: 'call_s1', name: 'get_weather', input: { city: 'San Francisco, California' } }]);
+    expect(message.content).toEqual([
+      { type: 'tool_use', id: 'call_s1', name: 'get_weather', input: { city: 'San Francisco, California' } },
+    ]);
   });
 
   it('accepts the master key as x-api-key and as Bearer; a wrong key is a 401 in Anthropic’s envelope', async () => {
-    await expect(anthropic().messages.create({ model: 'chat', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] })).resolves.toMatchObject({ type: 'message' });
     await expect(
-      anthropic({ apiKey: null, authToken: MASTER_KEY }).messages.create({ model: 'chat', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }),
+      anthropic().messages.create({ model: 'chat', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }),
     ).resolves.toMatchObject({ type: 'message' });
-    const error = await thrownBy(() => anthropic({ apiKey: 'wrong-key' }).messages.create({ model: 'chat', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }));
+    await expect(
+      anthropic({ apiKey: null, authToken: MASTER_KEY }).messages.create({
+        model: 'chat',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    ).resolves.toMatchObject({ type: 'message' });
+    const error = await thrownBy(() =>
+      anthropic({ apiKey: 'wrong-key' }).messages.create({
+        model: 'chat',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    );
     expect(error).toBeInstanceOf(AuthenticationError);
-    expect(error).toMatchObject({ status: 401, error: { type: 'error', error: { type: 'authentication_error', message: 'Invalid API key.' } } });
+    expect(error).toMatchObject({
+      status: 401,
+      error: { type: 'error', error: { type: 'authentication_error', message: 'Invalid API key.' } },
+    });
     expect(String(error)).not.toContain('wrong-key');
     expect(t.upstream.requests).toHaveLength(2);
   });
 
   it.each([
     [429, { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' }, 429, 'rate_limit_error'],
-    [429, { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' }, 429, 'rate_limit_error'],
+    [
+      429,
+      { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' },
+      429,
+      'rate_limit_error',
+    ],
     [529, { message: 'Overloaded', type: 'overloaded_error', code: null }, 529, 'overloaded_error'],
     [503, { message: 'Service unavailable', type: 'server_error', code: null }, 529, 'overloaded_error'],
     [500, { message: 'Boom', type: 'server_error', code: null }, 502, 'api_error'],
   ])('an upstream %i answers %i %s in Anthropic’s envelope (%#)', async (upstreamStatus, vendorError, status, type) => {
-    t.upstream.enqueue({ type: 'error', status: upstreamStatus, body: { error: { ...vendorError, param: null } }, headers: { 'retry-after': '3' } });
-    const error = await thrownBy(() => anthropic().messages.create({ model: 'chat', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }));
+    t.upstream.enqueue({
+      type: 'error',
+      status: upstreamStatus,
+      body: { error: { ...vendorError, param: null } },
+      headers: { 'retry-after': '3' },
+    });
+    const error = await thrownBy(() =>
+      anthropic().messages.create({ model: 'chat', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }),
+    );
     expect(error).toBeInstanceOf(APIError);
     expect(error).toMatchObject({ status, error: { type: 'error', error: { type } } });
     if (status === 429) {
@@ -204,7 +305,11 @@ describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
 
   it('a stream cut mid-way ends with an error event, and the SDK raises', async () => {
     t.upstream.enqueue({ type: 'chat', content: 'w1 w2 w3 w4 w5 w6 w7 w8 w9 w10', cutAfterChunks: 4 });
-    const stream = anthropic().messages.stream({ model: 'chat', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] });
+    const stream = anthropic().messages.stream({
+      model: 'chat',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
     const error = await thrownBy(() => stream.finalMessage());
     expect(error).toBeInstanceOf(APIError);
     expect(error).toMatchObject({ error: { type: 'error', error: { type: 'api_error' } } });
@@ -213,8 +318,16 @@ describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
   });
 
   it('a client abort aborts the upstream call and settles as cancelled', async () => {
-    t.upstream.enqueue({ type: 'chat', content: Array.from({ length: 200 }, (_, index) => `w${index}`).join(' '), chunkDelayMs: 20 });
-    const stream = anthropic().messages.stream({ model: 'chat', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] });
+    t.upstream.enqueue({
+      type: 'chat',
+      content: Array.from({ length: 200 }, (_, index) => `w${index}`).join(' '),
+      chunkDelayMs: 20,
+    });
+    const stream = anthropic().messages.stream({
+      model: 'chat',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
     const ended = thrownBy(() => stream.finalMessage());
     await new Promise<void>((resolve) => stream.once('text', () => resolve()));
     stream.abort();
@@ -228,7 +341,11 @@ describe('Anthropic SDK against /v1/messages (OpenAI-format target)', () => {
 describe('/v1/messages raw wire', () => {
   it('a text stream is exactly Anthropic’s event sequence, usage in message_delta, no [DONE]', async () => {
     t.upstream.enqueue({ type: 'chat', content: 'one two three', usage: USAGE, reasoning: 'think first' });
-    const response = await postJson(`${t.url}/v1/messages`, { model: 'chat', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Count' }] }, headers());
+    const response = await postJson(
+      `${t.url}/v1/messages`,
+      { model: 'chat', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Count' }] },
+      headers(),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const text = await response.text();
@@ -237,8 +354,12 @@ describe('/v1/messages raw wire', () => {
     // Every message names its type twice: in `event:` and in the data's `type`.
     for (const [name, data] of events) expect(data['type']).toBe(name);
     const names = events.map(([name]) => name);
-    const thinkingDeltas = names.filter((name, index) => name === 'content_block_delta' && events[index]?.[1]['index'] === 0).length;
-    const textDeltas = names.filter((name, index) => name === 'content_block_delta' && events[index]?.[1]['index'] === 1).length;
+    const thinkingDeltas = names.filter(
+      (name, index) => name === 'content_block_delta' && events[index]?.[1]['index'] === 0,
+    ).length;
+    const textDeltas = names.filter(
+      (name, index) => name === 'content_block_delta' && events[index]?.[1]['index'] === 1,
+    ).length;
     expect(names).toEqual([
       'message_start',
       'ping',
@@ -251,14 +372,34 @@ describe('/v1/messages raw wire', () => {
       'message_delta',
       'message_stop',
     ]);
-    expect(events[0]?.[1]).toMatchObject({ message: { type: 'message', role: 'assistant', model: 'chat', content: [], stop_reason: null, usage: { input_tokens: 0, output_tokens: 0 } } });
-    expect(events[2]?.[1]).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
+    expect(events[0]?.[1]).toMatchObject({
+      message: {
+        type: 'message',
+        role: 'assistant',
+        model: 'chat',
+        content: [],
+        stop_reason: null,
+        usage: { input_tokens: 0, output_tokens: 0 },
+      },
+    });
+    expect(events[2]?.[1]).toEqual({
+      type: 'content_block_start',
+      index: 0,
+      content_block: { type: 'thinking', thinking: '', signature: '' },
+    });
     expect(events[3]?.[1]).toMatchObject({ index: 0, delta: { type: 'thinking_delta' } });
     const textStart = events.findIndex(([name, data]) => name === 'content_block_start' && data['index'] === 1);
-    expect(events[textStart]?.[1]).toEqual({ type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } });
+    expect(events[textStart]?.[1]).toEqual({
+      type: 'content_block_start',
+      index: 1,
+      content_block: { type: 'text', text: '' },
+    });
     const joined = events
       .filter(([name, data]) => name === 'content_block_delta' && data['index'] === 1)
-      .map(([, data]) => z.object({ delta: z.object({ type: z.literal('text_delta'), text: z.string() }) }).parse(data).delta.text)
+      .map(
+        ([, data]) =>
+          z.object({ delta: z.object({ type: z.literal('text_delta'), text: z.string() }) }).parse(data).delta.text,
+      )
       .join('');
     expect(joined).toBe('one two three');
     expect(events.at(-2)?.[1]).toEqual({
@@ -271,24 +412,59 @@ describe('/v1/messages raw wire', () => {
 
   it('a tool-use stream: tool_use block with input_json_delta fragments, stop_reason tool_use', async () => {
     const args = '{"city":"San Francisco, California"}';
-    t.upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: args }, { id: 'call_b', name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
-    const response = await postJson(`${t.url}/v1/messages`, { model: 'chat', max_tokens: 50, stream: true, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Weather?' }] }, headers());
+    t.upstream.enqueue({
+      type: 'chat',
+      toolCalls: [
+        { id: 'call_a', name: 'get_weather', arguments: args },
+        { id: 'call_b', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+      ],
+    });
+    const response = await postJson(
+      `${t.url}/v1/messages`,
+      {
+        model: 'chat',
+        max_tokens: 50,
+        stream: true,
+        tools: [WEATHER_TOOL],
+        messages: [{ role: 'user', content: 'Weather?' }],
+      },
+      headers(),
+    );
     const events = sseEvents(await response.text());
     const names = events.map(([name]) => name);
     expect(names.slice(0, 3)).toEqual(['message_start', 'ping', 'content_block_start']);
     expect(names.slice(-2)).toEqual(['message_delta', 'message_stop']);
     const starts = events.filter(([name]) => name === 'content_block_start').map(([, data]) => data);
     expect(starts).toEqual([
-      { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'call_a', name: 'get_weather', input: {} } },
-      { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'call_b', name: 'get_weather', input: {} } },
+      {
+        type: 'content_block_start',
+        index: 0,
+        content_block: { type: 'tool_use', id: 'call_a', name: 'get_weather', input: {} },
+      },
+      {
+        type: 'content_block_start',
+        index: 1,
+        content_block: { type: 'tool_use', id: 'call_b', name: 'get_weather', input: {} },
+      },
     ]);
     // Blocks never overlap: each stop comes before the next start.
-    const order = events.filter(([name]) => name === 'content_block_start' || name === 'content_block_stop').map(([name, data]) => `${name}:${String(data['index'])}`);
-    expect(order).toEqual(['content_block_start:0', 'content_block_stop:0', 'content_block_start:1', 'content_block_stop:1']);
+    const order = events
+      .filter(([name]) => name === 'content_block_start' || name === 'content_block_stop')
+      .map(([name, data]) => `${name}:${String(data['index'])}`);
+    expect(order).toEqual([
+      'content_block_start:0',
+      'content_block_stop:0',
+      'content_block_start:1',
+      'content_block_stop:1',
+    ]);
     const partial = (index: number): string =>
       events
         .filter(([name, data]) => name === 'content_block_delta' && data['index'] === index)
-        .map(([, data]) => z.object({ delta: z.object({ type: z.literal('input_json_delta'), partial_json: z.string() }) }).parse(data).delta.partial_json)
+        .map(
+          ([, data]) =>
+            z.object({ delta: z.object({ type: z.literal('input_json_delta'), partial_json: z.string() }) }).parse(data)
+              .delta.partial_json,
+        )
         .join('');
     expect(partial(0)).toBe(args);
     expect(partial(1)).toBe('{"city":"Oslo"}');
@@ -296,24 +472,46 @@ describe('/v1/messages raw wire', () => {
   });
 
   it('a stream the upstream refuses before its first chunk is a plain JSON error in Anthropic’s envelope', async () => {
-    t.upstream.enqueue({ type: 'error', status: 529, body: { error: { message: 'Overloaded', type: 'overloaded_error', code: null, param: null } } });
-    const response = await postJson(`${t.url}/v1/messages`, { model: 'chat', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Hi' }] }, headers());
+    t.upstream.enqueue({
+      type: 'error',
+      status: 529,
+      body: { error: { message: 'Overloaded', type: 'overloaded_error', code: null, param: null } },
+    });
+    const response = await postJson(
+      `${t.url}/v1/messages`,
+      { model: 'chat', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Hi' }] },
+      headers(),
+    );
     expect(response.status).toBe(529);
     expect(response.headers.get('content-type')).toContain('application/json');
-    expect(await response.json()).toEqual({ type: 'error', error: { type: 'overloaded_error', message: expect.stringContaining('Overloaded') } });
+    expect(await response.json()).toEqual({
+      type: 'error',
+      error: { type: 'overloaded_error', message: expect.stringContaining('Overloaded') },
+    });
     await waitFor(() => settled.length === 1);
     expect(settled[0]?.outcome.status).toBe('failed');
   });
 
   it('requires max_tokens, like Anthropic, with a 400 in Anthropic’s envelope', async () => {
-    const response = await postJson(`${t.url}/v1/messages`, { model: 'chat', messages: [{ role: 'user', content: 'Hi' }] }, headers());
+    const response = await postJson(
+      `${t.url}/v1/messages`,
+      { model: 'chat', messages: [{ role: 'user', content: 'Hi' }] },
+      headers(),
+    );
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('max_tokens') } });
+    expect(await response.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringContaining('max_tokens') },
+    });
     expect(t.upstream.requests).toHaveLength(0);
   });
 
   it('an unknown model is a 404 not_found_error; GET is a 405 in Anthropic’s envelope', async () => {
-    const missing = await postJson(`${t.url}/v1/messages`, { model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }] }, headers());
+    const missing = await postJson(
+      `${t.url}/v1/messages`,
+      { model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }] },
+      headers(),
+    );
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     const wrongMethod = await fetch(`${t.url}/v1/messages`, { headers: headers() });
@@ -326,11 +524,25 @@ describe('/v1/messages request validation', () => {
   it('names the block at fault inside string-or-blocks content', async () => {
     const response = await postJson(
       `${t.url}/v1/messages`,
-      { model: 'chat', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'document', source: {} }] }] },
+      {
+        model: 'chat',
+        max_tokens: 5,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Hi' },
+              { type: 'document', source: {} },
+            ],
+          },
+        ],
+      },
       headers(),
     );
     expect(response.status).toBe(400);
-    const body = z.object({ type: z.literal('error'), error: z.object({ type: z.string(), message: z.string() }) }).parse(await response.json());
+    const body = z
+      .object({ type: z.literal('error'), error: z.object({ type: z.string(), message: z.string() }) })
+      .parse(await response.json());
     expect(body.error.type).toBe('invalid_request_error');
     expect(body.error.message).toContain('messages[0].content[1].type');
   });
@@ -343,13 +555,21 @@ describe('/v1/messages stream failures on the wire', () => {
     });
     try {
       stalled.upstream.enqueue({ type: 'chat', content: 'a b c d e f', stallAfterChunks: 3 });
-      const response = await postJson(`${stalled.url}/v1/messages`, { model: 'chat', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Hi' }] });
+      const response = await postJson(`${stalled.url}/v1/messages`, {
+        model: 'chat',
+        max_tokens: 50,
+        stream: true,
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
       expect(response.status).toBe(200);
       const text = await response.text();
       expect(text.endsWith('\n\n')).toBe(true);
       const events = sseEvents(text);
       expect(events.map(([name]) => name)).not.toContain('message_stop');
-      expect(events.at(-1)).toEqual(['error', { type: 'error', error: { type: 'timeout_error', message: expect.stringContaining('300 ms') } }]);
+      expect(events.at(-1)).toEqual([
+        'error',
+        { type: 'error', error: { type: 'timeout_error', message: expect.stringContaining('300 ms') } },
+      ]);
       await waitFor(() => stalled.upstream.requests[0]?.aborted === true, 1000);
     } finally {
       await stalled.close();
@@ -369,7 +589,9 @@ describe('/v1/messages to a native Anthropic target', () => {
   async function startNative(): Promise<TestGateway> {
     return startTestGateway({
       config: (upstream) => ({
-        providers: [{ id: 'claude', kind: 'anthropic', apiKey: 'sk-ant-test-key-0123456789', baseUrl: `${upstream.url}/v1` }],
+        providers: [
+          { id: 'claude', kind: 'anthropic', apiKey: 'sk-ant-test-key-0123456789', baseUrl: `${upstream.url}/v1` },
+        ],
         models: [{ name: 'sonnet', targets: [{ provider: 'claude', model: 'claude-sonnet-4-5' }] }],
       }),
     });
@@ -380,10 +602,18 @@ describe('/v1/messages to a native Anthropic target', () => {
     try {
       native.upstream.enqueue(
         { type: 'chat', content: 'Paris.', usage: { prompt_tokens: 15, completion_tokens: 2 } },
-        { type: 'chat', toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }], usage: { prompt_tokens: 30, completion_tokens: 8 } },
+        {
+          type: 'chat',
+          toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }],
+          usage: { prompt_tokens: 30, completion_tokens: 8 },
+        },
       );
       const client = new Anthropic({ baseURL: native.url, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
-      const message = await client.messages.create({ model: 'sonnet', max_tokens: 100, messages: [{ role: 'user', content: 'Capital of France?' }] });
+      const message = await client.messages.create({
+        model: 'sonnet',
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'Capital of France?' }],
+      });
       expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'Paris.' })]);
       expect(message.stop_reason).toBe('end_turn');
       expect(message.usage).toMatchObject({ input_tokens: 15, output_tokens: 2 });
@@ -396,8 +626,12 @@ describe('/v1/messages to a native Anthropic target', () => {
         messages: [{ role: 'user', content: 'Weather in Paris?' }],
       });
       expect(withTool.stop_reason).toBe('tool_use');
-      expect(withTool.content).toEqual([expect.objectContaining({ type: 'tool_use', name: 'get_weather', input: { city: 'Paris' } })]);
-      const sent = z.looseObject({ tools: z.array(z.looseObject({ name: z.string(), input_schema: z.unknown() })) }).parse(native.upstream.requests[1]?.body);
+      expect(withTool.content).toEqual([
+        expect.objectContaining({ type: 'tool_use', name: 'get_weather', input: { city: 'Paris' } }),
+      ]);
+      const sent = z
+        .looseObject({ tools: z.array(z.looseObject({ name: z.string(), input_schema: z.unknown() })) })
+        .parse(native.upstream.requests[1]?.body);
       expect(sent.tools.map((tool) => tool.name)).toEqual(['get_weather']);
     } finally {
       await native.close();
@@ -407,11 +641,22 @@ describe('/v1/messages to a native Anthropic target', () => {
   it('sends thinking and top_k as the client wrote them, and streams the answer back through the canonical form', async () => {
     const native = await startNative();
     try {
-      native.upstream.enqueue({ type: 'chat', content: 'Bonjour à tous.', reasoning: 'French greeting', usage: { prompt_tokens: 12, completion_tokens: 7 } });
+      native.upstream.enqueue({
+        type: 'chat',
+        content: 'Bonjour à tous.',
+        reasoning: 'French greeting',
+        usage: { prompt_tokens: 12, completion_tokens: 7 },
+      });
       const thinking = { type: 'enabled' as const, budget_tokens: 3000 };
       const client = new Anthropic({ baseURL: native.url, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
       const message = await client.messages
-        .stream({ model: 'sonnet', max_tokens: 5000, system: 'Answer in French.', thinking, messages: [{ role: 'user', content: 'Greet everyone' }] })
+        .stream({
+          model: 'sonnet',
+          max_tokens: 5000,
+          system: 'Answer in French.',
+          thinking,
+          messages: [{ role: 'user', content: 'Greet everyone' }],
+        })
         .finalMessage();
       expect(message.content).toEqual([
         expect.objectContaining({ type: 'thinking', thinking: 'French greeting' }),

@@ -35,13 +35,25 @@ export function messages(options: RouteOptions): Handler<{ Variables: { requestI
     const id = anthropicMessageId();
 
     if (!stream) {
-      const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
+      const response = await callWithinBudget(c, call, (signal) =>
+        router.chat(request, { ...call.callOptions, signal }),
+      );
       call.settle(response.usage ?? undefined, 'completed');
       return c.json(toAnthropicResponse(response, { id, model: requestedModel }));
     }
 
     const encoder = anthropicStreamEncoder({ id, model: requestedModel });
     const { callOptions, settle, routed } = call;
-    return streamChat(c, { provider: router, callOptions, request, settle, logger, streamIdleTimeoutMs: routed.streamIdleMs, totalTimeoutMs: routed.totalMs, encoder, errorEvent: anthropicErrorEvent });
+    return streamChat(c, {
+      provider: router,
+      callOptions,
+      request,
+      settle,
+      logger,
+      streamIdleTimeoutMs: routed.streamIdleMs,
+      totalTimeoutMs: routed.totalMs,
+      encoder,
+      errorEvent: anthropicErrorEvent,
+    });
   };
 }

@@ -12,7 +12,11 @@ export function parseJsonBody(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new GatewayError('Request body is not valid JSON.', { status: 400, type: 'invalid_request_error', code: 'invalid_json' });
+    throw new GatewayError('Request body is not valid JSON.', {
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'invalid_json',
+    });
   }
 }
 

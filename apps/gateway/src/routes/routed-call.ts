@@ -39,12 +39,21 @@ export interface RoutedCallOptions {
  * @example
  * const { routed, callOptions, settle } = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream: false });
  */
-export function beginRoutedCall(c: Context<{ Variables: { requestId: string } }>, options: RoutedCallOptions): RoutedCall {
+export function beginRoutedCall(
+  c: Context<{ Variables: { requestId: string } }>,
+  options: RoutedCallOptions,
+): RoutedCall {
   const priority = priorityOf(c);
   const routed = options.routing.route(options.model);
   // The router fills in the deployment as it tries them; the outcome is read when settling (plain fields: see
-  // scripts/check-accessors.ts for why not getters).
-  const outcome = { requestId: c.get('requestId'), model: options.model, providerId: '', upstreamModel: '', stream: options.stream };
+  // eslint.config.js for why not getters).
+  const outcome = {
+    requestId: c.get('requestId'),
+    model: options.model,
+    providerId: '',
+    upstreamModel: '',
+    stream: options.stream,
+  };
   const callOptions = routerCallOptions(priority, outcome);
   const settle = settleOnce(options.hook, options.logger, outcome);
   return { routed, callOptions, settle };
@@ -57,7 +66,11 @@ export function beginRoutedCall(c: Context<{ Variables: { requestId: string } }>
  * @example
  * const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
  */
-export async function callWithinBudget<T>(c: Context, call: RoutedCall, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function callWithinBudget<T>(
+  c: Context,
+  call: RoutedCall,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const signal = c.req.raw.signal;
   const deadline = startDeadline(signal, call.routed.totalMs);
   try {

@@ -24,7 +24,8 @@ export function nodeResponseOf(c: Context): ServerResponse | undefined {
  */
 export function sendJson(c: Context<{ Variables: { requestId: string } }>, value: unknown, text?: string): Response {
   const outgoing = nodeResponseOf(c);
-  if (outgoing === undefined) return text === undefined ? c.json(value) : c.body(text, 200, { 'content-type': 'application/json' });
+  if (outgoing === undefined)
+    return text === undefined ? c.json(value) : c.body(text, 200, { 'content-type': 'application/json' });
   const body = text ?? JSON.stringify(value);
   outgoing.writeHead(200, {
     'content-type': 'application/json',

@@ -1,5 +1,13 @@
 import type { AttemptWrapper, RouterDeployment } from '@gw/providers';
-import { createCircuitBreaker, createRetryPolicy, isBrokenCircuitError, isRetryable, type CircuitBreaker, type CircuitBreakerState, type RetryPolicy } from '@gw/retry';
+import {
+  createCircuitBreaker,
+  createRetryPolicy,
+  isBrokenCircuitError,
+  isRetryable,
+  type CircuitBreaker,
+  type CircuitBreakerState,
+  type RetryPolicy,
+} from '@gw/retry';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 
@@ -36,9 +44,13 @@ interface Policies {
  *
  * @example
  * const policies = createDeploymentPolicies(config, logger);
- * const routing = createGatewayRouting(config, registry, resolver, logger, { attempt: policies.attempt });
+ * const routing = createGatewayRouting(config, resolver, logger, { attempt: policies.attempt });
  */
-export function createDeploymentPolicies(config: GatewayConfig, logger: Logger, options: DeploymentPoliciesOptions = {}): DeploymentPolicies {
+export function createDeploymentPolicies(
+  config: GatewayConfig,
+  logger: Logger,
+  options: DeploymentPoliciesOptions = {},
+): DeploymentPolicies {
   const settingsById = new Map(config.providers.map((provider) => [provider.id, provider]));
   const modelsByName = new Map(config.models.map((model) => [model.name, model]));
   const byDeployment = new Map<string, Policies>();
@@ -49,7 +61,10 @@ export function createDeploymentPolicies(config: GatewayConfig, logger: Logger, 
     const provider = settingsById.get(deployment.providerId);
     const retrySettings = { ...config.retry, ...provider?.retry };
     // The most specific wins: the model alias's, the provider's, the global one.
-    const attemptTimeoutMs = modelsByName.get(deployment.alias)?.timeouts?.attemptMs ?? provider?.timeouts?.attemptMs ?? config.timeouts.attemptMs;
+    const attemptTimeoutMs =
+      modelsByName.get(deployment.alias)?.timeouts?.attemptMs ??
+      provider?.timeouts?.attemptMs ??
+      config.timeouts.attemptMs;
     const retry = createRetryPolicy({
       maxRetries: retrySettings.maxRetries,
       baseDelayMs: retrySettings.baseDelayMs,
@@ -60,10 +75,19 @@ export function createDeploymentPolicies(config: GatewayConfig, logger: Logger, 
       shouldRetry: (error) => !isBrokenCircuitError(error) && isRetryable(error),
       random: options.random,
       onRetry: (event) =>
-        logger.info(`retrying deployment "${deployment.id}"`, { deployment: deployment.id, attempt: event.attempt, delayMs: Math.round(event.delayMs), kind: event.kind }),
+        logger.info(`retrying deployment "${deployment.id}"`, {
+          deployment: deployment.id,
+          attempt: event.attempt,
+          delayMs: Math.round(event.delayMs),
+          kind: event.kind,
+        }),
       onGiveUp: (event) => {
         if (event.reason === 'not_retryable' || event.reason === 'cancelled') return;
-        logger.info(`giving up on deployment "${deployment.id}" (${event.reason})`, { deployment: deployment.id, attempt: event.attempt, kind: event.kind });
+        logger.info(`giving up on deployment "${deployment.id}" (${event.reason})`, {
+          deployment: deployment.id,
+          attempt: event.attempt,
+          kind: event.kind,
+        });
       },
     });
     const settings = config.breaker;
@@ -71,7 +95,11 @@ export function createDeploymentPolicies(config: GatewayConfig, logger: Logger, 
     if (settings.enabled) {
       breaker =
         settings.mode === 'consecutive'
-          ? createCircuitBreaker({ mode: 'consecutive', threshold: Math.max(1, Math.round(settings.threshold)), halfOpenAfterMs: settings.halfOpenAfterMs })
+          ? createCircuitBreaker({
+              mode: 'consecutive',
+              threshold: Math.max(1, Math.round(settings.threshold)),
+              halfOpenAfterMs: settings.halfOpenAfterMs,
+            })
           : createCircuitBreaker({
               mode: 'rate',
               threshold: Math.min(1, settings.threshold),
@@ -80,7 +108,11 @@ export function createDeploymentPolicies(config: GatewayConfig, logger: Logger, 
               halfOpenAfterMs: settings.halfOpenAfterMs,
             });
       breaker.onStateChange((change) =>
-        logger.warn(`circuit breaker of deployment "${deployment.id}" is ${change.state}`, { deployment: deployment.id, state: change.state, previous: change.previousState }),
+        logger.warn(`circuit breaker of deployment "${deployment.id}" is ${change.state}`, {
+          deployment: deployment.id,
+          state: change.state,
+          previous: change.previousState,
+        }),
       );
     }
     const policies = { retry, breaker };
@@ -91,13 +123,19 @@ export function createDeploymentPolicies(config: GatewayConfig, logger: Logger, 
   const attempt: AttemptWrapper = (deployment, call, signal) => {
     const { retry, breaker } = policiesFor(deployment);
     return retry.execute(
-      ({ signal: attemptSignal }) => (breaker === undefined ? call(attemptSignal) : breaker.execute(({ signal: inner }) => call(inner), { signal: attemptSignal })),
+      ({ signal: attemptSignal }) =>
+        breaker === undefined
+          ? call(attemptSignal)
+          : breaker.execute(({ signal: inner }) => call(inner), { signal: attemptSignal }),
       { signal },
     );
   };
 
   return {
     attempt,
-    breakers: () => [...byDeployment.entries()].flatMap(([deployment, { breaker }]) => (breaker === undefined ? [] : [{ deployment, state: breaker.state }])),
+    breakers: () =>
+      [...byDeployment.entries()].flatMap(([deployment, { breaker }]) =>
+        breaker === undefined ? [] : [{ deployment, state: breaker.state }],
+      ),
   };
 }

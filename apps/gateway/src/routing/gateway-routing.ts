@@ -1,9 +1,16 @@
 import { createRouter } from '@gw/providers';
-import type { AcquireSlot, AttemptWrapper, DeploymentHealth, ModelAliasConfig, ProviderKind, Router, RouterEvent } from '@gw/providers';
+import type {
+  AcquireSlot,
+  AttemptWrapper,
+  DeploymentHealth,
+  ModelAliasConfig,
+  ProviderKind,
+  Router,
+  RouterEvent,
+} from '@gw/providers';
 import { createLimiterRegistry, type LimiterRegistry } from '@gw/ratelimit';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
-import type { ProviderRegistry } from './provider-registry.ts';
 import type { ModelResolver } from './resolve-model.ts';
 
 /** Where a request goes: the router to call and the `model` to hand it. */
@@ -44,18 +51,26 @@ const MAX_DIRECT_ROUTERS = 512;
 function logEvent(logger: Logger, event: RouterEvent): void {
   switch (event.type) {
     case 'cooldown-start':
-      logger.warn(`deployment "${event.deployment.id}" cools down`, { deployment: event.deployment.id, until: new Date(event.until).toISOString() });
+      logger.warn(`deployment "${event.deployment.id}" cools down`, {
+        deployment: event.deployment.id,
+        until: new Date(event.until).toISOString(),
+      });
       return;
     case 'cooldown-end':
       logger.info(`deployment "${event.deployment.id}" is back in rotation`, { deployment: event.deployment.id });
       return;
     case 'fallback':
-      logger.info(`model "${event.from}" falls back to "${event.to}" (${event.reason})`, { from: event.from, to: event.to, reason: event.reason });
+      logger.info(`model "${event.from}" falls back to "${event.to}" (${event.reason})`, {
+        from: event.from,
+        to: event.to,
+        reason: event.reason,
+      });
       return;
     case 'attempt-failed':
     case 'deployment-chosen':
       // Per request: only worth the cost when debugging.
-      if (logger.enabled('debug')) logger.debug(`router: ${event.type}`, { alias: event.alias, deployment: event.deployment.id });
+      if (logger.enabled('debug'))
+        logger.debug(`router: ${event.type}`, { alias: event.alias, deployment: event.deployment.id });
       return;
   }
 }
@@ -67,13 +82,12 @@ function logEvent(logger: Logger, event: RouterEvent): void {
  * resolver's answers (503 / 404).
  *
  * @example
- * const routing = createGatewayRouting(config, registry, resolver, logger);
+ * const routing = createGatewayRouting(config, resolver, logger);
  * const { router, model } = routing.route('chat');
  * const response = await router.chat({ ...request, model }, { signal });
  */
 export function createGatewayRouting(
   config: GatewayConfig,
-  registry: ProviderRegistry,
   resolver: ModelResolver,
   logger: Logger,
   options: GatewayRoutingOptions = {},
@@ -90,13 +104,22 @@ export function createGatewayRouting(
       };
     },
   });
-  const limited = new Set(config.providers.filter((provider) => provider.maxConcurrency !== undefined).map((provider) => provider.id));
+  const limited = new Set(
+    config.providers.filter((provider) => provider.maxConcurrency !== undefined).map((provider) => provider.id),
+  );
   const acquire: AcquireSlot = async (deployment, { priority, signal }) =>
     limited.has(deployment.providerId) ? limiters.get(deployment.providerId).acquire({ priority, signal }) : noRelease;
   const onEvent = (event: RouterEvent): void => logEvent(logger, event);
-  const common = { acquire, onEvent, ...(options.attempt === undefined ? {} : { attempt: options.attempt }), ...(options.now === undefined ? {} : { now: options.now }) };
+  const common = {
+    acquire,
+    onEvent,
+    ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  };
 
-  const usable = new Set([...resolver.routes.values()].filter((route) => route.unavailableReason === undefined).map((route) => route.name));
+  const usable = new Set(
+    [...resolver.routes.values()].filter((route) => route.unavailableReason === undefined).map((route) => route.name),
+  );
   const aliases: ModelAliasConfig[] = [];
   for (const model of config.models) {
     const route = resolver.routes.get(model.name);
@@ -104,7 +127,11 @@ export function createGatewayRouting(
     aliases.push({
       name: model.name,
       strategy: model.strategy,
-      deployments: route.targets.map((target) => ({ provider: target.provider, model: target.model, weight: target.weight })),
+      deployments: route.targets.map((target) => ({
+        provider: target.provider,
+        model: target.model,
+        weight: target.weight,
+      })),
       // An alias left without usable targets answers 503 by itself; as a fallback it is skipped.
       fallbacks: model.fallbacks.filter((name) => usable.has(name)),
       contextWindowFallbacks: model.contextWindowFallbacks.filter((name) => usable.has(name)),
@@ -121,8 +148,15 @@ export function createGatewayRouting(
   const mainRoutes = new Map<string, RoutedModel>();
   const byName = new Map(aliases.map((alias) => [alias.name, alias]));
   for (const alias of aliases) {
-    const names = [alias.name, ...(alias.fallbacks ?? []), ...(alias.contextWindowFallbacks ?? []), ...(alias.contentFilterFallbacks ?? [])];
-    const kinds = new Set(names.flatMap((name) => (byName.get(name)?.deployments ?? []).map((deployment) => deployment.provider.kind)));
+    const names = [
+      alias.name,
+      ...(alias.fallbacks ?? []),
+      ...(alias.contextWindowFallbacks ?? []),
+      ...(alias.contentFilterFallbacks ?? []),
+    ];
+    const kinds = new Set(
+      names.flatMap((name) => (byName.get(name)?.deployments ?? []).map((deployment) => deployment.provider.kind)),
+    );
     mainRoutes.set(alias.name, { router: main, model: alias.name, kinds, ...timeoutsOf(alias.name) });
   }
   const direct = new Map<string, RoutedModel>();
@@ -132,7 +166,10 @@ export function createGatewayRouting(
     if (known !== undefined) return known;
     // Throws the resolver's 404 / 503 for unknown models, unusable aliases and disabled providers.
     const target = resolver.resolve(name);
-    const router = createRouter({ models: [{ name, deployments: [{ provider: target.provider, model: target.model }] }], ...common });
+    const router = createRouter({
+      models: [{ name, deployments: [{ provider: target.provider, model: target.model }] }],
+      ...common,
+    });
     if (direct.size >= MAX_DIRECT_ROUTERS) {
       const oldest = direct.keys().next().value;
       if (oldest !== undefined) direct.delete(oldest);

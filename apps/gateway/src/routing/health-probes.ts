@@ -39,7 +39,11 @@ export interface HealthProbesOptions {
  * const probes = startHealthProbes(registry, logger, { intervalMs: 30_000, timeoutMs: 5_000 });
  * probes.results(); // [{ provider: 'openai', ok: true, latencyMs: 120, at: … }]
  */
-export function startHealthProbes(registry: ProviderRegistry, logger: Logger, options: HealthProbesOptions): HealthProbes {
+export function startHealthProbes(
+  registry: ProviderRegistry,
+  logger: Logger,
+  options: HealthProbesOptions,
+): HealthProbes {
   const now = options.now ?? Date.now;
   const last = new Map<string, ProbeResult>();
   let running: Promise<void> | undefined;
@@ -63,7 +67,9 @@ export function startHealthProbes(registry: ProviderRegistry, logger: Logger, op
 
   function probeAll(): Promise<void> {
     running ??= Promise.all(
-      [...registry.enabled.values()].map((entry) => probeOne(entry.id, (signal) => entry.provider.healthCheck({ signal }))),
+      [...registry.enabled.values()].map((entry) =>
+        probeOne(entry.id, (signal) => entry.provider.healthCheck({ signal })),
+      ),
     ).then(
       () => {
         running = undefined;

@@ -1,4 +1,11 @@
-import { createProvider, getProviderKindInfo, isProviderError, type Provider, type ProviderKind, type Transport } from '@gw/providers';
+import {
+  createProvider,
+  getProviderKindInfo,
+  isProviderError,
+  type Provider,
+  type ProviderKind,
+  type Transport,
+} from '@gw/providers';
 import type { ProviderSettings } from '../config/schema.ts';
 
 /** A provider that can take requests. */
@@ -48,7 +55,10 @@ export interface ProviderRegistryOptions {
  * const registry = createProviderRegistry(config.providers);
  * for (const { id, reason } of registry.disabled.values()) logger.warn('provider disabled', { provider: id, reason });
  */
-export function createProviderRegistry(settings: readonly ProviderSettings[], options: ProviderRegistryOptions = {}): ProviderRegistry {
+export function createProviderRegistry(
+  settings: readonly ProviderSettings[],
+  options: ProviderRegistryOptions = {},
+): ProviderRegistry {
   const enabled = new Map<string, EnabledProvider>();
   const disabled = new Map<string, DisabledProvider>();
   for (const entry of settings) {
@@ -57,7 +67,8 @@ export function createProviderRegistry(settings: readonly ProviderSettings[], op
     if (!info.supported) reason = `the "${entry.kind}" adapter is not supported yet`;
     else if (info.requiresApiKey && (entry.apiKey === undefined || entry.apiKey === '')) reason = 'apiKey is empty';
     else if (entry.kind === 'bedrock') reason = bedrockProblem(entry);
-    else if (info.defaultBaseUrl === undefined && entry.baseUrl === undefined) reason = `kind "${entry.kind}" needs a baseUrl`;
+    else if (info.defaultBaseUrl === undefined && entry.baseUrl === undefined)
+      reason = `kind "${entry.kind}" needs a baseUrl`;
     if (reason === undefined) {
       try {
         const provider = createProvider({

@@ -102,25 +102,42 @@ export function createModelResolver(models: readonly ModelSettings[], registry: 
     }
     const effectiveStrategy = model.strategy === 'weighted' ? 'weighted' : 'round-robin';
     if (model.strategy !== effectiveStrategy) downgradedStrategies.push(`${model.name} (${model.strategy})`);
-    const unavailableReason = targets.length === 0 ? `model "${model.name}" has no usable target: ${skipped.join('; ')}` : undefined;
-    routes.set(model.name, { name: model.name, strategy: model.strategy, effectiveStrategy, targets, unavailableReason });
-    if (targets.length > 0) pickers.set(model.name, effectiveStrategy === 'weighted' ? weighted(targets) : roundRobin(targets));
+    const unavailableReason =
+      targets.length === 0 ? `model "${model.name}" has no usable target: ${skipped.join('; ')}` : undefined;
+    routes.set(model.name, {
+      name: model.name,
+      strategy: model.strategy,
+      effectiveStrategy,
+      targets,
+      unavailableReason,
+    });
+    if (targets.length > 0)
+      pickers.set(model.name, effectiveStrategy === 'weighted' ? weighted(targets) : roundRobin(targets));
   }
 
-  const modelIds = [...[...routes.values()].filter((route) => route.unavailableReason === undefined).map((route) => route.name), ...directIds];
+  const modelIds = [
+    ...[...routes.values()].filter((route) => route.unavailableReason === undefined).map((route) => route.name),
+    ...directIds,
+  ];
 
   const resolve = (model: string): RouteTarget => {
     const picker = pickers.get(model);
     if (picker !== undefined) return picker();
     const route = routes.get(model);
     if (route?.unavailableReason !== undefined) {
-      throw new GatewayError(route.unavailableReason, { status: 503, type: 'service_unavailable_error', code: 'model_unavailable', param: 'model' });
+      throw new GatewayError(route.unavailableReason, {
+        status: 503,
+        type: 'service_unavailable_error',
+        code: 'model_unavailable',
+        param: 'model',
+      });
     }
     const slash = model.indexOf('/');
     if (slash > 0 && slash < model.length - 1) {
       const providerId = model.slice(0, slash);
       const entry = registry.enabled.get(providerId);
-      if (entry !== undefined) return { providerId, provider: entry.provider, model: model.slice(slash + 1), weight: 1 };
+      if (entry !== undefined)
+        return { providerId, provider: entry.provider, model: model.slice(slash + 1), weight: 1 };
       const disabled = registry.disabled.get(providerId);
       if (disabled !== undefined) {
         throw new GatewayError(`provider "${providerId}" is disabled (${disabled.reason})`, {
@@ -131,12 +148,15 @@ export function createModelResolver(models: readonly ModelSettings[], registry: 
         });
       }
     }
-    throw new GatewayError(`The model ${JSON.stringify(clip(model))} does not exist; GET /v1/models lists the models this gateway serves.`, {
-      status: 404,
-      type: 'invalid_request_error',
-      code: 'model_not_found',
-      param: 'model',
-    });
+    throw new GatewayError(
+      `The model ${JSON.stringify(clip(model))} does not exist; GET /v1/models lists the models this gateway serves.`,
+      {
+        status: 404,
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+        param: 'model',
+      },
+    );
   };
 
   return { resolve, routes, listModelIds: () => [...modelIds], downgradedStrategies };

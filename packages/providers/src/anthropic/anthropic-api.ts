@@ -24,8 +24,6 @@ export const anthropicContentBlockSchema = z.looseObject({
   name: z.string().nullish(),
   input: z.unknown().optional(),
 });
-/** One content block of a response. */
-export type AnthropicContentBlock = z.output<typeof anthropicContentBlockSchema>;
 
 /** A non-streamed Messages response (`type: "message"`). */
 export const anthropicMessageSchema = z.looseObject({
@@ -47,8 +45,6 @@ export const anthropicErrorBodySchema = z.looseObject({
   error: z.looseObject({ type: z.string(), message: z.string().nullish() }),
   request_id: z.string().nullish(),
 });
-/** The Anthropic error envelope. */
-export type AnthropicErrorBody = z.output<typeof anthropicErrorBodySchema>;
 
 const messageStartSchema = z.looseObject({
   type: z.literal('message_start'),

@@ -96,10 +96,7 @@ export function anthropicErrorFromEvent(data: string, context: ErrorContext): Pr
   const vendor = readError(parseJson(data));
   return new ProviderError({
     kind: kindOf(vendor?.type, undefined, vendor?.message),
-    message: cleanMessage(
-      vendor?.message ?? (data.trim() === '' ? 'Upstream sent an error event' : data),
-      context,
-    ),
+    message: cleanMessage(vendor?.message ?? (data.trim() === '' ? 'Upstream sent an error event' : data), context),
     provider: context.provider,
     model: context.model,
     code: vendor?.type,

@@ -67,7 +67,9 @@ describe('chat', () => {
     expect(response.choices[0]?.message).toMatchObject({
       content: null,
       reasoning_content: 'The user wants weather.',
-      tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      tool_calls: [
+        { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+      ],
     });
     expect(response.choices[0]?.finish_reason).toBe('tool_calls');
   });
@@ -108,14 +110,29 @@ describe('chat', () => {
       { type: 'error', status: 402 },
       { type: 'error', status: 413 },
     );
-    expect(await rejection(provider.chat(request))).toMatchObject({ kind: 'overloaded', status: 529, type: 'overloaded_error' });
-    expect(await rejection(provider.chat(request))).toMatchObject({ kind: 'rate_limit', status: 429, retryAfterMs: 7000 });
+    expect(await rejection(provider.chat(request))).toMatchObject({
+      kind: 'overloaded',
+      status: 529,
+      type: 'overloaded_error',
+    });
+    expect(await rejection(provider.chat(request))).toMatchObject({
+      kind: 'rate_limit',
+      status: 429,
+      retryAfterMs: 7000,
+    });
     expect(await rejection(provider.chat(request))).toMatchObject({ kind: 'quota', retryable: false });
-    expect(await rejection(provider.chat(request))).toMatchObject({ kind: 'invalid_request', type: 'request_too_large' });
+    expect(await rejection(provider.chat(request))).toMatchObject({
+      kind: 'invalid_request',
+      type: 'request_too_large',
+    });
   });
 
   it('never puts the API key into an error message', async () => {
-    upstream.enqueue({ type: 'error', status: 401, body: { type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key ${API_KEY}` } } });
+    upstream.enqueue({
+      type: 'error',
+      status: 401,
+      body: { type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key ${API_KEY}` } },
+    });
     const error = await rejection(provider.chat(request));
     expect(error.kind).toBe('authentication');
     expect(error.message).not.toContain(API_KEY);
@@ -202,7 +219,10 @@ describe('chatStream', () => {
     });
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('Paris is lovely');
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 } });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
+    });
     expect(chunks.filter((chunk) => chunk.usage != null)).toHaveLength(1);
   });
 
@@ -224,7 +244,10 @@ describe('chatStream', () => {
       { index: 1, id: 'toolu_b', type: 'function', function: { name: 'get_time', arguments: '' } },
     ]);
     const argumentsOf = (index: number) =>
-      calls.filter((call) => call.index === index).map((call) => call.function?.arguments ?? '').join('');
+      calls
+        .filter((call) => call.index === index)
+        .map((call) => call.function?.arguments ?? '')
+        .join('');
     expect(argumentsOf(0)).toBe('{"city":"Paris","unit":"celsius"}');
     expect(argumentsOf(1)).toBe('{"tz":"Europe/Paris"}');
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');

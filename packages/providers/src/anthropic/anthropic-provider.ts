@@ -6,15 +6,30 @@ import type { EmbeddingResponse } from '../embedding-api.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
-import { providerErrorFromException, providerErrorFromMalformed } from '../openai-compatible/openai-compatible-error.ts';
+import {
+  providerErrorFromException,
+  providerErrorFromMalformed,
+} from '../openai-compatible/openai-compatible-error.ts';
 import { anthropicMessageSchema, anthropicModelListSchema } from './anthropic-api.ts';
 import type { AnthropicMessage } from './anthropic-api.ts';
 import { anthropicErrorFromResponse } from './anthropic-error.ts';
-import { anthropicStreamBody, convertToAnthropicRequest, DEFAULT_ANTHROPIC_MAX_TOKENS } from './convert-to-anthropic-request.ts';
+import {
+  anthropicStreamBody,
+  convertToAnthropicRequest,
+  DEFAULT_ANTHROPIC_MAX_TOKENS,
+} from './convert-to-anthropic-request.ts';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.ts';
 import { toCanonicalUsage } from './map-anthropic-usage.ts';
 import { parseAnthropicStream } from './anthropic-stream.ts';
-import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import {
+  fetchOk,
+  jsonRequestInit,
+  lowerCaseHeaders,
+  parseResponseJson,
+  readResponseText,
+  timedHealthCheck,
+  withoutTrailingSlashes,
+} from '../vendor-http.ts';
 import type { AdapterOptions } from '../vendor-http.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
 
@@ -88,7 +103,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
   );
   // The configured key wins over an x-api-key that may also be in `headers`.
   if (apiKey) baseHeaders['x-api-key'] = apiKey;
-  const base = options.baseUrl.replace(/\/+$/, '');
+  const base = withoutTrailingSlashes(options.baseUrl);
   const transport: Transport = options.transport ?? options.fetch ?? globalThis.fetch;
   const http: KyInstance = ky.create({
     prefix: options.baseUrl,
@@ -180,7 +195,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     } catch (error) {
       throw providerErrorFromException(error, callOptions?.signal, context);
     }
-    if (!response.ok) throw anthropicErrorFromResponse(response, await readText(response, callOptions, context), context);
+    if (!response.ok)
+      throw anthropicErrorFromResponse(response, await readText(response, callOptions, context), context);
     const list = await readJson(response, anthropicModelListSchema, 'model list', callOptions, context);
     return list.data.map((model) => {
       const created = model.created_at == null ? Number.NaN : Date.parse(model.created_at);

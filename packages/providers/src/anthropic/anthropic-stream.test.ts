@@ -106,7 +106,12 @@ describe('Anthropic stream replays', () => {
       caught = error;
     }
     expect(isProviderError(caught)).toBe(true);
-    expect(caught).toMatchObject({ kind: 'overloaded', type: 'overloaded_error', message: 'Overloaded', retryable: true });
+    expect(caught).toMatchObject({
+      kind: 'overloaded',
+      type: 'overloaded_error',
+      message: 'Overloaded',
+      retryable: true,
+    });
     expect(joined(received, 'content')).toBe('Once upon');
     expect(received.some((chunk) => chunk.usage != null)).toBe(false);
   });

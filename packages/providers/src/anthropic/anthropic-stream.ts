@@ -2,7 +2,10 @@ import { decodeSse } from '@gw/stream';
 import type { ChatCompletionChunk } from '../chat-api.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
-import { providerErrorFromException, providerErrorFromMalformed } from '../openai-compatible/openai-compatible-error.ts';
+import {
+  providerErrorFromException,
+  providerErrorFromMalformed,
+} from '../openai-compatible/openai-compatible-error.ts';
 import { anthropicStreamEventSchema } from './anthropic-api.ts';
 import type { AnthropicStreamEvent, AnthropicUsage } from './anthropic-api.ts';
 import { anthropicErrorFromEvent } from './anthropic-error.ts';
@@ -33,7 +36,11 @@ const KNOWN_EVENTS: ReadonlySet<string> = new Set([
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
-function parseEvent(eventName: string | undefined, data: string, context: ErrorContext): AnthropicStreamEvent | undefined {
+function parseEvent(
+  eventName: string | undefined,
+  data: string,
+  context: ErrorContext,
+): AnthropicStreamEvent | undefined {
   if (eventName === 'error') throw anthropicErrorFromEvent(data, context);
   let payload: unknown;
   try {
@@ -41,7 +48,7 @@ function parseEvent(eventName: string | undefined, data: string, context: ErrorC
   } catch (cause) {
     throw providerErrorFromMalformed('a stream event that is not JSON', context, cause);
   }
-  const type = typeof payload === 'object' && payload !== null ? Reflect.get(payload, 'type') : undefined;
+  const type: unknown = typeof payload === 'object' && payload !== null ? Reflect.get(payload, 'type') : undefined;
   if (typeof type === 'string' && !KNOWN_EVENTS.has(type)) return undefined;
   const event = anthropicStreamEventSchema.safeParse(payload);
   if (!event.success) {
@@ -126,7 +133,8 @@ export async function* parseAnthropicStream(
             yield chunk({ reasoning_content: delta.thinking });
           } else if (delta.type === 'input_json_delta' && delta.partial_json != null && delta.partial_json !== '') {
             const index = toolIndexByBlock.get(event.index);
-            if (index !== undefined) yield chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
+            if (index !== undefined)
+              yield chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
           }
           // signature_delta, citations_delta: nothing in the canonical shape carries them.
           break;

@@ -15,7 +15,12 @@ let provider: Provider;
 
 beforeAll(async () => {
   upstream = await startStandInUpstream();
-  provider = createProvider({ kind: 'anthropic', id: 'claude', baseUrl: upstream.baseUrl, apiKey: 'sk-ant-test-key-123456' });
+  provider = createProvider({
+    kind: 'anthropic',
+    id: 'claude',
+    baseUrl: upstream.baseUrl,
+    apiKey: 'sk-ant-test-key-123456',
+  });
 });
 afterEach(() => upstream.reset());
 afterAll(async () => {
@@ -38,7 +43,13 @@ describe('conversion as the vendor receives it', () => {
       model,
       messages: [
         { role: 'system', content: 'Be brief.' },
-        { role: 'developer', content: [{ type: 'text', text: 'Answer in French.' }, { type: 'text', text: 'No emoji.' }] },
+        {
+          role: 'developer',
+          content: [
+            { type: 'text', text: 'Answer in French.' },
+            { type: 'text', text: 'No emoji.' },
+          ],
+        },
         { role: 'user', content: 'Hello' },
         { role: 'user', content: [{ type: 'text', text: 'Capital of Italy?' }] },
       ],
@@ -48,7 +59,13 @@ describe('conversion as the vendor receives it', () => {
       max_tokens: 4096,
       system: 'Be brief.\n\nAnswer in French.\nNo emoji.',
       messages: [
-        { role: 'user', content: [{ type: 'text', text: 'Hello' }, { type: 'text', text: 'Capital of Italy?' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Hello' },
+            { type: 'text', text: 'Capital of Italy?' },
+          ],
+        },
       ],
     });
   });
@@ -180,7 +197,12 @@ describe('conversion as the vendor receives it', () => {
   });
 
   it('reasoning_effort becomes a thinking budget, with max_tokens above it and temperature dropped', async () => {
-    const body = await received({ model, messages: [{ role: 'user', content: 'Hi' }], reasoning_effort: 'medium', temperature: 0.2 });
+    const body = await received({
+      model,
+      messages: [{ role: 'user', content: 'Hi' }],
+      reasoning_effort: 'medium',
+      temperature: 0.2,
+    });
     expect(body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 8192 }, max_tokens: 4096 + 8192 });
     expect(body).not.toHaveProperty('temperature');
   });
@@ -202,7 +224,9 @@ describe('convertToAnthropicRequest', () => {
       convertToAnthropicRequest({ model, messages: [user], tools, parallel_tool_calls: false }, options).tool_choice,
     ).toEqual({ type: 'auto', disable_parallel_tool_use: true });
     // Without tools there is nothing to choose from: tool_choice is not sent.
-    expect(convertToAnthropicRequest({ model, messages: [user], tool_choice: 'auto' }, options).tool_choice).toBeUndefined();
+    expect(
+      convertToAnthropicRequest({ model, messages: [user], tool_choice: 'auto' }, options).tool_choice,
+    ).toBeUndefined();
   });
 
   it('a native thinking field wins over reasoning_effort', () => {
@@ -215,18 +239,28 @@ describe('convertToAnthropicRequest', () => {
   });
 
   it('an explicit max_tokens below the budget shrinks the budget, or turns thinking off below 1024', () => {
-    expect(convertToAnthropicRequest({ model, messages: [user], reasoning_effort: 'high', max_tokens: 4000 }, options)).toMatchObject({
+    expect(
+      convertToAnthropicRequest({ model, messages: [user], reasoning_effort: 'high', max_tokens: 4000 }, options),
+    ).toMatchObject({
       max_tokens: 4000,
       thinking: { type: 'enabled', budget_tokens: 2000 },
     });
-    const small = convertToAnthropicRequest({ model, messages: [user], reasoning_effort: 'low', max_tokens: 1500 }, options);
+    const small = convertToAnthropicRequest(
+      { model, messages: [user], reasoning_effort: 'low', max_tokens: 1500 },
+      options,
+    );
     expect(small.max_tokens).toBe(1500);
     expect(small.thinking).toBeUndefined();
-    expect(convertToAnthropicRequest({ model, messages: [user], reasoning_effort: 'none' }, options).thinking).toBeUndefined();
+    expect(
+      convertToAnthropicRequest({ model, messages: [user], reasoning_effort: 'none' }, options).thinking,
+    ).toBeUndefined();
   });
 
   it('keeps temperature when a native thinking turns thinking off', () => {
-    const body = convertToAnthropicRequest({ model, messages: [user], thinking: { type: 'disabled' }, temperature: 0.3 }, options);
+    const body = convertToAnthropicRequest(
+      { model, messages: [user], thinking: { type: 'disabled' }, temperature: 0.3 },
+      options,
+    );
     expect(body).toMatchObject({ thinking: { type: 'disabled' }, temperature: 0.3 });
   });
 
@@ -252,17 +286,38 @@ describe('convertToAnthropicRequest', () => {
         model,
         messages: [
           user,
-          { role: 'assistant' as const, tool_calls: [{ id: 'a', type: 'function' as const, function: { name: 'f', arguments: '{oops' } }] },
+          {
+            role: 'assistant' as const,
+            tool_calls: [{ id: 'a', type: 'function' as const, function: { name: 'f', arguments: '{oops' } }],
+          },
         ],
       },
       'messages[1].tool_calls',
     ],
     [
-      { model, messages: [{ role: 'user' as const, content: [{ type: 'input_audio' as const, input_audio: { data: 'x', format: 'wav' } }] }] },
+      {
+        model,
+        messages: [
+          {
+            role: 'user' as const,
+            content: [{ type: 'input_audio' as const, input_audio: { data: 'x', format: 'wav' } }],
+          },
+        ],
+      },
       'audio',
     ],
-    [{ model, messages: [{ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url: 'ftp://x/y.png' } }] }] }, 'image'],
+    [
+      {
+        model,
+        messages: [
+          { role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url: 'ftp://x/y.png' } }] },
+        ],
+      },
+      'image',
+    ],
   ])('refuses what Anthropic cannot express (%#: %s)', (request, fragment) => {
-    expect(() => convertToAnthropicRequest(request, options)).toThrow(expect.objectContaining({ kind: 'invalid_request', message: expect.stringContaining(fragment) }));
+    expect(() => convertToAnthropicRequest(request, options)).toThrow(
+      expect.objectContaining({ kind: 'invalid_request', message: expect.stringContaining(fragment) }),
+    );
   });
 });

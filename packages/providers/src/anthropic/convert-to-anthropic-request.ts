@@ -178,7 +178,8 @@ function convertMessageBlocks(
         }
       }
       for (const call of message.tool_calls ?? []) {
-        if (call.type !== 'function') throw fail(`messages[${index}].tool_calls: Anthropic supports function tool calls only`);
+        if (call.type !== 'function')
+          throw fail(`messages[${index}].tool_calls: Anthropic supports function tool calls only`);
         blocks.push({
           type: 'tool_use',
           id: call.id,
@@ -205,7 +206,10 @@ function toolResultsFirst(blocks: AnthropicRequestBlock[]): AnthropicRequestBloc
   return [...results, ...blocks.filter((block) => block.type !== 'tool_result')];
 }
 
-function thinkingFrom(request: ChatCompletionRequest, fail: (message: string) => ProviderError): Record<string, unknown> | undefined {
+function thinkingFrom(
+  request: ChatCompletionRequest,
+  fail: (message: string) => ProviderError,
+): Record<string, unknown> | undefined {
   const native = nativeThinkingSchema.safeParse(request['thinking']);
   if (native.success) return native.data;
   const effort = request.reasoning_effort;
@@ -248,7 +252,8 @@ function thinkingFrom(request: ChatCompletionRequest, fail: (message: string) =>
  */
 export function convertToAnthropicRequest(request: ChatCompletionRequest, options: ConvertOptions): AnthropicRequest {
   const fail = (message: string): ProviderError => invalid(message, options, request.model);
-  if (request.n != null && request.n > 1) throw fail('Anthropic returns one choice per request: n > 1 is not supported');
+  if (request.n != null && request.n > 1)
+    throw fail('Anthropic returns one choice per request: n > 1 is not supported');
 
   const systemParts: TextContent[] = [];
   const messages: AnthropicRequestMessage[] = [];

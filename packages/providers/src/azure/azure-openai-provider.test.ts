@@ -38,13 +38,20 @@ describe('deployment URLs and auth', () => {
     const response = await provider.chat(request);
     expect(response.choices[0]?.message.content).toBe('Paris.');
     const sent = upstream.requests[0];
-    expect(sent?.url).toBe(`/openai/deployments/my%20gpt-4o/chat/completions?api-version=${AZURE_OPENAI_DEFAULT_API_VERSION}`);
+    expect(sent?.url).toBe(
+      `/openai/deployments/my%20gpt-4o/chat/completions?api-version=${AZURE_OPENAI_DEFAULT_API_VERSION}`,
+    );
     expect(sent?.headers['api-key']).toBe(API_KEY);
     expect(sent?.headers['authorization']).toBeUndefined();
   });
 
   it('takes a configured api-version and a base URL ending in /openai', async () => {
-    const own = createProvider({ kind: 'azure-openai', baseUrl: `${upstream.url}/openai/`, apiKey: API_KEY, apiVersion: '2025-04-01-preview' });
+    const own = createProvider({
+      kind: 'azure-openai',
+      baseUrl: `${upstream.url}/openai/`,
+      apiKey: API_KEY,
+      apiVersion: '2025-04-01-preview',
+    });
     await own.embed({ model: 'emb', input: 'hello' });
     expect(upstream.requests[0]?.url).toBe('/openai/deployments/emb/embeddings?api-version=2025-04-01-preview');
   });
@@ -53,7 +60,12 @@ describe('deployment URLs and auth', () => {
     ['apiVersion v1', { apiVersion: 'v1' }, ''],
     ['a base URL ending in /openai/v1', {}, '/openai/v1'],
   ])('selects the v1 API with %s: model in the body, no api-version', async (_name, extra, suffix) => {
-    const own = createProvider({ kind: 'azure-openai', baseUrl: `${upstream.url}${suffix}`, apiKey: API_KEY, ...extra });
+    const own = createProvider({
+      kind: 'azure-openai',
+      baseUrl: `${upstream.url}${suffix}`,
+      apiKey: API_KEY,
+      ...extra,
+    });
     await own.chat({ ...request, model: 'gpt-4o' });
     expect(upstream.requests[0]?.url).toBe('/openai/v1/chat/completions');
     expect(upstream.requests[0]?.body).toMatchObject({ model: 'gpt-4o' });
@@ -87,7 +99,9 @@ describe('streams', () => {
   it('passes finish_reason content_filter through', async () => {
     upstream.enqueue({ type: 'chat', content: 'partial', finishReason: 'content_filter' });
     const chunks = await collect(provider.chatStream(request));
-    expect(chunks.find((chunk) => chunk.choices[0]?.finish_reason != null)?.choices[0]?.finish_reason).toBe('content_filter');
+    expect(chunks.find((chunk) => chunk.choices[0]?.finish_reason != null)?.choices[0]?.finish_reason).toBe(
+      'content_filter',
+    );
   });
 });
 
@@ -106,30 +120,63 @@ describe('replayed fixtures', () => {
   it('azure-text.chunks.txt: the filter chunk dropped, the text whole, the usage chunk last', async () => {
     upstream.enqueue({ type: 'raw', body: readChunksAsSse('azure-text.chunks.txt') });
     const chunks = await collect(provider.chatStream(request));
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('The capital of France is Paris.');
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(
+      'The capital of France is Paris.',
+    );
     expect(chunks.filter((chunk) => chunk.choices.length === 0)).toHaveLength(1);
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 14, completion_tokens: 8, total_tokens: 22 } });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 14, completion_tokens: 8, total_tokens: 22 },
+    });
   });
 
   it('azure-error-content-filter.json: kind content_filter with the vendor code and message', async () => {
     upstream.enqueue({ type: 'error', status: 400, body: JSON.parse(readFixture('azure-error-content-filter.json')) });
     const error = await rejection(provider.chat(request));
-    expect(error).toMatchObject({ kind: 'content_filter', status: 400, code: 'content_filter', param: 'prompt', retryable: false });
-    expect(error.message).toContain("content management policy");
+    expect(error).toMatchObject({
+      kind: 'content_filter',
+      status: 400,
+      code: 'content_filter',
+      param: 'prompt',
+      retryable: false,
+    });
+    expect(error.message).toContain('content management policy');
   });
 });
 
 describe('errors', () => {
   it.each([
-    [400, { error: { message: 'too long', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } }, {}, 'context_window'],
+    [
+      400,
+      {
+        error: {
+          message: 'too long',
+          type: 'invalid_request_error',
+          param: 'messages',
+          code: 'context_length_exceeded',
+        },
+      },
+      {},
+      'context_window',
+    ],
     [
       404,
       { error: { code: 'DeploymentNotFound', message: 'The API deployment for this resource does not exist.' } },
       {},
       'not_found',
     ],
-    [429, { error: { code: '429', message: 'Requests to the ChatCompletions_Create Operation have exceeded call rate limit.' } }, { 'retry-after': '7' }, 'rate_limit'],
+    [
+      429,
+      {
+        error: {
+          code: '429',
+          message: 'Requests to the ChatCompletions_Create Operation have exceeded call rate limit.',
+        },
+      },
+      { 'retry-after': '7' },
+      'rate_limit',
+    ],
   ])('HTTP %i maps to its kind', async (status, body, headers, kind) => {
     upstream.enqueue({ type: 'error', status, body, headers });
     const error = await rejection(provider.chat(request));
@@ -138,7 +185,11 @@ describe('errors', () => {
   });
 
   it('never puts the key into an error message', async () => {
-    upstream.enqueue({ type: 'error', status: 401, body: { error: { code: '401', message: `Access denied: key ${API_KEY} is invalid` } } });
+    upstream.enqueue({
+      type: 'error',
+      status: 401,
+      body: { error: { code: '401', message: `Access denied: key ${API_KEY} is invalid` } },
+    });
     const error = await rejection(provider.chat(request));
     expect(error.kind).toBe('authentication');
     expect(error.message).not.toContain(API_KEY);

@@ -3,6 +3,7 @@ import { createOpenAICompatibleProvider } from '../openai-compatible/openai-comp
 import type { OpenAICompatibleUrls } from '../openai-compatible/openai-compatible-provider.ts';
 import type { Provider } from '../provider.ts';
 import type { AdapterOptions } from '../vendor-http.ts';
+import { withoutTrailingSlashes } from '../vendor-http.ts';
 
 /**
  * The newest generally-available dated data-plane inference version in Microsoft's Azure OpenAI REST reference
@@ -21,7 +22,7 @@ export interface AzureOpenAIProviderOptions extends AdapterOptions {
 
 /** The resource root (no `/openai`) and whether the v1 API was asked for, from a configured base URL. */
 function parseBaseUrl(baseUrl: string): { root: string; v1: boolean } {
-  const trimmed = baseUrl.replace(/\/+$/, '');
+  const trimmed = withoutTrailingSlashes(baseUrl);
   if (/\/openai\/v1$/i.test(trimmed)) return { root: trimmed.slice(0, -'/openai/v1'.length), v1: true };
   if (/\/openai$/i.test(trimmed)) return { root: trimmed.slice(0, -'/openai'.length), v1: false };
   return { root: trimmed, v1: false };
@@ -42,7 +43,11 @@ export function azureOpenAIUrls(baseUrl: string, apiVersion: string | undefined)
   const { root, v1 } = parseBaseUrl(baseUrl);
   if (v1 || apiVersion === 'v1') {
     const base = `${root}/openai/v1`;
-    return { chat: () => `${base}/chat/completions`, embeddings: () => `${base}/embeddings`, models: () => `${base}/models` };
+    return {
+      chat: () => `${base}/chat/completions`,
+      embeddings: () => `${base}/embeddings`,
+      models: () => `${base}/models`,
+    };
   }
   const query = `api-version=${encodeURIComponent(apiVersion ?? AZURE_OPENAI_DEFAULT_API_VERSION)}`;
   const deployment = (model: string): string => `${root}/openai/deployments/${encodeURIComponent(model)}`;

@@ -20,7 +20,9 @@ const contentBlockSchema = z.looseObject({
   text: z.string().nullish(),
   toolUse: z.looseObject({ toolUseId: z.string(), name: z.string(), input: z.unknown() }).nullish(),
   reasoningContent: z
-    .looseObject({ reasoningText: z.looseObject({ text: z.string().nullish(), signature: z.string().nullish() }).nullish() })
+    .looseObject({
+      reasoningText: z.looseObject({ text: z.string().nullish(), signature: z.string().nullish() }).nullish(),
+    })
     .nullish(),
 });
 

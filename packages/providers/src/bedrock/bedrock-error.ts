@@ -33,7 +33,7 @@ const KIND_BY_TYPE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, Pro
 // Bedrock has no code for "input too long": a ValidationException says it in words, so here (and only here) the
 // message decides, between invalid_request and context_window.
 const INPUT_TOO_LONG =
-  /input is too long|too many (input )?tokens|prompt is too long|exceeds? the (maximum )?context|context (length|window)/i;
+  /input is too long|too many (?:input )?tokens|prompt is too long|exceeds? the (?:maximum )?context|context (?:length|window)/i;
 
 const MAX_MESSAGE_LENGTH = 1000;
 

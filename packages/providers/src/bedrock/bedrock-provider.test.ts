@@ -42,7 +42,10 @@ afterAll(async () => {
   await upstream.close();
 });
 
-const request: ChatCompletionRequest = { model: MODEL, messages: [{ role: 'user', content: 'Name the capital of France' }] };
+const request: ChatCompletionRequest = {
+  model: MODEL,
+  messages: [{ role: 'user', content: 'Name the capital of France' }],
+};
 
 function eventStream(name: string): Uint8Array {
   const events: Array<{ headers: Record<string, string>; payload: unknown }> = JSON.parse(readFixture(name));
@@ -82,7 +85,12 @@ describe('chat', () => {
   });
 
   it('sends a Bedrock API key as Bearer when no AWS credentials are configured', async () => {
-    const keyed = createProvider({ kind: 'bedrock', region: 'eu-west-1', baseUrl: upstream.url, apiKey: 'ABSKbedrockapikey1234' });
+    const keyed = createProvider({
+      kind: 'bedrock',
+      region: 'eu-west-1',
+      baseUrl: upstream.url,
+      apiKey: 'ABSKbedrockapikey1234',
+    });
     await keyed.chat(request);
     expect(upstream.requests[0]?.headers['authorization']).toBe('Bearer ABSKbedrockapikey1234');
     expect(upstream.requests[0]?.headers['x-amz-date']).toBeUndefined();
@@ -94,13 +102,27 @@ describe('chat', () => {
       messages: [
         { role: 'system', content: 'Be brief.' },
         { role: 'developer', content: [{ type: 'text', text: 'Use tools.' }] },
-        { role: 'user', content: [{ type: 'text', text: 'Weather here?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0K' } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Weather here?' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0K' } },
+          ],
+        },
         { role: 'user', content: 'Paris, please.' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'tooluse_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'tooluse_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+          ],
+        },
         { role: 'tool', tool_call_id: 'tooluse_1', content: '{"temp":21}' },
         { role: 'tool', tool_call_id: 'tooluse_2', content: 'sunny' },
       ],
-      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object' } } }],
+      tools: [
+        { type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object' } } },
+      ],
       tool_choice: 'required',
       stop: 'END',
       top_p: 0.9,
@@ -110,9 +132,16 @@ describe('chat', () => {
       messages: [
         {
           role: 'user',
-          content: [{ text: 'Weather here?' }, { image: { format: 'png', source: { bytes: 'iVBORw0K' } } }, { text: 'Paris, please.' }],
+          content: [
+            { text: 'Weather here?' },
+            { image: { format: 'png', source: { bytes: 'iVBORw0K' } } },
+            { text: 'Paris, please.' },
+          ],
         },
-        { role: 'assistant', content: [{ toolUse: { toolUseId: 'tooluse_1', name: 'get_weather', input: { city: 'Paris' } } }] },
+        {
+          role: 'assistant',
+          content: [{ toolUse: { toolUseId: 'tooluse_1', name: 'get_weather', input: { city: 'Paris' } } }],
+        },
         {
           role: 'user',
           content: [
@@ -123,7 +152,9 @@ describe('chat', () => {
       ],
       inferenceConfig: { topP: 0.9, stopSequences: ['END'] },
       toolConfig: {
-        tools: [{ toolSpec: { name: 'get_weather', description: 'Weather', inputSchema: { json: { type: 'object' } } } }],
+        tools: [
+          { toolSpec: { name: 'get_weather', description: 'Weather', inputSchema: { json: { type: 'object' } } } },
+        ],
         toolChoice: { any: {} },
       },
     });
@@ -139,20 +170,29 @@ describe('chat', () => {
 
   it('refuses an image URL that is not a data: URL before calling', async () => {
     const error = await rejection(
-      provider.chat({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/cat.png' } }] }] }),
+      provider.chat({
+        model: MODEL,
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/cat.png' } }] }],
+      }),
     );
     expect(error).toMatchObject({ kind: 'invalid_request', param: 'messages[0].content[0]' });
     expect(upstream.requests).toHaveLength(0);
   });
 
   it('returns tool calls and reasoning', async () => {
-    upstream.enqueue({ type: 'chat', reasoning: 'Need weather', toolCalls: [{ id: 'tooluse_a', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    upstream.enqueue({
+      type: 'chat',
+      reasoning: 'Need weather',
+      toolCalls: [{ id: 'tooluse_a', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+    });
     const response = await provider.chat(request);
     expect(response.choices[0]).toMatchObject({
       message: {
         content: null,
         reasoning_content: 'Need weather',
-        tool_calls: [{ id: 'tooluse_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+        tool_calls: [
+          { id: 'tooluse_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        ],
       },
       finish_reason: 'tool_calls',
     });
@@ -164,15 +204,26 @@ describe('chatStream', () => {
     upstream.enqueue({ type: 'chat', content: 'Paris is lovely', usage: { prompt_tokens: 5, completion_tokens: 3 } });
     const chunks = await collect(provider.chatStream(request));
     expect(upstream.requests[0]?.path).toBe(`/model/${encodeURIComponent(MODEL)}/converse-stream`);
-    expect(chunks[0]).toMatchObject({ object: 'chat.completion.chunk', model: MODEL, choices: [{ index: 0, delta: { role: 'assistant' } }] });
+    expect(chunks[0]).toMatchObject({
+      object: 'chat.completion.chunk',
+      model: MODEL,
+      choices: [{ index: 0, delta: { role: 'assistant' } }],
+    });
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('Paris is lovely');
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
+    });
     expect(chunks.filter((chunk) => chunk.choices.length === 0)).toHaveLength(1);
   });
 
   it('streams reasoning and tool calls in OpenAI deltas', async () => {
-    upstream.enqueue({ type: 'chat', reasoning: 'Think', toolCalls: [{ id: 'tooluse_b', name: 'f', arguments: '{"a":"0123456789"}' }] });
+    upstream.enqueue({
+      type: 'chat',
+      reasoning: 'Think',
+      toolCalls: [{ id: 'tooluse_b', name: 'f', arguments: '{"a":"0123456789"}' }],
+    });
     const chunks = await collect(provider.chatStream(request));
     const deltas = chunks.map((chunk) => chunk.choices[0]?.delta);
     expect(deltas.map((delta) => delta?.reasoning_content ?? '').join('')).toBe('Think');
@@ -196,7 +247,10 @@ describe('chatStream', () => {
     ['modelStreamErrorException', 'server'],
     ['validationException', 'invalid_request'],
   ])('turns an in-stream %s into a ProviderError of kind %s mid-iteration', async (type, kind) => {
-    const start = encodeEventStreamMessage({ ':event-type': 'messageStart', ':message-type': 'event' }, '{"role":"assistant"}');
+    const start = encodeEventStreamMessage(
+      { ':event-type': 'messageStart', ':message-type': 'event' },
+      '{"role":"assistant"}',
+    );
     upstream.enqueue({ type: 'raw', body: Uint8Array.from([...start, ...exceptionMessage(type, 'Stream failed')]) });
     const stream = provider.chatStream(request);
     expect((await stream.next()).value).toMatchObject({ choices: [{ delta: { role: 'assistant' } }] });
@@ -231,7 +285,10 @@ describe('replayed fixtures', () => {
   it('bedrock-text.json', async () => {
     upstream.enqueue({ type: 'raw', body: readFixture('bedrock-text.json') });
     const response = await provider.chat(request);
-    expect(response.choices[0]).toMatchObject({ message: { content: 'The capital of France is Paris.' }, finish_reason: 'stop' });
+    expect(response.choices[0]).toMatchObject({
+      message: { content: 'The capital of France is Paris.' },
+      finish_reason: 'stop',
+    });
     expect(response.usage).toEqual({ prompt_tokens: 14, completion_tokens: 10, total_tokens: 24 });
   });
 
@@ -241,7 +298,12 @@ describe('replayed fixtures', () => {
     expect(response.choices[0]).toMatchObject({
       message: {
         content: "I'll look up the current weather in Paris.",
-        tool_calls: [{ id: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q', function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' } }],
+        tool_calls: [
+          {
+            id: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q',
+            function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' },
+          },
+        ],
       },
       finish_reason: 'tool_calls',
     });
@@ -256,17 +318,29 @@ describe('replayed fixtures', () => {
   it('bedrock-text.events.json', async () => {
     upstream.enqueue({ type: 'raw', body: eventStream('bedrock-text.events.json') });
     const chunks = await collect(provider.chatStream(request));
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('The capital of France is Paris.');
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(
+      'The capital of France is Paris.',
+    );
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 14, completion_tokens: 10, total_tokens: 24 } });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 14, completion_tokens: 10, total_tokens: 24 },
+    });
   });
 
   it('bedrock-tool-use.events.json', async () => {
     upstream.enqueue({ type: 'raw', body: eventStream('bedrock-tool-use.events.json') });
     const chunks = await collect(provider.chatStream(request));
     const calls = chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []);
-    expect(calls[0]).toMatchObject({ index: 0, id: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q', function: { name: 'get_weather' } });
-    expect(JSON.parse(calls.map((call) => call.function?.arguments ?? '').join(''))).toEqual({ city: 'Paris', unit: 'celsius' });
+    expect(calls[0]).toMatchObject({
+      index: 0,
+      id: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q',
+      function: { name: 'get_weather' },
+    });
+    expect(JSON.parse(calls.map((call) => call.function?.arguments ?? '').join(''))).toEqual({
+      city: 'Paris',
+      unit: 'celsius',
+    });
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
     expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 732, prompt_tokens_details: { cached_tokens: 320 } });
   });
@@ -299,7 +373,12 @@ describe('errors', () => {
     [500, 'InternalServerException', 'server'],
     [503, 'ServiceUnavailableException', 'overloaded'],
   ])('HTTP %i %s → %s', async (status, type, kind) => {
-    upstream.enqueue({ type: 'error', status, body: { message: 'Malformed input request' }, headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.coral.service/` } });
+    upstream.enqueue({
+      type: 'error',
+      status,
+      body: { message: 'Malformed input request' },
+      headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.coral.service/` },
+    });
     const error = await rejection(provider.chat(request));
     expect(error).toMatchObject({ kind, status, code: type });
   });
@@ -310,14 +389,21 @@ describe('errors', () => {
   });
 
   it('never puts the secret key or the session token into an error message', async () => {
-    upstream.enqueue({ type: 'error', status: 403, body: { message: `Bad secret ${SECRET} token ${SESSION_TOKEN}` }, headers: { 'x-amzn-errortype': 'UnrecognizedClientException' } });
+    upstream.enqueue({
+      type: 'error',
+      status: 403,
+      body: { message: `Bad secret ${SECRET} token ${SESSION_TOKEN}` },
+      headers: { 'x-amzn-errortype': 'UnrecognizedClientException' },
+    });
     const error = await rejection(provider.chat(request));
     expect(error.message).not.toContain(SECRET);
     expect(error.message).not.toContain(SESSION_TOKEN);
   });
 
   it('refuses embeddings, lists no models and health-checks without a call', async () => {
-    expect((await rejection(provider.embed({ model: 'amazon.titan-embed-text-v2:0', input: 'x' }))).kind).toBe('invalid_request');
+    expect((await rejection(provider.embed({ model: 'amazon.titan-embed-text-v2:0', input: 'x' }))).kind).toBe(
+      'invalid_request',
+    );
     expect(await provider.listModels()).toEqual([]);
     expect((await provider.healthCheck()).ok).toBe(true);
     expect(upstream.requests).toHaveLength(0);

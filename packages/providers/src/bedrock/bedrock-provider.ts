@@ -17,7 +17,13 @@ import { mapBedrockStopReason } from './map-bedrock-stop-reason.ts';
 import { signBedrockRequest } from './sign-bedrock-request.ts';
 import type { BedrockCredentials } from './sign-bedrock-request.ts';
 import { toOpenAIUsage } from './to-openai-usage.ts';
-import { fetchOk, lowerCaseHeaders, parseResponseJson, readResponseText } from '../vendor-http.ts';
+import {
+  fetchOk,
+  lowerCaseHeaders,
+  parseResponseJson,
+  readResponseText,
+  withoutTrailingSlashes,
+} from '../vendor-http.ts';
 
 /** Options of {@link createBedrockProvider}; `createProvider` fills them from the config. */
 export interface BedrockProviderOptions {
@@ -60,7 +66,7 @@ export interface BedrockProviderOptions {
 export function createBedrockProvider(options: BedrockProviderOptions): Provider {
   const { id, region, apiKey } = options;
   const now = options.now ?? Date.now;
-  const base = (options.baseUrl ?? `https://bedrock-runtime.${region}.amazonaws.com`).replace(/\/+$/, '');
+  const base = withoutTrailingSlashes(options.baseUrl ?? `https://bedrock-runtime.${region}.amazonaws.com`);
   const credentials: BedrockCredentials | undefined =
     options.accessKeyId && options.secretAccessKey
       ? {
@@ -77,7 +83,11 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
     return { provider: id, model, apiKey, secrets };
   }
 
-  async function headersFor(url: string, body: string, callOptions: CallOptions | undefined): Promise<Record<string, string>> {
+  async function headersFor(
+    url: string,
+    body: string,
+    callOptions: CallOptions | undefined,
+  ): Promise<Record<string, string>> {
     const headers = lowerCaseHeaders({ ...configuredHeaders }, callOptions?.headers);
     headers['content-type'] = 'application/json';
     if (credentials !== undefined) {
@@ -103,7 +113,14 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
       throw providerErrorFromException(error, callOptions?.signal, context);
     }
     if (signal !== undefined) init.signal = signal;
-    return fetchOk(options.fetch ?? globalThis.fetch, url, init, callOptions, context, providerErrorFromBedrockResponse);
+    return fetchOk(
+      options.fetch ?? globalThis.fetch,
+      url,
+      init,
+      callOptions,
+      context,
+      providerErrorFromBedrockResponse,
+    );
   }
 
   function responseId(response: Response): string {
@@ -146,7 +163,10 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
     return toChatResponse(converse, responseId(response), request.model);
   }
 
-  function chatStream(request: ChatCompletionRequest, callOptions?: CallOptions): AsyncIterableIterator<ChatCompletionChunk> {
+  function chatStream(
+    request: ChatCompletionRequest,
+    callOptions?: CallOptions,
+  ): AsyncIterableIterator<ChatCompletionChunk> {
     const context = contextFor(request.model);
     const callerSignal = callOptions?.signal;
     // Our own controller, so that leaving the iteration early tears the upstream request down too.
@@ -177,7 +197,8 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
           }
           throw providerErrorFromException(error, callerSignal, context);
         }
-        if (!converter.stopped()) throw providerErrorFromMalformed('an event stream that ended before messageStop', context);
+        if (!converter.stopped())
+          throw providerErrorFromMalformed('an event stream that ended before messageStop', context);
       } catch (error) {
         controller.abort();
         throw error;

@@ -101,7 +101,12 @@ export function createBedrockChunkConverter(options: {
         if (toolUse == null) return [];
         const index = toolIndexByBlock.size;
         toolIndexByBlock.set(event.contentBlockIndex ?? index, index);
-        const call = { index, id: toolUse.toolUseId, type: 'function', function: { name: toolUse.name, arguments: '' } };
+        const call = {
+          index,
+          id: toolUse.toolUseId,
+          type: 'function',
+          function: { name: toolUse.name, arguments: '' },
+        };
         return [chunk(withRole({ tool_calls: [call] }))];
       }
       case 'contentBlockDelta': {
@@ -112,7 +117,8 @@ export function createBedrockChunkConverter(options: {
           return [chunk(withRole({ tool_calls: [{ index, function: { arguments: delta.toolUse.input } }] }))];
         }
         // A signature-only reasoning delta carries nothing OpenAI clients can show.
-        if (delta.reasoningContent?.text != null) return [chunk(withRole({ reasoning_content: delta.reasoningContent.text }))];
+        if (delta.reasoningContent?.text != null)
+          return [chunk(withRole({ reasoning_content: delta.reasoningContent.text }))];
         return [];
       }
       case 'messageStop': {

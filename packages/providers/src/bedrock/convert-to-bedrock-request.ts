@@ -27,30 +27,11 @@ export interface BedrockConverseRequest {
   };
 }
 
-/**
- * Request fields with no Converse counterpart, dropped rather than refused (the OpenAI fields a client may send
- * out of habit). `reasoning_effort` is among them: Claude's thinking on Bedrock takes a token budget
- * (`thinking.budget_tokens`, deprecated on the newest Claude models in favour of adaptive thinking), so no one
- * mapping of an effort level is right for every model.
- */
-export const BEDROCK_DROPPED_PARAMETERS = [
-  'n',
-  'presence_penalty',
-  'frequency_penalty',
-  'seed',
-  'user',
-  'response_format',
-  'logprobs',
-  'top_logprobs',
-  'logit_bias',
-  'reasoning_effort',
-  'metadata',
-  'store',
-  'service_tier',
-  'modalities',
-  'parallel_tool_calls',
-  'stream_options',
-] as const;
+// Request fields with no Converse counterpart are dropped rather than refused (the OpenAI fields a client may send
+// out of habit): n, presence_penalty, frequency_penalty, seed, user, response_format, logprobs, top_logprobs, logit_bias, reasoning_effort, metadata, store, service_tier, modalities, parallel_tool_calls, stream_options.
+// `reasoning_effort` is among them: Claude's thinking on Bedrock takes a token budget (`thinking.budget_tokens`,
+// deprecated on the newest Claude models in favour of adaptive thinking), so no one mapping of an effort level is
+// right for every model.
 
 const IMAGE_FORMATS: ReadonlyMap<string, string> = new Map([
   ['image/png', 'png'],
@@ -82,7 +63,11 @@ function imageBlock(url: string, provider: string, param: string): BedrockConten
   return { image: { format, source: { bytes: match[2] } } };
 }
 
-function userBlocks(message: Extract<ChatMessage, { role: 'user' }>, provider: string, path: string): BedrockContentBlock[] {
+function userBlocks(
+  message: Extract<ChatMessage, { role: 'user' }>,
+  provider: string,
+  path: string,
+): BedrockContentBlock[] {
   if (typeof message.content === 'string') return [{ text: message.content }];
   return message.content.map((part, index): BedrockContentBlock => {
     const param = `${path}.content[${index}]`;
@@ -208,7 +193,8 @@ export function convertToBedrockRequest(request: ChatCompletionRequest, provider
   if (maxTokens != null) inferenceConfig.maxTokens = maxTokens;
   if (request.temperature != null) inferenceConfig.temperature = request.temperature;
   if (request.top_p != null) inferenceConfig.topP = request.top_p;
-  if (request.stop != null) inferenceConfig.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (request.stop != null)
+    inferenceConfig.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   if (Object.keys(inferenceConfig).length > 0) body.inferenceConfig = inferenceConfig;
   const toolConfig = convertTools(request, provider);
   if (toolConfig !== undefined) body.toolConfig = toolConfig;

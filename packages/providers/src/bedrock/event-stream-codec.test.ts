@@ -1,6 +1,11 @@
 // The framing follows AWS's "Event stream encoding" reference (prelude, string headers of type 7, CRC32s).
 import { describe, expect, it } from 'vitest';
-import { decodeEventStream, decodeEventStreamMessage, encodeEventStreamMessage, EventStreamFormatError } from './event-stream-codec.ts';
+import {
+  decodeEventStream,
+  decodeEventStreamMessage,
+  encodeEventStreamMessage,
+  EventStreamFormatError,
+} from './event-stream-codec.ts';
 import type { EventStreamMessage } from './event-stream-codec.ts';
 
 const headers = { ':event-type': 'contentBlockDelta', ':content-type': 'application/json', ':message-type': 'event' };
@@ -32,7 +37,10 @@ describe('event stream codec', () => {
 
   it('decodes messages split at every byte boundary and several to one read', async () => {
     const one = encodeEventStreamMessage(headers, '{"a":1}');
-    const two = encodeEventStreamMessage({ ':event-type': 'messageStop', ':message-type': 'event' }, '{"stopReason":"end_turn"}');
+    const two = encodeEventStreamMessage(
+      { ':event-type': 'messageStop', ':message-type': 'event' },
+      '{"stopReason":"end_turn"}',
+    );
     const all = new Uint8Array([...one, ...two]);
     const bytewise = await decodeAll(streamOf(Array.from(all, (byte) => Uint8Array.of(byte))));
     const together = await decodeAll(streamOf([all]));
@@ -53,6 +61,8 @@ describe('event stream codec', () => {
 
   it('refuses a body that ends inside a message', async () => {
     const bytes = encodeEventStreamMessage(headers, '{"a":1}');
-    await expect(decodeAll(streamOf([bytes.subarray(0, bytes.byteLength - 3)]))).rejects.toThrow(/ended inside a message/);
+    await expect(decodeAll(streamOf([bytes.subarray(0, bytes.byteLength - 3)]))).rejects.toThrow(
+      /ended inside a message/,
+    );
   });
 });

@@ -35,7 +35,8 @@ function readHeaders(bytes: Uint8Array): Record<string, EventStreamHeaderValue> 
   const headers: Record<string, EventStreamHeaderValue> = {};
   let offset = 0;
   const need = (count: number): void => {
-    if (offset + count > bytes.byteLength) throw new EventStreamFormatError('Event stream header runs past its section');
+    if (offset + count > bytes.byteLength)
+      throw new EventStreamFormatError('Event stream header runs past its section');
   };
   while (offset < bytes.byteLength) {
     need(1);
@@ -105,7 +106,8 @@ export function decodeEventStreamMessage(bytes: Uint8Array): EventStreamMessage 
   if (totalLength !== bytes.byteLength || PRELUDE_LENGTH + headersLength + CRC_LENGTH > totalLength) {
     throw new EventStreamFormatError('Event stream message lengths do not add up');
   }
-  if (crc32(bytes.subarray(0, 8)) !== view.getUint32(8)) throw new EventStreamFormatError('Event stream prelude CRC mismatch');
+  if (crc32(bytes.subarray(0, 8)) !== view.getUint32(8))
+    throw new EventStreamFormatError('Event stream prelude CRC mismatch');
   if (crc32(bytes.subarray(0, totalLength - CRC_LENGTH)) !== view.getUint32(totalLength - CRC_LENGTH)) {
     throw new EventStreamFormatError('Event stream message CRC mismatch');
   }

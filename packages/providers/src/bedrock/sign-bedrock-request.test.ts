@@ -52,12 +52,15 @@ describe('signBedrockRequest', () => {
     });
     expect(headers['x-amz-date']).toBe('20261122T053000Z');
     expect(headers['x-amz-security-token']).toBeUndefined();
-    const match = /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261122\/us-east-1\/bedrock\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
-      headers['authorization'] ?? '',
-    );
+    const match =
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261122\/us-east-1\/bedrock\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
+        headers['authorization'] ?? '',
+      );
     expect(match).not.toBeNull();
     expect(match?.[1]).toBe('host;x-amz-date');
-    expect(match?.[2]).toBe(expectedSignature({ ...headers, host: 'bedrock-runtime.us-east-1.amazonaws.com' }, ['host', 'x-amz-date']));
+    expect(match?.[2]).toBe(
+      expectedSignature({ ...headers, host: 'bedrock-runtime.us-east-1.amazonaws.com' }, ['host', 'x-amz-date']),
+    );
   });
 
   it('adds and signs x-amz-security-token for temporary credentials', async () => {

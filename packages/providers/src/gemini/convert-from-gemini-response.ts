@@ -74,7 +74,10 @@ export function splitParts(parts: readonly GeminiPart[], firstCallIndex: number)
 
 function convertCandidate(candidate: GeminiCandidate, position: number): ChatCompletionChoice {
   const { content, reasoning, toolCalls } = splitParts(candidate.content?.parts ?? [], 0);
-  const message: ChatCompletionChoice['message'] = { role: 'assistant', content: toolCalls.length > 0 && content === '' ? null : content };
+  const message: ChatCompletionChoice['message'] = {
+    role: 'assistant',
+    content: toolCalls.length > 0 && content === '' ? null : content,
+  };
   if (reasoning !== '') message.reasoning_content = reasoning;
   if (toolCalls.length > 0) message.tool_calls = toolCalls.map((call) => ({ ...call }));
   return {

@@ -123,7 +123,11 @@ describe('messages', () => {
           role: 'assistant',
           content: null,
           tool_calls: [
-            { id: 'call_0__thought__c2lnbmF0dXJl', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            {
+              id: 'call_0__thought__c2lnbmF0dXJl',
+              type: 'function',
+              function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+            },
             { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
           ],
         },
@@ -175,10 +179,16 @@ describe('messages', () => {
       model: 'gemini-2.5-flash',
       messages: [
         { role: 'user', content: 'Go' },
-        { role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'go', arguments: '{oops' } }] },
+        {
+          role: 'assistant',
+          tool_calls: [{ id: 'c', type: 'function', function: { name: 'go', arguments: '{oops' } }],
+        },
       ],
     });
-    expect(badArguments).toMatchObject({ kind: 'invalid_request', param: 'messages[1].tool_calls[0].function.arguments' });
+    expect(badArguments).toMatchObject({
+      kind: 'invalid_request',
+      param: 'messages[1].tool_calls[0].function.arguments',
+    });
     const orphan = await refusal({
       model: 'gemini-2.5-flash',
       messages: [
@@ -226,7 +236,10 @@ describe('tools', () => {
   it.each<[ChatCompletionRequest['tool_choice'], unknown]>([
     ['none', { mode: 'NONE' }],
     ['auto', { mode: 'AUTO' }],
-    [{ type: 'function' as const, function: { name: 'get_weather' } }, { mode: 'ANY', allowedFunctionNames: ['get_weather'] }],
+    [
+      { type: 'function' as const, function: { name: 'get_weather' } },
+      { mode: 'ANY', allowedFunctionNames: ['get_weather'] },
+    ],
   ])('tool_choice %j → %j', async (choice, config) => {
     const body = await sentBody({
       model: 'gemini-2.5-flash',
@@ -301,7 +314,11 @@ describe('generationConfig', () => {
   });
 
   it('refuses an unknown reasoning_effort', async () => {
-    const error = await refusal({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'max' });
+    const error = await refusal({
+      model: 'gemini-2.5-flash',
+      messages: [{ role: 'user', content: 'x' }],
+      reasoning_effort: 'max',
+    });
     expect(error).toMatchObject({ kind: 'invalid_request', param: 'reasoning_effort' });
   });
 });

@@ -116,7 +116,8 @@ function textOf(content: string | Array<{ type: string; text?: unknown }> | null
 
 function dataUrlPart(url: string, param: string): JsonObject {
   const match = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);
-  if (match?.[1] === undefined || match[2] === undefined) throw invalid(`${param}: only base64 data: URLs are supported`, param);
+  if (match?.[1] === undefined || match[2] === undefined)
+    throw invalid(`${param}: only base64 data: URLs are supported`, param);
   return { inlineData: { mimeType: match[1], data: match[2] } };
 }
 
@@ -149,7 +150,10 @@ function userParts(message: Extract<ChatMessage, { role: 'user' }>, index: numbe
       case 'file': {
         const data = part.file.file_data;
         if (data != null && data.startsWith('data:')) return dataUrlPart(data, param);
-        throw invalid(`${param}: Gemini takes files as base64 data: URLs in file_data; file_id is not supported`, param);
+        throw invalid(
+          `${param}: Gemini takes files as base64 data: URLs in file_data; file_id is not supported`,
+          param,
+        );
       }
     }
   });
@@ -159,7 +163,10 @@ function parseArguments(text: string, param: string): JsonObject {
   if (text.trim() === '') return {};
   const value = parseJson(text);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(`${param}: function arguments must be a JSON object, got ${JSON.stringify(text.slice(0, 80))}`, param);
+    throw invalid(
+      `${param}: function arguments must be a JSON object, got ${JSON.stringify(text.slice(0, 80))}`,
+      param,
+    );
   }
   return { ...value };
 }
@@ -173,13 +180,18 @@ function assistantParts(message: Extract<ChatMessage, { role: 'assistant' }>, in
     const param = `messages[${index}].tool_calls[${callIndex}]`;
     if (call.type !== 'function') throw invalid(`${param}: Gemini has no custom tools`, param);
     const { id, thoughtSignature } = splitToolCallId(call.id);
-    const functionCall: JsonObject = { name: call.function.name, args: parseArguments(call.function.arguments, `${param}.function.arguments`) };
+    const functionCall: JsonObject = {
+      name: call.function.name,
+      args: parseArguments(call.function.arguments, `${param}.function.arguments`),
+    };
     if (!GENERATED_ID.test(id)) functionCall['id'] = id;
     parts.push(thoughtSignature === undefined ? { functionCall } : { functionCall, thoughtSignature });
   }
   if (message.function_call != null) {
     const param = `messages[${index}].function_call`;
-    parts.push({ functionCall: { name: message.function_call.name, args: parseArguments(message.function_call.arguments, param) } });
+    parts.push({
+      functionCall: { name: message.function_call.name, args: parseArguments(message.function_call.arguments, param) },
+    });
   }
   return parts;
 }
@@ -259,7 +271,8 @@ function convertTools(request: ChatCompletionRequest): Pick<GeminiRequest, 'tool
     if (tool.type !== 'function') throw invalid(`tools[${index}]: Gemini has no custom tools`, `tools[${index}]`);
     const declaration: JsonObject = { name: tool.function.name };
     if (tool.function.description != null) declaration['description'] = tool.function.description;
-    if (tool.function.parameters != null) declaration['parametersJsonSchema'] = stripSchemaKeyword(tool.function.parameters);
+    if (tool.function.parameters != null)
+      declaration['parametersJsonSchema'] = stripSchemaKeyword(tool.function.parameters);
     return declaration;
   });
   let config: GeminiRequest['toolConfig'];
@@ -291,11 +304,13 @@ function thinkingConfig(model: string, effort: string): JsonObject {
   const name = bareGeminiModel(model);
   if (name.startsWith('gemini-3')) {
     const level = (name.includes('flash') ? FLASH_THINKING_LEVELS : THINKING_LEVELS).get(normalized);
-    if (level === undefined) throw invalid(`reasoning_effort: unknown level ${JSON.stringify(effort)}`, 'reasoning_effort');
+    if (level === undefined)
+      throw invalid(`reasoning_effort: unknown level ${JSON.stringify(effort)}`, 'reasoning_effort');
     return { thinkingLevel: level, includeThoughts: true };
   }
   let budget = THINKING_BUDGETS.get(normalized);
-  if (budget === undefined) throw invalid(`reasoning_effort: unknown level ${JSON.stringify(effort)}`, 'reasoning_effort');
+  if (budget === undefined)
+    throw invalid(`reasoning_effort: unknown level ${JSON.stringify(effort)}`, 'reasoning_effort');
   if (name.startsWith('gemini-2.5-pro')) budget = Math.max(budget, PRO_MIN_THINKING_BUDGET);
   return budget === 0 ? { thinkingBudget: 0 } : { thinkingBudget: budget, includeThoughts: true };
 }
@@ -321,7 +336,8 @@ function generationConfig(request: ChatCompletionRequest): JsonObject | undefine
     const { schema } = format.json_schema;
     if (schema != null) config['responseJsonSchema'] = stripSchemaKeyword(schema);
   }
-  if (request.reasoning_effort != null) config['thinkingConfig'] = thinkingConfig(request.model, request.reasoning_effort);
+  if (request.reasoning_effort != null)
+    config['thinkingConfig'] = thinkingConfig(request.model, request.reasoning_effort);
   return Object.keys(config).length === 0 ? undefined : config;
 }
 

@@ -35,9 +35,17 @@ async function chatError(): Promise<ProviderError> {
 
 describe('replayed error fixtures', () => {
   it.each([
-    ['gemini-error-resource-exhausted.json', 429, { kind: 'rate_limit', retryAfterMs: 34400, retryable: true, type: 'RESOURCE_EXHAUSTED' }],
+    [
+      'gemini-error-resource-exhausted.json',
+      429,
+      { kind: 'rate_limit', retryAfterMs: 34400, retryable: true, type: 'RESOURCE_EXHAUSTED' },
+    ],
     ['gemini-error-api-key-invalid.json', 400, { kind: 'authentication', code: 'API_KEY_INVALID', retryable: false }],
-    ['gemini-error-unavailable.json', 503, { kind: 'overloaded', retryable: true, message: 'The model is overloaded. Please try again later.' }],
+    [
+      'gemini-error-unavailable.json',
+      503,
+      { kind: 'overloaded', retryable: true, message: 'The model is overloaded. Please try again later.' },
+    ],
     ['gemini-error-token-limit.json', 400, { kind: 'context_window', type: 'INVALID_ARGUMENT', retryable: false }],
   ])('%s (HTTP %i)', async (name, status, expected) => {
     upstream.enqueue({ type: 'error', status, body: JSON.parse(readFixture(name)) });
@@ -64,7 +72,14 @@ describe('status mapping', () => {
     upstream.enqueue({
       type: 'error',
       status: 400,
-      body: { error: { code: 400, message: 'Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.', status: 'FAILED_PRECONDITION' } },
+      body: {
+        error: {
+          code: 400,
+          message:
+            'Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.',
+          status: 'FAILED_PRECONDITION',
+        },
+      },
     });
     expect(await chatError()).toMatchObject({ kind: 'quota', retryable: false });
   });
@@ -77,7 +92,12 @@ describe('status mapping', () => {
   });
 
   it('a Retry-After header is used when there is no RetryInfo', async () => {
-    upstream.enqueue({ type: 'error', status: 429, body: { error: { code: 429, message: 'slow down', status: 'RESOURCE_EXHAUSTED' } }, headers: { 'retry-after': '3' } });
+    upstream.enqueue({
+      type: 'error',
+      status: 429,
+      body: { error: { code: 429, message: 'slow down', status: 'RESOURCE_EXHAUSTED' } },
+      headers: { 'retry-after': '3' },
+    });
     expect((await chatError()).retryAfterMs).toBe(3000);
   });
 });

@@ -31,7 +31,8 @@ export function parseGeminiRetryDelay(delay: string): number | undefined {
 
 function retryDelayOf(error: GeminiError): number | undefined {
   for (const detail of error.details ?? []) {
-    if (detail['@type'] === RETRY_INFO_TYPE && detail.retryDelay != null) return parseGeminiRetryDelay(detail.retryDelay);
+    if (detail['@type'] === RETRY_INFO_TYPE && detail.retryDelay != null)
+      return parseGeminiRetryDelay(detail.retryDelay);
   }
   return undefined;
 }

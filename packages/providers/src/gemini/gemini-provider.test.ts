@@ -89,7 +89,9 @@ describe('chat', () => {
       message: {
         content: null,
         reasoning_content: 'Look it up',
-        tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+        tool_calls: [
+          { id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        ],
       },
       finish_reason: 'tool_calls',
     });
@@ -171,7 +173,12 @@ describe('chatStream', () => {
     expect(finish?.choices[0]?.finish_reason).toBe('stop');
     expect(chunks.at(-1)).toMatchObject({
       choices: [],
-      usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11, completion_tokens_details: { reasoning_tokens: 2 } },
+      usage: {
+        prompt_tokens: 5,
+        completion_tokens: 6,
+        total_tokens: 11,
+        completion_tokens_details: { reasoning_tokens: 2 },
+      },
     });
   });
 
@@ -210,8 +217,13 @@ describe('chatStream', () => {
   });
 
   it('an error object inside the stream becomes a ProviderError', async () => {
-    const event = JSON.stringify({ error: { code: 500, message: 'An internal error has occurred.', status: 'INTERNAL' } });
-    upstream.enqueue({ type: 'raw', body: `${readChunksAsSse('gemini-text.chunks.txt', { done: false }).split('\n\n')[0]}\n\ndata: ${event}\n\n` });
+    const event = JSON.stringify({
+      error: { code: 500, message: 'An internal error has occurred.', status: 'INTERNAL' },
+    });
+    upstream.enqueue({
+      type: 'raw',
+      body: `${readChunksAsSse('gemini-text.chunks.txt', { done: false }).split('\n\n')[0]}\n\ndata: ${event}\n\n`,
+    });
     const stream = provider.chatStream(request);
     expect((await stream.next()).value?.choices[0]?.delta.content).toBe('The');
     expect(await rejection(stream.next())).toMatchObject({ kind: 'server', type: 'INTERNAL' });
@@ -260,11 +272,16 @@ describe('replayed fixtures (stream)', () => {
   it('gemini-text.chunks.txt', async () => {
     upstream.enqueue(rawStream('gemini-text.chunks.txt'));
     const chunks = await collect(provider.chatStream(request));
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('The capital of France is Paris.');
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(
+      'The capital of France is Paris.',
+    );
     expect(chunks[0]).toMatchObject({ id: 'pWk_Z4yuL8Cb1MkPgtbE0AQ', model: 'gemini-2.0-flash' });
     expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant');
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 8, completion_tokens: 7, total_tokens: 15 } });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 8, completion_tokens: 7, total_tokens: 15 },
+    });
   });
 
   it('gemini-function-call.chunks.txt: each call arrives whole, indexed in order', async () => {
@@ -306,7 +323,10 @@ describe('replayed fixtures (stream)', () => {
   });
 
   it('a blocked prompt streams one content_filter chunk then usage', async () => {
-    upstream.enqueue({ type: 'raw', body: `data: ${JSON.stringify(JSON.parse(readFixture('gemini-safety-block.json')))}\r\n\r\n` });
+    upstream.enqueue({
+      type: 'raw',
+      body: `data: ${JSON.stringify(JSON.parse(readFixture('gemini-safety-block.json')))}\r\n\r\n`,
+    });
     const chunks = await collect(provider.chatStream(request));
     expect(chunks.map((chunk) => chunk.choices[0]?.finish_reason ?? null)).toEqual(['content_filter', null]);
     expect(chunks.at(-1)?.usage?.prompt_tokens).toBe(14);
@@ -324,7 +344,13 @@ describe('embed', () => {
         { model: 'models/gemini-embedding-001', content: { parts: [{ text: 'a dog' }] }, outputDimensionality: 8 },
       ],
     });
-    expect(response.data.map((item) => [item.object, item.index, Array.isArray(item.embedding) ? item.embedding.length : -1])).toEqual([
+    expect(
+      response.data.map((item) => [
+        item.object,
+        item.index,
+        Array.isArray(item.embedding) ? item.embedding.length : -1,
+      ]),
+    ).toEqual([
       ['embedding', 0, 8],
       ['embedding', 1, 8],
     ]);
@@ -337,7 +363,11 @@ describe('embed', () => {
     expect(floats.data[0]?.embedding).toEqual([
       0.013168517, -0.00871193, -0.046782672, 0.00069969177, -0.009518645, -0.008720573, 0.060103573, 0.024175962,
     ]);
-    const base64 = await provider.embed({ model: 'gemini-embedding-001', input: ['x', 'y'], encoding_format: 'base64' });
+    const base64 = await provider.embed({
+      model: 'gemini-embedding-001',
+      input: ['x', 'y'],
+      encoding_format: 'base64',
+    });
     const encoded = base64.data[1]?.embedding;
     expect(typeof encoded).toBe('string');
     const bytes = Buffer.from(String(encoded), 'base64');

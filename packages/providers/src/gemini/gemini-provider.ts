@@ -4,7 +4,10 @@ import type { z } from 'zod';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
 import type { EmbeddingRequest, EmbeddingResponse } from '../embedding-api.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
-import { providerErrorFromException, providerErrorFromMalformed } from '../openai-compatible/openai-compatible-error.ts';
+import {
+  providerErrorFromException,
+  providerErrorFromMalformed,
+} from '../openai-compatible/openai-compatible-error.ts';
 import { parseJson } from '../parse-json.ts';
 import { isProviderError, ProviderError } from '../provider-error.ts';
 import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
@@ -17,7 +20,15 @@ import {
 } from './gemini-api.ts';
 import { providerErrorFromGeminiPayload, providerErrorFromGeminiResponse } from './gemini-error.ts';
 import { convertGeminiStream } from './gemini-stream.ts';
-import { fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import {
+  fetchOk,
+  jsonRequestInit,
+  lowerCaseHeaders,
+  parseResponseJson,
+  readResponseText,
+  timedHealthCheck,
+  withoutTrailingSlashes,
+} from '../vendor-http.ts';
 import type { AdapterOptions } from '../vendor-http.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
 
@@ -56,7 +67,7 @@ function generatedId(): string {
  */
 export function createGeminiProvider(options: GeminiProviderOptions): Provider {
   const { id, apiKey } = options;
-  const base = options.baseUrl.replace(/\/+$/, '');
+  const base = withoutTrailingSlashes(options.baseUrl);
   const transport: Transport = options.transport ?? options.fetch ?? globalThis.fetch;
   const baseHeaders = lowerCaseHeaders({}, options.headers ?? {});
   baseHeaders['content-type'] ??= 'application/json';
@@ -78,7 +89,12 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     callOptions: CallOptions | undefined,
     context: ErrorContext,
   ): Promise<TransportResponse> {
-    const init = jsonRequestInit(baseHeaders, body === undefined ? undefined : JSON.stringify(body), signal, callOptions?.headers);
+    const init = jsonRequestInit(
+      baseHeaders,
+      body === undefined ? undefined : JSON.stringify(body),
+      signal,
+      callOptions?.headers,
+    );
     return fetchOk(transport, url, init, callOptions, context, providerErrorFromGeminiResponse);
   }
 
@@ -87,7 +103,13 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
       return convertToGeminiRequest(request);
     } catch (error) {
       if (isProviderError(error)) {
-        throw new ProviderError({ kind: error.kind, message: error.message, param: error.param, provider: id, model: request.model });
+        throw new ProviderError({
+          kind: error.kind,
+          message: error.message,
+          param: error.param,
+          provider: id,
+          model: request.model,
+        });
       }
       throw error;
     }
@@ -100,7 +122,10 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     callOptions: CallOptions | undefined,
     context: ErrorContext,
   ): Promise<z.output<T>> {
-    return parseResponseJson(await readText(response, callOptions, context), schema, what, context, { find: (payload) => providerErrorFromGeminiPayload(payload, context), first: true });
+    return parseResponseJson(await readText(response, callOptions, context), schema, what, context, {
+      find: (payload) => providerErrorFromGeminiPayload(payload, context),
+      first: true,
+    });
   }
 
   const readText = readResponseText;
@@ -108,9 +133,19 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
     const context = contextFor(request.model);
     const body = convert(request);
-    const response = await send(modelUrl(request.model, 'generateContent'), body, callOptions?.signal, callOptions, context);
+    const response = await send(
+      modelUrl(request.model, 'generateContent'),
+      body,
+      callOptions?.signal,
+      callOptions,
+      context,
+    );
     const parsed = await readJson(response, geminiGenerateContentResponseSchema, 'chat response', callOptions, context);
-    return convertGeminiResponse(parsed, { id: generatedId(), model: bareGeminiModel(request.model), created: nowSeconds() });
+    return convertGeminiResponse(parsed, {
+      id: generatedId(),
+      model: bareGeminiModel(request.model),
+      created: nowSeconds(),
+    });
   }
 
   async function* streamChunks(
@@ -155,7 +190,10 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     }
   }
 
-  function chatStream(request: ChatCompletionRequest, callOptions?: CallOptions): AsyncIterableIterator<ChatCompletionChunk> {
+  function chatStream(
+    request: ChatCompletionRequest,
+    callOptions?: CallOptions,
+  ): AsyncIterableIterator<ChatCompletionChunk> {
     const controller = new AbortController();
     const state = { closedByCaller: false };
     // A generator queues return() behind a pending next(); the wrapper aborts the upstream at once instead.
@@ -198,7 +236,13 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     };
     const url = modelUrl(request.model, 'batchEmbedContents');
     const response = await send(url, body, callOptions?.signal, callOptions, context);
-    const parsed = await readJson(response, geminiBatchEmbedResponseSchema, 'embeddings response', callOptions, context);
+    const parsed = await readJson(
+      response,
+      geminiBatchEmbedResponseSchema,
+      'embeddings response',
+      callOptions,
+      context,
+    );
     const base64 = request.encoding_format === 'base64';
     return {
       object: 'list',
@@ -206,7 +250,9 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
         object: 'embedding',
         index,
         // OpenAI's base64 form: the little-endian float32 bytes of the vector.
-        embedding: base64 ? Buffer.from(new Float32Array(embedding.values).buffer).toString('base64') : embedding.values,
+        embedding: base64
+          ? Buffer.from(new Float32Array(embedding.values).buffer).toString('base64')
+          : embedding.values,
       })),
       model: bareGeminiModel(request.model),
       // Gemini's batchEmbedContents reports no token counts.
@@ -221,7 +267,13 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
     for (let page = 0; page < MAX_MODEL_PAGES; page += 1) {
       const query = new URLSearchParams({ pageSize: String(MODEL_PAGE_SIZE) });
       if (pageToken !== undefined) query.set('pageToken', pageToken);
-      const response = await send(`${base}/models?${query}`, undefined, callOptions?.signal, callOptions, context);
+      const response = await send(
+        `${base}/models?${query.toString()}`,
+        undefined,
+        callOptions?.signal,
+        callOptions,
+        context,
+      );
       const list = await readJson(response, geminiModelListSchema, 'model list', callOptions, context);
       for (const model of list.models ?? []) {
         models.push({ id: bareGeminiModel(model.name), object: 'model', owned_by: 'google' });

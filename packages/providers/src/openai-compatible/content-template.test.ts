@@ -21,7 +21,17 @@ describe('chunkFromTemplate', () => {
   const template = templateOf(recorded);
 
   it('reads a chunk that differs only in its content exactly as JSON.parse does', () => {
-    for (const content of ['', 'Paris', ' is the capital.', 'é ü 中文 🙂', 'tab\there', 'line\nbreak', 'quote " and \\ backslash', '</script>', '\u2028']) {
+    for (const content of [
+      '',
+      'Paris',
+      ' is the capital.',
+      'é ü 中文 🙂',
+      'tab\there',
+      'line\nbreak',
+      'quote " and \\ backslash',
+      '</script>',
+      '\u2028',
+    ]) {
       const text = withContentBody(recorded, JSON.stringify(content).slice(1, -1));
       expect(chunkFromTemplate(template, text), JSON.stringify(content)).toEqual(JSON.parse(text));
     }
@@ -83,7 +93,10 @@ describe('contentTemplateOf', () => {
       `${recorded.slice(0, -1)},"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`,
       recorded.replace('"content":', '"content": '),
       // The same content string written twice: the template could not tell which one is the delta.
-      recorded.replace('"object":', `"note":{"content":${JSON.stringify(JSON.parse(recorded).choices[0].delta.content)}},"object":`),
+      recorded.replace(
+        '"object":',
+        `"note":{"content":${JSON.stringify(JSON.parse(recorded).choices[0].delta.content)}},"object":`,
+      ),
     ];
     for (const text of notPlain) expect(contentTemplateOf(JSON.parse(text), text), text).toBeUndefined();
   });

@@ -40,7 +40,12 @@ export function contentTemplateOf(chunk: ChatCompletionChunk, text: string): Con
   const at = text.indexOf(marker);
   if (at < 0 || text.includes(marker, at + 1)) return undefined;
   // Copies: the chunk itself is handed out, and whoever receives it may change it (a relay drops its usage field).
-  return { prefix: text.slice(0, at + CONTENT_KEY.length + 1), suffix: text.slice(at + marker.length - 1), chunk: { ...chunk }, choice: { ...choice } };
+  return {
+    prefix: text.slice(0, at + CONTENT_KEY.length + 1),
+    suffix: text.slice(at + marker.length - 1),
+    chunk: { ...chunk },
+    choice: { ...choice },
+  };
 }
 
 /** The chunk `text` says, read through `template`; `undefined` when the text is not the template's chunk with another content. */

@@ -42,7 +42,10 @@ export function mapFinishReason<T extends string | null | undefined>(value: T, c
  * if (!mapFinishReasons(response.choices, context)) rememberWireJson(response, text);
  * ```
  */
-export function mapFinishReasons(choices: Array<{ finish_reason?: string | null | undefined }>, context: ErrorContext): boolean {
+export function mapFinishReasons(
+  choices: Array<{ finish_reason?: string | null | undefined }>,
+  context: ErrorContext,
+): boolean {
   let changed = false;
   for (const choice of choices) {
     const mapped = mapFinishReason(choice.finish_reason, context);

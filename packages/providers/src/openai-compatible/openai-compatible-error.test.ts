@@ -45,7 +45,12 @@ describe('HTTP status and body code -> kind', () => {
     [400, envelope('content_filter'), 'content_filter', false],
     [400, envelope('content_policy_violation'), 'content_filter', false],
     [401, envelope('invalid_api_key'), 'authentication', false],
-    [402, { error: { message: 'Insufficient Balance', type: 'unknown_error', code: 'invalid_request_error' } }, 'quota', false],
+    [
+      402,
+      { error: { message: 'Insufficient Balance', type: 'unknown_error', code: 'invalid_request_error' } },
+      'quota',
+      false,
+    ],
     [403, envelope(null, 'permission_error'), 'permission', false],
     [404, envelope('model_not_found'), 'not_found', false],
     [408, envelope(null), 'timeout', true],
@@ -73,7 +78,8 @@ describe('HTTP status and body code -> kind', () => {
     const error = await errorFor(400, JSON.parse(readFixture('openai-error-unsupported-parameter.json')));
     expect(error).toMatchObject({
       kind: 'invalid_request',
-      message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      message:
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
       code: 'unsupported_parameter',
       param: 'max_tokens',
       type: 'invalid_request_error',
@@ -112,8 +118,16 @@ describe('HTTP status and body code -> kind', () => {
   it.each<[string, unknown, string]>([
     ['a bare string error', { error: 'model not loaded' }, 'model not loaded'],
     ['a FastAPI detail', { detail: 'Not authenticated' }, 'Not authenticated'],
-    ['a top-level message', { code: 'Throttling', message: 'Requests throttled', request_id: 'r1' }, 'Requests throttled'],
-    ['a Gemini array envelope', [{ error: { code: 400, message: 'API key not valid', status: 'INVALID_ARGUMENT' } }], 'API key not valid'],
+    [
+      'a top-level message',
+      { code: 'Throttling', message: 'Requests throttled', request_id: 'r1' },
+      'Requests throttled',
+    ],
+    [
+      'a Gemini array envelope',
+      [{ error: { code: 400, message: 'API key not valid', status: 'INVALID_ARGUMENT' } }],
+      'API key not valid',
+    ],
   ])('reads the message from %s', async (_name, body, message) => {
     const error = await errorFor(400, body);
     expect(error.message).toBe(message);
@@ -192,13 +206,62 @@ describe('vendor error bodies -> kind', () => {
     retryAfterMs?: number;
     code: string | undefined;
   }>([
-    { fixture: 'zhipu-error-quota.json', kind: 'zhipu', status: 429, expected: 'quota', retryable: false, code: '1113' },
-    { fixture: 'zhipu-error-rate-limit.json', kind: 'zhipu', status: 429, expected: 'rate_limit', retryable: true, code: '1302' },
-    { fixture: 'zhipu-error-frequency.json', kind: 'zhipu', status: 429, expected: 'rate_limit', retryable: true, code: '1303' },
-    { fixture: 'zhipu-error-overloaded.json', kind: 'zhipu', status: 429, expected: 'rate_limit', retryable: true, code: '1305' },
-    { fixture: 'zhipu-error-content-filter.json', kind: 'zhipu', status: 400, expected: 'content_filter', retryable: false, code: '1301' },
-    { fixture: 'zhipu-error-context-length.json', kind: 'zhipu', status: 400, expected: 'context_window', retryable: false, code: '1261' },
-    { fixture: 'dashscope-error-quota.json', kind: 'dashscope', status: 400, expected: 'quota', retryable: false, code: 'Arrearage' },
+    {
+      fixture: 'zhipu-error-quota.json',
+      kind: 'zhipu',
+      status: 429,
+      expected: 'quota',
+      retryable: false,
+      code: '1113',
+    },
+    {
+      fixture: 'zhipu-error-rate-limit.json',
+      kind: 'zhipu',
+      status: 429,
+      expected: 'rate_limit',
+      retryable: true,
+      code: '1302',
+    },
+    {
+      fixture: 'zhipu-error-frequency.json',
+      kind: 'zhipu',
+      status: 429,
+      expected: 'rate_limit',
+      retryable: true,
+      code: '1303',
+    },
+    {
+      fixture: 'zhipu-error-overloaded.json',
+      kind: 'zhipu',
+      status: 429,
+      expected: 'rate_limit',
+      retryable: true,
+      code: '1305',
+    },
+    {
+      fixture: 'zhipu-error-content-filter.json',
+      kind: 'zhipu',
+      status: 400,
+      expected: 'content_filter',
+      retryable: false,
+      code: '1301',
+    },
+    {
+      fixture: 'zhipu-error-context-length.json',
+      kind: 'zhipu',
+      status: 400,
+      expected: 'context_window',
+      retryable: false,
+      code: '1261',
+    },
+    {
+      fixture: 'dashscope-error-quota.json',
+      kind: 'dashscope',
+      status: 400,
+      expected: 'quota',
+      retryable: false,
+      code: 'Arrearage',
+    },
     {
       fixture: 'dashscope-error-rate-limit.json',
       kind: 'dashscope',
@@ -233,7 +296,14 @@ describe('vendor error bodies -> kind', () => {
       retryable: true,
       code: 'rpm_rate_limit_exceeded',
     },
-    { fixture: 'doubao-error-quota.json', kind: 'doubao', status: 403, expected: 'quota', retryable: false, code: 'AccountOverdueError' },
+    {
+      fixture: 'doubao-error-quota.json',
+      kind: 'doubao',
+      status: 403,
+      expected: 'quota',
+      retryable: false,
+      code: 'AccountOverdueError',
+    },
     {
       fixture: 'doubao-error-rate-limit.json',
       kind: 'doubao',
@@ -274,7 +344,14 @@ describe('vendor error bodies -> kind', () => {
       retryable: false,
       code: 'SensitiveContentDetected',
     },
-    { fixture: 'doubao-error-overloaded.json', kind: 'doubao', status: 429, expected: 'overloaded', retryable: true, code: 'ServerOverloaded' },
+    {
+      fixture: 'doubao-error-overloaded.json',
+      kind: 'doubao',
+      status: 429,
+      expected: 'overloaded',
+      retryable: true,
+      code: 'ServerOverloaded',
+    },
     {
       fixture: 'doubao-error-content-filter.json',
       kind: 'doubao',
@@ -283,8 +360,22 @@ describe('vendor error bodies -> kind', () => {
       retryable: false,
       code: 'InputTextRiskDetection',
     },
-    { fixture: 'deepseek-error-quota.json', kind: 'deepseek', status: 402, expected: 'quota', retryable: false, code: 'invalid_request_error' },
-    { fixture: 'deepseek-error-overloaded.json', kind: 'deepseek', status: 503, expected: 'overloaded', retryable: true, code: 'server_overloaded' },
+    {
+      fixture: 'deepseek-error-quota.json',
+      kind: 'deepseek',
+      status: 402,
+      expected: 'quota',
+      retryable: false,
+      code: 'invalid_request_error',
+    },
+    {
+      fixture: 'deepseek-error-overloaded.json',
+      kind: 'deepseek',
+      status: 503,
+      expected: 'overloaded',
+      retryable: true,
+      code: 'server_overloaded',
+    },
     {
       fixture: 'deepseek-error-invalid-parameters.json',
       kind: 'deepseek',
@@ -301,7 +392,14 @@ describe('vendor error bodies -> kind', () => {
       retryable: false,
       code: 'invalid_request_error',
     },
-    { fixture: 'moonshot-error-quota.json', kind: 'moonshot', status: 429, expected: 'quota', retryable: false, code: undefined },
+    {
+      fixture: 'moonshot-error-quota.json',
+      kind: 'moonshot',
+      status: 429,
+      expected: 'quota',
+      retryable: false,
+      code: undefined,
+    },
     {
       fixture: 'moonshot-error-rate-limit.json',
       kind: 'moonshot',
@@ -312,9 +410,30 @@ describe('vendor error bodies -> kind', () => {
       retryAfterMs: 1000,
       code: undefined,
     },
-    { fixture: 'moonshot-error-context-length.json', kind: 'moonshot', status: 400, expected: 'context_window', retryable: false, code: undefined },
-    { fixture: 'mistral-error-rate-limit.json', kind: 'mistral', status: 429, expected: 'rate_limit', retryable: true, code: '1300' },
-    { fixture: 'mistral-error-context-length.json', kind: 'mistral', status: 400, expected: 'context_window', retryable: false, code: undefined },
+    {
+      fixture: 'moonshot-error-context-length.json',
+      kind: 'moonshot',
+      status: 400,
+      expected: 'context_window',
+      retryable: false,
+      code: undefined,
+    },
+    {
+      fixture: 'mistral-error-rate-limit.json',
+      kind: 'mistral',
+      status: 429,
+      expected: 'rate_limit',
+      retryable: true,
+      code: '1300',
+    },
+    {
+      fixture: 'mistral-error-context-length.json',
+      kind: 'mistral',
+      status: 400,
+      expected: 'context_window',
+      retryable: false,
+      code: undefined,
+    },
     {
       fixture: 'groq-error-rate-limit.json',
       kind: 'groq',
@@ -333,19 +452,36 @@ describe('vendor error bodies -> kind', () => {
       retryable: false,
       code: 'context_length_exceeded',
     },
-    { fixture: 'ollama-error-not-found.json', kind: 'ollama', status: 404, expected: 'not_found', retryable: false, code: undefined },
-    { fixture: 'vllm-error-context-length.json', kind: 'vllm', status: 400, expected: 'context_window', retryable: false, code: '400' },
-  ])('$fixture (HTTP $status) -> $expected', async ({ fixture, kind, status, headers, expected, retryable, retryAfterMs, code }) => {
-    const body: unknown = JSON.parse(readFixture(fixture));
-    const error = await vendorError(kind, status, body, headers);
-    expect(error.kind).toBe(expected);
-    expect(error.retryable).toBe(retryable);
-    expect(error.status).toBe(status);
-    expect(error.retryAfterMs).toBe(retryAfterMs);
-    expect(error.code).toBe(code);
-    expect(error.provider).toBe(kind);
-    expect(error.message).toBe(messageOf(body));
-  });
+    {
+      fixture: 'ollama-error-not-found.json',
+      kind: 'ollama',
+      status: 404,
+      expected: 'not_found',
+      retryable: false,
+      code: undefined,
+    },
+    {
+      fixture: 'vllm-error-context-length.json',
+      kind: 'vllm',
+      status: 400,
+      expected: 'context_window',
+      retryable: false,
+      code: '400',
+    },
+  ])(
+    '$fixture (HTTP $status) -> $expected',
+    async ({ fixture, kind, status, headers, expected, retryable, retryAfterMs, code }) => {
+      const body: unknown = JSON.parse(readFixture(fixture));
+      const error = await vendorError(kind, status, body, headers);
+      expect(error.kind).toBe(expected);
+      expect(error.retryable).toBe(retryable);
+      expect(error.status).toBe(status);
+      expect(error.retryAfterMs).toBe(retryAfterMs);
+      expect(error.code).toBe(code);
+      expect(error.provider).toBe(kind);
+      expect(error.message).toBe(messageOf(body));
+    },
+  );
 
   it('scrubs the API key from a vendor message that echoes it', async () => {
     const body = { error: { code: '1002', message: `Authorization Token非法: ${VENDOR_KEY}` } };
@@ -379,9 +515,17 @@ describe('vendor error bodies -> kind', () => {
   });
 
   it('recognises an over-long prompt by its message only when there is no code to go by', async () => {
-    const error = await vendorError('vllm', 400, { object: 'error', message: 'prompt is too long', type: 'BadRequestError' });
+    const error = await vendorError('vllm', 400, {
+      object: 'error',
+      message: 'prompt is too long',
+      type: 'BadRequestError',
+    });
     expect(error.kind).toBe('context_window');
-    const refused = await vendorError('vllm', 500, { object: 'error', message: 'prompt is too long', type: 'InternalServerError' });
+    const refused = await vendorError('vllm', 500, {
+      object: 'error',
+      message: 'prompt is too long',
+      type: 'InternalServerError',
+    });
     expect(refused.kind).toBe('server');
   });
 });

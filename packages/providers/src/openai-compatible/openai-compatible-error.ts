@@ -51,7 +51,7 @@ interface VendorError {
 }
 
 function readVendorError(payload: unknown): VendorError | undefined {
-  const body = Array.isArray(payload) ? payload[0] : payload;
+  const body: unknown = Array.isArray(payload) ? payload[0] : payload;
   const envelope = envelopeSchema.safeParse(body);
   if (envelope.success) {
     const { error } = envelope.data;
@@ -109,7 +109,11 @@ const KIND_BY_CODE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, Pro
 // ModelAccountRpmRateLimitExceeded…) and DashScope's `Throttling`, `Throttling.RateQuota`, `Throttling.User`…
 // An exhausted allocation (`Throttling.AllocationQuota`) is a rate limit too: it refills with the next window.
 function kindFromCodeFamily(code: string): ProviderErrorKind | undefined {
-  if (/(?:RPM|TPM|Rpm|Tpm)(?:RateLimit)?Exceeded$/.test(code) || code === 'Throttling' || code.startsWith('Throttling.')) {
+  if (
+    /(?:RPM|TPM|Rpm|Tpm)(?:RateLimit)?Exceeded$/.test(code) ||
+    code === 'Throttling' ||
+    code.startsWith('Throttling.')
+  ) {
     return 'rate_limit';
   }
   return undefined;
@@ -145,7 +149,11 @@ function kindFromCode(vendor: VendorError | undefined, context: ErrorContext): P
   return kindOfCode(vendor.code, context) ?? kindOfCode(vendor.type, context);
 }
 
-function kindFromMessage(status: number, vendor: VendorError | undefined, fallback: string): ProviderErrorKind | undefined {
+function kindFromMessage(
+  status: number,
+  vendor: VendorError | undefined,
+  fallback: string,
+): ProviderErrorKind | undefined {
   if (status !== 400 && status !== 413) return undefined;
   return CONTEXT_WINDOW_MESSAGE.test(vendor?.message ?? fallback) ? 'context_window' : undefined;
 }
@@ -270,7 +278,8 @@ export function providerErrorFromException(
   return new ProviderError({
     ...base,
     kind: 'connection',
-    message: code === undefined ? 'The connection to the upstream failed' : `The connection to the upstream failed (${code})`,
+    message:
+      code === undefined ? 'The connection to the upstream failed' : `The connection to the upstream failed (${code})`,
     cause,
   });
 }

@@ -70,13 +70,21 @@ describe('chat', () => {
     await provider.chat(request, { headers: { 'x-trace': 't-2' } });
     expect(upstream.requests[0]?.headers).toMatchObject({ 'x-trace': 't-2', authorization: `Bearer ${API_KEY}` });
     upstream.reset();
-    const both = createProvider({ kind: 'openai', baseUrl: upstream.baseUrl, apiKey: API_KEY, headers: { Authorization: 'Bearer other' } });
+    const both = createProvider({
+      kind: 'openai',
+      baseUrl: upstream.baseUrl,
+      apiKey: API_KEY,
+      headers: { Authorization: 'Bearer other' },
+    });
     await both.chat(request, { headers: { 'x-trace': 't-2' } });
     expect(upstream.requests[0]?.headers).toMatchObject({ 'x-trace': 't-2', authorization: `Bearer ${API_KEY}` });
   });
 
   it('returns tool calls and forwards the tools', async () => {
-    upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    upstream.enqueue({
+      type: 'chat',
+      toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+    });
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object' } } }];
     const response = await provider.chat({ ...request, tools, tool_choice: 'auto' });
     expect(response.choices[0]?.finish_reason).toBe('tool_calls');
@@ -164,7 +172,11 @@ describe('chatStream', () => {
   });
 
   it('starts the HTTP call lazily and rejects the first next() with the HTTP error', async () => {
-    upstream.enqueue({ type: 'error', status: 401, body: { error: { message: 'bad key', type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    upstream.enqueue({
+      type: 'error',
+      status: 401,
+      body: { error: { message: 'bad key', type: 'invalid_request_error', code: 'invalid_api_key' } },
+    });
     const stream = provider.chatStream(request);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(upstream.requests).toHaveLength(0);
@@ -195,9 +207,15 @@ describe('chatStream', () => {
   });
 
   it('refuses a JSON answer to a streaming call instead of yielding nothing', async () => {
-    upstream.enqueue({ type: 'raw', body: '{"error":{"message":"quota gone","type":"insufficient_quota","code":"insufficient_quota"}}' });
+    upstream.enqueue({
+      type: 'raw',
+      body: '{"error":{"message":"quota gone","type":"insufficient_quota","code":"insufficient_quota"}}',
+    });
     expect((await rejection(provider.chatStream(request).next())).kind).toBe('quota');
-    upstream.enqueue({ type: 'raw', body: '{"id":"x","choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}]}' });
+    upstream.enqueue({
+      type: 'raw',
+      body: '{"id":"x","choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}]}',
+    });
     const error = await rejection(provider.chatStream(request).next());
     expect(error.kind).toBe('server');
     expect(error.message).toContain('event stream was expected');
@@ -246,15 +264,9 @@ describe('chatStream', () => {
     const stream = provider.chatStream(request);
     const results = await Promise.all(Array.from({ length: 7 }, () => stream.next()));
     // Role chunk, two words, finish chunk, usage-only chunk, then the end.
-    expect(results.map((result) => (result.done === true ? 'done' : (result.value.choices[0]?.delta.content ?? '-')))).toEqual([
-      '',
-      'a ',
-      'b',
-      '-',
-      '-',
-      'done',
-      'done',
-    ]);
+    expect(
+      results.map((result) => (result.done === true ? 'done' : (result.value.choices[0]?.delta.content ?? '-'))),
+    ).toEqual(['', 'a ', 'b', '-', '-', 'done', 'done']);
     expect(upstream.requests).toHaveLength(1);
   });
 

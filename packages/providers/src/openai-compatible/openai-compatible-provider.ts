@@ -21,7 +21,16 @@ import { parseOpenAICompatibleStream } from './openai-compatible-stream.ts';
 import { mapFinishReasons } from './map-openai-compatible-finish-reason.ts';
 import { vendorQuirks } from './vendor-quirks.ts';
 import { createSerialSteps } from '../serial-steps.ts';
-import { checkResponsePayload, fetchOk, jsonRequestInit, lowerCaseHeaders, parseResponseJson, readResponseText, timedHealthCheck } from '../vendor-http.ts';
+import {
+  checkResponsePayload,
+  fetchOk,
+  jsonRequestInit,
+  lowerCaseHeaders,
+  parseResponseJson,
+  readResponseText,
+  timedHealthCheck,
+  withoutTrailingSlashes,
+} from '../vendor-http.ts';
 import type { AdapterOptions } from '../vendor-http.ts';
 import { isCanonicalResponse } from '../chunk-shape.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
@@ -73,7 +82,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   postHeaders['content-type'] ??= 'application/json';
   if (authHeader !== undefined) postHeaders[authHeader.name.toLowerCase()] = authHeader.value;
   else if (apiKey) postHeaders['authorization'] = `Bearer ${apiKey}`;
-  const defaultChatUrl = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  const defaultChatUrl = `${withoutTrailingSlashes(options.baseUrl)}/chat/completions`;
   const chatUrlFor = (model: string): string => (urls === undefined ? defaultChatUrl : urls.chat(model));
   const http: KyInstance = ky.create({
     // With `urls`, calls name absolute URLs, which a prefix would mangle.
@@ -139,18 +148,29 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     context: ErrorContext,
   ): Promise<z.output<T>> {
     const text = await readText(response, callOptions, context);
-    return parseResponseJson(text, schema, what, context, { find: (payload) => providerErrorFromPayload(payload, context) });
+    return parseResponseJson(text, schema, what, context, {
+      find: (payload) => providerErrorFromPayload(payload, context),
+    });
   }
 
   async function chat(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<ChatCompletionResponse> {
     const context = contextFor(request.model);
-    const response = await post(chatUrlFor(request.model), quirks.jsonBody(request), callOptions?.signal, callOptions, context);
+    const response = await post(
+      chatUrlFor(request.model),
+      quirks.jsonBody(request),
+      callOptions?.signal,
+      callOptions,
+      context,
+    );
     const text = await readText(response, callOptions, context);
     const payload = parseJson(text);
     // The common case needs no zod copy (see chunk-shape.ts), and an answer left as it came keeps its text for
     // rawResponseJson, so a server relaying it need not serialise it again.
-    const find = (candidate: unknown): ReturnType<typeof providerErrorFromPayload> => providerErrorFromPayload(candidate, context);
-    const answer = isCanonicalResponse(payload) ? payload : checkResponsePayload(payload, chatCompletionResponseSchema, 'chat completion', context, { find });
+    const find = (candidate: unknown): ReturnType<typeof providerErrorFromPayload> =>
+      providerErrorFromPayload(candidate, context);
+    const answer = isCanonicalResponse(payload)
+      ? payload
+      : checkResponsePayload(payload, chatCompletionResponseSchema, 'chat completion', context, { find });
     if (!mapFinishReasons(answer.choices, context) && answer === payload) rememberWireJson(answer, text);
     return answer;
   }
@@ -181,7 +201,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   // A hand-written iterator rather than an async generator around the parser: it hands the parser's chunks
   // straight through instead of re-yielding each one, and return() tears the call down at once instead of
   // queueing behind a pending next().
-  function chatStream(request: ChatCompletionRequest, callOptions?: CallOptions): BufferedAsyncIterator<ChatCompletionChunk> {
+  function chatStream(
+    request: ChatCompletionRequest,
+    callOptions?: CallOptions,
+  ): BufferedAsyncIterator<ChatCompletionChunk> {
     const context = contextFor(request.model);
     const callerSignal = callOptions?.signal;
     // Our own controller, so that leaving the iteration early tears the upstream request down too. The caller's

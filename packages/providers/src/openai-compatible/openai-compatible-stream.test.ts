@@ -38,7 +38,14 @@ interface Assembled {
 
 async function replay(body: string): Promise<Assembled> {
   upstream.enqueue({ type: 'raw', body });
-  const result: Assembled = { text: '', reasoning: '', toolCalls: [], finishReason: undefined, usage: undefined, chunks: [] };
+  const result: Assembled = {
+    text: '',
+    reasoning: '',
+    toolCalls: [],
+    finishReason: undefined,
+    usage: undefined,
+    chunks: [],
+  };
   for await (const chunk of provider.chatStream(request)) {
     result.chunks.push(chunk);
     if (chunk.usage) result.usage = chunk.usage;
@@ -84,7 +91,11 @@ describe('recorded OpenAI streams', () => {
   it('assembles two parallel tool calls from their fragments', async () => {
     const result = await replay(readChunksAsSse('openai-tool-call.chunks.txt'));
     expect(result.toolCalls).toEqual([
-      { id: 'call_8qJzC4m1rXhTn2vK0sYbW6pE', name: 'get_weather', arguments: '{"location":"Paris, France","unit":"celsius"}' },
+      {
+        id: 'call_8qJzC4m1rXhTn2vK0sYbW6pE',
+        name: 'get_weather',
+        arguments: '{"location":"Paris, France","unit":"celsius"}',
+      },
       { id: 'call_Vb3nL0pQ9tYw5kR2mJx7cZaH', name: 'get_weather', arguments: '{"location":"Tokyo"}' },
     ]);
     expect(result.finishReason).toBe('tool_calls');
@@ -104,13 +115,15 @@ describe('recorded OpenAI streams', () => {
 // Every recorded OpenAI-style stream: most text deltas are read through a content template instead of JSON.parse
 // (content-template.ts); whichever way a chunk was read, it must say what its wire text says.
 const OPENAI_STYLE_FIXTURES = readdirSync(new URL('../__fixtures__/', import.meta.url)).filter(
-  (name) => name.endsWith('.chunks.txt') && !/^(anthropic|gemini|bedrock)-/.test(name),
+  (name) => name.endsWith('.chunks.txt') && !/^(?:anthropic|gemini|bedrock)-/.test(name),
 );
 
 describe('every recorded OpenAI-style stream', () => {
   it.each(OPENAI_STYLE_FIXTURES)('%s: each chunk equals its wire text, and the text adds up', async (name) => {
     const { chunks, text } = await replay(readChunksAsSse(name));
-    const lines = readFixture(name).split('\n').filter((line) => line.trim() !== '');
+    const lines = readFixture(name)
+      .split('\n')
+      .filter((line) => line.trim() !== '');
     // Text deltas only (Mistral's thinking arrives as content parts, which the adapter turns into reasoning).
     const expected = lines
       .map((line) => JSON.parse(line)?.choices?.[0]?.delta?.content)
@@ -119,13 +132,20 @@ describe('every recorded OpenAI-style stream', () => {
     expect(text).toBe(expected);
     const withWireText = chunks.filter((chunk) => rawChunkJson(chunk) !== undefined);
     // Compared as JSON: the chunk also carries its wire text under a symbol key.
-    for (const chunk of withWireText) expect(JSON.parse(JSON.stringify(chunk))).toEqual(JSON.parse(rawChunkJson(chunk) ?? ''));
+    for (const chunk of withWireText)
+      expect(JSON.parse(JSON.stringify(chunk))).toEqual(JSON.parse(rawChunkJson(chunk) ?? ''));
   });
 
   it('reads a long stream of text deltas whose contents need escapes', async () => {
-    const contents = Array.from({ length: 200 }, (_, index) => ['plain ', 'é ', '"quoted" ', 'back\\slash ', 'line\n', '\u00e9 '][index % 6] ?? '');
-    const envelope = '{"id":"chatcmpl-long","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":CONTENT},"logprobs":null,"finish_reason":null}]}';
-    const body = contents.map((content) => `data: ${envelope.replace('CONTENT', JSON.stringify(content))}\n\n`).join('') + 'data: [DONE]\n\n';
+    const contents = Array.from(
+      { length: 200 },
+      (_, index) => ['plain ', 'é ', '"quoted" ', 'back\\slash ', 'line\n', '\u00e9 '][index % 6] ?? '',
+    );
+    const envelope =
+      '{"id":"chatcmpl-long","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":CONTENT},"logprobs":null,"finish_reason":null}]}';
+    const body =
+      contents.map((content) => `data: ${envelope.replace('CONTENT', JSON.stringify(content))}\n\n`).join('') +
+      'data: [DONE]\n\n';
     const { text, chunks } = await replay(body);
     expect(text).toBe(contents.join(''));
     expect(chunks).toHaveLength(200);
@@ -145,7 +165,9 @@ describe('stream edge cases', () => {
     const first = await stream.next();
     const rest = await Promise.all(Array.from({ length: 12 }, () => stream.next()));
     const results = [first, ...rest];
-    const text = results.map((result) => (result.done === true ? '' : (result.value.choices[0]?.delta.content ?? ''))).join('');
+    const text = results
+      .map((result) => (result.done === true ? '' : (result.value.choices[0]?.delta.content ?? '')))
+      .join('');
     expect(text).toBe('one two three four five six');
     const firstDone = results.findIndex((result) => result.done === true);
     expect(firstDone).toBeGreaterThan(0);

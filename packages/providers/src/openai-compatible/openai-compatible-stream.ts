@@ -147,7 +147,12 @@ export function parseOpenAICompatibleStream(
     }
     lastChunk = parsed;
     // A template is learnt only from text kept as the chunk's wire text, so what is read through it needs no check.
-    if (!changed && rememberRawChunkJson(parsed, payload, data) && parsed === payload && templateMisses < MAX_TEMPLATE_MISSES) {
+    if (
+      !changed &&
+      rememberRawChunkJson(parsed, payload, data) &&
+      parsed === payload &&
+      templateMisses < MAX_TEMPLATE_MISSES
+    ) {
       template = contentTemplateOf(parsed, data) ?? template;
     }
     return parsed;

@@ -313,11 +313,16 @@ describe('response normalisation', () => {
     const raw = chunks.map((chunk) => rawChunkJson(chunk) !== undefined);
     // Three content chunks as sent; the finish chunk lost its usage; the usage-only chunk is ours.
     expect(raw).toEqual([true, true, true, false, false]);
-    expect(JSON.parse(rawChunkJson(chunks[1] ?? { choices: [] }) ?? '{}')).toEqual(JSON.parse(JSON.stringify(chunks[1])));
+    expect(JSON.parse(rawChunkJson(chunks[1] ?? { choices: [] }) ?? '{}')).toEqual(
+      JSON.parse(JSON.stringify(chunks[1])),
+    );
   });
 
   it('maps Zhipu finish_reason sensitive to content_filter, in streams and JSON answers', async () => {
-    const sensitive = readChunksAsSse('zhipu-text.chunks.txt').replace('"finish_reason":"stop"', '"finish_reason":"sensitive"');
+    const sensitive = readChunksAsSse('zhipu-text.chunks.txt').replace(
+      '"finish_reason":"stop"',
+      '"finish_reason":"sensitive"',
+    );
     upstream.enqueue({ type: 'raw', headers: { 'content-type': 'text/event-stream' }, body: sensitive });
     const chunks = await collect(providerFor('zhipu').chatStream(requestFor('glm-4-plus')));
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('content_filter');
@@ -327,7 +332,10 @@ describe('response normalisation', () => {
   });
 
   it('turns Zhipu finish_reason network_error into a server error after the chunks already sent', async () => {
-    const failed = readChunksAsSse('zhipu-text.chunks.txt').replace('"finish_reason":"stop"', '"finish_reason":"network_error"');
+    const failed = readChunksAsSse('zhipu-text.chunks.txt').replace(
+      '"finish_reason":"stop"',
+      '"finish_reason":"network_error"',
+    );
     upstream.enqueue({ type: 'raw', headers: { 'content-type': 'text/event-stream' }, body: failed });
     const received: ChatCompletionChunk[] = [];
     const error = await rejection(
@@ -383,11 +391,15 @@ describe('request conversion', () => {
   }
 
   it('openai: max_tokens becomes max_completion_tokens for o-series and gpt-5 models only', async () => {
-    expect(await sent('openai', requestFor('o3-mini', { max_tokens: 100 }))).toMatchObject({ max_completion_tokens: 100 });
-    expect(await sent('openai', requestFor('o3-mini', { max_tokens: 100 }))).not.toHaveProperty('max_tokens');
-    expect(await sent('openai', requestFor('gpt-5-mini', { max_tokens: 50, max_completion_tokens: 80 }))).toMatchObject({
-      max_completion_tokens: 80,
+    expect(await sent('openai', requestFor('o3-mini', { max_tokens: 100 }))).toMatchObject({
+      max_completion_tokens: 100,
     });
+    expect(await sent('openai', requestFor('o3-mini', { max_tokens: 100 }))).not.toHaveProperty('max_tokens');
+    expect(await sent('openai', requestFor('gpt-5-mini', { max_tokens: 50, max_completion_tokens: 80 }))).toMatchObject(
+      {
+        max_completion_tokens: 80,
+      },
+    );
     expect(await sent('openai', requestFor('gpt-4o-mini', { max_tokens: 100 }))).toMatchObject({ max_tokens: 100 });
   });
 
@@ -395,12 +407,17 @@ describe('request conversion', () => {
     const body = await sent('zhipu', requestFor('glm-4.5', { temperature: 0, top_p: 0, reasoning_effort: 'none' }));
     expect(body).toMatchObject({ temperature: 0, top_p: 0.01, thinking: { type: 'disabled' } });
     expect(body).not.toHaveProperty('reasoning_effort');
-    expect(await sent('zhipu', requestFor('glm-4.5', { temperature: 1.7, top_p: 1, reasoning_effort: 'high' }))).toMatchObject({
+    expect(
+      await sent('zhipu', requestFor('glm-4.5', { temperature: 1.7, top_p: 1, reasoning_effort: 'high' })),
+    ).toMatchObject({
       temperature: 1,
       top_p: 1,
       thinking: { type: 'enabled' },
     });
-    const explicit = await sent('zhipu', requestFor('glm-4.5', { reasoning_effort: 'high', thinking: { type: 'disabled' } }));
+    const explicit = await sent(
+      'zhipu',
+      requestFor('glm-4.5', { reasoning_effort: 'high', thinking: { type: 'disabled' } }),
+    );
     expect(explicit).toMatchObject({ thinking: { type: 'disabled' } });
     const streamed = await sent('zhipu', requestFor('glm-4.5', { stream_options: { include_usage: true } }), true);
     expect(streamed).toMatchObject({ stream: true });
@@ -414,8 +431,12 @@ describe('request conversion', () => {
     expect(await sent('dashscope', requestFor('qwen3-32b', { reasoning_effort: 'none' }), true)).toMatchObject({
       enable_thinking: false,
     });
-    expect(await sent('dashscope', requestFor('qwen3-32b', { reasoning_effort: 'high' }))).toMatchObject({ enable_thinking: false });
-    expect(await sent('dashscope', requestFor('qwen-plus', { enable_thinking: true }))).toMatchObject({ enable_thinking: true });
+    expect(await sent('dashscope', requestFor('qwen3-32b', { reasoning_effort: 'high' }))).toMatchObject({
+      enable_thinking: false,
+    });
+    expect(await sent('dashscope', requestFor('qwen-plus', { enable_thinking: true }))).toMatchObject({
+      enable_thinking: true,
+    });
   });
 
   it('doubao: sends endpoint ids as the model and maps reasoning_effort to thinking', async () => {
@@ -450,7 +471,10 @@ describe('request conversion', () => {
 
   it('moonshot: clamps temperature to 1 and sends tool_choice required as auto', async () => {
     const tools = [{ type: 'function' as const, function: { name: 'weather', parameters: { type: 'object' } } }];
-    const body = await sent('moonshot', requestFor('moonshot-v1-8k', { temperature: 1.5, tools, tool_choice: 'required' }));
+    const body = await sent(
+      'moonshot',
+      requestFor('moonshot-v1-8k', { temperature: 1.5, tools, tool_choice: 'required' }),
+    );
     expect(body).toMatchObject({ temperature: 1, tool_choice: 'auto' });
   });
 
@@ -470,7 +494,8 @@ describe('request conversion', () => {
       true,
     );
     expect(body).toMatchObject({ random_seed: 7, max_tokens: 64, tool_choice: 'any', stream: true });
-    for (const key of ['seed', 'max_completion_tokens', 'user', 'store', 'stream_options']) expect(body).not.toHaveProperty(key);
+    for (const key of ['seed', 'max_completion_tokens', 'user', 'store', 'stream_options'])
+      expect(body).not.toHaveProperty(key);
   });
 
   it('groq: drops logprobs, logit_bias, top_logprobs, n other than 1 and message names', async () => {
@@ -493,10 +518,13 @@ describe('request conversion', () => {
     expect(body).not.toHaveProperty('max_completion_tokens');
   });
 
-  it.each<ProviderKind>(['hunyuan', 'qianfan', 'vllm', 'openai-compatible'])('%s: passes the request and vendor fields through', async (kind) => {
-    const request = requestFor('some-model', { temperature: 0.3, enable_enhancement: false, top_k: 20 });
-    expect(await sent(kind, request)).toEqual(request);
-  });
+  it.each<ProviderKind>(['hunyuan', 'qianfan', 'vllm', 'openai-compatible'])(
+    '%s: passes the request and vendor fields through',
+    async (kind) => {
+      const request = requestFor('some-model', { temperature: 0.3, enable_enhancement: false, top_k: 20 });
+      expect(await sent(kind, request)).toEqual(request);
+    },
+  );
 
   it('copies nothing when a kind has nothing to change', () => {
     const request = requestFor('glm-4-plus', { temperature: 0.5 });

@@ -128,7 +128,17 @@ const moonshot: Rule = (body) => {
 // Mistral: `random_seed` instead of `seed`, `max_tokens` only, `tool_choice: 'any'` instead of 'required', no
 // `stream_options` (usage comes on the last chunk anyway). Its API validates strictly (unknown fields are a 422,
 // unverified for every field), so OpenAI-only fields are dropped.
-const MISTRAL_DROPPED = ['stream_options', 'user', 'store', 'metadata', 'service_tier', 'logit_bias', 'logprobs', 'top_logprobs', 'modalities'];
+const MISTRAL_DROPPED = [
+  'stream_options',
+  'user',
+  'store',
+  'metadata',
+  'service_tier',
+  'logit_bias',
+  'logprobs',
+  'top_logprobs',
+  'modalities',
+];
 const mistral: Rule = (body) => {
   const { seed, max_completion_tokens: maxCompletionTokens, ...rest } = without(body, MISTRAL_DROPPED);
   let next: Body = rest;
@@ -192,7 +202,9 @@ function quirks(prepare: Rule, codeKinds: ReadonlyMap<string, ProviderErrorKind>
     jsonBody(request) {
       // Copy only when there is something to drop.
       const body = prepare(request, { stream: false });
-      return body['stream'] == null && body['stream_options'] == null ? body : without(body, ['stream', 'stream_options']);
+      return body['stream'] == null && body['stream_options'] == null
+        ? body
+        : without(body, ['stream', 'stream_options']);
     },
     streamBody(request, includeUsage) {
       const body = prepare(request, { stream: true });

@@ -74,7 +74,14 @@ const CONTEXT_WINDOW: StandInBehaviour = {
 const CONTENT_FILTER: StandInBehaviour = {
   type: 'error',
   status: 400,
-  body: { error: { message: 'The response was filtered.', type: 'invalid_request_error', param: 'prompt', code: 'content_filter' } },
+  body: {
+    error: {
+      message: 'The response was filtered.',
+      type: 'invalid_request_error',
+      param: 'prompt',
+      code: 'content_filter',
+    },
+  },
 };
 
 describe('strategies', () => {
@@ -146,7 +153,13 @@ describe('cooldowns', () => {
     const { router: instance, events } = router([alias('chat', ['a', 'b'])]);
     const response = await instance.chat(request('chat'));
     expect(response.model).toBe('b');
-    expect(instance.health()[0]).toMatchObject({ id: 'standin/a', cooldownUntil: 30_000, lastErrorKind: 'overloaded', failures: 1, calls: 1 });
+    expect(instance.health()[0]).toMatchObject({
+      id: 'standin/a',
+      cooldownUntil: 30_000,
+      lastErrorKind: 'overloaded',
+      failures: 1,
+      calls: 1,
+    });
     await chatTimes(instance, 'chat', 3);
     expect(served()).toEqual(['a', 'b', 'b', 'b', 'b']);
 
@@ -157,12 +170,17 @@ describe('cooldowns', () => {
     await chatTimes(instance, 'chat', 2);
     expect(served().slice(5)).toEqual(['b', 'a', 'b']);
     expect(instance.health()[0]?.cooldownUntil).toBeUndefined();
-    expect(events.filter((event) => event.type.startsWith('cooldown')).map((event) => event.type)).toEqual(['cooldown-start', 'cooldown-end']);
+    expect(events.filter((event) => event.type.startsWith('cooldown')).map((event) => event.type)).toEqual([
+      'cooldown-start',
+      'cooldown-end',
+    ]);
   });
 
   it('cools down only after afterFailures consecutive failures, for as long as Retry-After asks when longer', async () => {
     script({ a: { type: 'error', status: 429, headers: { 'retry-after': '120' } } });
-    const { router: instance } = router([alias('chat', ['a', 'b'])], { cooldown: { afterFailures: 2, cooldownMs: 10_000 } });
+    const { router: instance } = router([alias('chat', ['a', 'b'])], {
+      cooldown: { afterFailures: 2, cooldownMs: 10_000 },
+    });
     await chatTimes(instance, 'chat', 3);
     expect(served()).toEqual(['a', 'b', 'a', 'b', 'b']);
     expect(instance.health()[0]?.cooldownUntil).toBe(120_000);
@@ -212,7 +230,10 @@ describe('cooldowns', () => {
 describe('fallbacks', () => {
   it('a model whose only deployment always fails is answered by its fallback alias', async () => {
     script({ flaky: { type: 'error', status: 500 } });
-    const { router: instance, events } = router([alias('chat', ['flaky'], { fallbacks: ['backup'] }), alias('backup', ['steady'])]);
+    const { router: instance, events } = router([
+      alias('chat', ['flaky'], { fallbacks: ['backup'] }),
+      alias('backup', ['steady']),
+    ]);
     const response = await instance.chat(request('chat'));
     expect(response.model).toBe('steady');
     expect(served()).toEqual(['flaky', 'steady']);
@@ -227,7 +248,11 @@ describe('fallbacks', () => {
     expect(error).toMatchObject({ kind: 'overloaded', status: 503 });
     expect(error.cause).toBeInstanceOf(AggregateError);
     const attempts: unknown[] = error.cause instanceof AggregateError ? error.cause.errors : [];
-    expect(attempts.map((attempt) => (isProviderError(attempt) ? attempt.kind : attempt))).toEqual(['overloaded', 'overloaded', 'overloaded']);
+    expect(attempts.map((attempt) => (isProviderError(attempt) ? attempt.kind : attempt))).toEqual([
+      'overloaded',
+      'overloaded',
+      'overloaded',
+    ]);
   });
 
   it('context_window goes to contextWindowFallbacks only, without trying the other deployments or the normal fallbacks', async () => {
@@ -282,7 +307,14 @@ describe('fallbacks', () => {
     upstream.setDefault({
       type: 'error',
       status: 400,
-      body: { error: { message: "Invalid value for 'temperature'", type: 'invalid_request_error', param: 'temperature', code: null } },
+      body: {
+        error: {
+          message: "Invalid value for 'temperature'",
+          type: 'invalid_request_error',
+          param: 'temperature',
+          code: null,
+        },
+      },
     });
     const { router: instance } = router([alias('chat', ['a', 'b'], { fallbacks: ['backup'] }), alias('backup', ['z'])]);
     const error = await rejection(instance.chat(request('chat')));
@@ -296,7 +328,12 @@ describe('fallbacks', () => {
     try {
       upstream.setDefault({ type: 'error', status: 503 });
       second.setDefault({ type: 'chat', content: 'Hi from Claude.' });
-      const anthropic = createProvider({ kind: 'anthropic', id: 'claude', baseUrl: second.baseUrl, apiKey: 'sk-ant-router-test' });
+      const anthropic = createProvider({
+        kind: 'anthropic',
+        id: 'claude',
+        baseUrl: second.baseUrl,
+        apiKey: 'sk-ant-router-test',
+      });
       const { router: instance } = router([
         alias('chat', ['gpt-4o-mini'], { fallbacks: ['claude'] }),
         { name: 'claude', deployments: [{ provider: anthropic, model: 'claude-sonnet-4-5' }] },
@@ -349,7 +386,8 @@ describe('plug-ins, aborts and embeddings', () => {
   it('an error of the attempt wrapper is read by shape: retryable moves on without cooling the deployment', async () => {
     const { router: instance, events } = router([alias('chat', ['a', 'b'])], {
       attempt: async (deployment, call, signal) => {
-        if (deployment.model === 'a') throw Object.assign(new Error('Circuit open'), { name: 'BrokenCircuitError', retryable: true });
+        if (deployment.model === 'a')
+          throw Object.assign(new Error('Circuit open'), { name: 'BrokenCircuitError', retryable: true });
         return call(signal);
       },
     });
@@ -409,7 +447,9 @@ describe('plug-ins, aborts and embeddings', () => {
     expect(() => router([alias('chat', ['a'], { fallbacks: ['nowhere'] })])).toThrow(/not a configured alias/);
     expect(() => router([alias('chat', [])])).toThrow(/no deployment/);
     expect(() => router([alias('chat', ['a']), alias('chat', ['b'])])).toThrow(/twice/);
-    expect(() => router([{ name: 'chat', deployments: [{ provider, model: 'a', weight: 0 }] }])).toThrow(/positive weight/);
+    expect(() => router([{ name: 'chat', deployments: [{ provider, model: 'a', weight: 0 }] }])).toThrow(
+      /positive weight/,
+    );
   });
 
   it('lists deployments with unique default ids', () => {

@@ -7,7 +7,14 @@ import type { PriceOf } from './pick-deployment.ts';
 import { isCooling, recordFailure, recordSuccess, routeRequest } from './route-request.ts';
 import type { RoutingContext } from './route-request.ts';
 import { routeStream } from './router-stream.ts';
-import type { AttemptWrapper, ModelAliasConfig, Router, RouterCallOptions, RouterDeployment, RouterOptions } from './router-types.ts';
+import type {
+  AttemptWrapper,
+  ModelAliasConfig,
+  Router,
+  RouterCallOptions,
+  RouterDeployment,
+  RouterOptions,
+} from './router-types.ts';
 
 const DEFAULT_COOLDOWN_MS = 30_000;
 
@@ -25,11 +32,14 @@ function buildAliases(models: readonly ModelAliasConfig[]): Map<string, AliasSta
   const ids = new Set<string>();
   for (const model of models) {
     if (aliases.has(model.name)) throw new TypeError(`createRouter: model alias "${model.name}" is configured twice`);
-    if (model.deployments.length === 0) throw new TypeError(`createRouter: model alias "${model.name}" has no deployment`);
+    if (model.deployments.length === 0)
+      throw new TypeError(`createRouter: model alias "${model.name}" has no deployment`);
     const states = model.deployments.map((config, index): DeploymentState => {
       const weight = config.weight ?? 1;
       if (!Number.isFinite(weight) || weight <= 0) {
-        throw new TypeError(`createRouter: deployment ${index} of "${model.name}" needs a positive weight, got ${weight}`);
+        throw new TypeError(
+          `createRouter: deployment ${index} of "${model.name}" needs a positive weight, got ${weight}`,
+        );
       }
       let id = config.id;
       if (id === undefined) {
@@ -62,7 +72,8 @@ function buildAliases(models: readonly ModelAliasConfig[]): Map<string, AliasSta
   }
   for (const alias of aliases.values()) {
     for (const name of [...alias.fallbacks, ...alias.contextWindowFallbacks, ...alias.contentFilterFallbacks]) {
-      if (!aliases.has(name)) throw new TypeError(`createRouter: "${alias.name}" falls back to "${name}", which is not a configured alias`);
+      if (!aliases.has(name))
+        throw new TypeError(`createRouter: "${alias.name}" falls back to "${name}", which is not a configured alias`);
     }
   }
   return aliases;
@@ -132,7 +143,10 @@ export function createRouter(options: RouterOptions): Router {
       const { value, latencyMs } = await context.attempt(
         deployment,
         async (callSignal) => {
-          const release = context.acquire === undefined ? noRelease : await context.acquire(deployment, { priority: callOptions.priority, signal: callSignal });
+          const release =
+            context.acquire === undefined
+              ? noRelease
+              : await context.acquire(deployment, { priority: callOptions.priority, signal: callSignal });
           try {
             const started = context.now();
             const result = await call(deployment, callSignal);
@@ -161,7 +175,10 @@ export function createRouter(options: RouterOptions): Router {
       const signal = signalOf(callOptions);
       return routeRequest(context, request.model, signal, priceFor(request), (state) =>
         callOn(state, callOptions, signal, (deployment, callSignal) =>
-          deployment.provider.chat({ ...request, model: deployment.model }, { signal: callSignal, headers: callOptions.headers }),
+          deployment.provider.chat(
+            { ...request, model: deployment.model },
+            { signal: callSignal, headers: callOptions.headers },
+          ),
         ),
       );
     },
@@ -172,7 +189,10 @@ export function createRouter(options: RouterOptions): Router {
       const signal = signalOf(callOptions);
       return routeRequest(context, request.model, signal, priceFor(request), (state) =>
         callOn(state, callOptions, signal, (deployment, callSignal) =>
-          deployment.provider.embed({ ...request, model: deployment.model }, { signal: callSignal, headers: callOptions.headers }),
+          deployment.provider.embed(
+            { ...request, model: deployment.model },
+            { signal: callSignal, headers: callOptions.headers },
+          ),
         ),
       );
     },

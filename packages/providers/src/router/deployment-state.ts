@@ -56,7 +56,8 @@ export function createDeploymentState(deployment: RouterDeployment, index: numbe
 /** Folds one latency sample into the deployment's EWMA (the first sample is taken as it is). */
 export function recordLatency(state: DeploymentState, latencyMs: number): void {
   const sample = Math.max(0, latencyMs);
-  state.ewmaTtftMs = state.ewmaTtftMs === undefined ? sample : LATENCY_EWMA_ALPHA * sample + (1 - LATENCY_EWMA_ALPHA) * state.ewmaTtftMs;
+  state.ewmaTtftMs =
+    state.ewmaTtftMs === undefined ? sample : LATENCY_EWMA_ALPHA * sample + (1 - LATENCY_EWMA_ALPHA) * state.ewmaTtftMs;
 }
 
 /** The public snapshot of a state. */

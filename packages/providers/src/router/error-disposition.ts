@@ -73,7 +73,7 @@ export function kindOfError(error: unknown): ProviderErrorKind | undefined {
 export function dispositionOfError(error: unknown): Disposition {
   const kind = kindOfError(error);
   if (kind !== undefined) return dispositionOfKind(kind);
-  const retryable = typeof error === 'object' && error !== null ? Reflect.get(error, 'retryable') : undefined;
+  const retryable: unknown = typeof error === 'object' && error !== null ? Reflect.get(error, 'retryable') : undefined;
   return retryable === true ? 'next-then-fallback' : 'stop';
 }
 

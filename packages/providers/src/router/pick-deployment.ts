@@ -34,7 +34,11 @@ function weighted(candidates: readonly DeploymentState[]): DeploymentState {
 }
 
 /** The candidates with the lowest score (undefined scores only when no candidate has one), ties by round-robin. */
-function lowest(alias: AliasState, candidates: readonly DeploymentState[], score: (state: DeploymentState) => number | undefined): DeploymentState {
+function lowest(
+  alias: AliasState,
+  candidates: readonly DeploymentState[],
+  score: (state: DeploymentState) => number | undefined,
+): DeploymentState {
   let min = Number.POSITIVE_INFINITY;
   for (const state of candidates) {
     const value = score(state);
@@ -50,7 +54,11 @@ function lowest(alias: AliasState, candidates: readonly DeploymentState[], score
  * - `latency`: deployments never measured first (so each gets measured), then the lowest EWMA.
  * - `cost`: the lowest price; unknown prices only when no candidate has a price.
  */
-export function pickDeployment(alias: AliasState, candidates: readonly DeploymentState[], priceOf: PriceOf): DeploymentState {
+export function pickDeployment(
+  alias: AliasState,
+  candidates: readonly DeploymentState[],
+  priceOf: PriceOf,
+): DeploymentState {
   switch (alias.strategy) {
     case 'round-robin':
       return roundRobin(alias, candidates);
@@ -60,7 +68,9 @@ export function pickDeployment(alias: AliasState, candidates: readonly Deploymen
       return lowest(alias, candidates, (state) => state.inFlight);
     case 'latency': {
       const unmeasured = candidates.filter((state) => state.ewmaTtftMs === undefined);
-      return unmeasured.length > 0 ? roundRobin(alias, unmeasured) : lowest(alias, candidates, (state) => state.ewmaTtftMs);
+      return unmeasured.length > 0
+        ? roundRobin(alias, unmeasured)
+        : lowest(alias, candidates, (state) => state.ewmaTtftMs);
     }
     case 'cost':
       return lowest(alias, candidates, priceOf);

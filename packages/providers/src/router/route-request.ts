@@ -165,7 +165,13 @@ async function tryAlias<T>(
     }
     if (chosen === undefined) return { ok: false, disposition: blamedAccount ? 'next-only' : 'next-then-fallback' };
     tried.add(chosen);
-    context.emit({ type: 'deployment-chosen', alias: alias.name, deployment: chosen.deployment, strategy: alias.strategy, cooling });
+    context.emit({
+      type: 'deployment-chosen',
+      alias: alias.name,
+      deployment: chosen.deployment,
+      strategy: alias.strategy,
+      cooling,
+    });
     try {
       return { ok: true, value: await tryDeployment(chosen) };
     } catch (error) {
@@ -183,7 +189,10 @@ async function tryAlias<T>(
 function leastRecentlyFailed(states: readonly DeploymentState[]): DeploymentState | undefined {
   let best: DeploymentState | undefined;
   for (const state of states) {
-    if (best === undefined || (state.lastFailureAt ?? Number.NEGATIVE_INFINITY) < (best.lastFailureAt ?? Number.NEGATIVE_INFINITY)) {
+    if (
+      best === undefined ||
+      (state.lastFailureAt ?? Number.NEGATIVE_INFINITY) < (best.lastFailureAt ?? Number.NEGATIVE_INFINITY)
+    ) {
       best = state;
     }
   }

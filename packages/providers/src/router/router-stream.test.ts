@@ -37,7 +37,12 @@ function served(): unknown[] {
 function script(behaviours: Record<string, StandInBehaviour>): void {
   upstream.setDefault((request) => {
     const model = modelOf(request);
-    return (typeof model === 'string' ? behaviours[model] : undefined) ?? { type: 'chat', content: `answer from ${String(model)}` };
+    return (
+      (typeof model === 'string' ? behaviours[model] : undefined) ?? {
+        type: 'chat',
+        content: `answer from ${String(model)}`,
+      }
+    );
   });
 }
 
@@ -56,7 +61,9 @@ function text(chunks: ChatCompletionChunk[]): string {
 }
 
 /** Reads the stream to its end or its error. */
-async function drain(stream: AsyncIterable<ChatCompletionChunk>): Promise<{ chunks: ChatCompletionChunk[]; error: ProviderError | undefined }> {
+async function drain(
+  stream: AsyncIterable<ChatCompletionChunk>,
+): Promise<{ chunks: ChatCompletionChunk[]; error: ProviderError | undefined }> {
   const chunks: ChatCompletionChunk[] = [];
   try {
     for await (const chunk of stream) chunks.push(chunk);
@@ -89,7 +96,9 @@ describe('before the first chunk', () => {
 
   it('an in-stream error before any chunk also moves on, here to the fallback alias', async () => {
     script({ a: { type: 'chat', errorAfterChunks: 0, errorType: 'server_error' } });
-    const { chunks, error } = await drain(router([alias('chat', ['a'], { fallbacks: ['backup'] }), alias('backup', ['z'])]).chatStream(request));
+    const { chunks, error } = await drain(
+      router([alias('chat', ['a'], { fallbacks: ['backup'] }), alias('backup', ['z'])]).chatStream(request),
+    );
     expect(error).toBeUndefined();
     expect(text(chunks)).toBe('answer from z');
     expect(served()).toEqual(['a', 'z']);
@@ -123,7 +132,12 @@ describe('after the first chunk', () => {
     expect(chunks.length).toBeGreaterThan(0);
     expect(error?.kind).toBe('connection');
     expect(served()).toEqual(['a']);
-    expect(instance.health()[0]).toMatchObject({ failures: 1, lastErrorKind: 'connection', cooldownUntil: 30_000, inFlight: 0 });
+    expect(instance.health()[0]).toMatchObject({
+      failures: 1,
+      lastErrorKind: 'connection',
+      cooldownUntil: 30_000,
+      inFlight: 0,
+    });
   });
 
   it('an in-stream error is thrown to the consumer as the adapter raised it', async () => {
@@ -228,7 +242,9 @@ describe('slots and the attempt wrapper', () => {
     upstream.setDefault({ type: 'chat', content: 'one two' });
     const stream = router([alias('chat', ['a'])]).chatStream(request);
     const results = await Promise.all([stream.next(), stream.next(), stream.next()]);
-    expect(results.map((result) => (result.done === true ? 'done' : (result.value.choices[0]?.delta.content ?? '')))).toEqual(['', 'one ', 'two']);
+    expect(
+      results.map((result) => (result.done === true ? 'done' : (result.value.choices[0]?.delta.content ?? ''))),
+    ).toEqual(['', 'one ', 'two']);
     expect(upstream.requests).toHaveLength(1);
   });
 });

@@ -48,10 +48,16 @@ async function openOn(
     const opened = await context.attempt(
       deployment,
       async (callSignal) => {
-        const release = context.acquire === undefined ? noRelease : await context.acquire(deployment, { priority: options.priority, signal: callSignal });
+        const release =
+          context.acquire === undefined
+            ? noRelease
+            : await context.acquire(deployment, { priority: options.priority, signal: callSignal });
         try {
           const started = context.now();
-          const upstream = deployment.provider.chatStream({ ...request, model: deployment.model }, { signal: callSignal, headers: options.headers });
+          const upstream = deployment.provider.chatStream(
+            { ...request, model: deployment.model },
+            { signal: callSignal, headers: options.headers },
+          );
           try {
             const first = await upstream.next();
             return { upstream, first, release, ttftMs: context.now() - started };
@@ -117,7 +123,9 @@ export function routeStream(
 
   const open = async (): Promise<OpenedStream> => {
     try {
-      opened = await routeRequest(context, request.model, signal, priceOf, (state) => openOn(context, state, request, options, signal));
+      opened = await routeRequest(context, request.model, signal, priceOf, (state) =>
+        openOn(context, state, request, options, signal),
+      );
       return opened;
     } catch (error) {
       finish();

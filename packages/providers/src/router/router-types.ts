@@ -62,7 +62,13 @@ export type FallbackReason = 'retryable' | 'context_window' | 'content_filter';
 
 /** What the router did, for logs and metrics (the router itself never logs). */
 export type RouterEvent =
-  | { type: 'deployment-chosen'; alias: string; deployment: RouterDeployment; strategy: RoutingStrategy; cooling: boolean }
+  | {
+      type: 'deployment-chosen';
+      alias: string;
+      deployment: RouterDeployment;
+      strategy: RoutingStrategy;
+      cooling: boolean;
+    }
   | { type: 'attempt-failed'; alias: string; deployment: RouterDeployment; error: unknown }
   | { type: 'cooldown-start'; deployment: RouterDeployment; until: number; error: unknown }
   | { type: 'cooldown-end'; deployment: RouterDeployment }
@@ -88,7 +94,9 @@ export type AcquireSlot = (
 export interface RouterOptions {
   models: ModelAliasConfig[];
   /** For `cost`: the price of a request on a deployment, any unit as long as it is the same for all; undefined = unknown (sorts last). */
-  price?: ((deployment: RouterDeployment, request: ChatCompletionRequest | EmbeddingRequest) => number | undefined) | undefined;
+  price?:
+    | ((deployment: RouterDeployment, request: ChatCompletionRequest | EmbeddingRequest) => number | undefined)
+    | undefined;
   cooldown?: CooldownOptions | undefined;
   /** The clock, in ms (default `Date.now`): cooldowns and latencies are measured with it. */
   now?: (() => number) | undefined;

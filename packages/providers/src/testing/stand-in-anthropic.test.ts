@@ -2,7 +2,12 @@
 // /en/docs/build-with-claude/streaming and /en/api/errors.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AnthropicStreamEvent } from '../anthropic/anthropic-api.ts';
-import { anthropicErrorBodySchema, anthropicMessageSchema, anthropicModelListSchema, anthropicStreamEventSchema } from '../anthropic/anthropic-api.ts';
+import {
+  anthropicErrorBodySchema,
+  anthropicMessageSchema,
+  anthropicModelListSchema,
+  anthropicStreamEventSchema,
+} from '../anthropic/anthropic-api.ts';
 import { startStandInUpstream } from './stand-in-upstream.ts';
 import type { StandInUpstream } from './stand-in-types.ts';
 
@@ -20,7 +25,11 @@ afterAll(async () => {
 });
 
 const headers = { 'content-type': 'application/json', 'x-api-key': 'sk-ant-x', 'anthropic-version': '2023-06-01' };
-const body = { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'What is the capital of France?' }] };
+const body = {
+  model: 'claude-sonnet-4-5',
+  max_tokens: 100,
+  messages: [{ role: 'user', content: 'What is the capital of France?' }],
+};
 
 function post(payload: unknown, path = '/v1/messages'): Promise<Response> {
   return fetch(`${upstream.url}${path}`, { method: 'POST', headers, body: JSON.stringify(payload) });
@@ -70,7 +79,11 @@ describe('stand-in: Anthropic Messages', () => {
   });
 
   it('streams the exact event sequence with a ping after message_start, without [DONE]', async () => {
-    upstream.enqueue({ type: 'chat', content: 'Paris is lovely', toolCalls: [{ id: 'toolu_x', name: 'f', arguments: '{"a":1}' }] });
+    upstream.enqueue({
+      type: 'chat',
+      content: 'Paris is lovely',
+      toolCalls: [{ id: 'toolu_x', name: 'f', arguments: '{"a":1}' }],
+    });
     const response = await post({ ...body, stream: true });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const text = await response.text();
@@ -97,7 +110,10 @@ describe('stand-in: Anthropic Messages', () => {
   });
 
   it('errorAfterChunks sends an event: error inside the 200 stream (default overloaded_error)', async () => {
-    upstream.enqueue({ type: 'chat', content: 'a b c', errorAfterChunks: 2 }, { type: 'chat', errorAfterChunks: 0, errorType: 'api_error' });
+    upstream.enqueue(
+      { type: 'chat', content: 'a b c', errorAfterChunks: 2 },
+      { type: 'chat', errorAfterChunks: 0, errorType: 'api_error' },
+    );
     const first = events(await (await post({ ...body, stream: true })).text());
     expect(first.map((event) => event.type)).toEqual(['message_start', 'ping', 'error']);
     expect(first[2]).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
@@ -107,10 +123,15 @@ describe('stand-in: Anthropic Messages', () => {
 
   it('errorAfterChunks in the OpenAI dialect sends a data payload carrying error', async () => {
     upstream.enqueue({ type: 'chat', content: 'a b c', errorAfterChunks: 1, errorType: 'rate_limit_exceeded' });
-    const response = await post({ model: 'gpt-4o-mini', messages: body.messages, stream: true }, '/v1/chat/completions');
+    const response = await post(
+      { model: 'gpt-4o-mini', messages: body.messages, stream: true },
+      '/v1/chat/completions',
+    );
     const frames = (await response.text()).split('\n\n').filter((frame) => frame !== '');
     expect(frames).toHaveLength(2);
-    expect(JSON.parse(frames[1]?.slice('data: '.length) ?? '')).toMatchObject({ error: { type: 'rate_limit_exceeded' } });
+    expect(JSON.parse(frames[1]?.slice('data: '.length) ?? '')).toMatchObject({
+      error: { type: 'rate_limit_exceeded' },
+    });
   });
 
   it('renders error behaviours without a body as Anthropic error envelopes', async () => {
@@ -137,7 +158,9 @@ describe('stand-in: Anthropic Messages', () => {
   it('lists models in Anthropic shape when the request carries anthropic-version', async () => {
     const anthropic = await fetch(`${upstream.baseUrl}/models`, { headers });
     expect(anthropicModelListSchema.parse(await anthropic.json())).toMatchObject({
-      data: [{ id: 'claude-sonnet-4-5', type: 'model', display_name: 'claude-sonnet-4-5', created_at: expect.any(String) }],
+      data: [
+        { id: 'claude-sonnet-4-5', type: 'model', display_name: 'claude-sonnet-4-5', created_at: expect.any(String) },
+      ],
       has_more: false,
     });
     const openai = await fetch(`${upstream.baseUrl}/models`);

@@ -42,7 +42,11 @@ function errorTypeFor(status: number): string {
 
 /** The Anthropic error body the stand-in sends for an error behaviour without a body (529 → overloaded_error). */
 export function anthropicErrorBody(status: number): unknown {
-  return { type: 'error', error: { type: errorTypeFor(status), message: `Stand-in error (HTTP ${status})` }, request_id: 'req_standin' };
+  return {
+    type: 'error',
+    error: { type: errorTypeFor(status), message: `Stand-in error (HTTP ${status})` },
+    request_id: 'req_standin',
+  };
 }
 
 /** `GET /v1/models` in Anthropic's shape. */
@@ -81,7 +85,8 @@ export function planAnthropic(
   sequence: number,
 ): AnthropicPlan | RequestProblem {
   const model = field(body, 'model');
-  if (typeof model !== 'string' || model === '') return anthropicProblem(400, 'invalid_request_error', 'model: Field required');
+  if (typeof model !== 'string' || model === '')
+    return anthropicProblem(400, 'invalid_request_error', 'model: Field required');
   const maxTokens = field(body, 'max_tokens');
   if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1) {
     return anthropicProblem(400, 'invalid_request_error', 'max_tokens: Field required');
@@ -101,7 +106,11 @@ export function planAnthropic(
     }
     const previous: unknown = index > 0 ? field(messages[index - 1], 'role') : undefined;
     if (previous === role) {
-      return anthropicProblem(400, 'invalid_request_error', 'messages: roles must alternate between "user" and "assistant"');
+      return anthropicProblem(
+        400,
+        'invalid_request_error',
+        'messages: roles must alternate between "user" and "assistant"',
+      );
     }
   }
   // planChat reads the OpenAI fields; stream_options never appears in a Messages request.
@@ -183,7 +192,11 @@ export function* anthropicStreamFrames(plan: AnthropicPlan): Generator<string> {
   yield frame({ type: 'ping' });
   let index = 0;
   if (chat.reasoning !== undefined) {
-    yield frame({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+    yield frame({
+      type: 'content_block_start',
+      index,
+      content_block: { type: 'thinking', thinking: '', signature: '' },
+    });
     for (const piece of wordPieces(chat.reasoning, chat.chunkWords)) {
       yield frame({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } });
     }
@@ -222,5 +235,8 @@ export function* anthropicStreamFrames(plan: AnthropicPlan): Generator<string> {
 /** Anthropic's in-stream error: `event: error` with the error envelope, sent with HTTP 200. */
 export function anthropicStreamErrorFrame(errorType: string | undefined): string {
   const type = errorType ?? 'overloaded_error';
-  return frame({ type: 'error', error: { type, message: type === 'overloaded_error' ? 'Overloaded' : `Stand-in ${type}` } });
+  return frame({
+    type: 'error',
+    error: { type, message: type === 'overloaded_error' ? 'Overloaded' : `Stand-in ${type}` },
+  });
 }

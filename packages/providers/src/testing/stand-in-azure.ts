@@ -17,11 +17,15 @@ const DEPLOYMENT_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|emb
 export function azureRouteOf(method: string, path: string): AzureRoute | undefined {
   const deployment = DEPLOYMENT_PATH.exec(path);
   if (deployment !== null && method === 'POST') {
-    return { route: deployment[2] === 'embeddings' ? 'embeddings' : 'chat', deployment: decodeURIComponent(deployment[1] ?? '') };
+    return {
+      route: deployment[2] === 'embeddings' ? 'embeddings' : 'chat',
+      deployment: decodeURIComponent(deployment[1] ?? ''),
+    };
   }
   if (method === 'POST' && path === '/openai/v1/chat/completions') return { route: 'chat', deployment: undefined };
   if (method === 'POST' && path === '/openai/v1/embeddings') return { route: 'embeddings', deployment: undefined };
-  if (method === 'GET' && (path === '/openai/v1/models' || path === '/openai/models')) return { route: 'models', deployment: undefined };
+  if (method === 'GET' && (path === '/openai/v1/models' || path === '/openai/models'))
+    return { route: 'models', deployment: undefined };
   return undefined;
 }
 
@@ -44,7 +48,10 @@ export function* azureStreamFrames(plan: ChatPlan): Generator<string> {
     model: '',
     object: '',
     prompt_filter_results: [
-      { prompt_index: 0, content_filter_results: { hate: verdict, self_harm: verdict, sexual: verdict, violence: verdict } },
+      {
+        prompt_index: 0,
+        content_filter_results: { hate: verdict, self_harm: verdict, sexual: verdict, violence: verdict },
+      },
     ],
   };
   yield `data: ${JSON.stringify(filter)}\n\n`;

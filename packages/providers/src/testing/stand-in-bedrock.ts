@@ -20,7 +20,10 @@ const EVENT_STREAM_TYPE = 'application/vnd.amazon.eventstream';
 export function bedrockRouteOf(method: string, path: string): BedrockRoute | undefined {
   const match = BEDROCK_PATH.exec(path);
   if (match === null || method !== 'POST') return undefined;
-  return { operation: match[2] === 'converse-stream' ? 'converse-stream' : 'converse', modelId: decodeURIComponent(match[1] ?? '') };
+  return {
+    operation: match[2] === 'converse-stream' ? 'converse-stream' : 'converse',
+    modelId: decodeURIComponent(match[1] ?? ''),
+  };
 }
 
 // The x-amzn-errortype Bedrock sends for each status the stand-in is asked to fail with.
@@ -39,7 +42,12 @@ function requestId(sequence: number): string {
   return `00000000-0000-4000-8000-${String(sequence).padStart(12, '0')}`;
 }
 
-function sendBedrockJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+function sendBedrockJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string>,
+): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   response.writeHead(status, {
     'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
@@ -54,12 +62,19 @@ function sendBedrockJson(response: ServerResponse, status: number, body: unknown
  * suffix the service appends). A behaviour with its own body or `x-amzn-errortype` header is sent as given.
  */
 export function sendBedrockError(response: ServerResponse, behaviour: StandInErrorBehaviour, sequence: number): void {
-  const type = ERROR_TYPE_BY_STATUS.get(behaviour.status) ?? (behaviour.status >= 500 ? 'InternalServerException' : 'ValidationException');
-  sendBedrockJson(response, behaviour.status, behaviour.body ?? { message: `Stand-in error (HTTP ${behaviour.status})` }, {
-    'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
-    'x-amzn-requestid': requestId(sequence),
-    ...behaviour.headers,
-  });
+  const type =
+    ERROR_TYPE_BY_STATUS.get(behaviour.status) ??
+    (behaviour.status >= 500 ? 'InternalServerException' : 'ValidationException');
+  sendBedrockJson(
+    response,
+    behaviour.status,
+    behaviour.body ?? { message: `Stand-in error (HTTP ${behaviour.status})` },
+    {
+      'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
+      'x-amzn-requestid': requestId(sequence),
+      ...behaviour.headers,
+    },
+  );
 }
 
 /** Raw bytes on a Bedrock route: an event stream unless the behaviour names its content type. */
@@ -93,7 +108,9 @@ function bedrockUsage(plan: ChatPlan) {
 }
 
 function toolUseIds(plan: ChatPlan, behaviour: StandInChatBehaviour, sequence: number): string[] {
-  return plan.toolCalls.map((call, index) => behaviour.toolCalls?.[index]?.id ?? `tooluse_standin${sequence}x${index}`);
+  return plan.toolCalls.map(
+    (_call, index) => behaviour.toolCalls?.[index]?.id ?? `tooluse_standin${sequence}x${index}`,
+  );
 }
 
 /** The Converse JSON answer of a plan. */
@@ -135,7 +152,10 @@ function* converseStreamEvents(plan: ChatPlan, ids: string[]): Generator<Uint8Ar
     for (const piece of wordPieces(plan.reasoning, plan.chunkWords)) {
       yield event('contentBlockDelta', { contentBlockIndex: block, delta: { reasoningContent: { text: piece } } });
     }
-    yield event('contentBlockDelta', { contentBlockIndex: block, delta: { reasoningContent: { signature: 'c3RhbmQtaW4=' } } });
+    yield event('contentBlockDelta', {
+      contentBlockIndex: block,
+      delta: { reasoningContent: { signature: 'c3RhbmQtaW4=' } },
+    });
     yield event('contentBlockStop', { contentBlockIndex: block });
     block += 1;
   }
@@ -147,7 +167,10 @@ function* converseStreamEvents(plan: ChatPlan, ids: string[]): Generator<Uint8Ar
     block += 1;
   }
   for (const [index, call] of plan.toolCalls.entries()) {
-    yield event('contentBlockStart', { contentBlockIndex: block, start: { toolUse: { toolUseId: ids[index], name: call.name } } });
+    yield event('contentBlockStart', {
+      contentBlockIndex: block,
+      start: { toolUse: { toolUseId: ids[index], name: call.name } },
+    });
     for (const fragment of argumentFragments(call.arguments)) {
       yield event('contentBlockDelta', { contentBlockIndex: block, delta: { toolUse: { input: fragment } } });
     }
@@ -183,7 +206,11 @@ export async function sendBedrockChat(
   const plan = planChat({ model: route.modelId, messages: field(body, 'messages'), stream }, behaviour, sequence);
   const headers = { 'x-amzn-requestid': requestId(sequence) };
   if ('status' in plan) {
-    return sendBedrockError(response, { type: 'error', status: 400, body: { message: problemMessage(plan.body) } }, sequence);
+    return sendBedrockError(
+      response,
+      { type: 'error', status: 400, body: { message: problemMessage(plan.body) } },
+      sequence,
+    );
   }
   const ids = toolUseIds(plan, behaviour, sequence);
   if (!stream) return sendBedrockJson(response, 200, JSON.parse(converseJson(plan, ids)), headers);

@@ -54,7 +54,9 @@ function defaultContent(messages: unknown[]): string {
   for (let index = messages.length - 1; index >= 0; index -= 1) {
     const message = messages[index];
     if (field(message, 'role') !== 'user') continue;
-    const words = contentText(field(message, 'content')).split(/\s+/).filter((word) => word !== '');
+    const words = contentText(field(message, 'content'))
+      .split(/\s+/)
+      .filter((word) => word !== '');
     if (words.length === 0) break;
     return `Stand-in reply to: ${words.slice(0, ECHO_WORDS).join(' ')}`;
   }
@@ -62,11 +64,7 @@ function defaultContent(messages: unknown[]): string {
 }
 
 /** Validates the request like OpenAI does (the parts that catch adapter bugs) and plans the answer. */
-export function planChat(
-  body: unknown,
-  behaviour: StandInChatBehaviour,
-  sequence: number,
-): ChatPlan | RequestProblem {
+export function planChat(body: unknown, behaviour: StandInChatBehaviour, sequence: number): ChatPlan | RequestProblem {
   const model = field(body, 'model');
   if (typeof model !== 'string' || model === '') return invalidRequest('you must provide a model parameter', null);
   const messages = field(body, 'messages');
@@ -74,7 +72,11 @@ export function planChat(
     return invalidRequest("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
   }
   if (messages.length === 0) {
-    return invalidRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.", 'messages', 'empty_array');
+    return invalidRequest(
+      "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+      'messages',
+      'empty_array',
+    );
   }
   const stream = field(body, 'stream') === true;
   const streamOptions = field(body, 'stream_options');

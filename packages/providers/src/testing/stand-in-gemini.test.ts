@@ -40,7 +40,11 @@ describe('stand-in Gemini dialect', () => {
         {
           content: {
             role: 'model',
-            parts: [{ text: 'greet back', thought: true }, { text: 'Hi!' }, { functionCall: { name: 'wave', args: { hand: 'left' } } }],
+            parts: [
+              { text: 'greet back', thought: true },
+              { text: 'Hi!' },
+              { functionCall: { name: 'wave', args: { hand: 'left' } } },
+            ],
           },
           finishReason: 'STOP',
           index: 0,
@@ -97,7 +101,9 @@ describe('stand-in Gemini dialect', () => {
     });
     const body: unknown = await ok.json();
     expect(body).toMatchObject({ embeddings: [{ values: expect.any(Array) }] });
-    const bad = await post('models/e:batchEmbedContents', { requests: [{ model: 'e', content: { parts: [{ text: 'x' }] } }] });
+    const bad = await post('models/e:batchEmbedContents', {
+      requests: [{ model: 'e', content: { parts: [{ text: 'x' }] } }],
+    });
     expect(bad.status).toBe(400);
   });
 

@@ -9,9 +9,7 @@ import type { StandInChatBehaviour } from './stand-in-types.ts';
 
 /** Where a Gemini request goes: the model and the method after the colon, or a models listing. */
 export type GeminiRoute =
-  | { kind: 'model-method'; model: string; method: string }
-  | { kind: 'models' }
-  | { kind: 'unknown' };
+  { kind: 'model-method'; model: string; method: string } | { kind: 'models' } | { kind: 'unknown' };
 
 /** A Gemini error answer. */
 export interface GeminiProblem {
@@ -100,13 +98,16 @@ export function planGeminiChat(
   stream: boolean,
 ): ChatPlan | GeminiProblem {
   const contents = field(body, 'contents');
-  if (!Array.isArray(contents) || contents.length === 0) return invalidArgument('* GenerateContentRequest.contents: contents is not specified');
+  if (!Array.isArray(contents) || contents.length === 0)
+    return invalidArgument('* GenerateContentRequest.contents: contents is not specified');
   let promptTokens = countWords(partsText(field(field(body, 'systemInstruction'), 'parts')));
   let lastUserText = '';
   for (const [index, content] of contents.entries()) {
     const role = field(content, 'role');
     if (role !== 'user' && role !== 'model') {
-      return invalidArgument(`Please use a valid role: user, model. (contents[${index}].role: ${JSON.stringify(role)})`);
+      return invalidArgument(
+        `Please use a valid role: user, model. (contents[${index}].role: ${JSON.stringify(role)})`,
+      );
     }
     const parts = field(content, 'parts');
     if (!Array.isArray(parts) || parts.length === 0) {
@@ -124,7 +125,11 @@ export function planGeminiChat(
   const words = lastUserText.split(/\s+/).filter((word) => word !== '');
   const content =
     behaviour.content ??
-    (toolCalls.length > 0 ? undefined : words.length === 0 ? 'Hello from the stand-in upstream.' : `Stand-in reply to: ${words.slice(0, 24).join(' ')}`);
+    (toolCalls.length > 0
+      ? undefined
+      : words.length === 0
+        ? 'Hello from the stand-in upstream.'
+        : `Stand-in reply to: ${words.slice(0, 24).join(' ')}`);
   const reasoningTokens = behaviour.reasoning === undefined ? 0 : countWords(behaviour.reasoning);
   let completionTokens = behaviour.usage?.completion_tokens;
   if (completionTokens === undefined) {
@@ -217,7 +222,8 @@ export function* geminiStreamFrames(plan: ChatPlan): Generator<string> {
 /** The body of `:batchEmbedContents`: deterministic unit vectors, one per request, in order. */
 export function geminiEmbeddingsJson(model: string, body: unknown): string | GeminiProblem {
   const requests = field(body, 'requests');
-  if (!Array.isArray(requests) || requests.length === 0) return invalidArgument('* BatchEmbedContentsRequest.requests: requests is not specified');
+  if (!Array.isArray(requests) || requests.length === 0)
+    return invalidArgument('* BatchEmbedContentsRequest.requests: requests is not specified');
   const embeddings: Array<{ values: number[] }> = [];
   for (const [index, request] of requests.entries()) {
     const requestModel = field(request, 'model');

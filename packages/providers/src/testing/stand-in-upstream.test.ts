@@ -155,7 +155,9 @@ describe('POST /v1/chat/completions (stream)', () => {
 
   it('puts the role into the first tool-call delta of a tool-only answer', async () => {
     upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_x', name: 'f', arguments: '{"a":1}' }] });
-    const { payloads } = sseData(await (await post('/v1/chat/completions', { model: 'm', messages, stream: true })).text());
+    const { payloads } = sseData(
+      await (await post('/v1/chat/completions', { model: 'm', messages, stream: true })).text(),
+    );
     expect(payloads[0]).toMatchObject({
       choices: [
         {
@@ -189,15 +191,15 @@ describe('POST /v1/chat/completions (stream)', () => {
     });
     const { payloads, done } = sseData(text);
     expect(done).toBe(true);
-    const content = payloads
-      .map((payload) => JSON.stringify(payload).match(/"content":"([^"]*)"/)?.[1] ?? '')
-      .join('');
+    const content = payloads.map((payload) => JSON.stringify(payload).match(/"content":"([^"]*)"/)?.[1] ?? '').join('');
     expect(content).toBe(words.join(' '));
   });
 
   it('spaces chunks with chunkDelayMs and still sends them all', async () => {
     upstream.enqueue({ type: 'chat', content: 'a b c', chunkDelayMs: 5 });
-    const { payloads, done } = sseData(await (await post('/v1/chat/completions', { model: 'm', messages, stream: true })).text());
+    const { payloads, done } = sseData(
+      await (await post('/v1/chat/completions', { model: 'm', messages, stream: true })).text(),
+    );
     expect(done).toBe(true);
     expect(payloads).toHaveLength(5);
   });
@@ -227,7 +229,9 @@ describe('POST /v1/chat/completions (stream)', () => {
 
 describe('other routes', () => {
   it('embeds deterministically, as floats or base64 of the same floats', async () => {
-    const floats = await embeddingJson(await post('/v1/embeddings', { model: 'e', input: ['a b', 'c'], dimensions: 3 }));
+    const floats = await embeddingJson(
+      await post('/v1/embeddings', { model: 'e', input: ['a b', 'c'], dimensions: 3 }),
+    );
     const base64 = await embeddingJson(
       await post('/v1/embeddings', { model: 'e', input: 'a b', dimensions: 3, encoding_format: 'base64' }),
     );
@@ -245,7 +249,10 @@ describe('other routes', () => {
     const custom = await startStandInUpstream({ models: ['glm-4-flash'] });
     try {
       const body = await (await fetch(`${custom.baseUrl}/models`)).json();
-      expect(body).toEqual({ object: 'list', data: [{ id: 'glm-4-flash', object: 'model', created: 1_700_000_000, owned_by: 'stand-in' }] });
+      expect(body).toEqual({
+        object: 'list',
+        data: [{ id: 'glm-4-flash', object: 'model', created: 1_700_000_000, owned_by: 'stand-in' }],
+      });
     } finally {
       await custom.close();
     }
@@ -263,7 +270,13 @@ describe('scripting and recording', () => {
   it('records method, path, query, lower-case headers and the parsed or raw body', async () => {
     await fetch(`${upstream.baseUrl}/models?limit=2`, { headers: { 'X-Custom': 'Yes' } });
     await post('/v1/chat/completions', 'not json');
-    expect(upstream.requests[0]).toMatchObject({ method: 'GET', path: '/v1/models', url: '/v1/models?limit=2', body: undefined, aborted: false });
+    expect(upstream.requests[0]).toMatchObject({
+      method: 'GET',
+      path: '/v1/models',
+      url: '/v1/models?limit=2',
+      body: undefined,
+      aborted: false,
+    });
     expect(upstream.requests[0]?.headers['x-custom']).toBe('Yes');
     expect(upstream.requests[1]?.body).toBe('not json');
   });
@@ -271,7 +284,8 @@ describe('scripting and recording', () => {
   it('answers queued behaviours one per request in order, then the default', async () => {
     upstream.enqueue({ type: 'error', status: 500 }, { type: 'error', status: 429, headers: { 'retry-after': '1' } });
     const statuses: number[] = [];
-    for (let index = 0; index < 3; index += 1) statuses.push((await post('/v1/chat/completions', { model: 'm', messages })).status);
+    for (let index = 0; index < 3; index += 1)
+      statuses.push((await post('/v1/chat/completions', { model: 'm', messages })).status);
     expect(statuses).toEqual([500, 429, 200]);
   });
 
@@ -288,7 +302,9 @@ describe('scripting and recording', () => {
       { type: 'error', status: 400, body: { detail: 'nope' }, headers: { 'x-extra': '1' } },
     );
     const first = await post('/v1/chat/completions', { model: 'm', messages });
-    expect(await first.json()).toMatchObject({ error: { type: 'server_error', message: expect.stringContaining('503') } });
+    expect(await first.json()).toMatchObject({
+      error: { type: 'server_error', message: expect.stringContaining('503') },
+    });
     const second = await post('/v1/chat/completions', { model: 'm', messages });
     expect(second.headers.get('content-type')).toContain('text/plain');
     expect(await second.text()).toBe('Bad Gateway');

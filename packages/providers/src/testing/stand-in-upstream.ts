@@ -290,7 +290,15 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
     if (bedrock !== undefined) {
       if (behaviour.type === 'error') return sendBedrockError(response, behaviour, requestNumber);
       if (behaviour.type === 'raw') return sendBedrockRaw(response, behaviour);
-      return sendBedrockChat(response, bedrock, record.body, behaviour, requestNumber, lifetime.signal, destroyByServer);
+      return sendBedrockChat(
+        response,
+        bedrock,
+        record.body,
+        behaviour,
+        requestNumber,
+        lifetime.signal,
+        destroyByServer,
+      );
     }
     const route = routeOf(record.method, record.path);
     // Anthropic's dialect: its Messages route, or any route called with the anthropic-version header its clients send.
@@ -347,7 +355,9 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
     const model = route.kind === 'model-method' ? route.model : '';
     if (method === 'batchEmbedContents') {
       const body = geminiEmbeddingsJson(model, record.body);
-      return typeof body === 'string' ? sendJson(response, 200, body) : sendJson(response, body.status, JSON.stringify(body.body));
+      return typeof body === 'string'
+        ? sendJson(response, 200, body)
+        : sendJson(response, body.status, JSON.stringify(body.body));
     }
     if (method !== 'generateContent' && method !== 'streamGenerateContent') {
       const body = geminiErrorBody(404, `Method not found: ${record.method} ${record.path}`);
@@ -410,14 +420,16 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
-  // accessor-ok: one per stand-in server.
+  // Accessors allowed here (no-restricted-syntax): one per stand-in server.
   return {
     url,
     baseUrl: `${url}/v1`,
     requests,
+    // eslint-disable-next-line no-restricted-syntax -- one per stand-in server.
     get inFlight() {
       return inFlight;
     },
+    // eslint-disable-next-line no-restricted-syntax -- one per stand-in server.
     get peakInFlight() {
       return peakInFlight;
     },

@@ -18,20 +18,35 @@ afterAll(async () => {
 const messages = [{ role: 'user', content: 'What is the capital of France?' }];
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${upstream.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(`${upstream.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 describe('Azure OpenAI routes', () => {
   it('answers a deployment with the deployment as model and records api-key and api-version', async () => {
-    const response = await post('/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21', { messages }, { 'api-key': 'k-1' });
+    const response = await post(
+      '/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21',
+      { messages },
+      { 'api-key': 'k-1' },
+    );
     expect(await response.json()).toMatchObject({ object: 'chat.completion', model: 'prod-4o' });
-    expect(upstream.requests[0]).toMatchObject({ url: '/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21', headers: { 'api-key': 'k-1' } });
+    expect(upstream.requests[0]).toMatchObject({
+      url: '/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21',
+      headers: { 'api-key': 'k-1' },
+    });
   });
 
   it('opens Azure streams with the prompt-filter chunk', async () => {
     const response = await post('/openai/v1/chat/completions', { model: 'gpt-4o', messages, stream: true });
     const first = (await response.text()).split('\n\n')[0] ?? '';
-    expect(JSON.parse(first.slice('data: '.length))).toMatchObject({ choices: [], id: '', prompt_filter_results: [{ prompt_index: 0 }] });
+    expect(JSON.parse(first.slice('data: '.length))).toMatchObject({
+      choices: [],
+      id: '',
+      prompt_filter_results: [{ prompt_index: 0 }],
+    });
   });
 
   it('serves deployment embeddings and the models list', async () => {
