@@ -21,7 +21,7 @@ module.exports = {
       from: { path: '^(packages|apps)/([^/]+)/' },
       to: {
         path: '^(packages|apps)/',
-        pathNot: ['^$1/$2/', '^packages/[^/]+/src/index\\.ts$', '^packages/[^/]+/src/testing/index\\.ts$'],
+        pathNot: ['^$1/$2/', '^packages/[^/]+/src/index\\.ts$', '^packages/[^/]+/src/(testing|formats)/index\\.ts$'],
       },
     },
     {
@@ -42,6 +42,13 @@ module.exports = {
       severity: 'error',
       from: { pathNot: '^apps/gateway/' },
       to: { path: '^apps/gateway/' },
+    },
+    {
+      name: 'test-kit-in-tests-only',
+      severity: 'error',
+      comment: '@gw/test-kit is for tests: source that ships must not import it.',
+      from: { pathNot: ['\\.test\\.ts$', '/__fixtures__/', '/test-helpers\\.ts$', '^tools/test-kit/'] },
+      to: { path: '^tools/test-kit/' },
     },
     {
       name: 'not-to-unresolvable',

@@ -3,17 +3,19 @@ import type { GatewayConfig } from './config/schema.ts';
 import { configSecrets } from './config/secrets.ts';
 import { createErrorHandler } from './error-handler.ts';
 import { GatewayError } from './gateway-error.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { isAnthropicPath, toAnthropicError } from './messages/anthropic-error.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { isAnthropicPath, toAnthropicError } from './anthropic-error.ts';
+import type { GatewayEnv } from './gateway-env.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { masterKeyAuth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
-import { chatCompletions } from './routes/chat-completions.ts';
-import { embeddings } from './routes/embeddings.ts';
+import { createAdminApp } from './routes/admin/admin-app.ts';
+import { chatCompletions } from './routes/v1/chat-completions.ts';
+import { embeddings } from './routes/v1/embeddings.ts';
 import { live, ready } from './routes/health.ts';
-import { messages } from './routes/messages.ts';
-import { listModels } from './routes/models.ts';
+import { messages } from './routes/v1/messages.ts';
+import { listModels } from './routes/v1/models.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
 import type { DeploymentHealth } from '@gw/providers';
 import type { LimiterSnapshot } from '@gw/ratelimit';
@@ -21,7 +23,7 @@ import { createDeploymentPolicies, type BreakerSnapshot } from './routing/deploy
 import { startHealthProbes, type HealthProbes, type ProbeResult } from './routing/health-probes.ts';
 import { createGatewayRouting, type GatewayRouting } from './routing/gateway-routing.ts';
 import { createModelResolver, type ModelResolver } from './routing/resolve-model.ts';
-import type { SettleHook } from './settle.ts';
+import type { SettleHook } from './settle/settle-once.ts';
 import { reportStartup } from './startup-report.ts';
 import { createUpstreamFetch } from './upstream-fetch.ts';
 
@@ -69,7 +71,7 @@ export interface HealthView {
 }
 
 /** The hono app type of the gateway. */
-export type GatewayApp = Hono<{ Variables: { requestId: string } }>;
+export type GatewayApp = Hono<GatewayEnv>;
 
 const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
   ['/v1/chat/completions', 'POST'],
@@ -155,7 +157,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
 
   app.use(requestId());
   if (config.logging.requests) app.use(accessLog(logger));
-  if (config.auth.masterKey !== undefined) app.use('/v1/*', masterKeyAuth(config.auth.masterKey));
+  const auth = config.auth.masterKey === undefined ? undefined : masterKeyAuth(config.auth.masterKey);
+  if (auth !== undefined) app.use('/v1/*', auth);
   app.post('/v1/*', bodyLimit(config.server.bodyLimit));
 
   const settle = deps.settle === undefined ? {} : { settle: deps.settle };
@@ -165,6 +168,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));
+  app.route('/admin', createAdminApp({ auth }));
 
   // Registered last: only reached when no route above matched the method.
   for (const [path, allow] of ROUTES) {

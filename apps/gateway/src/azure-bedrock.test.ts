@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chatBody, gatewayPerTest, postJson, sseData } from './test-helpers.ts';
+import { sseData } from '@gw/test-kit';
+import { chatBody, gatewayPerTest, postJson } from './test-helpers.ts';
 
 const start = gatewayPerTest();
 

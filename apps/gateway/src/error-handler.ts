@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import { isGatewayError } from './gateway-error.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from './observability/logger.ts';
 
 /** The OpenAI error envelope every error answer uses. */
 export interface ErrorEnvelope {

@@ -1,7 +1,7 @@
 import { isConfigError } from './config/config-error.ts';
 import { loadConfig } from './config/load.ts';
 import { configSecrets } from './config/secrets.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from './observability/logger.ts';
 import { createServer } from './server.ts';
 
 // The entry point: load the configuration, listen, drain on SIGTERM/SIGINT.

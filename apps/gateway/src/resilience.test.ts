@@ -3,15 +3,8 @@
 // config, and time is read from what the gateway reports (its retry log), never from a wall clock.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  chatBody,
-  gatewayPerTest,
-  postJson,
-  sseData,
-  TEST_VENDOR_KEY,
-  waitFor,
-  type TestGateway,
-} from './test-helpers.ts';
+import { sseData, waitFor } from '@gw/test-kit';
+import { chatBody, gatewayPerTest, postJson, TEST_VENDOR_KEY, type TestGateway } from './test-helpers.ts';
 
 const start = gatewayPerTest();
 

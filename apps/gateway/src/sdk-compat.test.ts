@@ -11,8 +11,9 @@ import type {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Usage } from '@gw/providers';
-import type { RequestOutcome } from './settle.ts';
-import { defaultTestConfig, startTestGateway, waitFor, type TestGateway } from './test-helpers.ts';
+import type { RequestOutcome } from './settle/settle-once.ts';
+import { thrownBy, waitFor } from '@gw/test-kit';
+import { defaultTestConfig, startTestGateway, upstreamChatBody, type TestGateway } from './test-helpers.ts';
 
 const MASTER_KEY = 'gw-master-key-sdk-compat-0123456789';
 const ANSWER = 'The quick brown fox jumps over the lazy dog, twice: the quick brown fox jumps again.';
@@ -77,19 +78,7 @@ function openai(apiKey = MASTER_KEY): OpenAI {
 
 /** The body of the n-th request the upstream received, checked for the fields the tests read. */
 function upstreamBody(index: number): z.infer<typeof recordedChatBody> {
-  const request = t.upstream.requests[index];
-  expect(request?.path).toBe('/v1/chat/completions');
-  return recordedChatBody.parse(request?.body);
-}
-
-/** Runs `action`, expecting it to throw; returns what it threw. */
-async function thrownBy(action: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
+  return upstreamChatBody(t.upstream, index, recordedChatBody);
 }
 
 describe('openai SDK (v7) against the gateway', () => {

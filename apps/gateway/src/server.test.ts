@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatBody, postJson, sseData, startTestGateway, TEST_VENDOR_KEY, type TestGateway } from './test-helpers.ts';
+import { sseData } from '@gw/test-kit';
+import { chatBody, postJson, startTestGateway, TEST_VENDOR_KEY, type TestGateway } from './test-helpers.ts';
 
 let t: TestGateway | undefined;
 afterEach(async () => {

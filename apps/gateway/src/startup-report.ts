@@ -1,5 +1,5 @@
 import { NOT_YET_ENFORCED_SECTIONS, type GatewayConfig } from './config/schema.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from './observability/logger.ts';
 import type { ProviderRegistry } from './routing/provider-registry.ts';
 import type { ModelResolver } from './routing/resolve-model.ts';
 

@@ -1,12 +1,13 @@
 import { request as httpRequest } from 'node:http';
 import { startStandInUpstream, type StandInUpstream } from '@gw/providers/testing';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import type { z } from 'zod';
 import type { Environment } from './config/interpolate.ts';
 import { parseConfig } from './config/load.ts';
 import { configSecrets } from './config/secrets.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from './observability/logger.ts';
 import { createServer, type GatewayServer } from './server.ts';
-import type { SettleHook } from './settle.ts';
+import type { SettleHook } from './settle/settle-once.ts';
 
 /** The vendor key the default test provider uses; tests assert it reaches the upstream and nothing else. */
 export const TEST_VENDOR_KEY = 'sk-test-vendor-key-0123456789abcdef';
@@ -147,32 +148,26 @@ export function errorLines(logs: readonly string[]): string[] {
   return logs.filter((line) => line.includes('"level":"error"'));
 }
 
+/**
+ * The body of the n-th chat request the stand-in upstream received, checked against `schema` (the fields a test
+ * reads).
+ *
+ * @example
+ * expect(upstreamChatBody(t.upstream, 0, recordedBody).model).toBe('gpt-4o-mini');
+ */
+export function upstreamChatBody<T extends z.ZodType>(
+  upstream: StandInUpstream,
+  index: number,
+  schema: T,
+): z.output<T> {
+  const request = upstream.requests[index];
+  expect(request?.path).toBe('/v1/chat/completions');
+  return schema.parse(request?.body);
+}
+
 /** A short valid chat request body for `model`. */
 export function chatBody(model: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { model, messages: [{ role: 'user', content: 'Say hello' }], ...extra };
-}
-
-/** The payloads of the `data:` lines of an SSE body, in order. */
-export function sseData(text: string): string[] {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('data: '))
-    .map((line) => line.slice('data: '.length));
-}
-
-/**
- * Waits until `check` returns true, polling every 20 ms; fails after `timeoutMs`
- * (a generous bound for things that must happen "promptly").
- *
- * @example
- * await waitFor(() => upstream.requests[0]?.aborted === true);
- */
-export async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A raw node:http response: status, headers and the whole body as text. */

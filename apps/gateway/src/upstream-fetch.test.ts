@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from './test-helpers.ts';
+import { waitFor } from '@gw/test-kit';
 import type { TransportResponse } from '@gw/providers';
 import { createUpstreamFetch, type UpstreamFetch } from './upstream-fetch.ts';
 

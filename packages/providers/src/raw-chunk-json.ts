@@ -97,3 +97,30 @@ function needsNoDefaults(payload: unknown): boolean {
   const usage: unknown = Reflect.get(payload, 'usage');
   return usage == null || (isObject(usage) && Reflect.get(usage, 'total_tokens') != null);
 }
+
+// What ends the text of a chunk whose last member is `"usage": null` (OpenAI's shape under include_usage).
+const NULL_USAGE_TAIL = ',"usage":null}';
+
+/**
+ * Internal (for encoders): the JSON text of `chunk` for one SSE `data:` line: its wire text when it has one (no
+ * second serialisation), else `JSON.stringify`, which escapes line breaks.
+ */
+export function chunkJson(chunk: ChatCompletionChunk): string {
+  return rawJsonOf(chunk) ?? JSON.stringify(chunk);
+}
+
+/**
+ * Internal (for encoders): {@link chunkJson} of the chunk without its `usage` member, for a client that did not ask
+ * for usage. The chunk is not changed. A wire text whose last member is `"usage":null` is cut there: the text was
+ * kept only because it says what the parsed chunk says, so without that member it says what the chunk without
+ * usage says.
+ */
+export function chunkJsonWithoutUsage(chunk: ChatCompletionChunk): string {
+  if (chunk.usage === undefined) return chunkJson(chunk);
+  const raw = rawJsonOf(chunk);
+  if (raw !== undefined && chunk.usage === null && raw.endsWith(NULL_USAGE_TAIL)) {
+    return `${raw.slice(0, -NULL_USAGE_TAIL.length)}}`;
+  }
+  const { usage: _usage, ...rest } = chunk;
+  return JSON.stringify(rest);
+}

@@ -9,7 +9,7 @@ import {
   type RetryPolicy,
 } from '@gw/retry';
 import type { GatewayConfig } from '../config/schema.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observability/logger.ts';
 
 /** One deployment's breaker state, for health views. */
 export interface BreakerSnapshot {

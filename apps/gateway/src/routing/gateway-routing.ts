@@ -10,7 +10,7 @@ import type {
 } from '@gw/providers';
 import { createLimiterRegistry, type LimiterRegistry } from '@gw/ratelimit';
 import type { GatewayConfig } from '../config/schema.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { ModelResolver } from './resolve-model.ts';
 
 /** Where a request goes: the router to call and the `model` to hand it. */
@@ -165,7 +165,7 @@ export function createGatewayRouting(
     const known = direct.get(name);
     if (known !== undefined) return known;
     // Throws the resolver's 404 / 503 for unknown models, unusable aliases and disabled providers.
-    const target = resolver.resolve(name);
+    const target = resolver.resolveDirect(name);
     const router = createRouter({
       models: [{ name, deployments: [{ provider: target.provider, model: target.model }] }],
       ...common,

@@ -1,5 +1,5 @@
 import type { HealthCheckResult } from '@gw/providers';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
 
 /** The last active probe of one provider. */

@@ -15,71 +15,40 @@ export interface RouteTarget {
 /** A model alias clients can name, with the targets that are usable right now. */
 export interface ModelRoute {
   readonly name: string;
-  /** The strategy configured; `effectiveStrategy` is what runs today. */
   readonly strategy: RoutingStrategy;
-  readonly effectiveStrategy: 'round-robin' | 'weighted';
   readonly targets: readonly RouteTarget[];
   /** Set when no target is usable: why requests for this alias get 503. */
   readonly unavailableReason: string | undefined;
 }
 
-/** Turns the `model` a client sent into a target. Built once at start. */
+/** What the configuration says about the `model` a client may send. Built once at start. */
 export interface ModelResolver {
-  /** Alias (with its strategy) or `provider-id/model`; throws {@link GatewayError} 404 or 503. */
-  resolve(model: string): RouteTarget;
+  /**
+   * The target of a model the client addresses directly (`provider-id/model`); throws {@link GatewayError} 404 for
+   * an unknown model, 503 for an alias without a usable target or a disabled provider. Aliases are routed by their
+   * router (gateway-routing.ts), not here.
+   */
+  resolveDirect(model: string): RouteTarget;
   readonly routes: ReadonlyMap<string, ModelRoute>;
   /** Model ids for `GET /v1/models`: usable aliases, then `provider-id/model` of enabled providers' targets. */
   listModelIds(): string[];
-  /** Aliases whose strategy is not implemented yet and runs as round-robin. */
-  readonly downgradedStrategies: readonly string[];
 }
-
-type Picker = () => RouteTarget;
 
 // The model name comes from the client; keep error messages short whatever it sent.
 function clip(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
-function roundRobin(targets: readonly RouteTarget[]): Picker {
-  let next = 0;
-  return () => {
-    const target = targets[next] as RouteTarget;
-    next = next + 1 === targets.length ? 0 : next + 1;
-    return target;
-  };
-}
-
 /**
- * Smooth weighted round-robin (as in nginx): deterministic, exact over each cycle of the weights,
- * and it interleaves targets instead of sending bursts to the heaviest one.
- */
-function weighted(targets: readonly RouteTarget[]): Picker {
-  const current = targets.map(() => 0);
-  const total = targets.reduce((sum, target) => sum + target.weight, 0);
-  return () => {
-    let best = 0;
-    for (let index = 0; index < targets.length; index++) {
-      current[index] = (current[index] as number) + (targets[index] as RouteTarget).weight;
-      if ((current[index] as number) > (current[best] as number)) best = index;
-    }
-    current[best] = (current[best] as number) - total;
-    return targets[best] as RouteTarget;
-  };
-}
-
-/**
- * Builds the routing table from the model aliases and the provider registry. Targets on disabled
- * providers are skipped; an alias left without targets answers 503 with the reason.
+ * Reads the model aliases against the provider registry: targets on disabled providers are skipped, and an alias
+ * left without targets answers 503 with the reason.
  *
  * @example
  * const resolver = createModelResolver(config.models, registry);
- * const target = resolver.resolve('chat'); // or resolver.resolve('openai/gpt-4o-mini')
+ * const target = resolver.resolveDirect('openai/gpt-4o-mini');
  */
 export function createModelResolver(models: readonly ModelSettings[], registry: ProviderRegistry): ModelResolver {
   const routes = new Map<string, ModelRoute>();
-  const pickers = new Map<string, Picker>();
-  const downgradedStrategies: string[] = [];
   const directIds: string[] = [];
   const seenDirect = new Set<string>();
 
@@ -100,19 +69,9 @@ export function createModelResolver(models: readonly ModelSettings[], registry: 
         directIds.push(direct);
       }
     }
-    const effectiveStrategy = model.strategy === 'weighted' ? 'weighted' : 'round-robin';
-    if (model.strategy !== effectiveStrategy) downgradedStrategies.push(`${model.name} (${model.strategy})`);
     const unavailableReason =
       targets.length === 0 ? `model "${model.name}" has no usable target: ${skipped.join('; ')}` : undefined;
-    routes.set(model.name, {
-      name: model.name,
-      strategy: model.strategy,
-      effectiveStrategy,
-      targets,
-      unavailableReason,
-    });
-    if (targets.length > 0)
-      pickers.set(model.name, effectiveStrategy === 'weighted' ? weighted(targets) : roundRobin(targets));
+    routes.set(model.name, { name: model.name, strategy: model.strategy, targets, unavailableReason });
   }
 
   const modelIds = [
@@ -120,9 +79,7 @@ export function createModelResolver(models: readonly ModelSettings[], registry: 
     ...directIds,
   ];
 
-  const resolve = (model: string): RouteTarget => {
-    const picker = pickers.get(model);
-    if (picker !== undefined) return picker();
+  const resolveDirect = (model: string): RouteTarget => {
     const route = routes.get(model);
     if (route?.unavailableReason !== undefined) {
       throw new GatewayError(route.unavailableReason, {
@@ -159,5 +116,5 @@ export function createModelResolver(models: readonly ModelSettings[], registry: 
     );
   };
 
-  return { resolve, routes, listModelIds: () => [...modelIds], downgradedStrategies };
+  return { resolveDirect, routes, listModelIds: () => [...modelIds] };
 }

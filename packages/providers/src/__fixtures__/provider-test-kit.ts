@@ -1,15 +1,10 @@
-import type { ChatCompletionChunk } from '../chat-api.ts';
 import { isProviderError, type ProviderError } from '../provider-error.ts';
 import type { RecordedRequest } from '../testing/stand-in-types.ts';
 
 // Test helpers shared by the adapters' tests (not part of the package surface).
 
-/** Every chunk of a stream, in order. */
-export async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
+// Every chunk of a stream, in order.
+export { collect } from '@gw/test-kit';
 
 /** The ProviderError `promise` rejects with; fails the test when it resolves or rejects with anything else. */
 export async function rejection(promise: Promise<unknown>): Promise<ProviderError> {

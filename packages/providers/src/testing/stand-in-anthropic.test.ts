@@ -10,6 +10,7 @@ import {
 } from '../anthropic/anthropic-api.ts';
 import { startStandInUpstream } from './stand-in-upstream.ts';
 import type { StandInUpstream } from './stand-in-types.ts';
+import { sseFrames } from '@gw/test-kit';
 
 let upstream: StandInUpstream;
 
@@ -37,17 +38,11 @@ function post(payload: unknown, path = '/v1/messages'): Promise<Response> {
 
 /** The (event name, payload) pairs of an Anthropic SSE body; checks each name equals the payload's type. */
 function events(text: string): AnthropicStreamEvent[] {
-  return text
-    .split('\n\n')
-    .filter((frame) => frame !== '')
-    .map((frame) => {
-      const [eventLine, dataLine] = frame.split('\n');
-      expect(eventLine?.startsWith('event: ')).toBe(true);
-      expect(dataLine?.startsWith('data: ')).toBe(true);
-      const payload = anthropicStreamEventSchema.parse(JSON.parse(dataLine?.slice('data: '.length) ?? ''));
-      expect(eventLine?.slice('event: '.length)).toBe(payload.type);
-      return payload;
-    });
+  return sseFrames(text).map((frame) => {
+    const payload = anthropicStreamEventSchema.parse(JSON.parse(frame.data));
+    expect(frame.event).toBe(payload.type);
+    return payload;
+  });
 }
 
 describe('stand-in: Anthropic Messages', () => {

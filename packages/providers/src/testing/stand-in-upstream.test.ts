@@ -5,6 +5,7 @@ import { embeddingResponseSchema } from '../embedding-api.ts';
 import { openAIErrorBodySchema } from '../openai-error-body.ts';
 import { startStandInUpstream } from './stand-in-upstream.ts';
 import type { StandInUpstream } from './stand-in-types.ts';
+import { sseData } from '@gw/test-kit';
 
 let upstream: StandInUpstream;
 
@@ -47,16 +48,12 @@ async function embeddingJson(response: Response) {
 }
 
 /** The JSON payloads of an SSE body, and whether it ended with [DONE]. */
-function sseData(text: string): { payloads: unknown[]; done: boolean } {
-  const datas = text
-    .split('\n\n')
-    .filter((frame) => frame !== '')
-    .map((frame) => {
-      expect(frame.startsWith('data: ')).toBe(true);
-      return frame.slice('data: '.length);
-    });
-  const done = datas.at(-1) === '[DONE]';
-  return { payloads: datas.filter((data) => data !== '[DONE]').map((data): unknown => JSON.parse(data)), done };
+function ssePayloads(text: string): { payloads: unknown[]; done: boolean } {
+  const datas = sseData(text);
+  return {
+    payloads: datas.filter((data) => data !== '[DONE]').map((data): unknown => JSON.parse(data)),
+    done: datas.at(-1) === '[DONE]',
+  };
 }
 
 describe('POST /v1/chat/completions (JSON)', () => {
@@ -123,7 +120,7 @@ describe('POST /v1/chat/completions (stream)', () => {
     upstream.enqueue({ type: 'chat', content: 'Paris is lovely', chunkWords: 2 });
     const response = await post('/v1/chat/completions', { model: 'gpt-4o', messages, stream: true });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
-    const { payloads, done } = sseData(await response.text());
+    const { payloads, done } = ssePayloads(await response.text());
     expect(done).toBe(true);
     expect(payloads).toHaveLength(4);
     expect(payloads[0]).toMatchObject({
@@ -146,7 +143,7 @@ describe('POST /v1/chat/completions (stream)', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    const { payloads, done } = sseData(await response.text());
+    const { payloads, done } = ssePayloads(await response.text());
     expect(done).toBe(true);
     const last = payloads.at(-1);
     expect(last).toMatchObject({ choices: [], usage: { prompt_tokens: 8, completion_tokens: 9, total_tokens: 17 } });
@@ -155,7 +152,7 @@ describe('POST /v1/chat/completions (stream)', () => {
 
   it('puts the role into the first tool-call delta of a tool-only answer', async () => {
     upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_x', name: 'f', arguments: '{"a":1}' }] });
-    const { payloads } = sseData(
+    const { payloads } = ssePayloads(
       await (await post('/v1/chat/completions', { model: 'm', messages, stream: true })).text(),
     );
     expect(payloads[0]).toMatchObject({
@@ -189,7 +186,7 @@ describe('POST /v1/chat/completions (stream)', () => {
       request.on('error', reject);
       request.end(JSON.stringify({ model: 'm', messages, stream: true }));
     });
-    const { payloads, done } = sseData(text);
+    const { payloads, done } = ssePayloads(text);
     expect(done).toBe(true);
     const content = payloads.map((payload) => JSON.stringify(payload).match(/"content":"([^"]*)"/)?.[1] ?? '').join('');
     expect(content).toBe(words.join(' '));
@@ -197,7 +194,7 @@ describe('POST /v1/chat/completions (stream)', () => {
 
   it('spaces chunks with chunkDelayMs and still sends them all', async () => {
     upstream.enqueue({ type: 'chat', content: 'a b c', chunkDelayMs: 5 });
-    const { payloads, done } = sseData(
+    const { payloads, done } = ssePayloads(
       await (await post('/v1/chat/completions', { model: 'm', messages, stream: true })).text(),
     );
     expect(done).toBe(true);

@@ -2,6 +2,7 @@ import { createServer, get } from 'node:http';
 import { decodeSse } from '../decode-sse.ts';
 import type { SseMessage } from '../sse-message.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { collect as collectAll } from '@gw/test-kit';
 
 /** Test-only: a real HTTP server on 127.0.0.1 with an ephemeral port. */
 export interface TestServer {
@@ -42,9 +43,7 @@ export function getResponse(url: string): Promise<IncomingMessage> {
 
 /** Every SSE message of a body, in order. */
 export async function collect(body: AsyncIterable<Uint8Array>): Promise<SseMessage[]> {
-  const messages: SseMessage[] = [];
-  for await (const message of decodeSse(body)) messages.push(message);
-  return messages;
+  return collectAll(decodeSse(body));
 }
 
 /** Resolves once `read()` has stopped changing for a while: the pipes between server and client are full. */

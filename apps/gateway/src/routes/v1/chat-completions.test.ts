@@ -1,7 +1,8 @@
 import { createServer as createNetServer } from 'node:net';
 import type { Usage } from '@gw/providers';
 import { describe, expect, it } from 'vitest';
-import type { RequestOutcome } from '../settle.ts';
+import type { RequestOutcome } from '../../settle/settle-once.ts';
+import { waitFor } from '@gw/test-kit';
 import {
   chatBody,
   errorLines,
@@ -10,8 +11,7 @@ import {
   rawRequest,
   TEST_VENDOR_KEY,
   type TestGateway,
-  waitFor,
-} from '../test-helpers.ts';
+} from '../../test-helpers.ts';
 
 const start = gatewayPerTest();
 

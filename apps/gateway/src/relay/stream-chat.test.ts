@@ -1,8 +1,8 @@
-import type { ChatCompletionChunk, Usage } from '@gw/providers';
+import type { Usage } from '@gw/providers';
 import { describe, expect, it } from 'vitest';
-import type { OutcomeStatus, RequestOutcome } from '../settle.ts';
-import { openAiChunkEncoder, relayChunks } from './chat-stream.ts';
-import { chatBody, errorLines, gatewayPerTest, postJson, sseData, TEST_VENDOR_KEY, waitFor } from '../test-helpers.ts';
+import type { RequestOutcome } from '../settle/settle-once.ts';
+import { sseData, waitFor } from '@gw/test-kit';
+import { chatBody, errorLines, gatewayPerTest, postJson, TEST_VENDOR_KEY } from '../test-helpers.ts';
 
 const start = gatewayPerTest();
 
@@ -250,72 +250,5 @@ describe('POST /v1/chat/completions (SSE)', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(settled).toHaveLength(1);
     expect(settled[0]?.status).toBe('failed');
-  });
-});
-
-describe('relayChunks', () => {
-  function chunk(content: string): ChatCompletionChunk {
-    return { id: 'c', choices: [{ index: 0, delta: { content } }] };
-  }
-
-  /** An upstream whose chunks come in reads: those of one read at once, the next read a timer later. */
-  function upstreamOf(reads: string[][], failAtEnd?: Error): AsyncIterator<ChatCompletionChunk> {
-    const queue = reads.map((read) => read.map(chunk));
-    let current: ChatCompletionChunk[] = queue.shift() ?? [];
-    return {
-      async next() {
-        if (current.length === 0 && queue.length > 0) {
-          await new Promise((resolve) => setTimeout(resolve, 5));
-          current = queue.shift() ?? [];
-        }
-        const value = current.shift();
-        if (value !== undefined) return { done: false, value };
-        if (failAtEnd !== undefined) throw failAtEnd;
-        return { done: true, value: undefined };
-      },
-    };
-  }
-
-  async function relay(
-    reads: string[][],
-    failAtEnd?: Error,
-  ): Promise<{ writes: string[]; error: unknown; settled: OutcomeStatus[] }> {
-    const upstream = upstreamOf(reads, failAtEnd);
-    const first = await upstream.next();
-    const settled: OutcomeStatus[] = [];
-    const relayed = relayChunks(upstream, first, {
-      encoder: openAiChunkEncoder(false),
-      settle: (_usage, status) => void settled.push(status),
-      signal: new AbortController().signal,
-      cancelUpstream: () => undefined,
-    });
-    const writes: string[] = [];
-    try {
-      // Not for-await: the last text comes as the value of the done result.
-      for (;;) {
-        const result = await relayed.next();
-        if (result.value !== undefined) writes.push(result.value);
-        if (result.done === true) break;
-      }
-    } catch (error) {
-      return { writes, error, settled };
-    }
-    return { writes, error: undefined, settled };
-  }
-
-  const line = (content: string): string => `data: ${JSON.stringify(chunk(content))}\n\n`;
-
-  it('joins the chunks of one upstream read into one write, and waits for none that is not there', async () => {
-    const { writes, settled } = await relay([['a', 'b', 'c'], ['d'], ['e', 'f']]);
-    expect(writes).toEqual([line('a') + line('b') + line('c'), line('d'), line('e') + line('f') + 'data: [DONE]\n\n']);
-    expect(settled).toEqual(['completed']);
-  });
-
-  it('writes what came before a failure, then fails', async () => {
-    const failure = new Error('cut');
-    const { writes, error, settled } = await relay([['a', 'b']], failure);
-    expect(writes).toEqual([line('a') + line('b')]);
-    expect(error).toBe(failure);
-    expect(settled).toEqual(['failed']);
   });
 });

@@ -2,10 +2,10 @@
 // tool_result, thinking, tool_choice) into canonical Chat Completions requests.
 import { describe, expect, it } from 'vitest';
 import { fromAnthropicRequest, reasoningEffortFor } from './from-anthropic-request.ts';
-import { messagesRequestSchema } from './messages-request-schema.ts';
+import { anthropicMessagesRequestSchema } from './messages-request-schema.ts';
 
 function convert(body: Record<string, unknown>, nativeAnthropic = false): ReturnType<typeof fromAnthropicRequest> {
-  return fromAnthropicRequest(messagesRequestSchema.parse({ model: 'm', max_tokens: 64, ...body }), {
+  return fromAnthropicRequest(anthropicMessagesRequestSchema.parse({ model: 'm', max_tokens: 64, ...body }), {
     nativeAnthropic,
   });
 }
@@ -192,7 +192,7 @@ describe('fromAnthropicRequest', () => {
   });
 
   it('rejects server tools and unknown block types with the path of the field', () => {
-    const serverTool = messagesRequestSchema.safeParse({
+    const serverTool = anthropicMessagesRequestSchema.safeParse({
       model: 'm',
       max_tokens: 5,
       messages: [{ role: 'user', content: 'Hi' }],
@@ -200,7 +200,7 @@ describe('fromAnthropicRequest', () => {
     });
     expect(serverTool.success).toBe(false);
     expect(serverTool.error?.issues[0]?.path).toEqual(['tools', 0, 'type']);
-    const document = messagesRequestSchema.safeParse({
+    const document = anthropicMessagesRequestSchema.safeParse({
       model: 'm',
       max_tokens: 5,
       messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }],

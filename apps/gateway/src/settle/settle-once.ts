@@ -1,5 +1,5 @@
 import type { Usage } from '@gw/providers';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../observability/logger.ts';
 
 /** How a request that reached an upstream ended. */
 export type OutcomeStatus = 'completed' | 'failed' | 'cancelled';

@@ -1,9 +1,10 @@
-import type { ChatCompletionRequest, ChatMessage, ChatTool, ChatToolCall } from '@gw/providers';
+import type { ChatCompletionRequest } from '../../chat-api.ts';
+import type { ChatMessage, ChatTool, ChatToolCall } from '../../chat-messages.ts';
 import type {
   AnthropicContentBlock,
   AnthropicMessage,
   AnthropicThinking,
-  MessagesRequest,
+  AnthropicMessagesRequest,
 } from './messages-request-schema.ts';
 
 type UserPart = Exclude<Extract<ChatMessage, { role: 'user' }>['content'], string>[number];
@@ -132,7 +133,9 @@ function assistantMessage(message: AnthropicMessage): ChatMessage {
   };
 }
 
-function toolChoice(request: MessagesRequest): Pick<ChatCompletionRequest, 'tool_choice' | 'parallel_tool_calls'> {
+function toolChoice(
+  request: AnthropicMessagesRequest,
+): Pick<ChatCompletionRequest, 'tool_choice' | 'parallel_tool_calls'> {
   const choice = request.tool_choice;
   if (choice == null) return {};
   const parallel =
@@ -169,9 +172,12 @@ function toolChoice(request: MessagesRequest): Pick<ChatCompletionRequest, 'tool
  * `model` is copied as sent; the caller resolves it.
  *
  * @example
- * const request = fromAnthropicRequest(messagesRequestSchema.parse(body), { nativeAnthropic: false });
+ * const request = fromAnthropicRequest(anthropicMessagesRequestSchema.parse(body), { nativeAnthropic: false });
  */
-export function fromAnthropicRequest(request: MessagesRequest, options: FromAnthropicOptions): ChatCompletionRequest {
+export function fromAnthropicRequest(
+  request: AnthropicMessagesRequest,
+  options: FromAnthropicOptions,
+): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   const { system } = request;
   const native = options.nativeAnthropic;

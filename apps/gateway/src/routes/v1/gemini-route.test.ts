@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StandInUpstream } from '@gw/providers/testing';
-import { chatBody, gatewayPerTest, postJson, sseData } from '../test-helpers.ts';
+import { sseData } from '@gw/test-kit';
+import { chatBody, gatewayPerTest, postJson } from '../../test-helpers.ts';
 
 // The gateway in front of a Gemini provider (the stand-in's /v1beta dialect): the client speaks OpenAI, the
 // upstream receives Gemini, and every stream ends with usage the ledger can bill.

@@ -2,8 +2,8 @@
 import OpenAI, { NotFoundError, RateLimitError } from 'openai';
 import type { Usage } from '@gw/providers';
 import { describe, expect, it } from 'vitest';
-import type { RequestOutcome } from '../settle.ts';
-import { gatewayPerTest, NO_RETRIES, postJson } from '../test-helpers.ts';
+import type { RequestOutcome } from '../../settle/settle-once.ts';
+import { gatewayPerTest, NO_RETRIES, postJson } from '../../test-helpers.ts';
 
 const start = gatewayPerTest();
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatCompletionResponse, Usage } from '@gw/providers';
+import type { ChatCompletionResponse, Usage } from '../../chat-api.ts';
 
 /** Anthropic's `usage` object. `input_tokens` counts only the uncached input. */
 export interface AnthropicUsage {
@@ -90,11 +90,8 @@ export function toAnthropicStopReason(finishReason: string | null | undefined): 
 /**
  * A tool call's JSON arguments as the `input` object Anthropic clients expect. Arguments that are
  * not a JSON object (a model can emit broken JSON) become `{}`: clients index `input` as an object.
- *
- * @example
- * toolInput('{"city":"Paris"}'); // { city: 'Paris' }
  */
-export function toolInput(text: string): unknown {
+function toolInput(text: string): unknown {
   try {
     const value: unknown = JSON.parse(text === '' ? '{}' : text);
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};

@@ -1,10 +1,11 @@
 import type { RouterCallOptions } from '@gw/providers';
 import type { Context } from 'hono';
-import type { Logger } from '../logger.ts';
-import { priorityOf, routerCallOptions } from '../routing/call-options.ts';
-import { startDeadline } from '../routing/deadline.ts';
-import type { GatewayRouting, RoutedModel } from '../routing/gateway-routing.ts';
-import { settleOnce, type Settle, type SettleHook } from '../settle.ts';
+import type { GatewayEnv } from '../../gateway-env.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { priorityOf, routerCallOptions } from '../../routing/call-options.ts';
+import { startDeadline } from '../../routing/deadline.ts';
+import type { GatewayRouting, RoutedModel } from '../../routing/gateway-routing.ts';
+import { settleOnce, type Settle, type SettleHook } from '../../settle/settle-once.ts';
 
 /** What a route that calls upstream needs (chat completions, messages, embeddings); all of it built once at start. */
 export interface RouteOptions {
@@ -39,10 +40,7 @@ export interface RoutedCallOptions {
  * @example
  * const { routed, callOptions, settle } = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream: false });
  */
-export function beginRoutedCall(
-  c: Context<{ Variables: { requestId: string } }>,
-  options: RoutedCallOptions,
-): RoutedCall {
+export function beginRoutedCall(c: Context<GatewayEnv>, options: RoutedCallOptions): RoutedCall {
   const priority = priorityOf(c);
   const routed = options.routing.route(options.model);
   // The router fills in the deployment as it tries them; the outcome is read when settling (plain fields: see

@@ -5,8 +5,15 @@ import Anthropic, { APIError, AuthenticationError, RateLimitError } from '@anthr
 import type { Usage } from '@gw/providers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { RequestOutcome } from '../settle.ts';
-import { defaultTestConfig, postJson, startTestGateway, waitFor, type TestGateway } from '../test-helpers.ts';
+import type { RequestOutcome } from '../../settle/settle-once.ts';
+import { sseFrames, thrownBy, waitFor } from '@gw/test-kit';
+import {
+  defaultTestConfig,
+  postJson,
+  startTestGateway,
+  upstreamChatBody,
+  type TestGateway,
+} from '../../test-helpers.ts';
 
 const MASTER_KEY = 'gw-master-key-messages-0123456789';
 const ANSWER = 'The quick brown fox jumps over the lazy dog.';
@@ -41,31 +48,15 @@ function anthropic(options: { apiKey?: string | null; authToken?: string | null 
 }
 
 function upstreamBody(index = 0): z.infer<typeof recordedBody> {
-  const request = t.upstream.requests[index];
-  expect(request?.path).toBe('/v1/chat/completions');
-  return recordedBody.parse(request?.body);
-}
-
-async function thrownBy(action: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
+  return upstreamChatBody(t.upstream, index, recordedBody);
 }
 
 /** `[event, data]` of every SSE message of an Anthropic stream. */
 function sseEvents(text: string): Array<[string, Record<string, unknown>]> {
-  return text
-    .split('\n\n')
-    .filter((block) => block.trim() !== '')
-    .map((block) => {
-      const lines = block.split('\n');
-      const name = lines.find((line) => line.startsWith('event: '))?.slice('event: '.length) ?? '';
-      const data = lines.find((line) => line.startsWith('data: '))?.slice('data: '.length) ?? 'null';
-      return [name, z.record(z.string(), z.unknown()).parse(JSON.parse(data))];
-    });
+  return sseFrames(text).map((frame) => [
+    frame.event ?? '',
+    z.record(z.string(), z.unknown()).parse(JSON.parse(frame.data)),
+  ]);
 }
 
 function headers(): Record<string, string> {

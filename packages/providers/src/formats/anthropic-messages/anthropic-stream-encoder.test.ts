@@ -1,15 +1,13 @@
 // Anthropic's streaming event sequence (docs.anthropic.com/en/docs/build-with-claude/streaming) built from
-// canonical chunks; the end-to-end order over HTTP is in routes/messages.test.ts.
-import type { ChatCompletionChunk } from '@gw/providers';
+// canonical chunks; the end-to-end order over HTTP is in the gateway's routes/v1/messages.test.ts.
+import type { ChatCompletionChunk } from '../../chat-api.ts';
+import { sseFrames } from '@gw/test-kit';
 import { describe, expect, it } from 'vitest';
-import { anthropicStreamEncoder } from './anthropic-stream-events.ts';
+import { anthropicStreamEncoder } from './anthropic-stream-encoder.ts';
 import { toAnthropicResponse, toAnthropicUsage } from './to-anthropic-response.ts';
 
 function events(text: string): unknown[] {
-  return text
-    .split('\n\n')
-    .filter((block) => block !== '')
-    .map((block) => JSON.parse(block.split('\n')[1]?.slice('data: '.length) ?? 'null'));
+  return sseFrames(text).map((frame): unknown => JSON.parse(frame.data));
 }
 
 describe('toAnthropicUsage', () => {

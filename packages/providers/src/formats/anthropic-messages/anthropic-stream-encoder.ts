@@ -1,9 +1,17 @@
-import type { ChatCompletionChunk, Usage } from '@gw/providers';
-import type { ChunkEncoder } from '../routes/chat-stream.ts';
+import type { ChatCompletionChunk, Usage } from '../../chat-api.ts';
+import type { ChunkEncoder } from '../chunk-encoder.ts';
 import { toAnthropicStopReason, toAnthropicUsage, type AnthropicStopReason } from './to-anthropic-response.ts';
 
 function event(type: string, data: Record<string, unknown>): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+}
+
+/** Options of {@link anthropicStreamEncoder}. */
+export interface AnthropicStreamEncoderOptions {
+  /** The message id (`msg_…`), see `anthropicMessageId`. */
+  id: string;
+  /** The model named in `message_start`: usually the one the client asked for. */
+  model: string;
 }
 
 type OpenBlock = { kind: 'thinking' | 'text' } | { kind: 'tool_use'; toolIndex: number; id: string };
@@ -20,9 +28,11 @@ type OpenBlock = { kind: 'thinking' | 'text' } | { kind: 'tool_use'; toolIndex: 
  * call starts; a thinking block gets no `signature_delta`, as only Anthropic can sign one.
  *
  * @example
- * relayChunks(upstream, first, { encoder: anthropicStreamEncoder({ id: anthropicMessageId(), model: 'claude' }), settle, signal, cancelUpstream });
+ * const encoder = anthropicStreamEncoder({ id: anthropicMessageId(), model: 'claude-sonnet-4-5' });
+ * for await (const chunk of provider.chatStream(request)) response.write(encoder.encode(chunk));
+ * response.end(encoder.end());
  */
-export function anthropicStreamEncoder(options: { id: string; model: string }): ChunkEncoder {
+export function anthropicStreamEncoder(options: AnthropicStreamEncoderOptions): ChunkEncoder {
   let started = false;
   let open: OpenBlock | undefined;
   let nextIndex = 0;

@@ -91,7 +91,7 @@ export type AnthropicThinking = z.output<typeof thinkingSchema>;
  * A `POST /v1/messages` request body. Validation errors carry the path of the offending field,
  * e.g. `messages[0].content[1].source.type`. `max_tokens` is required, as Anthropic requires it.
  */
-export const messagesRequestSchema = z.looseObject({
+export const anthropicMessagesRequestSchema = z.looseObject({
   model: z.string().min(1),
   max_tokens: z.int().positive(),
   messages: z.array(messageSchema).min(1),
@@ -113,4 +113,4 @@ export const messagesRequestSchema = z.looseObject({
     .nullish(),
 });
 /** A `POST /v1/messages` request. */
-export type MessagesRequest = z.output<typeof messagesRequestSchema>;
+export type AnthropicMessagesRequest = z.output<typeof anthropicMessagesRequestSchema>;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { formatPath } from '../format-path.ts';
-import { GatewayError } from '../gateway-error.ts';
+import { formatPath } from '../../format-path.ts';
+import { GatewayError } from '../../gateway-error.ts';
 
 /**
  * The request body as JSON; a body that is not JSON is a 400 `invalid_json`.

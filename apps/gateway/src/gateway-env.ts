@@ -1,0 +1,7 @@
+/** The hono environment of every gateway route and middleware: what the middlewares put on the context. */
+export interface GatewayEnv {
+  Variables: {
+    /** Set by the request-id middleware, first in the chain. */
+    requestId: string;
+  };
+}

@@ -1,0 +1,83 @@
+import { withIdleTimeout } from '@gw/stream';
+import type { ChatCompletionChunk, ChatCompletionRequest, RouterCallOptions } from '@gw/providers';
+import type { ChunkEncoder } from '@gw/providers/formats';
+import type { Context } from 'hono';
+import { reportError } from '../error-handler.ts';
+import type { GatewayEnv } from '../gateway-env.ts';
+import type { Logger } from '../observability/logger.ts';
+import { totalTimeoutError } from '../routing/deadline.ts';
+import type { Settle } from '../settle/settle-once.ts';
+import { relayChunks } from './relay-chunks.ts';
+import { writeSse } from './write-response.ts';
+
+/** Options for {@link streamChat}. */
+export interface StreamChatOptions {
+  /** What streams the chunks: a provider or a router. */
+  provider: {
+    chatStream(request: ChatCompletionRequest, options: RouterCallOptions): AsyncIterableIterator<ChatCompletionChunk>;
+  };
+  /** Passed to `chatStream` besides the signal (priority, onDeployment). */
+  callOptions?: Omit<RouterCallOptions, 'signal'> | undefined;
+  /** The canonical request, `model` already the upstream name. */
+  request: ChatCompletionRequest;
+  settle: Settle;
+  logger: Logger;
+  /** A stream that sends nothing for this long is ended with an error event. */
+  streamIdleTimeoutMs: number;
+  /** The request's total budget (`timeouts.totalMs`): past it the stream ends with a 504 error event. */
+  totalTimeoutMs?: number | undefined;
+  /** The client's wire format. */
+  encoder: ChunkEncoder;
+  /** The SSE text that ends a stream which failed after its first byte, in the client's format. */
+  errorEvent: (error: unknown) => string;
+}
+
+/**
+ * Answers a streamed chat request: calls `provider.chatStream` with a signal that aborts when the client
+ * disconnects (or the stream ends on our side: idle timeout, total timeout, failure), pulls the first chunk before
+ * any header is sent (so an upstream refusal throws here and becomes a normal error answer with the right status),
+ * then relays the chunks through `encoder` (see relay-chunks.ts), settling once with the usage. Every streaming route
+ * goes through here, whatever its wire format.
+ *
+ * @example
+ * return streamChat(c, { provider: router, request, settle, logger, streamIdleTimeoutMs, encoder, errorEvent });
+ */
+export async function streamChat(c: Context<GatewayEnv>, options: StreamChatOptions): Promise<Response> {
+  const { provider, callOptions, request, logger, streamIdleTimeoutMs, totalTimeoutMs, encoder } = options;
+  const signal = c.req.raw.signal;
+  // A stream can end on our side (idle timeout, failure) while the client is still there, so the upstream call
+  // gets its own controller, also tripped by the client going away.
+  const upstreamCall = new AbortController();
+  const cancelUpstream = (): void => upstreamCall.abort();
+  signal.addEventListener('abort', cancelUpstream, { once: true });
+  const upstreamSignal = upstreamCall.signal;
+  // Past the total budget the upstream call is torn down with the 504 as its reason, which the idle-timeout wrapper
+  // hands to the relay: before the first chunk an error answer, after it an error event.
+  let settle = options.settle;
+  if (totalTimeoutMs !== undefined) {
+    const deadline = setTimeout(() => upstreamCall.abort(totalTimeoutError(totalTimeoutMs)), totalTimeoutMs);
+    settle = (usage, status, error) => {
+      clearTimeout(deadline);
+      options.settle(usage, status, error);
+    };
+  }
+  const upstream = withIdleTimeout(provider.chatStream(request, { ...callOptions, signal: upstreamSignal }), {
+    idleMs: streamIdleTimeoutMs,
+    signal: upstreamSignal,
+  });
+  let first: IteratorResult<ChatCompletionChunk>;
+  try {
+    first = await upstream.next();
+  } catch (error) {
+    cancelUpstream();
+    settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
+    throw error;
+  }
+  const relay = relayChunks(upstream, first, { encoder, settle, signal, cancelUpstream });
+  return writeSse(c, relay, {
+    onError: (error) => {
+      reportError(logger, error, c.get('requestId'), signal.aborted);
+      return options.errorEvent(error);
+    },
+  });
+}

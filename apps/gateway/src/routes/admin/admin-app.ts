@@ -1,0 +1,21 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { GatewayEnv } from '../../gateway-env.ts';
+
+/** What the admin API is built from. */
+export interface AdminAppOptions {
+  /** Guards every admin route (the master key); `undefined` in open dev mode, said loudly at start. */
+  auth: MiddlewareHandler | undefined;
+}
+
+/**
+ * The admin API, a hono sub-app mounted at `/admin`: every route behind the master key, JSON in and out, snake_case
+ * fields. Each admin area (usage, keys, providers, health…) adds its routes here.
+ *
+ * @example
+ * app.route('/admin', createAdminApp({ auth: masterKeyAuth(masterKey) }));
+ */
+export function createAdminApp(options: AdminAppOptions): Hono<GatewayEnv> {
+  const admin = new Hono<GatewayEnv>();
+  if (options.auth !== undefined) admin.use('*', options.auth);
+  return admin;
+}
