@@ -100,9 +100,12 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     fetch: deps.fetch ?? upstream?.fetch,
     transport: upstream?.transport,
   });
-  const resolver = createModelResolver(config.models, registry);
+  const resolver = createModelResolver(config.models, registry, config.providers);
   const policies = createDeploymentPolicies(config, logger, deps.random === undefined ? {} : { random: deps.random });
-  const routing = createGatewayRouting(config, resolver, logger, { attempt: policies.attempt });
+  const routing = createGatewayRouting(config, resolver, logger, {
+    attempt: policies.attempt,
+    onForget: policies.forget,
+  });
   const probes =
     config.health.probeIntervalMs === undefined
       ? undefined

@@ -27,7 +27,9 @@ describe('parseConfig', () => {
       bodyLimit: 25 * 1024 * 1024,
       drainTimeoutMs: 30_000,
       streamIdleTimeoutMs: 120_000,
+      maxModelNameLength: 400,
     });
+    expect(config.directModels).toEqual({ maxEntries: 1000, maxBytes: 1024 * 1024 });
     expect(config.auth.masterKey).toBeUndefined();
     expect(config.logging).toEqual({ level: 'info', requests: false });
     expect(config.providers).toEqual([]);

@@ -97,6 +97,15 @@ const serverSchema = z.strictObject({
   bodyLimit: byteSize.default(DEFAULT_BODY_LIMIT),
   drainTimeoutMs: integer(0, 3_600_000).default(30_000),
   streamIdleTimeoutMs: integer(1, 3_600_000).default(120_000),
+  // A longer `model` in a request is a 400: clients choose model names, and each name routed directly gets state.
+  maxModelNameLength: integer(1, 100_000).default(400),
+});
+
+// State (router, retry policy, breaker) of the models clients address directly as provider-id/model: kept for the
+// most recently used ones only, bounded in entries and in the bytes of their names.
+const directModelsSchema = z.strictObject({
+  maxEntries: integer(1, 1_000_000).default(1000),
+  maxBytes: byteSize.default(1024 * 1024),
 });
 
 // Retries of one deployment's calls (see @gw/retry's createRetryPolicy, same names and defaults).
@@ -160,6 +169,8 @@ const providerSchema = z.strictObject({
   apiKey: optionalString,
   baseUrl: optionalUrl,
   headers: z.record(z.string(), z.string()).optional(),
+  // When set, clients may address only these models directly as <id>/<model> (others are 404); aliases are not limited.
+  models: z.array(z.string().min(1)).optional(),
   maxConcurrency: z.preprocess(emptyToUndefined, integer(1, 100_000).optional()),
   // With maxConcurrency: calls waiting beyond this are refused (503), as are calls that waited longer than maxQueueMs.
   maxQueue: z.preprocess(emptyToUndefined, integer(0, 1_000_000).optional()),
@@ -212,6 +223,7 @@ export const gatewayConfigSchema = z
       .prefault({}),
     providers: z.array(providerSchema).default([]),
     models: z.array(modelSchema).default([]),
+    directModels: directModelsSchema.prefault({}),
     retry: retrySchema.prefault({}),
     breaker: breakerSchema.prefault({}),
     timeouts: timeoutsSchema.prefault({}),

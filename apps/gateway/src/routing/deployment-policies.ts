@@ -22,6 +22,8 @@ export interface DeploymentPolicies {
   /** Retry (with backoff, Retry-After, per-attempt timeout) around a circuit breaker, per deployment. */
   readonly attempt: AttemptWrapper;
   breakers(): BreakerSnapshot[];
+  /** Drops a deployment's policies (a directly addressed model no longer kept); the next call builds them anew. */
+  forget(deploymentId: string): void;
 }
 
 /** Options of {@link createDeploymentPolicies}; for tests. */
@@ -133,6 +135,7 @@ export function createDeploymentPolicies(
 
   return {
     attempt,
+    forget: (deploymentId) => void byDeployment.delete(deploymentId),
     breakers: () =>
       [...byDeployment.entries()].flatMap(([deployment, { breaker }]) =>
         breaker === undefined ? [] : [{ deployment, state: breaker.state }],

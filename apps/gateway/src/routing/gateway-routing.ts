@@ -9,7 +9,9 @@ import type {
   RouterEvent,
 } from '@gw/providers';
 import { createLimiterRegistry, type LimiterRegistry } from '@gw/ratelimit';
+import { LRUCache } from 'lru-cache';
 import type { GatewayConfig } from '../config/schema.ts';
+import { GatewayError } from '../gateway-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ModelResolver } from './resolve-model.ts';
 
@@ -34,6 +36,8 @@ export interface GatewayRouting {
   health(): DeploymentHealth[];
   /** Per-provider concurrency limiters (providers with `maxConcurrency`). */
   readonly limiters: LimiterRegistry;
+  /** How many directly addressed models have state now, and the bytes of their names (bounded by `directModels`). */
+  directModels(): { entries: number; bytes: number };
 }
 
 /** Options of {@link createGatewayRouting}. */
@@ -42,11 +46,17 @@ export interface GatewayRoutingOptions {
   attempt?: AttemptWrapper | undefined;
   /** Clock for cooldowns and latencies; default `Date.now`. */
   now?: (() => number) | undefined;
+  /**
+   * Called with the deployment id of a directly addressed model whose state was dropped (least recently used beyond
+   * `directModels`), so per-deployment policies (retry, breaker) can drop theirs.
+   */
+  onForget?: ((deploymentId: string) => void) | undefined;
 }
 
-// Direct `provider-id/model` addressing gets a one-deployment router per pair, kept for reuse (cooldowns and
-// latency belong to the pair). Clients choose the model names, so the cache is bounded.
-const MAX_DIRECT_ROUTERS = 512;
+// What a directly addressed model's state costs besides its name (router, deployment state, retry policy, breaker),
+// counted against `directModels.maxBytes` with the name's UTF-16 bytes (it is held in several of those objects).
+const DIRECT_MODEL_OVERHEAD_BYTES = 4096;
+const NAME_COPIES = 4;
 
 function logEvent(logger: Logger, event: RouterEvent): void {
   switch (event.type) {
@@ -159,21 +169,39 @@ export function createGatewayRouting(
     );
     mainRoutes.set(alias.name, { router: main, model: alias.name, kinds, ...timeoutsOf(alias.name) });
   }
-  const direct = new Map<string, RoutedModel>();
+  // Deployments of the aliases keep their policies whatever happens to a direct route to the same provider/model.
+  const configuredDeployments = new Set(main.health().map((deployment) => deployment.id));
+  // Direct `provider-id/model` addressing gets a one-deployment router per name, kept for reuse (cooldowns, latency
+  // and the breaker belong to it). Clients choose the names, so only the most recently used are kept.
+  const direct = new LRUCache<string, RoutedModel>({
+    max: config.directModels.maxEntries,
+    maxSize: config.directModels.maxBytes,
+    sizeCalculation: (_routed, name) => DIRECT_MODEL_OVERHEAD_BYTES + name.length * 2 * NAME_COPIES,
+    dispose: (routed) => {
+      for (const deployment of routed.router.health()) {
+        if (!configuredDeployments.has(deployment.id)) options.onForget?.(deployment.id);
+      }
+    },
+  });
+  const maxNameLength = config.server.maxModelNameLength;
 
   function directRoute(name: string): RoutedModel {
     const known = direct.get(name);
     if (known !== undefined) return known;
+    if (name.length > maxNameLength) {
+      throw new GatewayError(`model: longer than ${maxNameLength} characters`, {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'model_name_too_long',
+        param: 'model',
+      });
+    }
     // Throws the resolver's 404 / 503 for unknown models, unusable aliases and disabled providers.
     const target = resolver.resolveDirect(name);
     const router = createRouter({
       models: [{ name, deployments: [{ provider: target.provider, model: target.model }] }],
       ...common,
     });
-    if (direct.size >= MAX_DIRECT_ROUTERS) {
-      const oldest = direct.keys().next().value;
-      if (oldest !== undefined) direct.delete(oldest);
-    }
     const routed: RoutedModel = { router, model: name, kinds: new Set([target.provider.kind]), ...timeoutsOf(name) };
     direct.set(name, routed);
     return routed;
@@ -183,6 +211,7 @@ export function createGatewayRouting(
     route: (model) => mainRoutes.get(model) ?? directRoute(model),
     health: () => [...main.health(), ...[...direct.values()].flatMap((routed) => routed.router.health())],
     limiters,
+    directModels: () => ({ entries: direct.size, bytes: direct.calculatedSize }),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Provider } from '@gw/providers';
-import type { ModelSettings, RoutingStrategy } from '../config/schema.ts';
+import type { ModelSettings, ProviderSettings, RoutingStrategy } from '../config/schema.ts';
 import { GatewayError } from '../gateway-error.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
 
@@ -44,10 +44,14 @@ function clip(text: string): string {
  * left without targets answers 503 with the reason.
  *
  * @example
- * const resolver = createModelResolver(config.models, registry);
+ * const resolver = createModelResolver(config.models, registry, config.providers);
  * const target = resolver.resolveDirect('openai/gpt-4o-mini');
  */
-export function createModelResolver(models: readonly ModelSettings[], registry: ProviderRegistry): ModelResolver {
+export function createModelResolver(
+  models: readonly ModelSettings[],
+  registry: ProviderRegistry,
+  providers: readonly ProviderSettings[] = [],
+): ModelResolver {
   const routes = new Map<string, ModelRoute>();
   const directIds: string[] = [];
   const seenDirect = new Set<string>();
@@ -79,6 +83,13 @@ export function createModelResolver(models: readonly ModelSettings[], registry: 
     ...directIds,
   ];
 
+  // Providers that list their models (`providers[].models`) can be addressed directly for those models only.
+  const declared = new Map(
+    providers.flatMap((provider) => (provider.models === undefined ? [] : [[provider.id, new Set(provider.models)]])),
+  );
+  const declares = (providerId: string, upstreamModel: string): boolean =>
+    declared.get(providerId)?.has(upstreamModel) ?? true;
+
   const resolveDirect = (model: string): RouteTarget => {
     const route = routes.get(model);
     if (route?.unavailableReason !== undefined) {
@@ -93,8 +104,10 @@ export function createModelResolver(models: readonly ModelSettings[], registry: 
     if (slash > 0 && slash < model.length - 1) {
       const providerId = model.slice(0, slash);
       const entry = registry.enabled.get(providerId);
-      if (entry !== undefined)
-        return { providerId, provider: entry.provider, model: model.slice(slash + 1), weight: 1 };
+      const upstreamModel = model.slice(slash + 1);
+      if (entry !== undefined && declares(providerId, upstreamModel)) {
+        return { providerId, provider: entry.provider, model: upstreamModel, weight: 1 };
+      }
       const disabled = registry.disabled.get(providerId);
       if (disabled !== undefined) {
         throw new GatewayError(`provider "${providerId}" is disabled (${disabled.reason})`, {
