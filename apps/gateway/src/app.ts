@@ -164,10 +164,15 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   if (auth !== undefined) app.use('/v1/*', auth);
   app.post('/v1/*', bodyLimit(config.server.bodyLimit));
 
-  const settle = deps.settle === undefined ? {} : { settle: deps.settle };
-  app.post('/v1/chat/completions', chatCompletions({ routing, logger, ...settle }));
-  app.post('/v1/messages', messages({ routing, logger, ...settle }));
-  app.post('/v1/embeddings', embeddings({ routing, logger, ...settle }));
+  const routeOptions = {
+    routing,
+    logger,
+    maxJsonDepth: config.server.maxJsonDepth,
+    ...(deps.settle === undefined ? {} : { settle: deps.settle }),
+  };
+  app.post('/v1/chat/completions', chatCompletions(routeOptions));
+  app.post('/v1/messages', messages(routeOptions));
+  app.post('/v1/embeddings', embeddings(routeOptions));
   app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));

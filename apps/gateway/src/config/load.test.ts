@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       drainTimeoutMs: 30_000,
       streamIdleTimeoutMs: 120_000,
       maxModelNameLength: 400,
+      maxJsonDepth: 64,
     });
     expect(config.directModels).toEqual({ maxEntries: 1000, maxBytes: 1024 * 1024 });
     expect(config.auth.masterKey).toBeUndefined();

@@ -99,6 +99,8 @@ const serverSchema = z.strictObject({
   streamIdleTimeoutMs: integer(1, 3_600_000).default(120_000),
   // A longer `model` in a request is a 400: clients choose model names, and each name routed directly gets state.
   maxModelNameLength: integer(1, 100_000).default(400),
+  // Request bodies nesting objects and arrays deeper than this are a 400 (json_too_deep).
+  maxJsonDepth: integer(8, 10_000).default(64),
 });
 
 // State (router, retry policy, breaker) of the models clients address directly as provider-id/model: kept for the

@@ -251,4 +251,32 @@ describe('POST /v1/chat/completions (SSE)', () => {
     expect(settled).toHaveLength(1);
     expect(settled[0]?.status).toBe('failed');
   });
+
+  it('ends a stream the upstream cut cleanly (no finish reason, no [DONE]) with an error event, settled failed', async () => {
+    const settled: RequestOutcome[] = [];
+    const { url, upstream } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    const chunk = (content: string): string =>
+      `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}\n\n`;
+    upstream.enqueue({
+      type: 'raw',
+      headers: { 'content-type': 'text/event-stream' },
+      body: chunk('Hello') + chunk(' wor'),
+    });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    expect(response.status).toBe(200);
+    const data = sseData(await response.text());
+    expect(data).not.toContain('[DONE]');
+    expect(contentOf(parseChunks(data.slice(0, -1)))).toBe('Hello wor');
+    expect(JSON.parse(data.at(-1) ?? '{}')).toMatchObject({ error: { type: 'upstream_error' } });
+    await waitFor(() => settled.length === 1);
+    expect(settled[0]?.status).toBe('failed');
+  });
+
+  it('answers 502 for an event stream that ends before its first chunk', async () => {
+    const { url, upstream } = await start();
+    upstream.enqueue({ type: 'raw', headers: { 'content-type': 'text/event-stream' }, body: ': nothing\n\n' });
+    const response = await postJson(`${url}/v1/chat/completions`, streamBody());
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_error' } });
+  });
 });

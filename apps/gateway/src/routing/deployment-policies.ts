@@ -1,15 +1,26 @@
-import type { AttemptWrapper, RouterDeployment } from '@gw/providers';
+import { isProviderError, type AttemptWrapper, type RouterDeployment } from '@gw/providers';
 import {
   createCircuitBreaker,
   createRetryPolicy,
   isBrokenCircuitError,
   isRetryable,
+  isTimeoutError,
   type CircuitBreaker,
   type CircuitBreakerState,
   type RetryPolicy,
 } from '@gw/retry';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
+
+/**
+ * Whether `error` is an upstream's failure worth another attempt and counted against the deployment: a retryable
+ * `ProviderError` (what the adapters throw for everything the upstream did) or the attempt's own timeout. Anything
+ * else is local (a request that cannot be sent, a bug): it is the caller's, never the deployment's, so it is neither
+ * retried nor counted by the breaker.
+ */
+function isUpstreamFailure(error: unknown): boolean {
+  return (isProviderError(error) || isTimeoutError(error)) && isRetryable(error);
+}
 
 /** One deployment's breaker state, for health views. */
 export interface BreakerSnapshot {
@@ -74,7 +85,7 @@ export function createDeploymentPolicies(
       deadlineMs: retrySettings.deadlineMs,
       attemptTimeoutMs,
       // An open breaker is not waited out: the router moves on to another deployment or a fallback at once.
-      shouldRetry: (error) => !isBrokenCircuitError(error) && isRetryable(error),
+      shouldRetry: (error) => !isBrokenCircuitError(error) && isUpstreamFailure(error),
       random: options.random,
       onRetry: (event) =>
         logger.info(`retrying deployment "${deployment.id}"`, {
@@ -99,11 +110,13 @@ export function createDeploymentPolicies(
         settings.mode === 'consecutive'
           ? createCircuitBreaker({
               mode: 'consecutive',
+              shouldCount: isUpstreamFailure,
               threshold: Math.max(1, Math.round(settings.threshold)),
               halfOpenAfterMs: settings.halfOpenAfterMs,
             })
           : createCircuitBreaker({
               mode: 'rate',
+              shouldCount: isUpstreamFailure,
               threshold: Math.min(1, settings.threshold),
               windowMs: settings.windowMs,
               minimumCalls: settings.minimumCalls,

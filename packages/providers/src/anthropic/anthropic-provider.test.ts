@@ -279,13 +279,17 @@ describe('chatStream', () => {
     expect(error.kind).toBe('connection');
   });
 
-  it('treats a body that ends cleanly without message_stop as a connection error', async () => {
+  it('treats a body that ends cleanly without message_stop as a truncated stream', async () => {
     upstream.enqueue({
       type: 'raw',
       body: 'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":1}}}\n\n',
     });
     const error = await rejection(collect(provider.chatStream(request)));
-    expect(error).toMatchObject({ kind: 'connection', message: expect.stringContaining('message_stop') });
+    expect(error).toMatchObject({
+      kind: 'server',
+      code: 'stream_truncated',
+      message: expect.stringContaining('message_stop'),
+    });
   });
 
   it('return() aborts the upstream request', async () => {

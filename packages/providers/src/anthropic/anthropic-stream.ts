@@ -1,9 +1,9 @@
 import { decodeSse } from '@gw/stream';
 import type { ChatCompletionChunk } from '../chat-api.ts';
-import { ProviderError } from '../provider-error.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import {
   providerErrorFromException,
+  providerErrorFromTruncation,
   providerErrorFromMalformed,
 } from '../openai-compatible/openai-compatible-error.ts';
 import { anthropicStreamEventSchema } from './anthropic-api.ts';
@@ -65,7 +65,7 @@ function parseEvent(
  * from 0), then its input_json_delta fragments; message_delta → the chunk with `finish_reason`; message_stop →
  * the usage-only chunk (`choices: []`), then the end. `ping`, signature_delta, citations and unknown events are
  * skipped. Throws `ProviderError` for an `event: error` (its kind from the error type), an unparsable event, a
- * broken connection, or a body that ends before message_stop (kind `connection`).
+ * broken connection, or a body that ends before message_stop (kind `server`, code `stream_truncated`).
  *
  * @example
  * ```ts
@@ -159,10 +159,5 @@ export async function* parseAnthropicStream(
   } catch (error) {
     throw providerErrorFromException(error, callerSignal, context);
   }
-  throw new ProviderError({
-    kind: 'connection',
-    message: 'The Anthropic stream ended before message_stop',
-    provider: context.provider,
-    model: context.model,
-  });
+  throw providerErrorFromTruncation('The Anthropic stream ended before message_stop', context);
 }

@@ -262,6 +262,16 @@ describe('cancellation and malformed answers', () => {
     expect(await rejection(provider.chatStream(request).next())).toMatchObject({ kind: 'server' });
   });
 
+  it('a stream that ends before a finishReason is truncated, not finished', async () => {
+    const first = readChunksAsSse('gemini-text.chunks.txt', { done: false }).split('\n\n')[0];
+    const sse = { 'content-type': 'text/event-stream' };
+    upstream.enqueue({ type: 'raw', headers: sse, body: `${first}\n\n` }, { type: 'raw', headers: sse, body: '' });
+    const stream = provider.chatStream(request);
+    expect((await stream.next()).value?.choices[0]?.delta.content).toBe('The');
+    expect(await rejection(stream.next())).toMatchObject({ kind: 'server', code: 'stream_truncated' });
+    expect(await rejection(collect(provider.chatStream(request)))).toMatchObject({ code: 'stream_truncated' });
+  });
+
   it('an unparsable stream event is a server error', async () => {
     upstream.enqueue({ type: 'raw', body: 'data: {"candidates":[{"content":{"parts":"x"}}]}\n\n' });
     expect(await rejection(collect(provider.chatStream(request)))).toMatchObject({ kind: 'server' });

@@ -1,7 +1,10 @@
 import type { SseMessage } from '@gw/stream';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice } from '../chat-api.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
-import { providerErrorFromMalformed } from '../openai-compatible/openai-compatible-error.ts';
+import {
+  providerErrorFromMalformed,
+  providerErrorFromTruncation,
+} from '../openai-compatible/openai-compatible-error.ts';
 import { convertGeminiUsage, splitParts } from './convert-from-gemini-response.ts';
 import { geminiGenerateContentResponseSchema } from './gemini-api.ts';
 import type { GeminiGenerateContentResponse, GeminiUsageMetadata } from './gemini-api.ts';
@@ -47,8 +50,8 @@ function parseEvent(data: string, context: ErrorContext): GeminiGenerateContentR
  * chunks: per event and candidate, a reasoning delta, a content delta and a tool_calls delta (a functionCall part
  * arrives whole: id, name and complete arguments in one delta), the first carrying `role: 'assistant'`; the
  * finish_reason on the event that has Gemini's finishReason. When the events end, one usage-only chunk
- * (`choices: []`) with the last usageMetadata seen. Throws ProviderError for an `{"error":…}` event or an event
- * that does not parse.
+ * (`choices: []`) with the last usageMetadata seen. Throws ProviderError for an `{"error":…}` event, an event
+ * that does not parse, and a stream that ends before every candidate had its finishReason (`stream_truncated`).
  *
  * @example
  * ```ts
@@ -124,10 +127,10 @@ export async function* convertGeminiStream(
       }
     }
   }
-  // Gemini always ends with a finishReason; a stream that did not still gets one, so every consumer sees an end.
-  if (states.size === 0) stateOf(0);
-  for (const [index, state] of states) {
-    if (!state.finished) yield chunk([{ index, delta: withRole(state, {}), finish_reason: 'stop' }]);
+  // Gemini always ends each candidate with a finishReason: a stream without one was cut, not finished.
+  if (states.size === 0) throw providerErrorFromTruncation('The Gemini stream sent no candidate', context);
+  if ([...states.values()].some((state) => !state.finished)) {
+    throw providerErrorFromTruncation('The Gemini stream ended without a finishReason', context);
   }
   yield { ...chunk([]), usage: convertGeminiUsage(usage) };
 }

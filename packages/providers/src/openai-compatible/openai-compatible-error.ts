@@ -244,6 +244,22 @@ export function providerErrorFromMalformed(what: string, context: ErrorContext, 
   });
 }
 
+/**
+ * A stream that ended cleanly without its format's end marker (a finish reason or `[DONE]`, Anthropic's
+ * message_stop, Gemini's finishReason, Bedrock's messageStop), or with no chunk at all: a cut answer must not pass
+ * for a complete one. Kind `server`, code `stream_truncated`; retryable (only a call that has sent nothing yet is
+ * ever tried again).
+ */
+export function providerErrorFromTruncation(message: string, context: ErrorContext): ProviderError {
+  return new ProviderError({
+    kind: 'server',
+    code: 'stream_truncated',
+    message,
+    provider: context.provider,
+    model: context.model,
+  });
+}
+
 function findSystemCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {

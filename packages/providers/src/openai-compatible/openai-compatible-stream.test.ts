@@ -65,8 +65,9 @@ async function replay(body: string): Promise<Assembled> {
   return result;
 }
 
-async function failure(body: string): Promise<{ error: ProviderError; received: number }> {
-  upstream.enqueue({ type: 'raw', body });
+/** `body` replayed (or what the test enqueued itself, for `undefined`) until the stream fails. */
+async function failure(body: string | undefined): Promise<{ error: ProviderError; received: number }> {
+  if (body !== undefined) upstream.enqueue({ type: 'raw', body });
   let received = 0;
   try {
     for await (const _chunk of provider.chatStream(request)) received += 1;
@@ -153,9 +154,27 @@ describe('every recorded OpenAI-style stream', () => {
 });
 
 describe('stream edge cases', () => {
-  it('ends normally when the body ends without [DONE]', async () => {
+  it('ends normally when the body ends without [DONE] after a finish reason (some servers never send it)', async () => {
     const result = await replay(readChunksAsSse('openai-text.chunks.txt', { done: false }));
     expect(result.text).toBe('The capital of France is Paris. It sits on the Seine.');
+  });
+
+  it('fails a stream that ends cleanly with neither a finish reason nor [DONE], after what it sent', async () => {
+    const lines = readChunksAsSse('openai-text.chunks.txt', { done: false }).split('\n\n');
+    const cut = lines.slice(0, 3).join('\n\n') + '\n\n';
+    const { error, received } = await failure(cut);
+    expect(received).toBe(3);
+    expect(error).toMatchObject({ kind: 'server', code: 'stream_truncated', retryable: true });
+    expect(error.message).toContain('without a finish reason');
+  });
+
+  it('fails an event stream that sends no chunk at all, [DONE] or not', async () => {
+    for (const body of ['', ': keep-alive\n\n', 'data: [DONE]\n\n']) {
+      upstream.enqueue({ type: 'raw', headers: { 'content-type': 'text/event-stream' }, body });
+      const { error, received } = await failure(undefined);
+      expect(received).toBe(0);
+      expect(error).toMatchObject({ kind: 'server', code: 'stream_truncated' });
+    }
   });
 
   it('hands out chunks in order to a caller that asks for several without awaiting, once the call is open', async () => {

@@ -12,6 +12,7 @@ import {
   providerErrorFromException,
   providerErrorFromMalformed,
   providerErrorFromPayload,
+  providerErrorFromTruncation,
 } from './openai-compatible-error.ts';
 import { createSerialSteps } from '../serial-steps.ts';
 import { isRecord } from '../is-record.ts';
@@ -73,6 +74,10 @@ export function parseOpenAICompatibleStream(
   let held: SseMessage | undefined;
   // Set once the upstream has no more chunks; the pending usage chunk, if any, is still to be handed out.
   let upstreamDone = false;
+  // What tells a complete stream from a cut one: `[DONE]`, or a finish_reason (some servers never send [DONE]).
+  let sawDone = false;
+  let sawFinish = false;
+  let sawChunk = false;
   let pendingUsage: Usage | undefined;
   let usageSent = false;
   let lastChunk: ChatCompletionChunk | undefined;
@@ -93,6 +98,12 @@ export function parseOpenAICompatibleStream(
     };
   }
 
+  function noteChunk(chunk: ChatCompletionChunk): void {
+    sawChunk = true;
+    if (sawFinish) return;
+    for (const choice of chunk.choices) if (choice.finish_reason != null) sawFinish = true;
+  }
+
   /** The chunk of one message, `undefined` for one that carries none; throws for a payload that is not a chunk. */
   function chunkOf(message: SseMessage): ChatCompletionChunk | undefined {
     const { data } = message;
@@ -103,6 +114,7 @@ export function parseOpenAICompatibleStream(
       if (known !== undefined) {
         templateMisses = 0;
         lastChunk = known;
+        noteChunk(known);
         // Outside its content the text is the template's, which was kept as wire text; the content holds no line break.
         rememberWireJson(known, data);
         return known;
@@ -146,6 +158,7 @@ export function parseOpenAICompatibleStream(
       }
     }
     lastChunk = parsed;
+    noteChunk(parsed);
     // A template is learnt only from text kept as the chunk's wire text, so what is read through it needs no check.
     if (
       !changed &&
@@ -180,6 +193,7 @@ export function parseOpenAICompatibleStream(
           }
           if (message.data === '[DONE]') {
             upstreamDone = true;
+            sawDone = true;
             break;
           }
           const chunk = chunkOf(message);
@@ -197,6 +211,12 @@ export function parseOpenAICompatibleStream(
         return { done: false, value: usageChunk(pendingUsage) };
       }
       finished = true;
+      const cut = !sawChunk ? 'sent no chunk' : !sawDone && !sawFinish ? 'ended without a finish reason' : undefined;
+      if (cut !== undefined) {
+        await messages.return?.().catch(() => undefined);
+        onEnd?.(false);
+        throw providerErrorFromTruncation(`The upstream stream ${cut}`, context);
+      }
       try {
         await messages.return?.();
       } catch (error) {

@@ -18,10 +18,10 @@ import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-c
  * app.post('/v1/chat/completions', chatCompletions({ routing, logger }));
  */
 export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
-  const { routing, logger, settle: hook } = options;
+  const { routing, logger, settle: hook, maxJsonDepth } = options;
 
   return async function chatCompletionsHandler(c) {
-    const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text()));
+    const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text(), maxJsonDepth));
     const stream = request.stream === true;
     const call = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream });
     const { router, model, streamIdleMs, totalMs } = call.routed;

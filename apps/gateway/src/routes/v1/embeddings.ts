@@ -14,10 +14,10 @@ import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-c
  * app.post('/v1/embeddings', embeddings({ routing, logger }));
  */
 export function embeddings(options: RouteOptions): Handler<GatewayEnv> {
-  const { routing, logger, settle: hook } = options;
+  const { routing, logger, settle: hook, maxJsonDepth } = options;
 
   return async function embeddingsHandler(c) {
-    const request = parseRequest(embeddingRequestSchema, parseJsonBody(await c.req.text()));
+    const request = parseRequest(embeddingRequestSchema, parseJsonBody(await c.req.text(), maxJsonDepth));
     const call = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream: false });
     const { router, model } = call.routed;
     request.model = model;

@@ -23,10 +23,13 @@ import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-c
  * app.post('/v1/messages', messages({ routing, logger }));
  */
 export function messages(options: RouteOptions): Handler<GatewayEnv> {
-  const { routing, logger, settle: hook } = options;
+  const { routing, logger, settle: hook, maxJsonDepth } = options;
 
   return async function messagesHandler(c) {
-    const anthropicRequest = parseRequest(anthropicMessagesRequestSchema, parseJsonBody(await c.req.text()));
+    const anthropicRequest = parseRequest(
+      anthropicMessagesRequestSchema,
+      parseJsonBody(await c.req.text(), maxJsonDepth),
+    );
     const requestedModel = anthropicRequest.model;
     const stream = anthropicRequest.stream === true;
     const call = beginRoutedCall(c, { routing, logger, hook, model: requestedModel, stream });

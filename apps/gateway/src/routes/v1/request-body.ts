@@ -3,14 +3,35 @@ import { formatPath } from '../../format-path.ts';
 import { GatewayError } from '../../gateway-error.ts';
 
 /**
- * The request body as JSON; a body that is not JSON is a 400 `invalid_json`.
+ * Whether `value` nests objects and arrays deeper than `maxDepth`, walked without recursion (a recursive walk is
+ * what a deep body must not be able to overflow). Stops at the first path past the limit.
+ */
+function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (typeof item.value !== 'object' || item.value === null) continue;
+    const depth = item.depth + 1;
+    if (depth > maxDepth) return true;
+    const children: unknown[] = Array.isArray(item.value) ? item.value : Object.values(item.value);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth });
+    }
+  }
+  return false;
+}
+
+/**
+ * The request body as JSON; a body that is not JSON is a 400 `invalid_json`, one that nests objects and arrays
+ * deeper than `maxDepth` a 400 `json_too_deep` (such a body fails when it is serialised for the upstream, and must
+ * fail here, as the client's error, not later as the deployment's).
  *
  * @example
- * const body = parseJsonBody(await c.req.text());
+ * const body = parseJsonBody(await c.req.text(), 64);
  */
-export function parseJsonBody(text: string): unknown {
+export function parseJsonBody(text: string, maxDepth: number): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new GatewayError('Request body is not valid JSON.', {
       status: 400,
@@ -18,6 +39,14 @@ export function parseJsonBody(text: string): unknown {
       code: 'invalid_json',
     });
   }
+  if (nestsDeeperThan(value, maxDepth)) {
+    throw new GatewayError(`Request body nests objects and arrays deeper than ${maxDepth} levels.`, {
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'json_too_deep',
+    });
+  }
+  return value;
 }
 
 type Issue = z.core.$ZodIssue;
@@ -46,7 +75,7 @@ function reportedIssue(issue: Issue): { path: PropertyKey[]; message: string } {
  * the field at fault (`param`, e.g. `messages[0].role`).
  *
  * @example
- * const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text()));
+ * const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text(), 64));
  */
 export function parseRequest<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const parsed = schema.safeParse(body);

@@ -12,6 +12,8 @@ export interface RouteOptions {
   routing: GatewayRouting;
   logger: Logger;
   settle?: SettleHook;
+  /** Request bodies nesting deeper are refused (`server.maxJsonDepth`). */
+  maxJsonDepth: number;
 }
 
 /** One request's way to the upstream: where it is routed, its call options and its settle. */
