@@ -34,7 +34,7 @@ export interface DeploymentPolicies {
   readonly attempt: AttemptWrapper;
   breakers(): BreakerSnapshot[];
   /** Drops a deployment's policies (a directly addressed model no longer kept); the next call builds them anew. */
-  forget(deploymentId: string): void;
+  readonly forget: (deploymentId: string) => void;
 }
 
 /** Options of {@link createDeploymentPolicies}; for tests. */
