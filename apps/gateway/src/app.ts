@@ -10,6 +10,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { masterKeyAuth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
+import { createOpenStreams, type OpenStreams } from './relay/open-streams.ts';
 import { createAdminApp } from './routes/admin/admin-app.ts';
 import { chatCompletions } from './routes/v1/chat-completions.ts';
 import { embeddings } from './routes/v1/embeddings.ts';
@@ -58,6 +59,8 @@ export interface AppState {
   /** The active probes, when `health.probeIntervalMs` is set. */
   readonly probes: HealthProbes | undefined;
   readonly logger: Logger;
+  /** The streamed answers in progress: a drain that runs out of time ends them with an error event. */
+  readonly streams: OpenStreams;
   /** Releases what the app holds open (pooled upstream sockets); call after the server closed. */
   dispose(): void;
 }
@@ -127,8 +130,10 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     queues: routing.limiters.snapshot(),
     probes: probes?.results() ?? [],
   });
+  const streams = createOpenStreams();
   const state: AppState = {
     draining: false,
+    streams,
     enabledProviders: registry.enabled.size,
     hasUsableRoute,
     registry,
@@ -168,6 +173,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     routing,
     logger,
     maxJsonDepth: config.server.maxJsonDepth,
+    streams,
     ...(deps.settle === undefined ? {} : { settle: deps.settle }),
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));

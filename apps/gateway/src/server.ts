@@ -2,6 +2,7 @@ import { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps, type AppState, type GatewayApp } from './app.ts';
+import { GatewayError } from './gateway-error.ts';
 
 /** Options for {@link createServer}: the app's dependencies plus where to listen. */
 export interface CreateServerOptions extends AppDeps {
@@ -21,8 +22,9 @@ export interface GatewayServer {
   /**
    * Graceful stop: /health/ready turns 503, the listening socket closes (new connections are
    * refused), idle keep-alive connections are closed, in-flight requests and streams may finish
-   * for up to `server.drainTimeoutMs`; whatever is left then is destroyed. Resolves when the
-   * server is fully closed. Calling it again returns the same promise.
+   * for up to `server.drainTimeoutMs`; streams still running then end with an error event
+   * (`shutting_down`, logged with their count), and whatever is left a second later is destroyed.
+   * Resolves when the server is fully closed. Calling it again returns the same promise.
    */
   drain(): Promise<void>;
   /** Immediate stop: destroys every connection. */
@@ -32,6 +34,17 @@ export interface GatewayServer {
 // How often idle keep-alive sockets are reaped during a drain: a connection whose last response
 // just ended becomes idle, and only closing it lets the server finish.
 const IDLE_SWEEP_MS = 100;
+// After the drain deadline, how long streams ended with an error event get to flush it before every connection is
+// destroyed.
+const DRAIN_GRACE_MS = 1000;
+
+function shuttingDown(): GatewayError {
+  return new GatewayError('The gateway is shutting down; retry the request.', {
+    status: 503,
+    type: 'service_unavailable_error',
+    code: 'shutting_down',
+  });
+}
 
 /**
  * Builds the app and listens. Returns once the socket is bound.
@@ -71,10 +84,18 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
     const closed = whenClosed();
     http?.closeIdleConnections();
     const sweep = setInterval(() => http?.closeIdleConnections(), IDLE_SWEEP_MS);
-    const deadline = setTimeout(() => http?.closeAllConnections(), drainTimeoutMs);
+    let cut: NodeJS.Timeout | undefined;
+    const deadline = setTimeout(() => {
+      // Streams still running end with an error event (503 shutting_down) rather than a reset connection; what is
+      // still open after a short grace is destroyed.
+      const ended = state.streams.endAll(shuttingDown());
+      if (ended > 0) state.logger.warn('drain deadline reached: ended streams with an error event', { streams: ended });
+      cut = setTimeout(() => http?.closeAllConnections(), DRAIN_GRACE_MS);
+    }, drainTimeoutMs);
     closing = closed.finally(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
+      clearTimeout(cut);
     });
     return closing;
   };

@@ -118,11 +118,32 @@ describe('parseConfig', () => {
     expect(paths).toEqual(expect.arrayContaining(['sever', 'server.prot', 'models[0].targets[0].wieght']));
   });
 
-  it('names a bad provider kind and the kinds it accepts', () => {
-    const error = configError(() => parseConfig({ providers: [{ id: 'a', kind: 'opnai' }] }, { env: {} }));
+  it('names the field of a bad provider kind and the kinds it accepts, without echoing what it holds', () => {
+    const error = configError(() =>
+      parseConfig({ providers: [{ id: 'a', kind: 'sk-pasted-here-1234' }] }, { env: {} }),
+    );
     expect(error.issues[0]?.path).toBe('providers[0].kind');
-    expect(error.issues[0]?.message).toContain('"opnai"');
     expect(error.issues[0]?.message).toContain('openai-compatible');
+    expect(error.message).not.toContain('sk-pasted-here-1234');
+  });
+
+  it('echoes no value in any message, whichever field holds it', () => {
+    const secret = 'sk-secret-value-987654321';
+    const error = configError(() =>
+      parseConfig(
+        {
+          server: { port: secret, host: 7 },
+          providers: [{ id: secret, kind: secret, baseUrl: secret, maxConcurrency: secret }],
+          models: [
+            { name: secret, targets: [{ provider: secret, model: 'x' }], fallbacks: [secret], strategy: secret },
+          ],
+          retry: { maxRetries: secret },
+        },
+        { env: {} },
+      ),
+    );
+    expect(error.issues.length).toBeGreaterThan(5);
+    expect(error.message).not.toContain('secret-value');
   });
 
   it('names a missing environment variable and where it is used', () => {
@@ -242,6 +263,18 @@ describe('parseConfigText', () => {
     );
     expect(error.message).toMatch(/line \d+, column \d+/);
     expect(error.message).not.toContain('sk-very-secret');
+  });
+
+  it('refuses a YAML alias bomb and says why', () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let level = 1; level <= 8; level += 1) {
+      const previous = String.fromCharCode(96 + level);
+      const name = String.fromCharCode(97 + level);
+      lines.push(`${name}: &${name} [${Array.from({ length: 10 }, () => `*${previous}`).join(',')}]`);
+    }
+    const error = configError(() => parseConfigText(lines.join('\n'), { env: {}, source: 'bomb.yaml' }));
+    expect(error.message).toContain('YAML document refused');
+    expect(error.message).toMatch(/alias/i);
   });
 
   it('validates the gateway.yaml shipped at the repository root', async () => {

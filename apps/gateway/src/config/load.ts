@@ -73,7 +73,17 @@ export function parseConfigText(text: string, options: { env?: Environment; sour
     });
     throw new ConfigError(issues, options.source === undefined ? {} : { source: options.source });
   }
-  return parseConfig(document.toJS(), { ...options, unmask });
+  let raw: unknown;
+  try {
+    raw = document.toJS();
+  } catch (error) {
+    // The yaml library refuses aliases that expand too much (a "billion laughs" document); say so.
+    const reason = error instanceof Error ? error.message : 'the document cannot be read';
+    throw new ConfigError([{ path: '', message: `YAML document refused: ${reason}` }], {
+      ...(options.source === undefined ? {} : { source: options.source }),
+    });
+  }
+  return parseConfig(raw, { ...options, unmask });
 }
 
 /**

@@ -165,8 +165,7 @@ const providerSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9][\w.-]*$/i, 'expected letters, digits, ".", "_" or "-" (no "/": clients address "<id>/<model>")'),
   kind: z.enum(PROVIDER_KINDS, {
-    error: (issue) =>
-      `unknown provider kind ${JSON.stringify(issue.input)} (expected one of: ${PROVIDER_KINDS.join(', ')})`,
+    error: () => `unknown provider kind (expected one of: ${PROVIDER_KINDS.join(', ')})`,
   }),
   apiKey: optionalString,
   baseUrl: optionalUrl,
@@ -244,7 +243,7 @@ export const gatewayConfigSchema = z
         context.addIssue({
           code: 'custom',
           path: ['providers', index, 'id'],
-          message: `duplicate provider id "${provider.id}" (first used at providers[${first}].id)`,
+          message: `duplicate provider id (first used at providers[${first}].id)`,
         });
     });
     const modelIndex = new Map<string, number>();
@@ -255,7 +254,7 @@ export const gatewayConfigSchema = z
         context.addIssue({
           code: 'custom',
           path: ['models', index, 'name'],
-          message: `duplicate model name "${model.name}" (first used at models[${first}].name)`,
+          message: `duplicate model name (first used at models[${first}].name)`,
         });
     });
     const known = [...providerIndex.keys()].join(', ') || 'none configured';
@@ -265,7 +264,7 @@ export const gatewayConfigSchema = z
           context.addIssue({
             code: 'custom',
             path: ['models', index, 'targets', targetIndex, 'provider'],
-            message: `unknown provider "${target.provider}" (known: ${known})`,
+            message: `unknown provider (known: ${known})`,
           });
         }
       });
@@ -275,7 +274,7 @@ export const gatewayConfigSchema = z
             context.addIssue({
               code: 'custom',
               path: ['models', index, key, fallbackIndex],
-              message: `unknown model "${fallback}"`,
+              message: `unknown model (known: ${[...modelIndex.keys()].join(', ')})`,
             });
           } else if (fallback === model.name) {
             context.addIssue({

@@ -254,7 +254,7 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('ends a stream the upstream cut cleanly (no finish reason, no [DONE]) with an error event, settled failed', async () => {
     const settled: RequestOutcome[] = [];
-    const { url, upstream } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    const { url, upstream, logs } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
     const chunk = (content: string): string =>
       `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}\n\n`;
     upstream.enqueue({
@@ -270,6 +270,9 @@ describe('POST /v1/chat/completions (SSE)', () => {
     expect(JSON.parse(data.at(-1) ?? '{}')).toMatchObject({ error: { type: 'upstream_error' } });
     await waitFor(() => settled.length === 1);
     expect(settled[0]?.status).toBe('failed');
+    // The access line says 200: the failure is logged by itself, at warn.
+    const line = logs.find((entry) => entry.includes('stream failed after it began'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'warn', status: 502, code: 'upstream_error' });
   });
 
   it('answers 502 for an event stream that ends before its first chunk', async () => {

@@ -7,6 +7,7 @@ import type { GatewayEnv } from '../gateway-env.ts';
 import type { Logger } from '../observability/logger.ts';
 import { totalTimeoutError } from '../routing/deadline.ts';
 import type { Settle } from '../settle/settle-once.ts';
+import type { OpenStreams } from './open-streams.ts';
 import { relayChunks } from './relay-chunks.ts';
 import { writeSse } from './write-response.ts';
 
@@ -30,6 +31,8 @@ export interface StreamChatOptions {
   encoder: ChunkEncoder;
   /** The SSE text that ends a stream which failed after its first byte, in the client's format. */
   errorEvent: (error: unknown) => string;
+  /** Where the stream is registered while it runs (a drain that runs out of time ends them with an error event). */
+  streams?: OpenStreams | undefined;
 }
 
 /**
@@ -53,14 +56,16 @@ export async function streamChat(c: Context<GatewayEnv>, options: StreamChatOpti
   const upstreamSignal = upstreamCall.signal;
   // Past the total budget the upstream call is torn down with the 504 as its reason, which the idle-timeout wrapper
   // hands to the relay: before the first chunk an error answer, after it an error event.
-  let settle = options.settle;
-  if (totalTimeoutMs !== undefined) {
-    const deadline = setTimeout(() => upstreamCall.abort(totalTimeoutError(totalTimeoutMs)), totalTimeoutMs);
-    settle = (usage, status, error) => {
-      clearTimeout(deadline);
-      options.settle(usage, status, error);
-    };
-  }
+  const deadline =
+    totalTimeoutMs === undefined
+      ? undefined
+      : setTimeout(() => upstreamCall.abort(totalTimeoutError(totalTimeoutMs)), totalTimeoutMs);
+  const leave = options.streams?.add((reason) => upstreamCall.abort(reason));
+  const settle: Settle = (usage, status, error) => {
+    clearTimeout(deadline);
+    leave?.();
+    options.settle(usage, status, error);
+  };
   const upstream = withIdleTimeout(provider.chatStream(request, { ...callOptions, signal: upstreamSignal }), {
     idleMs: streamIdleTimeoutMs,
     signal: upstreamSignal,
@@ -76,7 +81,16 @@ export async function streamChat(c: Context<GatewayEnv>, options: StreamChatOpti
   const relay = relayChunks(upstream, first, { encoder, settle, signal, cancelUpstream });
   return writeSse(c, relay, {
     onError: (error) => {
-      reportError(logger, error, c.get('requestId'), signal.aborted);
+      const clientGone = signal.aborted;
+      const answer = reportError(logger, error, c.get('requestId'), clientGone);
+      // The access line says 200 for a stream: a failure after the head must be visible in the log by itself.
+      if (!clientGone && answer.expected) {
+        logger.warn('stream failed after it began', {
+          requestId: c.get('requestId'),
+          status: answer.status,
+          code: answer.body.error.code,
+        });
+      }
       return options.errorEvent(error);
     },
   });

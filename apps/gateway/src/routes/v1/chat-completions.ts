@@ -18,7 +18,7 @@ import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-c
  * app.post('/v1/chat/completions', chatCompletions({ routing, logger }));
  */
 export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
-  const { routing, logger, settle: hook, maxJsonDepth } = options;
+  const { routing, logger, settle: hook, maxJsonDepth, streams } = options;
 
   return async function chatCompletionsHandler(c) {
     const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text(), maxJsonDepth));
@@ -45,6 +45,7 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
       logger,
       streamIdleTimeoutMs: streamIdleMs,
       totalTimeoutMs: totalMs,
+      streams,
       encoder,
       errorEvent,
     });

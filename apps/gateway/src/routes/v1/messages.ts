@@ -23,7 +23,7 @@ import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-c
  * app.post('/v1/messages', messages({ routing, logger }));
  */
 export function messages(options: RouteOptions): Handler<GatewayEnv> {
-  const { routing, logger, settle: hook, maxJsonDepth } = options;
+  const { routing, logger, settle: hook, maxJsonDepth, streams } = options;
 
   return async function messagesHandler(c) {
     const anthropicRequest = parseRequest(
@@ -56,6 +56,7 @@ export function messages(options: RouteOptions): Handler<GatewayEnv> {
       logger,
       streamIdleTimeoutMs: streamIdleMs,
       totalTimeoutMs: totalMs,
+      streams,
       encoder: anthropicStreamEncoder({ id, model: requestedModel }),
       errorEvent: anthropicErrorEventOf,
     });

@@ -2,6 +2,7 @@ import type { RouterCallOptions } from '@gw/providers';
 import type { Context } from 'hono';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { OpenStreams } from '../../relay/open-streams.ts';
 import { priorityOf, routerCallOptions } from '../../routing/call-options.ts';
 import { startDeadline } from '../../routing/deadline.ts';
 import type { GatewayRouting, RoutedModel } from '../../routing/gateway-routing.ts';
@@ -14,6 +15,8 @@ export interface RouteOptions {
   settle?: SettleHook;
   /** Request bodies nesting deeper are refused (`server.maxJsonDepth`). */
   maxJsonDepth: number;
+  /** The streams in progress (for the drain). */
+  streams?: OpenStreams | undefined;
 }
 
 /** One request's way to the upstream: where it is routed, its call options and its settle. */
