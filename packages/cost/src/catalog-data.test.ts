@@ -22,10 +22,13 @@ const VENDOR_KINDS = [
 ];
 
 describe('the bundled catalog', () => {
-  it.each(CATALOG_FILES.map((file, index) => [index, file] as const))('file %i matches the catalog schema', (_, file) => {
-    const parsed = catalogFileSchema.safeParse(file);
-    expect(parsed.success ? 'valid' : parsed.error.message).toBe('valid');
-  });
+  it.each(CATALOG_FILES.map((file, index) => [index, file] as const))(
+    'file %i matches the catalog schema',
+    (_, file) => {
+      const parsed = catalogFileSchema.safeParse(file);
+      expect(parsed.success ? 'valid' : parsed.error.message).toBe('valid');
+    },
+  );
 
   it('has one file per vendor kind', () => {
     const vendors = CATALOG_FILES.map((file) => catalogFileSchema.parse(file).vendor);

@@ -13,7 +13,10 @@ export interface ChatMessageLike {
   role: string;
   content?: string | readonly ChatContentPart[] | null | undefined;
   name?: string | null | undefined;
-  tool_calls?: readonly { function?: { name?: string | undefined; arguments?: string | undefined } | undefined }[] | null | undefined;
+  tool_calls?:
+    | readonly { function?: { name?: string | undefined; arguments?: string | undefined } | undefined }[]
+    | null
+    | undefined;
   tool_call_id?: string | null | undefined;
 }
 

@@ -39,7 +39,9 @@ describe('convert', () => {
   it('refuses an unknown currency with a typed error instead of NaN', () => {
     expect(kindOf(() => convert(money('1', 'JPY'), 'USD', rates))).toBe('unknown_currency');
     expect(kindOf(() => convert(money('1', 'USD'), 'JPY', rates))).toBe('unknown_currency');
-    expect(() => convert(money('1', 'USD'), 'JPY', rates)).toThrow(/no exchange rate for JPY; the rates know USD, CNY, EUR/);
+    expect(() => convert(money('1', 'USD'), 'JPY', rates)).toThrow(
+      /no exchange rate for JPY; the rates know USD, CNY, EUR/,
+    );
   });
 
   it('refuses rates that are not positive decimals', () => {

@@ -20,7 +20,10 @@ function rateOf(currency: string, rates: ExchangeRates): ExactDecimal {
   }
   const rate = readDecimal(configured);
   if (rate === undefined || rate.digits <= 0n) {
-    throw new CostError('invalid_rate', `the rate for ${currency} must be a positive decimal, got ${String(configured)}`);
+    throw new CostError(
+      'invalid_rate',
+      `the rate for ${currency} must be a positive decimal, got ${String(configured)}`,
+    );
   }
   return rate;
 }

@@ -71,7 +71,10 @@ describe('costOf', () => {
 
   it('bills reasoning tokens at the output price, inside completion_tokens, never twice', () => {
     const o = price({ model: 'o-like', currency: 'USD', input: 1, output: 4 });
-    const cost = costOf({ prompt_tokens: 0, completion_tokens: 1000, completion_tokens_details: { reasoning_tokens: 800 } }, o);
+    const cost = costOf(
+      { prompt_tokens: 0, completion_tokens: 1000, completion_tokens_details: { reasoning_tokens: 800 } },
+      o,
+    );
     expect(cost.tokens.output).toBe(1000);
     expect(cost.reasoning).toBeUndefined();
     expect(formatMoney(cost.total)).toBe('0.004');
@@ -92,7 +95,10 @@ describe('costOf', () => {
     const small = costOf({ prompt_tokens: 200_000, completion_tokens: 1000 }, gemini);
     expect(small.tier).toBe(0);
     expect(formatMoney(small.total)).toBe('0.26'); // 200k × 1.25 + 1k × 10
-    const large = costOf({ prompt_tokens: 200_001, completion_tokens: 1000, prompt_tokens_details: { cached_tokens: 1 } }, gemini);
+    const large = costOf(
+      { prompt_tokens: 200_001, completion_tokens: 1000, prompt_tokens_details: { cached_tokens: 1 } },
+      gemini,
+    );
     expect(large.tier).toBe(200_000);
     // every token at the upper tier, output included: 200k × 2.50 + 1 cached × 0.25 + 1k × 15
     expect(formatMoney(large.total)).toBe('0.51500025');
@@ -104,7 +110,10 @@ describe('costOf', () => {
     expect(qwen.currency).toBe('CNY');
     const plain = costOf({ prompt_tokens: 1000, completion_tokens: 1000 }, qwen);
     expect(formatMoney(plain.total)).toBe('0.0028'); // 1000 × 0.8 + 1000 × 2 CNY per million
-    const thinking = costOf({ prompt_tokens: 1000, completion_tokens: 1000, completion_tokens_details: { reasoning_tokens: 600 } }, qwen);
+    const thinking = costOf(
+      { prompt_tokens: 1000, completion_tokens: 1000, completion_tokens_details: { reasoning_tokens: 600 } },
+      qwen,
+    );
     expect(formatMoney(thinking.total)).toBe('0.0088'); // 1000 × 0.8 + 1000 × 8
     const forced = costOf({ prompt_tokens: 300_000, completion_tokens: 10 }, qwen, { thinking: true });
     expect(forced.tier).toBe(256_000);
@@ -122,12 +131,22 @@ describe('costOf', () => {
   it('falls back to the input price for cache classes the vendor does not price, and 1h writes to 5m writes', () => {
     const plain = price({ model: 'no-cache', currency: 'USD', input: 2, output: 8 });
     const cost = costOf(
-      { prompt_tokens: 100, prompt_tokens_details: { cached_tokens: 50, cache_creation_tokens: 30, cache_creation_1h_tokens: 10 } },
+      {
+        prompt_tokens: 100,
+        prompt_tokens_details: { cached_tokens: 50, cache_creation_tokens: 30, cache_creation_1h_tokens: 10 },
+      },
       plain,
     );
     expect(formatMoney(cost.total)).toBe('0.0002'); // all 100 prompt tokens at $2
     const fiveMinuteOnly = price({ model: 'w', currency: 'USD', input: 2, output: 8, cacheWrite5m: 2.5 });
-    expect(formatMoney(costOf({ prompt_tokens: 10, prompt_tokens_details: { cache_creation_tokens: 10, cache_creation_1h_tokens: 10 } }, fiveMinuteOnly).cacheWrite1h)).toBe('0.000025');
+    expect(
+      formatMoney(
+        costOf(
+          { prompt_tokens: 10, prompt_tokens_details: { cache_creation_tokens: 10, cache_creation_1h_tokens: 10 } },
+          fiveMinuteOnly,
+        ).cacheWrite1h,
+      ),
+    ).toBe('0.000025');
   });
 
   it('treats missing counts as zero', () => {
@@ -135,18 +154,27 @@ describe('costOf', () => {
   });
 
   it('refuses usage that cannot be billed with a typed error', () => {
-    expect(invalidUsageMessage(() => costOf({ prompt_tokens: -1 }, claude))).toMatch(/prompt_tokens must be a non-negative integer/);
+    expect(invalidUsageMessage(() => costOf({ prompt_tokens: -1 }, claude))).toMatch(
+      /prompt_tokens must be a non-negative integer/,
+    );
     expect(invalidUsageMessage(() => costOf({ prompt_tokens: 1.5 }, claude))).toMatch(/non-negative integer/);
     expect(
-      invalidUsageMessage(() => costOf({ prompt_tokens: 10, prompt_tokens_details: { cached_tokens: 8, cache_creation_tokens: 3 } }, claude)),
+      invalidUsageMessage(() =>
+        costOf({ prompt_tokens: 10, prompt_tokens_details: { cached_tokens: 8, cache_creation_tokens: 3 } }, claude),
+      ),
     ).toMatch(/exceed prompt_tokens/);
     expect(
       invalidUsageMessage(() =>
-        costOf({ prompt_tokens: 10, prompt_tokens_details: { cache_creation_tokens: 3, cache_creation_1h_tokens: 4 } }, claude),
+        costOf(
+          { prompt_tokens: 10, prompt_tokens_details: { cache_creation_tokens: 3, cache_creation_1h_tokens: 4 } },
+          claude,
+        ),
       ),
     ).toMatch(/1-hour cache writes/);
     expect(
-      invalidUsageMessage(() => costOf({ completion_tokens: 1, completion_tokens_details: { reasoning_tokens: 2 } }, claude)),
+      invalidUsageMessage(() =>
+        costOf({ completion_tokens: 1, completion_tokens_details: { reasoning_tokens: 2 } }, claude),
+      ),
     ).toMatch(/reasoning_tokens/);
   });
 
@@ -170,7 +198,10 @@ describe('costOf', () => {
       const prompt = next(5000);
       const hit = next(prompt + 1);
       const completion = next(800);
-      const cost = costOf({ prompt_tokens: prompt, completion_tokens: completion, prompt_tokens_details: { cached_tokens: hit } }, gpt);
+      const cost = costOf(
+        { prompt_tokens: prompt, completion_tokens: completion, prompt_tokens_details: { cached_tokens: hit } },
+        gpt,
+      );
       total = addMoney(total, cost.total);
       floatTotal += moneyToNumber(cost.total);
       fresh += BigInt(prompt - hit);
@@ -207,14 +238,26 @@ describe('costOf', () => {
           completion_tokens_details: { reasoning_tokens: Math.floor(completion * reasoningShare) },
         };
       });
-    const prices = [claude, price({ model: 'apart', currency: 'USD', input: 0.5, output: 2, reasoning: 1.5, cachedInput: 0.05 })];
+    const prices = [
+      claude,
+      price({ model: 'apart', currency: 'USD', input: 0.5, output: 2, reasoning: 1.5, cachedInput: 0.05 }),
+    ];
     fc.assert(
       fc.property(usage, fc.constantFrom(...prices), (request, modelPrice) => {
         const cost = costOf(request, modelPrice);
-        const lines = [cost.input, cost.cachedInput, cost.cacheWrite5m, cost.cacheWrite1h, cost.output, cost.reasoning ?? zeroMoney('USD')];
+        const lines = [
+          cost.input,
+          cost.cachedInput,
+          cost.cacheWrite5m,
+          cost.cacheWrite1h,
+          cost.output,
+          cost.reasoning ?? zeroMoney('USD'),
+        ];
         expect(lines.reduce(addMoney, zeroMoney('USD'))).toEqual(cost.total);
         const { tokens } = cost;
-        expect(tokens.input + tokens.cachedInput + tokens.cacheWrite5m + tokens.cacheWrite1h).toBe(request.prompt_tokens);
+        expect(tokens.input + tokens.cachedInput + tokens.cacheWrite5m + tokens.cacheWrite1h).toBe(
+          request.prompt_tokens,
+        );
         expect(tokens.output + tokens.reasoning).toBe(request.completion_tokens);
         expect(cost.input.amount).toBe(BigInt(tokens.input) * BigInt(modelPrice.input));
         expect(cost.output.amount).toBe(BigInt(tokens.output) * BigInt(modelPrice.output));

@@ -126,7 +126,10 @@ export function costOf(usage: UsageLike, price: ModelPrice, options?: CostOption
     throw new CostError('invalid_usage', `1-hour cache writes (${writes1h}) exceed cache writes (${writes})`);
   }
   if (reasoningTokens > completion) {
-    throw new CostError('invalid_usage', `reasoning_tokens (${reasoningTokens}) exceed completion_tokens (${completion})`);
+    throw new CostError(
+      'invalid_usage',
+      `reasoning_tokens (${reasoningTokens}) exceed completion_tokens (${completion})`,
+    );
   }
 
   const { rates, tier } = ratesFor(price, prompt);

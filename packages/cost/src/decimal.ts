@@ -71,6 +71,9 @@ export function formatScaled(digits: bigint, scale: number): string {
   const negative = digits < 0n;
   const text = (negative ? -digits : digits).toString().padStart(scale + 1, '0');
   const whole = text.slice(0, text.length - scale);
-  const fraction = text.slice(text.length - scale).replace(/0+$/, '');
+  let fraction = text.slice(text.length - scale);
+  let end = fraction.length;
+  while (end > 0 && fraction.charCodeAt(end - 1) === 0x30) end -= 1; // trailing zeros, without a regex
+  fraction = fraction.slice(0, end);
   return `${negative ? '-' : ''}${whole}${fraction === '' ? '' : `.${fraction}`}`;
 }

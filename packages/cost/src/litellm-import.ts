@@ -21,9 +21,10 @@ const liteLLMEntrySchema = z.looseObject({
   cache_creation_input_token_cost: cost,
   cache_creation_input_token_cost_above_1hr: cost,
   output_cost_per_reasoning_token: cost,
-  max_input_tokens: z.number().int().positive().nullish(),
-  max_output_tokens: z.number().int().positive().nullish(),
-  max_tokens: z.number().int().positive().nullish(),
+  // Numbers, but not always positive integers (moderation entries say 0): read only when they are.
+  max_input_tokens: z.number().nullish(),
+  max_output_tokens: z.number().nullish(),
+  max_tokens: z.number().nullish(),
 });
 
 // LiteLLM's `model_prices_and_context_window.json`: model key → entry.
@@ -50,7 +51,8 @@ const VENDOR_BY_LITELLM_PROVIDER: Readonly<Record<string, string>> = {
 };
 
 const CHAT_MODES: ReadonlySet<string> = new Set(['chat', 'completion', 'responses']);
-const TIER_FIELD = /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)_above_(\d{1,4})k_tokens$/;
+const TIER_FIELD =
+  /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)_above_(\d{1,4})k_tokens$/;
 
 /** Options of {@link importLiteLLMPrices} and {@link parseLiteLLMPrices}. */
 export interface LiteLLMImportOptions {
@@ -68,6 +70,20 @@ function perMillion(value: number | null | undefined): number | undefined {
   if (value === undefined || value === null) return undefined;
   const rate = toRoundedScaledInteger(value, 12);
   return rate === undefined ? undefined : Number(rate);
+}
+
+// Keys carry the provider as a path prefix, sometimes a shorter form of it: `vertex_ai/gemini-2.5-flash` for
+// provider `vertex_ai-language-models`. Bedrock keys (`anthropic.claude…`, `us.amazon.nova-pro-v1:0`) have none.
+function modelOfKey(key: string, provider: string): string {
+  const slash = key.indexOf('/');
+  if (slash <= 0 || provider === '') return key;
+  const prefix = key.slice(0, slash);
+  const matches = provider === prefix || provider.startsWith(`${prefix}-`) || provider.startsWith(`${prefix}_`);
+  return matches ? key.slice(slash + 1) : key;
+}
+
+function tokenLimit(value: number | null | undefined): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
 interface TierRates {
@@ -140,7 +156,7 @@ export function parseLiteLLMPrices(content: unknown, options?: Omit<LiteLLMImpor
     const output = perMillion(entry.output_cost_per_token);
     if (kind === undefined || input === undefined || (kind === 'chat' && output === undefined)) continue;
     const provider = entry.litellm_provider ?? '';
-    const model = key.startsWith(`${provider}/`) ? key.slice(provider.length + 1) : key;
+    const model = modelOfKey(key, provider);
     const rates: TokenRates = {
       input,
       output: kind === 'chat' ? (output ?? 0) : 0,
@@ -156,8 +172,8 @@ export function parseLiteLLMPrices(content: unknown, options?: Omit<LiteLLMImpor
       currency: 'USD',
       ...rates,
       tiers: tiersOf(entry, rates),
-      contextWindow: entry.max_input_tokens ?? undefined,
-      maxOutputTokens: entry.max_output_tokens ?? entry.max_tokens ?? undefined,
+      contextWindow: tokenLimit(entry.max_input_tokens),
+      maxOutputTokens: tokenLimit(entry.max_output_tokens) ?? tokenLimit(entry.max_tokens),
       source: {
         url: 'https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json',
         readOn,

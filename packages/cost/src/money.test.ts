@@ -69,7 +69,9 @@ describe('money', () => {
   });
 
   it('is associative and commutative for any amounts (property)', () => {
-    const amount = fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }).map((value) => ({ amount: value, currency: 'USD' }));
+    const amount = fc
+      .bigInt({ min: -(10n ** 20n), max: 10n ** 20n })
+      .map((value) => ({ amount: value, currency: 'USD' }));
     fc.assert(
       fc.property(amount, amount, amount, (a, b, c) => {
         expect(addMoney(addMoney(a, b), c)).toEqual(addMoney(a, addMoney(b, c)));

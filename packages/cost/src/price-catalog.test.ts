@@ -41,7 +41,9 @@ describe('lookupPrice', () => {
 
   it('leaves kinds without a catalog unpriced unless a base model is named', () => {
     expect(found('vllm', 'deepseek-v4-flash')).toBeUndefined();
-    expect(lookupPrice({ vendor: 'vllm', model: 'served-name', baseModel: 'deepseek-v4-flash' })?.vendor).toBe('deepseek');
+    expect(lookupPrice({ vendor: 'vllm', model: 'served-name', baseModel: 'deepseek-v4-flash' })?.vendor).toBe(
+      'deepseek',
+    );
   });
 
   it("prices an Azure deployment by its base model and keeps Azure's vendor", () => {
@@ -53,7 +55,11 @@ describe('lookupPrice', () => {
   });
 
   it('takes a base model at another vendor', () => {
-    const price = lookupPrice({ vendor: 'ollama', model: 'qwen', baseModel: { vendor: 'dashscope', model: 'qwen-plus' } });
+    const price = lookupPrice({
+      vendor: 'ollama',
+      model: 'qwen',
+      baseModel: { vendor: 'dashscope', model: 'qwen-plus' },
+    });
     expect(price?.currency).toBe('CNY');
   });
 });

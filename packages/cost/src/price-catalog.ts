@@ -67,7 +67,12 @@ function buildLayer(entries: readonly CatalogEntry[]): Layer {
   return { byVendorAndId, byId, vendors, prices: entries.map((entry) => entry.price) };
 }
 
-function findIn(layer: Layer, vendor: string, candidates: readonly string[], anyVendor: boolean): ModelPrice | undefined {
+function findIn(
+  layer: Layer,
+  vendor: string,
+  candidates: readonly string[],
+  anyVendor: boolean,
+): ModelPrice | undefined {
   for (const id of candidates) {
     const price =
       layer.byVendorAndId.get(`${vendor}\0${id}`) ??
