@@ -1,1 +1,41 @@
-export {};
+// The whole public surface of @gw/cost. Explicit named exports only: anything not listed here is internal.
+
+export { CostError, isCostError } from './cost-error.ts';
+export type { CostErrorKind } from './cost-error.ts';
+
+export {
+  addMoney,
+  compareMoney,
+  formatMoney,
+  money,
+  MONEY_SCALE,
+  moneyToNumber,
+  subtractMoney,
+  sumMoney,
+  zeroMoney,
+} from './money.ts';
+export type { Money } from './money.ts';
+
+export { priceInputSchema, toModelPrice } from './model-price.ts';
+export type { ModelPrice, PriceInput, PriceSource, PriceTier, TokenRates } from './model-price.ts';
+
+export { builtInPrices, createPriceCatalog, lookupPrice } from './price-catalog.ts';
+export type { PriceCatalog, PriceCatalogOptions, PriceQuery } from './price-catalog.ts';
+
+export { costOf } from './cost-of.ts';
+export type { CostBreakdown, CostOptions, TokenBreakdown, UsageLike } from './cost-of.ts';
+
+export { convert } from './convert.ts';
+export type { ExchangeRates } from './convert.ts';
+
+export { importLiteLLMPrices, LITELLM_MIN_MODELS, parseLiteLLMPrices } from './litellm-import.ts';
+export type { LiteLLMImportOptions } from './litellm-import.ts';
+
+export { countChatTokens, encodingForModel, getLoadedTokenizer, loadTokenizer } from './tokenizer.ts';
+export type { EncodingName, Tokenizer } from './tokenizer.ts';
+
+export { IMAGE_TOKENS_HIGH, IMAGE_TOKENS_LOW } from './chat-token-count.ts';
+export type { ChatContentPart, ChatCountRequest, ChatMessageLike, ChatToolLike } from './chat-token-count.ts';
+
+export { estimateChatTokens, estimateOutputTokens, estimateTokens } from './estimate-tokens.ts';
+export type { EstimateFamily, EstimateOptions } from './estimate-tokens.ts';
