@@ -88,6 +88,7 @@ export interface LimiterStats {
  */
 export interface ConcurrencyLimiter {
   readonly name: string;
+  /** Calls allowed in flight at once; changed by {@link ConcurrencyLimiter.setMaxConcurrency}. */
   readonly maxConcurrency: number;
   readonly maxQueue: number;
   readonly maxQueueMs: number;
@@ -103,6 +104,13 @@ export interface ConcurrencyLimiter {
   /** `acquire`, then `fn`, then release in `finally`: for calls that are over when `fn` settles. */
   run<T>(fn: () => Promise<T> | T, options?: AcquireOptions): Promise<T>;
   stats(): LimiterStats;
+  /**
+   * Changes `maxConcurrency` while calls run and wait; no queued call is dropped. Raising it starts queued
+   * calls at once (before this returns); lowering it lets running calls finish, and queued calls start only
+   * once fewer than the new cap run. An integer >= 1, else a `RangeError`. It is how an adaptive limit
+   * (`createAdaptiveConcurrency`) steers the limiter.
+   */
+  setMaxConcurrency(maxConcurrency: number): void;
   /** Rejects every queued call with a `LimiterStoppedError`, and every later call too. Running calls go on. */
   stop(): void;
 }
@@ -140,16 +148,14 @@ interface Waiter {
  * ```
  */
 export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): ConcurrencyLimiter {
-  const maxConcurrency = options.maxConcurrency;
+  let maxConcurrency = options.maxConcurrency;
   const maxQueue = options.maxQueue ?? CONCURRENCY_LIMITER_DEFAULTS.maxQueue;
   const maxQueueMs = options.maxQueueMs ?? CONCURRENCY_LIMITER_DEFAULTS.maxQueueMs;
   const name = options.name ?? CONCURRENCY_LIMITER_DEFAULTS.name;
   const now = options.now ?? Date.now;
   const onEvent = options.onEvent;
 
-  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
-    throw new RangeError(`maxConcurrency must be an integer >= 1, got ${maxConcurrency}`);
-  }
+  checkMaxConcurrency(maxConcurrency);
   if (!(Number.isInteger(maxQueue) || maxQueue === Infinity) || maxQueue < 0) {
     throw new RangeError(`maxQueue must be an integer >= 0 or Infinity, got ${maxQueue}`);
   }
@@ -293,6 +299,14 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
     }
   }
 
+  function setMaxConcurrency(next: number): void {
+    checkMaxConcurrency(next);
+    maxConcurrency = next;
+    // Lowering needs nothing more: drain() starts a waiter only while running < maxConcurrency, so the
+    // surplus disappears as running calls release. Raising hands the new slots out now.
+    drain();
+  }
+
   function stop(): void {
     stopped = true;
     for (const queue of queues) {
@@ -303,7 +317,10 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
   // Accessors allowed here (no-restricted-syntax): one per limiter, built at start.
   return {
     name,
-    maxConcurrency,
+    // eslint-disable-next-line no-restricted-syntax -- one per limiter, built at start.
+    get maxConcurrency() {
+      return maxConcurrency;
+    },
     maxQueue,
     maxQueueMs,
     // eslint-disable-next-line no-restricted-syntax -- one per limiter, built at start.
@@ -317,6 +334,13 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
     acquire,
     run,
     stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
+    setMaxConcurrency,
     stop,
   };
+}
+
+function checkMaxConcurrency(maxConcurrency: number): void {
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
+    throw new RangeError(`maxConcurrency must be an integer >= 1, got ${maxConcurrency}`);
+  }
 }
