@@ -23,3 +23,39 @@ export {
   QueueTimeoutError,
 } from './queue-errors.ts';
 export type { LimiterRefusal } from './queue-errors.ts';
+
+export { createRateLimiter } from './rate-limiter.ts';
+export type {
+  FailMode,
+  RateLimiter,
+  RateLimiterEvent,
+  RateLimiterOptions,
+  RateLimiterStats,
+  RateLimitLease,
+  TakeOptions,
+} from './rate-limiter.ts';
+
+export type {
+  LimitState,
+  RateLimit,
+  RateLimitAlgorithm,
+  RateLimitAmounts,
+  RateLimitStore,
+  RateLimitUnit,
+  StoreTakeResult,
+} from './rate-limit.ts';
+
+export { createMemoryRateLimitStore } from './memory-store.ts';
+export type { MemoryRateLimitStore, MemoryRateLimitStoreOptions } from './memory-store.ts';
+
+export { createRedisRateLimitStore } from './redis-store.ts';
+export type { RedisClientLike, RedisRateLimitStoreOptions } from './redis-store.ts';
+
+export { composeScope } from './scope.ts';
+
+export {
+  isRateLimitedError,
+  isRateLimitUnavailableError,
+  RateLimitedError,
+  RateLimitUnavailableError,
+} from './rate-limit-errors.ts';
