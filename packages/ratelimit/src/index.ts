@@ -14,6 +14,15 @@ export type {
 export { createLimiterRegistry } from './limiter-registry.ts';
 export type { LimiterRegistry, LimiterRegistryOptions, LimiterSnapshot } from './limiter-registry.ts';
 
+export { ADAPTIVE_CONCURRENCY_DEFAULTS, createAdaptiveConcurrency } from './adaptive-concurrency.ts';
+export type {
+  AdaptiveConcurrency,
+  AdaptiveConcurrencyEvent,
+  AdaptiveConcurrencyOptions,
+  AdaptiveConcurrencySnapshot,
+  OverloadReason,
+} from './adaptive-concurrency.ts';
+
 export {
   isLimiterStoppedError,
   isQueueFullError,
