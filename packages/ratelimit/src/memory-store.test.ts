@@ -37,15 +37,27 @@ describe('createMemoryRateLimitStore', () => {
     expect(store.take(limit, { requests: 1, tokens: 0 }).allowed).toBe(false);
   });
 
-  it('holds at most maxScopes scopes, forgetting the oldest first', () => {
+  it('holds at most maxScopes scopes, forgetting those not used for the longest first', () => {
     const store = createMemoryRateLimitStore({ now: () => 0, maxScopes: 50 });
+    const victim = [{ scope: 'key:steady', unit: 'requests', limit: 1 } as const];
+    expect(store.take(victim, { requests: 1, tokens: 0 }).allowed).toBe(true);
     for (let index = 0; index < 1000; index += 1) {
       store.take([perMinute(`ip:${index}`)], { requests: 10, tokens: 0 });
       expect(store.size()).toBeLessThanOrEqual(50);
+      // A scope in steady use survives the flood: it is never the least recently used.
+      if (index % 10 === 0) expect(store.take(victim, { requests: 1, tokens: 0 }).allowed).toBe(false);
     }
-    // The newest scopes are still spent; the oldest were forgotten and start whole.
+    // The newest scopes are still spent; the old ones were forgotten and start whole.
     expect(store.take([perMinute('ip:999')], { requests: 1, tokens: 0 }).allowed).toBe(false);
     expect(store.take([perMinute('ip:0')], { requests: 1, tokens: 0 }).allowed).toBe(true);
+  });
+
+  it('never forgets, at the cap, a scope of the take being made', () => {
+    const store = createMemoryRateLimitStore({ now: () => 0, maxScopes: 2 });
+    const limits: RateLimit[] = [perMinute('a'), perMinute('b'), perMinute('c')];
+    store.take(limits, { requests: 10, tokens: 0 });
+    // All three were debited, though only two fit under the cap: the next take of each is refused.
+    for (const limit of limits) expect(store.take([limit], { requests: 1, tokens: 0 }).allowed).toBe(false);
   });
 
   it('keeps a very long scope as a digest: distinct from its neighbours, the same on every take', () => {

@@ -25,6 +25,8 @@ import { boundedScope } from './scope.ts';
 const DEFAULT_MAX_SCOPES = 100_000;
 // Scopes looked at by the incremental sweep on each take: enough to keep up with one new scope per take.
 const SWEEP_PER_TAKE = 2;
+// Scopes compared when one must be forgotten at the cap: the least recently used of them goes (Redis's sampled LRU).
+const EVICTION_SAMPLE = 16;
 
 /**
  * Options of {@link createMemoryRateLimitStore}.
@@ -39,7 +41,9 @@ export interface MemoryRateLimitStoreOptions {
   now?: (() => number) | undefined;
   /**
    * Most scopes held at once. Idle scopes (whose limits have been whole again for a window) are dropped as takes
-   * go by; past the cap, the oldest scope is forgotten, which lets its limits start whole. Default 100 000.
+   * go by; past the cap, a scope not used for a while is forgotten (the least recently used of a sample of 16),
+   * which lets its limits start whole. The scopes of the take being made are never forgotten during it, so a take
+   * of more new scopes than the cap goes over it. Default 100 000.
    */
   maxScopes?: number | undefined;
 }
@@ -82,6 +86,8 @@ interface ScopeEntry {
   readonly counters: Counter[];
   /** Where the entry sits in the sweep list. */
   slot: number;
+  /** The number of the last take (or adjust) that used it: its age for eviction, and "in use now". */
+  usedIn: number;
 }
 
 /**
@@ -101,8 +107,9 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
     throw new RangeError(`maxScopes must be an integer >= 1, got ${maxScopes}`);
   }
 
-  // Insertion order doubles as age order for eviction at the cap.
   const scopes = new Map<string, ScopeEntry>();
+  // Counts takes and adjusts; an entry used by the current one is never swept or evicted under its feet.
+  let operation = 0;
   // The same entries in an array the sweep walks a little on every take. An array, not a Map iterator: stepping an
   // iterator allocates its result objects, and this runs on every request.
   const sweepList: ScopeEntry[] = [];
@@ -123,10 +130,11 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
     if (entry === undefined) {
       if (!create) return undefined;
       if (scopes.size >= maxScopes) evictOne();
-      entry = { key, counters: [], slot: sweepList.length };
+      entry = { key, counters: [], slot: sweepList.length, usedIn: operation };
       scopes.set(key, entry);
       sweepList.push(entry);
     }
+    entry.usedIn = operation;
     const counters = entry.counters;
     for (let index = 0; index < counters.length; index += 1) {
       const counter = counters[index] as Counter;
@@ -139,6 +147,7 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
   }
 
   function isIdle(entry: ScopeEntry, at: number): boolean {
+    if (entry.usedIn === operation) return false;
     const counters = entry.counters;
     for (let index = 0; index < counters.length; index += 1) {
       if ((counters[index] as Counter).forgetAt > at) return false;
@@ -167,15 +176,22 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
   }
 
   function evictOne(): void {
-    // Idle scopes go first; only when the sweep finds none is the oldest live scope forgotten.
+    // Idle scopes go first; only when the sweep finds none is a live scope forgotten: the least recently used of a
+    // sample, so that a flood of new scopes cannot push out (and so reset) the limits of a scope in steady use.
     const before = scopes.size;
     sweep(now(), 64);
     if (scopes.size < before) return;
-    const oldest = scopes.values().next();
-    if (oldest.done !== true) remove(oldest.value);
+    let oldest: ScopeEntry | undefined;
+    for (let step = 0; step < EVICTION_SAMPLE && step < sweepList.length; step += 1) {
+      const entry = sweepList[(sweepIndex + step) % sweepList.length] as ScopeEntry;
+      if (entry.usedIn !== operation && (oldest === undefined || entry.usedIn < oldest.usedIn)) oldest = entry;
+    }
+    if (oldest !== undefined) remove(oldest);
+    sweepIndex += EVICTION_SAMPLE;
   }
 
   function take(limits: readonly RateLimit[], amounts: RateLimitAmounts): StoreTakeResult {
+    operation += 1;
     const at = now();
     sweep(at, SWEEP_PER_TAKE);
     let refusedIndex = -1;
@@ -255,6 +271,7 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
   }
 
   function adjust(limits: readonly RateLimit[], delta: number, at: number): void {
+    operation += 1;
     const current = now();
     for (const limit of limits) {
       const windowMs = limit.windowMs ?? DEFAULT_WINDOW_MS;
