@@ -15,7 +15,14 @@ const MIN_PRIORITY = 0;
 /** Highest (least urgent) priority. */
 const MAX_PRIORITY = 9;
 
-/** Defaults of {@link ConcurrencyLimiterOptions}, exported for docs and admin views. */
+/**
+ * Defaults of {@link ConcurrencyLimiterOptions}, exported for docs and admin views.
+ *
+ * @example
+ * ```ts
+ * console.log(`queue up to ${CONCURRENCY_LIMITER_DEFAULTS.maxQueue} calls by default`);
+ * ```
+ */
 export const CONCURRENCY_LIMITER_DEFAULTS = {
   maxQueue: 1000,
   maxQueueMs: 30_000,
@@ -23,13 +30,41 @@ export const CONCURRENCY_LIMITER_DEFAULTS = {
   name: 'limiter',
 } as const;
 
-/** Frees the slot taken by `acquire`. Calling it again does nothing. */
+/**
+ * Frees the slot taken by `acquire`. Calling it again does nothing.
+ *
+ * @example
+ * ```ts
+ * const release: Release = await limiter.acquire();
+ * try {
+ *   await streamToClient();
+ * } finally {
+ *   release();
+ * }
+ * ```
+ */
 export type Release = () => void;
 
-/** Why a call did not get a slot. */
+/**
+ * Why a call did not get a slot.
+ *
+ * @example
+ * ```ts
+ * limiter.stats().rejected satisfies Record<RejectionReason, number>;
+ * ```
+ */
 export type RejectionReason = 'queue_full' | 'queue_timeout' | 'aborted' | 'stopped';
 
-/** What a limiter reports through `onEvent`, for metrics and logs (the library itself never logs). */
+/**
+ * What a limiter reports through `onEvent`, for metrics and logs (the library itself never logs).
+ *
+ * @example
+ * ```ts
+ * const onEvent = (event: LimiterEvent): void => {
+ *   if (event.type === 'started') metrics.observe('queue_wait_ms', event.waitedMs);
+ * };
+ * ```
+ */
 export type LimiterEvent =
   | { type: 'queued'; limiter: string; priority: number; queued: number }
   | { type: 'started'; limiter: string; priority: number; waitedMs: number; running: number }
@@ -43,7 +78,14 @@ export type LimiterEvent =
       error: unknown;
     };
 
-/** Options of {@link createConcurrencyLimiter}. */
+/**
+ * Options of {@link createConcurrencyLimiter}.
+ *
+ * @example
+ * ```ts
+ * const options: ConcurrencyLimiterOptions = { name: 'ollama', maxConcurrency: 1, maxQueue: 20, maxQueueMs: 60_000 };
+ * ```
+ */
 export interface ConcurrencyLimiterOptions {
   /** Calls allowed in flight at once; an integer >= 1. `1` runs calls strictly one at a time. */
   maxConcurrency: number;
@@ -62,7 +104,14 @@ export interface ConcurrencyLimiterOptions {
   onEvent?: ((event: LimiterEvent) => void) | undefined;
 }
 
-/** Options of one `acquire` or `run` call. */
+/**
+ * Options of one `acquire` or `run` call.
+ *
+ * @example
+ * ```ts
+ * const release = await limiter.acquire({ priority: 0, signal: request.signal } satisfies AcquireOptions);
+ * ```
+ */
 export interface AcquireOptions {
   /** An integer from 0 (most urgent) to 9; lower runs first, FIFO among equals. Default 5. */
   priority?: number | undefined;
@@ -70,7 +119,14 @@ export interface AcquireOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Counters since the limiter was created. */
+/**
+ * Counters since the limiter was created.
+ *
+ * @example
+ * ```ts
+ * const { started, rejected }: LimiterStats = limiter.stats();
+ * ```
+ */
 export interface LimiterStats {
   /** Calls that got a slot. */
   started: number;
@@ -85,6 +141,12 @@ export interface LimiterStats {
 /**
  * A per-deployment concurrency cap with a priority queue in front of it. Create it with
  * {@link createConcurrencyLimiter}.
+ *
+ * @example
+ * ```ts
+ * const limiter: ConcurrencyLimiter = createConcurrencyLimiter({ maxConcurrency: 4 });
+ * limiter.setMaxConcurrency(2);
+ * ```
  */
 export interface ConcurrencyLimiter {
   readonly name: string;
