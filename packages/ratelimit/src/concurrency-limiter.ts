@@ -1,6 +1,6 @@
 import { LimiterStoppedError, QueueFullError, QueueTimeoutError } from './queue-errors.ts';
 
-// Why this is not built on bottleneck (a dependency of this package, kept for the RPM/TPM limits to come):
+// Why this is not built on bottleneck (not a dependency: docs/decisions/2026-12-03-rate-limits.md says why):
 // - bottleneck cannot take a job out of its queue. An aborted or timed-out caller would leave a dead job
 //   that still counts against `highWater`, and that briefly takes a slot when its turn comes.
 // - its `expiration` caps the time a job RUNS, not the time it waits; there is no cap on queue time.
