@@ -389,6 +389,53 @@ describe('createConcurrencyLimiter', () => {
     expect(uncaught).toHaveLength(5);
   });
 
+  it('setMaxConcurrency raising the cap starts queued calls at once, by priority', async () => {
+    const limiter = createConcurrencyLimiter({ maxConcurrency: 1 });
+    await limiter.acquire();
+    const low = track(limiter.acquire({ priority: 9 }));
+    const urgent = track(limiter.acquire({ priority: 0 }));
+    const middle = track(limiter.acquire({ priority: 5 }));
+
+    limiter.setMaxConcurrency(3);
+
+    // Synchronous: the two most urgent waiters hold slots before setMaxConcurrency returns.
+    expect([limiter.maxConcurrency, limiter.running, limiter.queued]).toEqual([3, 3, 1]);
+    await settle();
+    expect([urgent.state, middle.state, low.state]).toEqual(['resolved', 'resolved', 'pending']);
+  });
+
+  it('setMaxConcurrency lowering the cap lets running calls finish and drops no queued call', async () => {
+    const limiter = createConcurrencyLimiter({ maxConcurrency: 3, maxQueueMs: Infinity });
+    const holders = [await limiter.acquire(), await limiter.acquire(), await limiter.acquire()];
+    const waiting = [track(limiter.acquire()), track(limiter.acquire())];
+
+    limiter.setMaxConcurrency(1);
+    expect([limiter.running, limiter.queued]).toEqual([3, 2]);
+
+    // Two releases only bring running down to the new cap: nobody starts yet.
+    holders[0]?.();
+    holders[1]?.();
+    await settle();
+    expect([limiter.running, limiter.queued]).toEqual([1, 2]);
+    expect(waiting.map((call) => call.state)).toEqual(['pending', 'pending']);
+
+    holders[2]?.();
+    await settle();
+    expect([limiter.running, limiter.queued]).toEqual([1, 1]);
+    expect(waiting.map((call) => call.state)).toEqual(['resolved', 'pending']);
+    (waiting[0]?.value as Release)();
+    await settle();
+    expect(waiting[1]?.state).toBe('resolved');
+    expect(limiter.stats().rejected).toEqual({ queue_full: 0, queue_timeout: 0, aborted: 0, stopped: 0 });
+  });
+
+  it('setMaxConcurrency refuses a value that is not an integer >= 1 and keeps the old cap', () => {
+    const limiter = createConcurrencyLimiter({ maxConcurrency: 2 });
+    expect(() => limiter.setMaxConcurrency(0)).toThrow('maxConcurrency must be an integer >= 1, got 0');
+    expect(() => limiter.setMaxConcurrency(2.5)).toThrow(RangeError);
+    expect(limiter.maxConcurrency).toBe(2);
+  });
+
   it('refuses invalid options and priorities with a RangeError', async () => {
     expect(() => createConcurrencyLimiter({ maxConcurrency: 0 })).toThrow(RangeError);
     expect(() => createConcurrencyLimiter({ maxConcurrency: 1.5 })).toThrow(RangeError);

@@ -1,6 +1,6 @@
 import { LimiterStoppedError, QueueFullError, QueueTimeoutError } from './queue-errors.ts';
 
-// Why this is not built on bottleneck (a dependency of this package, kept for the RPM/TPM limits to come):
+// Why this is not built on bottleneck (not a dependency: docs/decisions/2026-12-03-rate-limits.md says why):
 // - bottleneck cannot take a job out of its queue. An aborted or timed-out caller would leave a dead job
 //   that still counts against `highWater`, and that briefly takes a slot when its turn comes.
 // - its `expiration` caps the time a job RUNS, not the time it waits; there is no cap on queue time.
@@ -15,7 +15,14 @@ const MIN_PRIORITY = 0;
 /** Highest (least urgent) priority. */
 const MAX_PRIORITY = 9;
 
-/** Defaults of {@link ConcurrencyLimiterOptions}, exported for docs and admin views. */
+/**
+ * Defaults of {@link ConcurrencyLimiterOptions}, exported for docs and admin views.
+ *
+ * @example
+ * ```ts
+ * console.log(`queue up to ${CONCURRENCY_LIMITER_DEFAULTS.maxQueue} calls by default`);
+ * ```
+ */
 export const CONCURRENCY_LIMITER_DEFAULTS = {
   maxQueue: 1000,
   maxQueueMs: 30_000,
@@ -23,13 +30,41 @@ export const CONCURRENCY_LIMITER_DEFAULTS = {
   name: 'limiter',
 } as const;
 
-/** Frees the slot taken by `acquire`. Calling it again does nothing. */
+/**
+ * Frees the slot taken by `acquire`. Calling it again does nothing.
+ *
+ * @example
+ * ```ts
+ * const release: Release = await limiter.acquire();
+ * try {
+ *   await streamToClient();
+ * } finally {
+ *   release();
+ * }
+ * ```
+ */
 export type Release = () => void;
 
-/** Why a call did not get a slot. */
+/**
+ * Why a call did not get a slot.
+ *
+ * @example
+ * ```ts
+ * limiter.stats().rejected satisfies Record<RejectionReason, number>;
+ * ```
+ */
 export type RejectionReason = 'queue_full' | 'queue_timeout' | 'aborted' | 'stopped';
 
-/** What a limiter reports through `onEvent`, for metrics and logs (the library itself never logs). */
+/**
+ * What a limiter reports through `onEvent`, for metrics and logs (the library itself never logs).
+ *
+ * @example
+ * ```ts
+ * const onEvent = (event: LimiterEvent): void => {
+ *   if (event.type === 'started') metrics.observe('queue_wait_ms', event.waitedMs);
+ * };
+ * ```
+ */
 export type LimiterEvent =
   | { type: 'queued'; limiter: string; priority: number; queued: number }
   | { type: 'started'; limiter: string; priority: number; waitedMs: number; running: number }
@@ -43,7 +78,14 @@ export type LimiterEvent =
       error: unknown;
     };
 
-/** Options of {@link createConcurrencyLimiter}. */
+/**
+ * Options of {@link createConcurrencyLimiter}.
+ *
+ * @example
+ * ```ts
+ * const options: ConcurrencyLimiterOptions = { name: 'ollama', maxConcurrency: 1, maxQueue: 20, maxQueueMs: 60_000 };
+ * ```
+ */
 export interface ConcurrencyLimiterOptions {
   /** Calls allowed in flight at once; an integer >= 1. `1` runs calls strictly one at a time. */
   maxConcurrency: number;
@@ -62,7 +104,14 @@ export interface ConcurrencyLimiterOptions {
   onEvent?: ((event: LimiterEvent) => void) | undefined;
 }
 
-/** Options of one `acquire` or `run` call. */
+/**
+ * Options of one `acquire` or `run` call.
+ *
+ * @example
+ * ```ts
+ * const release = await limiter.acquire({ priority: 0, signal: request.signal } satisfies AcquireOptions);
+ * ```
+ */
 export interface AcquireOptions {
   /** An integer from 0 (most urgent) to 9; lower runs first, FIFO among equals. Default 5. */
   priority?: number | undefined;
@@ -70,7 +119,14 @@ export interface AcquireOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Counters since the limiter was created. */
+/**
+ * Counters since the limiter was created.
+ *
+ * @example
+ * ```ts
+ * const { started, rejected }: LimiterStats = limiter.stats();
+ * ```
+ */
 export interface LimiterStats {
   /** Calls that got a slot. */
   started: number;
@@ -85,9 +141,16 @@ export interface LimiterStats {
 /**
  * A per-deployment concurrency cap with a priority queue in front of it. Create it with
  * {@link createConcurrencyLimiter}.
+ *
+ * @example
+ * ```ts
+ * const limiter: ConcurrencyLimiter = createConcurrencyLimiter({ maxConcurrency: 4 });
+ * limiter.setMaxConcurrency(2);
+ * ```
  */
 export interface ConcurrencyLimiter {
   readonly name: string;
+  /** Calls allowed in flight at once; changed by {@link ConcurrencyLimiter.setMaxConcurrency}. */
   readonly maxConcurrency: number;
   readonly maxQueue: number;
   readonly maxQueueMs: number;
@@ -103,6 +166,13 @@ export interface ConcurrencyLimiter {
   /** `acquire`, then `fn`, then release in `finally`: for calls that are over when `fn` settles. */
   run<T>(fn: () => Promise<T> | T, options?: AcquireOptions): Promise<T>;
   stats(): LimiterStats;
+  /**
+   * Changes `maxConcurrency` while calls run and wait; no queued call is dropped. Raising it starts queued
+   * calls at once (before this returns); lowering it lets running calls finish, and queued calls start only
+   * once fewer than the new cap run. An integer >= 1, else a `RangeError`. It is how an adaptive limit
+   * (`createAdaptiveConcurrency`) steers the limiter.
+   */
+  setMaxConcurrency(maxConcurrency: number): void;
   /** Rejects every queued call with a `LimiterStoppedError`, and every later call too. Running calls go on. */
   stop(): void;
 }
@@ -140,16 +210,14 @@ interface Waiter {
  * ```
  */
 export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): ConcurrencyLimiter {
-  const maxConcurrency = options.maxConcurrency;
+  let maxConcurrency = options.maxConcurrency;
   const maxQueue = options.maxQueue ?? CONCURRENCY_LIMITER_DEFAULTS.maxQueue;
   const maxQueueMs = options.maxQueueMs ?? CONCURRENCY_LIMITER_DEFAULTS.maxQueueMs;
   const name = options.name ?? CONCURRENCY_LIMITER_DEFAULTS.name;
   const now = options.now ?? Date.now;
   const onEvent = options.onEvent;
 
-  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
-    throw new RangeError(`maxConcurrency must be an integer >= 1, got ${maxConcurrency}`);
-  }
+  checkMaxConcurrency(maxConcurrency);
   if (!(Number.isInteger(maxQueue) || maxQueue === Infinity) || maxQueue < 0) {
     throw new RangeError(`maxQueue must be an integer >= 0 or Infinity, got ${maxQueue}`);
   }
@@ -293,6 +361,14 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
     }
   }
 
+  function setMaxConcurrency(next: number): void {
+    checkMaxConcurrency(next);
+    maxConcurrency = next;
+    // Lowering needs nothing more: drain() starts a waiter only while running < maxConcurrency, so the
+    // surplus disappears as running calls release. Raising hands the new slots out now.
+    drain();
+  }
+
   function stop(): void {
     stopped = true;
     for (const queue of queues) {
@@ -303,7 +379,10 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
   // Accessors allowed here (no-restricted-syntax): one per limiter, built at start.
   return {
     name,
-    maxConcurrency,
+    // eslint-disable-next-line no-restricted-syntax -- one per limiter, built at start.
+    get maxConcurrency() {
+      return maxConcurrency;
+    },
     maxQueue,
     maxQueueMs,
     // eslint-disable-next-line no-restricted-syntax -- one per limiter, built at start.
@@ -317,6 +396,13 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions): Co
     acquire,
     run,
     stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
+    setMaxConcurrency,
     stop,
   };
+}
+
+function checkMaxConcurrency(maxConcurrency: number): void {
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
+    throw new RangeError(`maxConcurrency must be an integer >= 1, got ${maxConcurrency}`);
+  }
 }

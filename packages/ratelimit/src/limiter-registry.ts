@@ -1,7 +1,14 @@
 import { createConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { ConcurrencyLimiter, ConcurrencyLimiterOptions } from './concurrency-limiter.ts';
 
-/** Options of {@link createLimiterRegistry}. */
+/**
+ * Options of {@link createLimiterRegistry}.
+ *
+ * @example
+ * ```ts
+ * const options: LimiterRegistryOptions = { optionsFor: (id) => (id === 'ollama' ? { maxConcurrency: 1 } : undefined) };
+ * ```
+ */
 export interface LimiterRegistryOptions {
   /**
    * The options of the limiter for `key`, asked once, on the key's first use. `name` defaults to the key.
@@ -10,7 +17,14 @@ export interface LimiterRegistryOptions {
   optionsFor: (key: string) => ConcurrencyLimiterOptions | undefined;
 }
 
-/** One row of {@link LimiterRegistry.snapshot}, e.g. for `GET /admin/queue`. */
+/**
+ * One row of {@link LimiterRegistry.snapshot}, e.g. for `GET /admin/queue`.
+ *
+ * @example
+ * ```ts
+ * const busiest: LimiterSnapshot | undefined = registry.snapshot().sort((a, b) => b.queued - a.queued)[0];
+ * ```
+ */
 export interface LimiterSnapshot {
   key: string;
   name: string;
@@ -20,7 +34,15 @@ export interface LimiterSnapshot {
   maxQueue: number;
 }
 
-/** One concurrency limiter per key (a deployment id). Create it with {@link createLimiterRegistry}. */
+/**
+ * One concurrency limiter per key (a deployment id). Create it with {@link createLimiterRegistry}.
+ *
+ * @example
+ * ```ts
+ * const registry: LimiterRegistry = createLimiterRegistry({ optionsFor: () => ({ maxConcurrency: 8 }) });
+ * await registry.get('openai').run(() => call());
+ * ```
+ */
 export interface LimiterRegistry {
   /** The limiter for `key`, created on first use from `optionsFor(key)`. */
   get(key: string): ConcurrencyLimiter;

@@ -7,6 +7,13 @@ const LIMITER_STOPPED_MARKER: unique symbol = Symbol.for('gw.error.limiter-stopp
  * The fields every refusal of a concurrency limiter carries. They follow the shape `@gw/retry` and the
  * gateway's error handler understand (`kind`, `status`, `retryable`), without importing `@gw/providers`:
  * a refusal means "this deployment is busy", the same as a vendor's 503.
+ *
+ * @example
+ * ```ts
+ * function statusOf(error: LimiterRefusal): number {
+ *   return error.status; // 503
+ * }
+ * ```
  */
 export interface LimiterRefusal {
   readonly kind: 'overloaded';
@@ -135,6 +142,7 @@ export function isLimiterStoppedError(error: unknown): error is LimiterStoppedEr
   return hasMarker(error, LIMITER_STOPPED_MARKER);
 }
 
-function hasMarker(error: unknown, marker: symbol): boolean {
+/** Whether `error` carries `marker` (a `Symbol.for` key, so the check holds across duplicate installs). */
+export function hasMarker(error: unknown, marker: symbol): boolean {
   return typeof error === 'object' && error !== null && Reflect.get(error, marker) === true;
 }
