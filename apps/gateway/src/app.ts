@@ -25,6 +25,10 @@ import { startHealthProbes, type HealthProbes, type ProbeResult } from './routin
 import { createGatewayRouting, type GatewayRouting } from './routing/gateway-routing.ts';
 import { createModelResolver, type ModelResolver } from './routing/resolve-model.ts';
 import type { SettleHook } from './settle/settle-once.ts';
+import { combineSettleHooks } from './settle/combine-settle-hooks.ts';
+import { warnUnpriced } from './settle/subscribers/warn-unpriced.ts';
+import { createPricing, type Pricing } from './cost/pricing.ts';
+import type { ModelPrice } from '@gw/cost';
 import { reportStartup } from './startup-report.ts';
 import { createUpstreamFetch } from './upstream-fetch.ts';
 
@@ -33,14 +37,16 @@ export interface AppDeps {
   config: GatewayConfig;
   /** Default: a JSON-lines logger on stderr at `config.logging.level`, scrubbing the config's secrets. */
   logger?: Logger;
-  /** Called exactly once per upstream request with its usage; default none. */
-  settle?: SettleHook;
+  /** Called exactly once per request that reached routing, with its outcome (tests, embedders); default none. */
+  settle?: SettleHook | undefined;
   /** `fetch` for the providers; default a keep-alive node:http client (see upstream-fetch.ts). */
   fetch?: typeof globalThis.fetch;
   /** Clock in ms, for `created` in /v1/models. */
   now?: () => number;
   /** For the retry backoff's jitter (tests make it deterministic); default `Math.random`. */
   random?: () => number;
+  /** Prices read from `pricing.catalog` (createServer reads the file). */
+  importedPrices?: readonly ModelPrice[] | undefined;
 }
 
 /** Live state of an app, shared with the server (drain) and the health routes. */
@@ -59,6 +65,8 @@ export interface AppState {
   /** The active probes, when `health.probeIntervalMs` is set. */
   readonly probes: HealthProbes | undefined;
   readonly logger: Logger;
+  /** The prices the gateway bills with. */
+  readonly pricing: Pricing;
   /** The streamed answers in progress: a drain that runs out of time ends them with an error event. */
   readonly streams: OpenStreams;
   /** Releases what the app holds open (pooled upstream sockets); call after the server closed. */
@@ -71,6 +79,17 @@ export interface HealthView {
   breakers: BreakerSnapshot[];
   queues: LimiterSnapshot[];
   probes: ProbeResult[];
+}
+
+/** `targets[].baseModel` by `provider-id/model`, for pricing. */
+function baseModelsOf(config: GatewayConfig): Map<string, string> {
+  const baseModels = new Map<string, string>();
+  for (const model of config.models) {
+    for (const target of model.targets) {
+      if (target.baseModel !== undefined) baseModels.set(`${target.provider}/${target.model}`, target.baseModel);
+    }
+  }
+  return baseModels;
 }
 
 /** The hono app type of the gateway. */
@@ -104,6 +123,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     transport: upstream?.transport,
   });
   const resolver = createModelResolver(config.models, registry, config.providers);
+  const pricing = createPricing(config, { imported: deps.importedPrices, baseModels: baseModelsOf(config) });
   const policies = createDeploymentPolicies(config, logger, deps.random === undefined ? {} : { random: deps.random });
   const routing = createGatewayRouting(config, resolver, logger, {
     attempt: policies.attempt,
@@ -134,6 +154,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const state: AppState = {
     draining: false,
     streams,
+    pricing,
     enabledProviders: registry.enabled.size,
     hasUsableRoute,
     registry,
@@ -172,9 +193,10 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const routeOptions = {
     routing,
     logger,
+    pricing,
     maxJsonDepth: config.server.maxJsonDepth,
     streams,
-    ...(deps.settle === undefined ? {} : { settle: deps.settle }),
+    settle: combineSettleHooks([warnUnpriced(logger), deps.settle]),
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));

@@ -59,8 +59,8 @@ const settled: Array<{ usage: Usage | undefined; outcome: RequestOutcome }> = []
 beforeAll(async () => {
   t = await startTestGateway({
     config: (upstream) => ({ ...defaultTestConfig(upstream), auth: { masterKey: MASTER_KEY } }),
-    settle: (usage, outcome) => {
-      settled.push({ usage, outcome });
+    settle: (outcome) => {
+      settled.push({ usage: outcome.usage, outcome });
     },
   });
 });

@@ -1,4 +1,5 @@
 import { Server } from 'node:http';
+import { importLiteLLMPrices } from '@gw/cost';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps, type AppState, type GatewayApp } from './app.ts';
@@ -55,7 +56,10 @@ function shuttingDown(): GatewayError {
  * process.once('SIGTERM', () => void gateway.drain().then(() => process.exit(0)));
  */
 export async function createServer(options: CreateServerOptions): Promise<GatewayServer> {
-  const { app, state } = createApp(options);
+  const catalog = options.config.pricing.catalog;
+  const importedPrices =
+    options.importedPrices ?? (catalog === undefined ? undefined : await importLiteLLMPrices(catalog));
+  const { app, state } = createApp({ ...options, importedPrices });
   const host = options.host ?? options.config.server.host;
   const port = options.port ?? options.config.server.port;
   const drainTimeoutMs = options.config.server.drainTimeoutMs;

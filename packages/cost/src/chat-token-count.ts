@@ -13,11 +13,15 @@ export interface ChatMessageLike {
   role: string;
   content?: string | readonly ChatContentPart[] | null | undefined;
   name?: string | null | undefined;
-  tool_calls?:
-    | readonly { function?: { name?: string | undefined; arguments?: string | undefined } | undefined }[]
-    | null
-    | undefined;
+  tool_calls?: readonly ChatToolCallLike[] | null | undefined;
   tool_call_id?: string | null | undefined;
+}
+
+/** A tool call of an assistant message: a function call, or a custom tool's free-form input. */
+export interface ChatToolCallLike {
+  type?: string | undefined;
+  function?: { name?: string | undefined; arguments?: string | undefined } | undefined;
+  custom?: { name?: string | undefined; input?: string | undefined } | undefined;
 }
 
 /** A tool definition, OpenAI-shaped. */
@@ -63,7 +67,9 @@ export function countChatWith(countText: (text: string) => number, request: Chat
     else if (content) for (const part of content) total += countPart(countText, part);
     if (message.name) total += countText(message.name) + TOKENS_PER_NAME;
     for (const call of message.tool_calls ?? []) {
-      total += TOOL_CALL_OVERHEAD + countText(call.function?.name ?? '') + countText(call.function?.arguments ?? '');
+      const name = call.function?.name ?? call.custom?.name ?? '';
+      const input = call.function?.arguments ?? call.custom?.input ?? '';
+      total += TOOL_CALL_OVERHEAD + countText(name) + countText(input);
     }
     if (message.tool_call_id) total += countText(message.tool_call_id);
   }

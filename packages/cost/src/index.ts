@@ -35,7 +35,13 @@ export { countChatTokens, encodingForModel, getLoadedTokenizer, loadTokenizer } 
 export type { EncodingName, Tokenizer } from './tokenizer.ts';
 
 export { IMAGE_TOKENS_HIGH, IMAGE_TOKENS_LOW } from './chat-token-count.ts';
-export type { ChatContentPart, ChatCountRequest, ChatMessageLike, ChatToolLike } from './chat-token-count.ts';
+export type {
+  ChatContentPart,
+  ChatCountRequest,
+  ChatMessageLike,
+  ChatToolCallLike,
+  ChatToolLike,
+} from './chat-token-count.ts';
 
 export { estimateChatTokens, estimateOutputTokens, estimateTokens } from './estimate-tokens.ts';
 export type { EstimateFamily, EstimateOptions } from './estimate-tokens.ts';

@@ -191,6 +191,8 @@ const targetSchema = z.strictObject({
   provider: z.string().min(1),
   model: z.string().min(1),
   weight: positiveNumber.default(1),
+  // The model this deployment serves when its name does not say (an Azure deployment, a vLLM served name): priced as it.
+  baseModel: optionalString,
 });
 
 const modelSchema = z.strictObject({
@@ -202,6 +204,37 @@ const modelSchema = z.strictObject({
   contextWindowFallbacks: z.array(z.string().min(1)).default([]),
   contentFilterFallbacks: z.array(z.string().min(1)).default([]),
   timeouts: modelTimeoutsSchema.optional(),
+});
+
+const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'expected a three-letter currency code such as USD or CNY');
+// Decimal currency units per 1M tokens, as vendors publish them.
+const perMillion = z.union([
+  z.number().nonnegative('expected a price of 0 or more'),
+  z.string().regex(/^\d+(?:\.\d+)?$/, 'expected a price such as 0.15'),
+]);
+
+// One pricing.models entry: per 1M tokens, in `currency` (default the reporting currency).
+const priceOverrideSchema = z.strictObject({
+  input: perMillion,
+  output: perMillion.optional(),
+  cachedInput: perMillion.optional(),
+  // Anthropic's 5-minute cache writes (and every vendor's only kind); cacheWrite1h for the 1-hour ones.
+  cacheWrite: perMillion.optional(),
+  cacheWrite1h: perMillion.optional(),
+  reasoning: perMillion.optional(),
+  mode: z.enum(['chat', 'embedding']).optional(),
+  currency: currencyCode.optional(),
+});
+
+const pricingSchema = z.strictObject({
+  // The currency costs are reported, budgeted and stored in.
+  currency: currencyCode.default('USD'),
+  // Units of each other currency per 1 unit of the reporting currency, e.g. { CNY: 7.1 } for USD.
+  rates: z.record(currencyCode, positiveNumber).default({}),
+  // A LiteLLM model_prices_and_context_window.json file, preferred over the built-in catalog.
+  catalog: optionalString,
+  // Overrides, by "provider-id/model" or a bare upstream model name.
+  models: z.record(z.string().min(1), priceOverrideSchema).default({}),
 });
 
 const laterSection = z.preprocess(
@@ -232,7 +265,7 @@ export const gatewayConfigSchema = z
     limits: laterSection,
     budgets: laterSection,
     cache: laterSection,
-    pricing: laterSection,
+    pricing: pricingSchema.prefault({}),
   })
   .superRefine((config, context) => {
     const providerIndex = new Map<string, number>();

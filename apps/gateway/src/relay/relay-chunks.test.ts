@@ -42,7 +42,10 @@ async function relay(
   const settled: OutcomeStatus[] = [];
   const relayed = relayChunks(upstream, first, {
     encoder: openAIChunkEncoder({ includeUsage: options.includeUsage ?? false }),
-    settle: (_usage, status) => void settled.push(status),
+    settle: (input) => {
+      settled.push(input.status);
+      return undefined;
+    },
     signal: new AbortController().signal,
     cancelUpstream: () => undefined,
   });
@@ -84,7 +87,10 @@ describe('relayChunks', () => {
     let cancelled = 0;
     const relayed = relayChunks(upstream, first, {
       encoder: openAIChunkEncoder({ includeUsage: false }),
-      settle: (_usage, status) => void settled.push(status),
+      settle: (input) => {
+        settled.push(input.status);
+        return undefined;
+      },
       signal: new AbortController().signal,
       cancelUpstream: () => void (cancelled += 1),
     });

@@ -2,6 +2,7 @@ import { hasTakeBuffered } from '@gw/stream';
 import type { ChatCompletionChunk, Usage } from '@gw/providers';
 import type { ChunkEncoder } from '@gw/providers/formats';
 import type { Settle } from '../settle/settle-once.ts';
+import { chunkText } from './answer-text.ts';
 
 /** Options for {@link relayChunks}. */
 export interface RelayOptions {
@@ -12,6 +13,8 @@ export interface RelayOptions {
   signal: AbortSignal;
   /** Tears the upstream HTTP call down; called whenever the relay stops before the upstream ended. */
   cancelUpstream: () => void;
+  /** The cost of a usage the vendor reported, written into the chunk that carries it (`usage.cost`). */
+  costOf?: ((usage: Usage) => number | undefined) | undefined;
 }
 
 // A batch stops growing at this size even if more chunks are at hand.
@@ -41,15 +44,21 @@ export function relayChunks(
   first: IteratorResult<ChatCompletionChunk>,
   options: RelayOptions,
 ): AsyncIterableIterator<string, string | undefined> {
-  const { encoder, settle, signal, cancelUpstream } = options;
+  const { encoder, settle, signal, cancelUpstream, costOf } = options;
   const takeBuffered = hasTakeBuffered(upstream) ? () => upstream.takeBuffered() : () => undefined;
   let pending: IteratorResult<ChatCompletionChunk> | undefined = first;
   let usage: Usage | undefined;
+  // What reached the client, for an output estimate should the vendor report no usage.
+  let relayedText = '';
   let finished = false;
 
   const encode = (chunk: ChatCompletionChunk): string => {
-    if (chunk.usage != null) usage = chunk.usage;
-    return encoder.encode(chunk);
+    relayedText += chunkText(chunk);
+    if (chunk.usage == null) return encoder.encode(chunk);
+    usage = chunk.usage;
+    const cost = costOf?.(chunk.usage);
+    // A copy: the chunk stays what the upstream sent.
+    return encoder.encode(cost === undefined ? chunk : { ...chunk, usage: { ...chunk.usage, cost } });
   };
 
   const iterator: AsyncIterableIterator<string, string | undefined> = {
@@ -62,13 +71,13 @@ export function relayChunks(
         } catch (error) {
           finished = true;
           cancelUpstream();
-          settle(usage, signal.aborted ? 'cancelled' : 'failed', error);
+          settle({ status: signal.aborted ? 'cancelled' : 'failed', usage, error, relayedText });
           throw error;
         }
         pending = undefined;
         if (result.done === true) {
           finished = true;
-          settle(usage, 'completed');
+          settle({ status: 'completed', usage, relayedText });
           return { done: true, value: encoder.end() };
         }
         let text = encode(result.value);
@@ -85,7 +94,7 @@ export function relayChunks(
       if (!finished) {
         finished = true;
         cancelUpstream();
-        settle(usage, 'cancelled');
+        settle({ status: 'cancelled', usage, relayedText });
         // Not awaited: a generator mid-read only returns once that read settles (the abort above ends it).
         void Promise.resolve()
           .then(() => upstream.return?.())

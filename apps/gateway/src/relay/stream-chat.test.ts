@@ -180,7 +180,7 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('aborts the upstream request promptly when the client disconnects mid-stream', async () => {
     const settled: RequestOutcome[] = [];
-    const { url, upstream, logs } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    const { url, upstream, logs } = await start({ settle: (outcome) => void settled.push(outcome) });
     upstream.enqueue({
       type: 'chat',
       content: Array.from({ length: 200 }, (_, index) => `w${index}`).join(' '),
@@ -200,7 +200,7 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('treats a client that leaves before the first chunk as a cancellation, not a failure', async () => {
     const settled: RequestOutcome[] = [];
-    const { url, upstream, logs } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    const { url, upstream, logs } = await start({ settle: (outcome) => void settled.push(outcome) });
     upstream.enqueue({ type: 'chat', content: 'too late', delayMs: 5_000 });
     const client = new AbortController();
     const response = postJson(`${url}/v1/chat/completions`, streamBody(), {}, client.signal);
@@ -225,7 +225,9 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('settles a completed stream exactly once with the usage it saw', async () => {
     const settled: Array<{ usage: Usage | undefined; outcome: RequestOutcome }> = [];
-    const { url, upstream } = await start({ settle: (usage, outcome) => void settled.push({ usage, outcome }) });
+    const { url, upstream } = await start({
+      settle: (outcome) => void settled.push({ usage: outcome.usage, outcome }),
+    });
     upstream.enqueue({ type: 'chat', content: 'x y', usage: { prompt_tokens: 9, completion_tokens: 2 } });
     const response = await postJson(`${url}/v1/chat/completions`, streamBody());
     await response.text();
@@ -242,7 +244,7 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('settles a stream that failed mid-way exactly once', async () => {
     const settled: RequestOutcome[] = [];
-    const { url, upstream } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    const { url, upstream } = await start({ settle: (outcome) => void settled.push(outcome) });
     upstream.enqueue({ type: 'chat', content: 'a b c d e f g', cutAfterChunks: 3 });
     const response = await postJson(`${url}/v1/chat/completions`, streamBody());
     await response.text();
@@ -254,7 +256,7 @@ describe('POST /v1/chat/completions (SSE)', () => {
 
   it('ends a stream the upstream cut cleanly (no finish reason, no [DONE]) with an error event, settled failed', async () => {
     const settled: RequestOutcome[] = [];
-    const { url, upstream, logs } = await start({ settle: (_usage, outcome) => void settled.push(outcome) });
+    const { url, upstream, logs } = await start({ settle: (outcome) => void settled.push(outcome) });
     const chunk = (content: string): string =>
       `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}\n\n`;
     upstream.enqueue({

@@ -1,11 +1,13 @@
 import { withIdleTimeout } from '@gw/stream';
-import type { ChatCompletionChunk, ChatCompletionRequest, RouterCallOptions } from '@gw/providers';
+import type { ChatCompletionChunk, ChatCompletionRequest, RouterCallOptions, Usage } from '@gw/providers';
 import type { ChunkEncoder } from '@gw/providers/formats';
 import type { Context } from 'hono';
+import type { Pricing } from '../cost/pricing.ts';
 import { reportError } from '../error-handler.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import type { Logger } from '../observability/logger.ts';
 import { totalTimeoutError } from '../routing/deadline.ts';
+import type { RoutedCall } from '../routes/v1/routed-call.ts';
 import type { Settle } from '../settle/settle-once.ts';
 import type { OpenStreams } from './open-streams.ts';
 import { relayChunks } from './relay-chunks.ts';
@@ -17,12 +19,13 @@ export interface StreamChatOptions {
   provider: {
     chatStream(request: ChatCompletionRequest, options: RouterCallOptions): AsyncIterableIterator<ChatCompletionChunk>;
   };
-  /** Passed to `chatStream` besides the signal (priority, onDeployment). */
-  callOptions?: Omit<RouterCallOptions, 'signal'> | undefined;
+  /** The request's routed call: its call options (priority, the trace), pricing and settle. */
+  call: Pick<RoutedCall, 'callOptions' | 'trace' | 'price' | 'settle'>;
   /** The canonical request, `model` already the upstream name. */
   request: ChatCompletionRequest;
-  settle: Settle;
   logger: Logger;
+  /** For the cost written into the final usage (`usage.cost`). */
+  pricing: Pricing;
   /** A stream that sends nothing for this long is ended with an error event. */
   streamIdleTimeoutMs: number;
   /** The request's total budget (`timeouts.totalMs`): past it the stream ends with a 504 error event. */
@@ -43,10 +46,10 @@ export interface StreamChatOptions {
  * goes through here, whatever its wire format.
  *
  * @example
- * return streamChat(c, { provider: router, request, settle, logger, streamIdleTimeoutMs, encoder, errorEvent });
+ * return streamChat(c, { provider: router, call, request, logger, pricing, streamIdleTimeoutMs, encoder, errorEvent });
  */
 export async function streamChat(c: Context<GatewayEnv>, options: StreamChatOptions): Promise<Response> {
-  const { provider, callOptions, request, logger, streamIdleTimeoutMs, totalTimeoutMs, encoder } = options;
+  const { provider, call, request, logger, pricing, streamIdleTimeoutMs, totalTimeoutMs, encoder } = options;
   const signal = c.req.raw.signal;
   // A stream can end on our side (idle timeout, failure) while the client is still there, so the upstream call
   // gets its own controller, also tripped by the client going away.
@@ -61,12 +64,12 @@ export async function streamChat(c: Context<GatewayEnv>, options: StreamChatOpti
       ? undefined
       : setTimeout(() => upstreamCall.abort(totalTimeoutError(totalTimeoutMs)), totalTimeoutMs);
   const leave = options.streams?.add((reason) => upstreamCall.abort(reason));
-  const settle: Settle = (usage, status, error) => {
+  const settle: Settle = (input) => {
     clearTimeout(deadline);
     leave?.();
-    options.settle(usage, status, error);
+    return call.settle(input);
   };
-  const upstream = withIdleTimeout(provider.chatStream(request, { ...callOptions, signal: upstreamSignal }), {
+  const upstream = withIdleTimeout(provider.chatStream(request, { ...call.callOptions, signal: upstreamSignal }), {
     idleMs: streamIdleTimeoutMs,
     signal: upstreamSignal,
   });
@@ -75,10 +78,16 @@ export async function streamChat(c: Context<GatewayEnv>, options: StreamChatOpti
     first = await upstream.next();
   } catch (error) {
     cancelUpstream();
-    settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
+    settle({ status: signal.aborted ? 'cancelled' : 'failed', error });
     throw error;
   }
-  const relay = relayChunks(upstream, first, { encoder, settle, signal, cancelUpstream });
+  call.trace.firstChunkAt = performance.now();
+  // The usage the client sees carries its cost; the same pricing is what the settle records.
+  const costOf = (usage: Usage): number | undefined => {
+    const cost = call.price(usage);
+    return cost === undefined ? undefined : pricing.toNumber(cost);
+  };
+  const relay = relayChunks(upstream, first, { encoder, settle, signal, cancelUpstream, costOf });
   return writeSse(c, relay, {
     onError: (error) => {
       const clientGone = signal.aborted;

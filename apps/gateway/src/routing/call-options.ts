@@ -1,4 +1,3 @@
-import type { RouterCallOptions, RouterDeployment } from '@gw/providers';
 import type { Context } from 'hono';
 import { GatewayError } from '../gateway-error.ts';
 
@@ -26,26 +25,4 @@ export function priorityOf(c: Context): number {
     });
   }
   return value;
-}
-
-/** Which deployment served a request, filled in by the router as it tries them (the last one tried wins). */
-export interface ServedBy {
-  providerId: string;
-  upstreamModel: string;
-}
-
-/**
- * Router call options for one request: its priority, and `servedBy` kept up to date with the deployment tried last
- * (for settling).
- *
- * @example
- * const servedBy = { providerId: '', upstreamModel: '' };
- * const options = routerCallOptions(priorityOf(c), servedBy);
- */
-export function routerCallOptions(priority: number, servedBy: ServedBy): Omit<RouterCallOptions, 'signal'> {
-  const onDeployment = (deployment: RouterDeployment): void => {
-    servedBy.providerId = deployment.providerId;
-    servedBy.upstreamModel = deployment.model;
-  };
-  return { priority, onDeployment };
 }

@@ -10,6 +10,10 @@ export const anthropicUsageSchema = z.looseObject({
   output_tokens: z.number().nullish(),
   cache_creation_input_tokens: z.number().nullish(),
   cache_read_input_tokens: z.number().nullish(),
+  // How the cache writes split by lifetime (5-minute and 1-hour writes are priced apart).
+  cache_creation: z
+    .looseObject({ ephemeral_5m_input_tokens: z.number().nullish(), ephemeral_1h_input_tokens: z.number().nullish() })
+    .nullish(),
 });
 /** Anthropic token usage. */
 export type AnthropicUsage = z.output<typeof anthropicUsageSchema>;

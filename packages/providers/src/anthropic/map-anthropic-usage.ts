@@ -4,7 +4,8 @@ import type { AnthropicUsage } from './anthropic-api.ts';
 /**
  * Anthropic usage in the canonical shape. Anthropic's `input_tokens` excludes cached tokens, so
  * `prompt_tokens` = input + cache_read + cache_creation; cache reads go to `prompt_tokens_details.cached_tokens`,
- * cache writes to `prompt_tokens_details.cache_creation_tokens` (a gw extension). `output_tokens` already includes
+ * cache writes to `prompt_tokens_details.cache_creation_tokens` (a gw extension), and of them the 1-hour writes to
+ * `cache_creation_1h_tokens` (priced apart from the 5-minute ones). `output_tokens` already includes
  * thinking tokens; Anthropic does not report them apart, so `reasoning_tokens` is left out rather than guessed.
  *
  * @example
@@ -18,10 +19,15 @@ export function toCanonicalUsage(usage: AnthropicUsage): Usage {
   const cacheCreation = usage.cache_creation_input_tokens ?? 0;
   const promptTokens = (usage.input_tokens ?? 0) + cacheRead + cacheCreation;
   const completionTokens = usage.output_tokens ?? 0;
+  const oneHour = usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;
   return {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
-    prompt_tokens_details: { cached_tokens: cacheRead, cache_creation_tokens: cacheCreation },
+    prompt_tokens_details: {
+      cached_tokens: cacheRead,
+      cache_creation_tokens: cacheCreation,
+      ...(oneHour > 0 ? { cache_creation_1h_tokens: oneHour } : {}),
+    },
   };
 }

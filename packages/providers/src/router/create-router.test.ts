@@ -376,10 +376,18 @@ describe('plug-ins, aborts and embeddings', () => {
         }
       },
     });
-    const response = await instance.chat(request('chat'));
+    const attempts: string[] = [];
+    const deployments: string[] = [];
+    const response = await instance.chat(request('chat'), {
+      onAttempt: (deployment) => void attempts.push(deployment.id),
+      onDeployment: (deployment) => void deployments.push(deployment.id),
+    });
     expect(response.model).toBe('a');
     expect(wrapped).toEqual(['standin/a']);
     expect(served()).toEqual(['a', 'a']);
+    // Two upstream calls on one deployment: onAttempt counts the calls, onDeployment the deployments.
+    expect(attempts).toEqual(['standin/a', 'standin/a']);
+    expect(deployments).toEqual(['standin/a']);
     expect(instance.health()[0]).toMatchObject({ calls: 1, failures: 0, cooldownUntil: undefined });
   });
 

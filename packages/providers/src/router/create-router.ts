@@ -148,6 +148,7 @@ export function createRouter(options: RouterOptions): Router {
               ? noRelease
               : await context.acquire(deployment, { priority: callOptions.priority, signal: callSignal });
           try {
+            callOptions.onAttempt?.(deployment);
             const started = context.now();
             const result = await call(deployment, callSignal);
             return { value: result, latencyMs: context.now() - started };

@@ -53,6 +53,7 @@ async function openOn(
             ? noRelease
             : await context.acquire(deployment, { priority: options.priority, signal: callSignal });
         try {
+          options.onAttempt?.(deployment);
           const started = context.now();
           const upstream = deployment.provider.chatStream(
             { ...request, model: deployment.model },

@@ -117,6 +117,11 @@ export interface RouterCallOptions extends CallOptions {
    * answered (or failed last). For accounting: which provider and upstream model served the request.
    */
   onDeployment?: ((deployment: RouterDeployment) => void) | undefined;
+  /**
+   * Told each time a call goes upstream (retries of one deployment included), just before it does: the number of
+   * calls is how many upstream attempts the request cost.
+   */
+  onAttempt?: ((deployment: RouterDeployment) => void) | undefined;
 }
 
 /** One deployment's state, for metrics and admin pages. */

@@ -125,11 +125,18 @@ export function planAnthropic(
   };
 }
 
+// Anthropic's input_tokens counts only what was neither read from nor written to the cache.
 function anthropicUsage(plan: ChatPlan, outputTokens: number) {
+  const cacheRead = plan.usage.prompt_tokens_details.cached_tokens;
+  const writes = plan.usage.cacheWrites;
   return {
-    input_tokens: plan.usage.prompt_tokens,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    input_tokens: plan.usage.prompt_tokens - cacheRead - writes.total,
+    cache_creation_input_tokens: writes.total,
+    cache_read_input_tokens: cacheRead,
+    cache_creation: {
+      ephemeral_5m_input_tokens: writes.total - writes.oneHour,
+      ephemeral_1h_input_tokens: writes.oneHour,
+    },
     output_tokens: outputTokens,
   };
 }

@@ -102,9 +102,19 @@ function stopReasonOf(finishReason: string): string {
   }
 }
 
+// Converse's inputTokens excludes cache reads and writes, reported apart.
 function bedrockUsage(plan: ChatPlan) {
-  const { prompt_tokens: inputTokens, completion_tokens: outputTokens } = plan.usage;
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  const { prompt_tokens: promptTokens, completion_tokens: outputTokens } = plan.usage;
+  const cacheRead = plan.usage.prompt_tokens_details.cached_tokens;
+  const cacheWrite = plan.usage.cacheWrites.total;
+  const inputTokens = promptTokens - cacheRead - cacheWrite;
+  return {
+    inputTokens,
+    outputTokens,
+    totalTokens: promptTokens + outputTokens,
+    ...(cacheRead > 0 ? { cacheReadInputTokens: cacheRead } : {}),
+    ...(cacheWrite > 0 ? { cacheWriteInputTokens: cacheWrite } : {}),
+  };
 }
 
 function toolUseIds(plan: ChatPlan, behaviour: StandInChatBehaviour, sequence: number): string[] {

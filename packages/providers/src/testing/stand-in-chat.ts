@@ -14,6 +14,8 @@ export interface ChatPlan {
   toolCalls: Array<{ id: string; name: string; arguments: string }>;
   finishReason: string;
   usage: StandInUsage;
+  /** Usage on the finish chunk, unasked (Zhipu, Mistral). */
+  usageOnFinish: boolean;
   chunkWords: number;
 }
 
@@ -22,6 +24,8 @@ interface StandInUsage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number; audio_tokens: number };
+  /** Cache writes, for the dialects that report them (not rendered in OpenAI's). */
+  cacheWrites: { total: number; oneHour: number };
   completion_tokens_details: {
     reasoning_tokens: number;
     audio_tokens: number;
@@ -35,12 +39,18 @@ const ECHO_WORDS = 24;
 const ARGUMENT_FRAGMENT_LENGTH = 8;
 
 /** The OpenAI-shaped usage of a planned answer, with every detail OpenAI reports (what each dialect renders from). */
-export function planUsage(promptTokens: number, completionTokens: number, reasoningTokens: number): ChatPlan['usage'] {
+export function planUsage(
+  promptTokens: number,
+  completionTokens: number,
+  reasoningTokens: number,
+  cache: StandInChatBehaviour['usage'] = undefined,
+): ChatPlan['usage'] {
   return {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: cache?.cached_tokens ?? 0, audio_tokens: 0 },
+    cacheWrites: { total: cache?.cache_write_tokens ?? 0, oneHour: cache?.cache_write_1h_tokens ?? 0 },
     completion_tokens_details: {
       reasoning_tokens: reasoningTokens,
       audio_tokens: 0,
@@ -48,6 +58,12 @@ export function planUsage(promptTokens: number, completionTokens: number, reason
       rejected_prediction_tokens: 0,
     },
   };
+}
+
+/** The usage as OpenAI writes it (cache writes are not an OpenAI field). */
+function openAIUsage(plan: ChatPlan): Omit<StandInUsage, 'cacheWrites'> {
+  const { cacheWrites: _cacheWrites, ...usage } = plan.usage;
+  return usage;
 }
 
 function defaultContent(messages: unknown[]): string {
@@ -111,7 +127,8 @@ export function planChat(body: unknown, behaviour: StandInChatBehaviour, sequenc
     reasoning,
     toolCalls,
     finishReason: behaviour.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
-    usage: planUsage(promptTokens, completionTokens, reasoningTokens),
+    usage: planUsage(promptTokens, completionTokens, reasoningTokens, behaviour.usage),
+    usageOnFinish: behaviour.usageOnFinishChunk === true,
     chunkWords: Math.max(1, Math.floor(behaviour.chunkWords ?? 1)),
   };
 }
@@ -138,7 +155,7 @@ export function chatCompletionJson(plan: ChatPlan): string {
     created: plan.created,
     model: plan.model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: plan.finishReason }],
-    usage: plan.usage,
+    usage: openAIUsage(plan),
     service_tier: 'default',
     system_fingerprint: 'fp_standin',
   });
@@ -194,7 +211,12 @@ export function* chatStreamFrames(plan: ChatPlan): Generator<string> {
       yield choice(`{"tool_calls":[{"index":${index},"function":{"arguments":${JSON.stringify(fragment)}}}]}`);
     }
   }
+  if (plan.usageOnFinish) {
+    yield `${head}{"index":0,"delta":{},"finish_reason":${JSON.stringify(plan.finishReason)}}],"usage":${JSON.stringify(openAIUsage(plan))}}\n\n`;
+    yield DONE_FRAME;
+    return;
+  }
   yield choice('{}', JSON.stringify(plan.finishReason));
-  if (plan.includeUsage) yield `${head}],"usage":${JSON.stringify(plan.usage)}}\n\n`;
+  if (plan.includeUsage) yield `${head}],"usage":${JSON.stringify(openAIUsage(plan))}}\n\n`;
   yield DONE_FRAME;
 }

@@ -147,7 +147,8 @@ export function planGeminiChat(
     reasoning: behaviour.reasoning,
     toolCalls,
     finishReason: behaviour.finishReason ?? 'stop',
-    usage: planUsage(promptTokens, completionTokens, reasoningTokens),
+    usage: planUsage(promptTokens, completionTokens, reasoningTokens, behaviour.usage),
+    usageOnFinish: false,
     chunkWords: Math.max(1, Math.floor(behaviour.chunkWords ?? 1)),
   };
 }
@@ -160,6 +161,8 @@ function usageMetadata(plan: ChatPlan): Record<string, number> {
     totalTokenCount: plan.usage.total_tokens,
   };
   if (thoughts > 0) metadata['thoughtsTokenCount'] = thoughts;
+  const cached = plan.usage.prompt_tokens_details.cached_tokens;
+  if (cached > 0) metadata['cachedContentTokenCount'] = cached;
   return metadata;
 }
 

@@ -26,8 +26,26 @@ export interface StandInChatBehaviour {
   reasoning?: string;
   /** Default: `tool_calls` when there are tool calls, else `stop`. */
   finishReason?: string;
-  /** Default: word counts of the prompt and of the answer. */
-  usage?: { prompt_tokens: number; completion_tokens: number };
+  /**
+   * Default: word counts of the prompt and of the answer. `prompt_tokens` counts every input token, cache reads and
+   * writes included (OpenAI's convention); each dialect renders the cache counts its own way (OpenAI
+   * `prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens` / `cache_creation_input_tokens`,
+   * Gemini `cachedContentTokenCount`, Bedrock `cacheReadInputTokens` / `cacheWriteInputTokens`).
+   */
+  usage?: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    /** Prompt tokens read from the vendor's cache. */
+    cached_tokens?: number;
+    /** Prompt tokens written to the cache (Anthropic, Bedrock); of them `cache_write_1h_tokens` for 1 hour. */
+    cache_write_tokens?: number;
+    cache_write_1h_tokens?: number;
+  };
+  /**
+   * Stream: put the usage on the finish chunk whether or not the client asked for `include_usage`, as Zhipu and
+   * Mistral do (no usage-only chunk then).
+   */
+  usageOnFinishChunk?: boolean;
   /** Wait this long before sending the response headers. */
   delayMs?: number;
   /** Wait this long between stream chunks. Without it chunks are written back to back (batched into larger writes). */

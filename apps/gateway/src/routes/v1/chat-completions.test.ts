@@ -201,12 +201,20 @@ describe('POST /v1/chat/completions (JSON)', () => {
   });
 
   it('sends an answer used as it came in the text the upstream sent, and a changed one re-serialised', async () => {
-    const { url, upstream } = await start();
+    // An unpriced model: a priced answer gets usage.cost, so it is serialised anew (see the cost tests).
+    const { url, upstream } = await start({
+      config: (standIn) => ({
+        providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: standIn.baseUrl }],
+        models: [{ name: 'chat', targets: [{ provider: 'up', model: 'my-own-finetune' }] }],
+        retry: { maxRetries: 0 },
+      }),
+    });
     const wire =
       '{"vendor_extra":{"a":1}, "id":"r1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi \\u00e9"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}';
     upstream.enqueue({ type: 'raw', headers: { 'content-type': 'application/json' }, body: wire });
     const same = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
     expect(same.status).toBe(200);
+    expect(same.headers.get('x-gw-cost')).toBe('unpriced');
     expect(await same.text()).toBe(wire);
 
     upstream.enqueue({
@@ -244,7 +252,9 @@ describe('POST /v1/chat/completions (JSON)', () => {
 
   it('calls the settle hook exactly once with the usage of a JSON answer', async () => {
     const settled: Array<{ usage: Usage | undefined; outcome: RequestOutcome }> = [];
-    const { url, upstream } = await start({ settle: (usage, outcome) => void settled.push({ usage, outcome }) });
+    const { url, upstream } = await start({
+      settle: (outcome) => void settled.push({ usage: outcome.usage, outcome }),
+    });
     upstream.enqueue({ type: 'chat', content: 'one two three', usage: { prompt_tokens: 11, completion_tokens: 3 } });
     const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'), { 'x-request-id': 'req-json-1' });
     await response.json();
@@ -262,7 +272,9 @@ describe('POST /v1/chat/completions (JSON)', () => {
 
   it('settles a failed upstream call once, without usage', async () => {
     const settled: Array<{ usage: Usage | undefined; outcome: RequestOutcome }> = [];
-    const { url, upstream } = await start({ settle: (usage, outcome) => void settled.push({ usage, outcome }) });
+    const { url, upstream } = await start({
+      settle: (outcome) => void settled.push({ usage: outcome.usage, outcome }),
+    });
     upstream.enqueue({ type: 'error', status: 500 });
     const response = await postJson(`${url}/v1/chat/completions`, chatBody('chat'));
     expect(response.status).toBe(502);
@@ -278,7 +290,7 @@ describe('POST /v1/chat/completions (JSON)', () => {
         providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: standIn.baseUrl }],
         models: [{ name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] }],
       }),
-      settle: (_usage, outcome) => void settled.push(outcome),
+      settle: (outcome) => void settled.push(outcome),
     });
     upstream.enqueue({ type: 'chat', content: 'too late', delayMs: 5_000 });
     const client = new AbortController();

@@ -1,8 +1,11 @@
+import { estimateChatTokens } from '@gw/cost';
 import { chatCompletionRequestSchema, rawResponseJson } from '@gw/providers';
 import { openAIChunkEncoder } from '@gw/providers/formats';
 import type { Handler } from 'hono';
+import { setCostHeaders, withCost } from '../../cost/usage-cost.ts';
 import { errorEvent } from '../../error-handler.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
+import { answerText } from '../../relay/answer-text.ts';
 import { streamChat } from '../../relay/stream-chat.ts';
 import { writeJson } from '../../relay/write-response.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
@@ -10,20 +13,25 @@ import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-c
 
 /**
  * `POST /v1/chat/completions`: validate, route the model (alias or `provider-id/model`: strategy, retries, breaker,
- * queue, fallbacks), call it with a signal that aborts when the client disconnects, and answer JSON or SSE. For
- * streams the first chunk is pulled before any header is sent, so an upstream refusal is still a normal JSON
- * error with the right status.
+ * queue, fallbacks), call it with a signal that aborts when the client disconnects, and answer JSON or SSE with
+ * what it cost (`usage.cost`, `x-gw-cost`). For streams the first chunk is pulled before any header is sent, so an
+ * upstream refusal is still a normal JSON error with the right status.
  *
  * @example
- * app.post('/v1/chat/completions', chatCompletions({ routing, logger }));
+ * app.post('/v1/chat/completions', chatCompletions({ routing, logger, pricing, maxJsonDepth: 64 }));
  */
 export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
-  const { routing, logger, settle: hook, maxJsonDepth, streams } = options;
+  const { logger, pricing } = options;
 
   return async function chatCompletionsHandler(c) {
-    const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text(), maxJsonDepth));
+    const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text(), options.maxJsonDepth));
     const stream = request.stream === true;
-    const call = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream });
+    const call = beginRoutedCall(c, options, {
+      endpoint: 'chat',
+      model: request.model,
+      stream,
+      estimatePromptTokens: (vendor) => estimateChatTokens(request, { vendor }),
+    });
     const { router, model, streamIdleMs, totalMs } = call.routed;
     request.model = model;
 
@@ -31,23 +39,29 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
       const response = await callWithinBudget(c, call, (signal) =>
         router.chat(request, { ...call.callOptions, signal }),
       );
-      call.settle(response.usage ?? undefined, 'completed');
-      return writeJson(c, rawResponseJson(response) ?? JSON.stringify(response));
+      const usage = response.usage ?? undefined;
+      const outcome = call.settle({ status: 'completed', usage, relayedText: answerText(response) });
+      setCostHeaders(c, outcome, pricing);
+      const cost = usage === undefined ? undefined : outcome?.cost;
+      // The upstream's own text when the answer is as it came: no second serialisation.
+      if (cost === undefined || usage === undefined)
+        return writeJson(c, rawResponseJson(response) ?? JSON.stringify(response));
+      return writeJson(c, JSON.stringify({ ...response, usage: withCost(usage, cost, pricing) }));
     }
 
     // Read before the call: the provider adds include_usage upstream for its own billing.
     const encoder = openAIChunkEncoder({ includeUsage: request.stream_options?.include_usage === true });
     return streamChat(c, {
       provider: router,
-      callOptions: call.callOptions,
+      call,
       request,
-      settle: call.settle,
       logger,
+      pricing,
       streamIdleTimeoutMs: streamIdleMs,
       totalTimeoutMs: totalMs,
-      streams,
       encoder,
       errorEvent,
+      streams: options.streams,
     });
   };
 }

@@ -24,7 +24,7 @@ describe('POST /v1/embeddings', () => {
     const settled: Array<{ usage: Usage | undefined; outcome: RequestOutcome }> = [];
     const { url, upstream } = await start({
       config: embedConfig,
-      settle: (usage, outcome) => void settled.push({ usage, outcome }),
+      settle: (outcome) => void settled.push({ usage: outcome.usage, outcome }),
     });
     const response = await client(url).embeddings.create({
       model: 'embed',

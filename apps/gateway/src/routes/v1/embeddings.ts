@@ -1,36 +1,58 @@
-import { embeddingRequestSchema } from '@gw/providers';
+import { estimateTokens } from '@gw/cost';
+import { embeddingRequestSchema, type EmbeddingRequest } from '@gw/providers';
 import type { Handler } from 'hono';
+import { setCostHeaders } from '../../cost/usage-cost.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import { writeJson } from '../../relay/write-response.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
 import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-call.ts';
 
+/** The text of an embeddings input, for an estimate (token arrays count as they are). */
+function inputTokens(input: EmbeddingRequest['input'], vendor: string | undefined): number {
+  const items: unknown[] = Array.isArray(input) ? input : [input];
+  let tokens = 0;
+  for (const item of items) {
+    if (typeof item === 'string') tokens += estimateTokens(item, vendor === undefined ? undefined : { vendor });
+    else if (typeof item === 'number') tokens += 1;
+    else if (Array.isArray(item)) tokens += item.length;
+  }
+  return tokens;
+}
+
 /**
  * `POST /v1/embeddings`: validate (OpenAI shape), route the model (alias or `provider-id/model`), call the
- * provider's `embed` with a signal that aborts when the client disconnects, answer the OpenAI embeddings response,
- * and settle once with its usage (`completion_tokens: 0`).
+ * provider's `embed` with a signal that aborts when the client disconnects, answer the OpenAI embeddings response
+ * with its cost (`usage.cost`, `x-gw-cost`), and settle once with its usage (input tokens only).
  *
  * @example
- * app.post('/v1/embeddings', embeddings({ routing, logger }));
+ * app.post('/v1/embeddings', embeddings({ routing, logger, pricing, maxJsonDepth: 64 }));
  */
 export function embeddings(options: RouteOptions): Handler<GatewayEnv> {
-  const { routing, logger, settle: hook, maxJsonDepth } = options;
+  const { pricing } = options;
 
   return async function embeddingsHandler(c) {
-    const request = parseRequest(embeddingRequestSchema, parseJsonBody(await c.req.text(), maxJsonDepth));
-    const call = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream: false });
+    const request = parseRequest(embeddingRequestSchema, parseJsonBody(await c.req.text(), options.maxJsonDepth));
+    const call = beginRoutedCall(c, options, {
+      endpoint: 'embeddings',
+      model: request.model,
+      stream: false,
+      estimatePromptTokens: (vendor) => inputTokens(request.input, vendor),
+    });
     const { router, model } = call.routed;
     request.model = model;
     const response = await callWithinBudget(c, call, (signal) =>
       router.embed(request, { ...call.callOptions, signal }),
     );
-    const usage = response.usage;
-    // The settle hook takes chat usage; an embedding has input tokens only.
-    const settled =
-      usage == null
+    const reported = response.usage;
+    // The settle takes chat usage; an embedding has input tokens only.
+    const usage =
+      reported == null
         ? undefined
-        : { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens };
-    call.settle(settled, 'completed');
-    return writeJson(c, JSON.stringify(response));
+        : { prompt_tokens: reported.prompt_tokens, completion_tokens: 0, total_tokens: reported.total_tokens };
+    const outcome = call.settle({ status: 'completed', usage });
+    setCostHeaders(c, outcome, pricing);
+    const cost = outcome?.cost;
+    if (cost === undefined || reported == null) return writeJson(c, JSON.stringify(response));
+    return writeJson(c, JSON.stringify({ ...response, usage: { ...reported, cost: pricing.toNumber(cost) } }));
   };
 }

@@ -32,7 +32,7 @@ const settled: Array<{ usage: Usage | undefined; outcome: RequestOutcome }> = []
 beforeAll(async () => {
   t = await startTestGateway({
     config: (upstream) => ({ ...defaultTestConfig(upstream), auth: { masterKey: MASTER_KEY } }),
-    settle: (usage, outcome) => void settled.push({ usage, outcome }),
+    settle: (outcome) => void settled.push({ usage: outcome.usage, outcome }),
   });
 });
 afterAll(async () => {
@@ -396,7 +396,14 @@ describe('/v1/messages raw wire', () => {
     expect(events.at(-2)?.[1]).toEqual({
       type: 'message_delta',
       delta: { stop_reason: 'end_turn', stop_sequence: null },
-      usage: { input_tokens: 21, output_tokens: 9, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+      // The cost of gpt-4o-mini at $0.15 / $0.60 per 1M tokens, in the reporting currency.
+      usage: {
+        input_tokens: 21,
+        output_tokens: 9,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 0,
+        cost: (21 * 0.15 + 9 * 0.6) / 1e6,
+      },
     });
     expect(events.at(-1)?.[1]).toEqual({ type: 'message_stop' });
   });

@@ -1,3 +1,4 @@
+import { estimateChatTokens } from '@gw/cost';
 import {
   anthropicMessageId,
   anthropicMessagesRequestSchema,
@@ -7,7 +8,9 @@ import {
 } from '@gw/providers/formats';
 import type { Handler } from 'hono';
 import { anthropicErrorEventOf } from '../../anthropic-error.ts';
+import { setCostHeaders, withCost } from '../../cost/usage-cost.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
+import { answerText } from '../../relay/answer-text.ts';
 import { streamChat } from '../../relay/stream-chat.ts';
 import { writeJson } from '../../relay/write-response.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
@@ -16,49 +19,64 @@ import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-c
 /**
  * `POST /v1/messages`: the Anthropic Messages API in front of any target. Validates the Anthropic request, converts
  * it to the canonical request (`@gw/providers/formats`), routes `model` like chat completions do (alias or
- * `provider-id/model`), and answers an Anthropic `Message` or Anthropic's SSE event sequence. Streams go through the
- * same relay as chat completions; errors answer in Anthropic's envelope (see anthropic-error.ts).
+ * `provider-id/model`), and answers an Anthropic `Message` or Anthropic's SSE event sequence, with the cost in
+ * `usage.cost` (and `x-gw-cost` on JSON answers). Streams go through the same relay as chat completions; errors
+ * answer in Anthropic's envelope (see anthropic-error.ts).
  *
  * @example
- * app.post('/v1/messages', messages({ routing, logger }));
+ * app.post('/v1/messages', messages({ routing, logger, pricing, maxJsonDepth: 64 }));
  */
 export function messages(options: RouteOptions): Handler<GatewayEnv> {
-  const { routing, logger, settle: hook, maxJsonDepth, streams } = options;
+  const { logger, pricing } = options;
 
   return async function messagesHandler(c) {
     const anthropicRequest = parseRequest(
       anthropicMessagesRequestSchema,
-      parseJsonBody(await c.req.text(), maxJsonDepth),
+      parseJsonBody(await c.req.text(), options.maxJsonDepth),
     );
     const requestedModel = anthropicRequest.model;
     const stream = anthropicRequest.stream === true;
-    const call = beginRoutedCall(c, { routing, logger, hook, model: requestedModel, stream });
+    // The canonical request depends on where the model is routed; the estimate reads it once it exists.
+    const converted: { request?: ReturnType<typeof fromAnthropicRequest> } = {};
+    const call = beginRoutedCall(c, options, {
+      endpoint: 'messages',
+      model: requestedModel,
+      stream,
+      estimatePromptTokens: (vendor) =>
+        converted.request === undefined ? 0 : estimateChatTokens(converted.request, { vendor }),
+    });
     const { router, model, kinds, streamIdleMs, totalMs } = call.routed;
     // Anthropic-only fields (thinking, top_k, cache_control) are kept only when every possible target is Anthropic.
     const nativeAnthropic = kinds.size === 1 && kinds.has('anthropic');
-    const request = fromAnthropicRequest(anthropicRequest, { nativeAnthropic });
-    request.model = model;
+    const canonical = fromAnthropicRequest(anthropicRequest, { nativeAnthropic });
+    canonical.model = model;
+    converted.request = canonical;
     const id = anthropicMessageId();
 
     if (!stream) {
       const response = await callWithinBudget(c, call, (signal) =>
-        router.chat(request, { ...call.callOptions, signal }),
+        router.chat(canonical, { ...call.callOptions, signal }),
       );
-      call.settle(response.usage ?? undefined, 'completed');
-      return writeJson(c, JSON.stringify(toAnthropicResponse(response, { id, model: requestedModel })));
+      const usage = response.usage ?? undefined;
+      const outcome = call.settle({ status: 'completed', usage, relayedText: answerText(response) });
+      setCostHeaders(c, outcome, pricing);
+      const cost = usage === undefined ? undefined : outcome?.cost;
+      const answered =
+        cost === undefined || usage === undefined ? response : { ...response, usage: withCost(usage, cost, pricing) };
+      return writeJson(c, JSON.stringify(toAnthropicResponse(answered, { id, model: requestedModel })));
     }
 
     return streamChat(c, {
       provider: router,
-      callOptions: call.callOptions,
-      request,
-      settle: call.settle,
+      call,
+      request: canonical,
       logger,
+      pricing,
       streamIdleTimeoutMs: streamIdleMs,
       totalTimeoutMs: totalMs,
-      streams,
       encoder: anthropicStreamEncoder({ id, model: requestedModel }),
       errorEvent: anthropicErrorEventOf,
+      streams: options.streams,
     });
   };
 }

@@ -1,65 +1,79 @@
-import type { RouterCallOptions } from '@gw/providers';
+import type { ProviderKind, RouterCallOptions, Usage } from '@gw/providers';
 import type { Context } from 'hono';
+import type { Pricing, RequestCost } from '../../cost/pricing.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { OpenStreams } from '../../relay/open-streams.ts';
-import { priorityOf, routerCallOptions } from '../../routing/call-options.ts';
+import { priorityOf } from '../../routing/call-options.ts';
 import { startDeadline } from '../../routing/deadline.ts';
 import type { GatewayRouting, RoutedModel } from '../../routing/gateway-routing.ts';
-import { settleOnce, type Settle, type SettleHook } from '../../settle/settle-once.ts';
+import {
+  createSettle,
+  startTrace,
+  type Endpoint,
+  type RequestTrace,
+  type Settle,
+  type SettleHook,
+} from '../../settle/settle-once.ts';
 
 /** What a route that calls upstream needs (chat completions, messages, embeddings); all of it built once at start. */
 export interface RouteOptions {
   routing: GatewayRouting;
   logger: Logger;
-  settle?: SettleHook;
+  pricing: Pricing;
+  settle?: SettleHook | undefined;
   /** Request bodies nesting deeper are refused (`server.maxJsonDepth`). */
   maxJsonDepth: number;
   /** The streams in progress (for the drain). */
   streams?: OpenStreams | undefined;
 }
 
-/** One request's way to the upstream: where it is routed, its call options and its settle. */
+/** One request's way to the upstream: where it is routed, its call options, its pricing and its settle. */
 export interface RoutedCall {
   readonly routed: RoutedModel;
-  /** Priority and the record of the deployment tried (no signal: each call adds its own). */
+  /** Priority and the trace of the deployments tried (no signal: each call adds its own). */
   readonly callOptions: Omit<RouterCallOptions, 'signal'>;
+  readonly trace: RequestTrace;
+  /** The cost of `usage` on the deployment that answered (remembered for the settle); `undefined`: unpriced. */
+  readonly price: (usage: Usage) => RequestCost | undefined;
   readonly settle: Settle;
 }
 
-/** What {@link beginRoutedCall} needs to know about the route. */
+/** What {@link beginRoutedCall} needs to know about the request. */
 export interface RoutedCallOptions {
-  routing: GatewayRouting;
-  logger: Logger;
-  hook: SettleHook | undefined;
+  endpoint: Endpoint;
   /** The model the client named. */
   model: string;
   stream: boolean;
+  /** The prompt's tokens, estimated from the request; called only when the vendor reports no usage. */
+  estimatePromptTokens: (vendor: ProviderKind | undefined) => number;
 }
 
 /**
  * Routes the model the client named (404 / 503 when it cannot be served), reads the `x-gw-priority` header, and
- * binds the settle hook to the request. The settled outcome names the deployment that served (or failed last),
- * read when settling, since the router decides it call by call.
+ * binds pricing and the settle hook to the request. The settled outcome names the deployment that served (or
+ * failed last), read when settling, since the router decides it call by call.
  *
  * @example
- * const { routed, callOptions, settle } = beginRoutedCall(c, { routing, logger, hook, model: request.model, stream: false });
+ * const call = beginRoutedCall(c, options, { endpoint: 'chat', model: request.model, stream: false, estimatePromptTokens });
  */
-export function beginRoutedCall(c: Context<GatewayEnv>, options: RoutedCallOptions): RoutedCall {
+export function beginRoutedCall(c: Context<GatewayEnv>, route: RouteOptions, options: RoutedCallOptions): RoutedCall {
   const priority = priorityOf(c);
-  const routed = options.routing.route(options.model);
-  // The router fills in the deployment as it tries them; the outcome is read when settling (plain fields: see
-  // eslint.config.js for why not getters).
-  const outcome = {
+  const routed = route.routing.route(options.model);
+  const { trace, callOptions } = startTrace(options.model, priority);
+  const { price, settle } = createSettle({
+    hook: route.settle,
+    logger: route.logger,
+    pricing: route.pricing,
     requestId: c.get('requestId'),
+    endpoint: options.endpoint,
     model: options.model,
-    providerId: '',
-    upstreamModel: '',
     stream: options.stream,
-  };
-  const callOptions = routerCallOptions(priority, outcome);
-  const settle = settleOnce(options.hook, options.logger, outcome);
-  return { routed, callOptions, settle };
+    keyId: undefined,
+    trace,
+    estimatePromptTokens: options.estimatePromptTokens,
+  });
+  return { routed, callOptions, trace, price, settle };
 }
 
 /**
@@ -80,7 +94,7 @@ export async function callWithinBudget<T>(
     return await run(deadline.signal);
   } catch (caught) {
     const error = deadline.expired() ? deadline.error() : caught;
-    call.settle(undefined, signal.aborted ? 'cancelled' : 'failed', error);
+    call.settle({ status: signal.aborted ? 'cancelled' : 'failed', error });
     throw error;
   } finally {
     deadline.clear();

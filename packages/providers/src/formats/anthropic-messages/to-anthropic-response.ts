@@ -7,6 +7,8 @@ export interface AnthropicUsage {
   output_tokens: number;
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
+  /** What the request cost, in the gateway's reporting currency, when the canonical usage carries one. */
+  cost?: number;
 }
 
 /** Anthropic's `stop_reason`. */
@@ -47,7 +49,8 @@ function count(value: unknown): number {
 /**
  * Canonical usage → Anthropic usage: canonical `prompt_tokens` counts every input token, Anthropic's
  * `input_tokens` only those neither read from nor written to the cache, so
- * `input_tokens = prompt_tokens − cached_tokens − cache_creation_tokens`.
+ * `input_tokens = prompt_tokens − cached_tokens − cache_creation_tokens`. A numeric `cost` (a gateway's price of
+ * the request) passes through.
  *
  * @example
  * toAnthropicUsage({ prompt_tokens: 100, completion_tokens: 5, total_tokens: 105, prompt_tokens_details: { cached_tokens: 60 } });
@@ -58,11 +61,13 @@ export function toAnthropicUsage(usage: Usage | null | undefined): AnthropicUsag
     return { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
   const cacheRead = count(usage.prompt_tokens_details?.cached_tokens);
   const cacheCreation = count(usage.prompt_tokens_details?.['cache_creation_tokens']);
+  const cost: unknown = usage['cost'];
   return {
     input_tokens: Math.max(0, usage.prompt_tokens - cacheRead - cacheCreation),
     output_tokens: usage.completion_tokens,
     cache_read_input_tokens: cacheRead,
     cache_creation_input_tokens: cacheCreation,
+    ...(typeof cost === 'number' ? { cost } : {}),
   };
 }
 
