@@ -18,7 +18,7 @@ import { live, ready } from './routes/health.ts';
 import { messages } from './routes/v1/messages.ts';
 import { listModels } from './routes/v1/models.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
-import type { DeploymentHealth } from '@gw/providers';
+import type { DeploymentHealth, RouterDeployment, RouterEvent } from '@gw/providers';
 import type { LimiterSnapshot } from '@gw/ratelimit';
 import { createDeploymentPolicies, type BreakerSnapshot } from './routing/deployment-policies.ts';
 import { startHealthProbes, type HealthProbes, type ProbeResult } from './routing/health-probes.ts';
@@ -28,6 +28,9 @@ import type { SettleHook } from './settle/settle-once.ts';
 import { combineSettleHooks } from './settle/combine-settle-hooks.ts';
 import { warnUnpriced } from './settle/subscribers/warn-unpriced.ts';
 import { createPricing, type Pricing } from './cost/pricing.ts';
+import { createGatewayMetrics } from './observability/metrics.ts';
+import { metricsRoute } from './routes/metrics.ts';
+import type { LimiterEvent } from '@gw/ratelimit';
 import type { ModelPrice } from '@gw/cost';
 import { reportStartup } from './startup-report.ts';
 import { createUpstreamFetch } from './upstream-fetch.ts';
@@ -124,10 +127,32 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   });
   const resolver = createModelResolver(config.models, registry, config.providers);
   const pricing = createPricing(config, { imported: deps.importedPrices, baseModels: baseModelsOf(config) });
-  const policies = createDeploymentPolicies(config, logger, deps.random === undefined ? {} : { random: deps.random });
+  // Read at scrape time; `routing` and `policies` exist by then.
+  const metrics = config.metrics.enabled
+    ? createGatewayMetrics(config, {
+        breakers: () => policies.breakers(),
+        queues: () => routing.limiters.snapshot(),
+      })
+    : undefined;
+  const policies = createDeploymentPolicies(config, logger, {
+    ...(deps.random === undefined ? {} : { random: deps.random }),
+    ...(metrics === undefined
+      ? {}
+      : { onRetry: (deployment: RouterDeployment) => metrics.retried(deployment.providerId) }),
+  });
   const routing = createGatewayRouting(config, resolver, logger, {
     attempt: policies.attempt,
     onForget: policies.forget,
+    ...(metrics === undefined
+      ? {}
+      : {
+          onRouterEvent: (event: RouterEvent) => {
+            if (event.type === 'fallback') metrics.fellBack(event.from, event.to);
+          },
+          onLimiterEvent: (providerId: string, event: LimiterEvent) => {
+            if (event.type === 'started') metrics.queueWaited(providerId, event.waitedMs / 1000);
+          },
+        }),
   });
   const probes =
     config.health.probeIntervalMs === undefined
@@ -196,7 +221,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     pricing,
     maxJsonDepth: config.server.maxJsonDepth,
     streams,
-    settle: combineSettleHooks([warnUnpriced(logger), deps.settle]),
+    settle: combineSettleHooks([warnUnpriced(logger), metrics?.settled, deps.settle]),
+    onStart: metrics?.requestStarted,
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));
@@ -204,10 +230,12 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));
+  if (metrics !== undefined) app.get('/metrics', metricsRoute(metrics, config.metrics.bearerToken));
   app.route('/admin', createAdminApp({ auth }));
 
   // Registered last: only reached when no route above matched the method.
-  for (const [path, allow] of ROUTES) {
+  const routes = metrics === undefined ? ROUTES : [...ROUTES, ['/metrics', 'GET, HEAD'] as const];
+  for (const [path, allow] of routes) {
     app.all(path, (c) => {
       throw new GatewayError(`Method ${c.req.method} is not allowed on ${path}; use ${allow}.`, {
         status: 405,

@@ -237,6 +237,15 @@ const pricingSchema = z.strictObject({
   models: z.record(z.string().min(1), priceOverrideSchema).default({}),
 });
 
+// Prometheus metrics at GET /metrics.
+const metricsSchema = z.strictObject({
+  enabled: boolean.default(true),
+  // When set, /metrics asks for `Authorization: Bearer <token>`; open otherwise.
+  bearerToken: optionalString,
+  // Adds a `key` label (virtual key id) to requests, tokens and cost: one series per key.
+  perKey: boolean.default(false),
+});
+
 const laterSection = z.preprocess(
   emptyToUndefined,
   z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional(),
@@ -262,6 +271,7 @@ export const gatewayConfigSchema = z
     breaker: breakerSchema.prefault({}),
     timeouts: timeoutsSchema.prefault({}),
     health: healthSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
     limits: laterSection,
     budgets: laterSection,
     cache: laterSection,

@@ -11,6 +11,7 @@ import type { GatewayConfig } from './schema.ts';
 export function configSecrets(config: GatewayConfig): string[] {
   const secrets: string[] = [];
   if (config.auth.masterKey !== undefined) secrets.push(config.auth.masterKey);
+  if (config.metrics.bearerToken !== undefined) secrets.push(config.metrics.bearerToken);
   for (const provider of config.providers) {
     if (provider.apiKey !== undefined) secrets.push(provider.apiKey);
     // Bedrock's SigV4 credentials (the access key id is not secret, like a user name).

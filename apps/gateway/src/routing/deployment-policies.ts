@@ -41,6 +41,8 @@ export interface DeploymentPolicies {
 export interface DeploymentPoliciesOptions {
   /** For the backoff's full jitter; default `Math.random`. */
   random?: (() => number) | undefined;
+  /** Told each time a deployment's call is tried again: for metrics. */
+  onRetry?: ((deployment: RouterDeployment) => void) | undefined;
 }
 
 interface Policies {
@@ -87,13 +89,15 @@ export function createDeploymentPolicies(
       // An open breaker is not waited out: the router moves on to another deployment or a fallback at once.
       shouldRetry: (error) => !isBrokenCircuitError(error) && isUpstreamFailure(error),
       random: options.random,
-      onRetry: (event) =>
+      onRetry: (event) => {
+        options.onRetry?.(deployment);
         logger.info(`retrying deployment "${deployment.id}"`, {
           deployment: deployment.id,
           attempt: event.attempt,
           delayMs: Math.round(event.delayMs),
           kind: event.kind,
-        }),
+        });
+      },
       onGiveUp: (event) => {
         if (event.reason === 'not_retryable' || event.reason === 'cancelled') return;
         logger.info(`giving up on deployment "${deployment.id}" (${event.reason})`, {

@@ -8,7 +8,7 @@ import type {
   Router,
   RouterEvent,
 } from '@gw/providers';
-import { createLimiterRegistry, type LimiterRegistry } from '@gw/ratelimit';
+import { createLimiterRegistry, type LimiterEvent, type LimiterRegistry } from '@gw/ratelimit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayConfig } from '../config/schema.ts';
 import { GatewayError } from '../gateway-error.ts';
@@ -51,6 +51,10 @@ export interface GatewayRoutingOptions {
    * `directModels`), so per-deployment policies (retry, breaker) can drop theirs.
    */
   onForget?: ((deploymentId: string) => void) | undefined;
+  /** Every router event (cooldowns, fallbacks, attempts), besides the log: for metrics. */
+  onRouterEvent?: ((event: RouterEvent) => void) | undefined;
+  /** Every queue event of a provider's concurrency limiter: for metrics. */
+  onLimiterEvent?: ((providerId: string, event: LimiterEvent) => void) | undefined;
 }
 
 // What a directly addressed model's state costs besides its name (router, deployment state, retry policy, breaker),
@@ -107,8 +111,12 @@ export function createGatewayRouting(
     optionsFor: (providerId: string) => {
       const settings = settingsById.get(providerId);
       if (settings?.maxConcurrency === undefined) return undefined;
+      const onLimiterEvent = options.onLimiterEvent;
       return {
         maxConcurrency: settings.maxConcurrency,
+        ...(onLimiterEvent === undefined
+          ? {}
+          : { onEvent: (event: LimiterEvent) => onLimiterEvent(providerId, event) }),
         ...(settings.maxQueue === undefined ? {} : { maxQueue: settings.maxQueue }),
         ...(settings.maxQueueMs === undefined ? {} : { maxQueueMs: settings.maxQueueMs }),
       };
@@ -119,7 +127,10 @@ export function createGatewayRouting(
   );
   const acquire: AcquireSlot = async (deployment, { priority, signal }) =>
     limited.has(deployment.providerId) ? limiters.get(deployment.providerId).acquire({ priority, signal }) : noRelease;
-  const onEvent = (event: RouterEvent): void => logEvent(logger, event);
+  const onEvent = (event: RouterEvent): void => {
+    logEvent(logger, event);
+    options.onRouterEvent?.(event);
+  };
   const common = {
     acquire,
     onEvent,

@@ -26,6 +26,8 @@ export interface RouteOptions {
   maxJsonDepth: number;
   /** The streams in progress (for the drain). */
   streams?: OpenStreams | undefined;
+  /** Told when a request reaches routing (metrics count active requests; the settle ends them). */
+  onStart?: (() => void) | undefined;
 }
 
 /** One request's way to the upstream: where it is routed, its call options, its pricing and its settle. */
@@ -60,6 +62,7 @@ export interface RoutedCallOptions {
 export function beginRoutedCall(c: Context<GatewayEnv>, route: RouteOptions, options: RoutedCallOptions): RoutedCall {
   const priority = priorityOf(c);
   const routed = route.routing.route(options.model);
+  route.onStart?.();
   const { trace, callOptions } = startTrace(options.model, priority);
   const { price, settle } = createSettle({
     hook: route.settle,

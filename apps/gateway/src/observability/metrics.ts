@@ -1,0 +1,245 @@
+import { isProviderError } from '@gw/providers';
+import type { LimiterSnapshot } from '@gw/ratelimit';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { moneyToNumber } from '@gw/cost';
+import type { GatewayConfig } from '../config/schema.ts';
+import { isGatewayError } from '../gateway-error.ts';
+import type { BreakerSnapshot } from '../routing/deployment-policies.ts';
+import type { RequestOutcome } from '../settle/settle-once.ts';
+
+/** What the metrics read at scrape time (state that already lives elsewhere). */
+export interface MetricsSources {
+  /** Circuit breakers of the configured deployments. */
+  breakers: () => readonly BreakerSnapshot[];
+  /** Per-provider queues. */
+  queues: () => readonly LimiterSnapshot[];
+  /** The ledger's buffered and spilled rows, once there is a ledger. */
+  ledger?: (() => { buffered: number; spilled: number }) | undefined;
+}
+
+/** The gateway's Prometheus metrics (prom-client), fed by the settle hook and the routing's events. */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** A request reached routing (`llm_active_requests` up). */
+  requestStarted(): void;
+  /** A request settled: counts, latencies, tokens, cost, errors (`llm_active_requests` down). */
+  settled(outcome: RequestOutcome): void;
+  /** A deployment's call is tried again. */
+  retried(providerId: string): void;
+  /** An alias fell back to another. */
+  fellBack(from: string, to: string): void;
+  /** A request was refused by a rate limit of `scope` (global, ip, key, key_model, deployment). */
+  rateLimited(scope: string): void;
+  /** A call waited this long for a provider's queue. */
+  queueWaited(providerId: string, seconds: number): void;
+  /** The text `GET /metrics` answers. */
+  render(): Promise<string>;
+}
+
+// Token classes of llm_tokens_total{type}.
+const TOKEN_TYPES = ['input', 'cached_input', 'cache_write', 'output', 'reasoning'] as const;
+// Labels clients could otherwise choose: a model that is no configured alias or target is counted as this.
+const OTHER = 'other';
+const NONE = 'none';
+
+// Buckets that fit LLM calls: tens of milliseconds to minutes.
+const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
+const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
+const QUEUE_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30];
+
+const BREAKER_STATE = { closed: 0, 'half-open': 1, halfOpen: 1, open: 2, isolated: 2 } as const;
+
+function breakerValue(state: string): number {
+  return state in BREAKER_STATE ? BREAKER_STATE[state as keyof typeof BREAKER_STATE] : 2;
+}
+
+/** The error kind of a failed request, for `llm_errors_total{kind}`: a ProviderError kind or a gateway code. */
+function errorKind(error: unknown): string {
+  if (isProviderError(error)) return error.kind;
+  if (isGatewayError(error)) return error.code ?? 'gateway';
+  return 'internal';
+}
+
+/**
+ * Creates the gateway's metrics in a registry of their own, with the names operators alert on
+ * (`llm_requests_total`, `llm_request_duration_seconds`, `llm_time_to_first_token_seconds`, `llm_active_requests`,
+ * `llm_tokens_total`, `llm_cost_total`, `llm_errors_total`, `llm_retries_total`, `llm_fallbacks_total`,
+ * `llm_rate_limit_hits_total`, `llm_circuit_breaker_state`, `llm_queue_length`, `llm_queue_wait_seconds`, the
+ * ledger's buffer and spill, and Node's process metrics). Labels stay bounded: a model is labelled only when it is a
+ * configured alias or target, anything else is `other`; key ids only with `metrics.perKey`.
+ *
+ * @example
+ * const metrics = createGatewayMetrics(config, { breakers: policies.breakers, queues: () => limiters.snapshot() });
+ * app.get('/metrics', async (c) => c.text(await metrics.render()));
+ */
+export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSources): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const perKey = config.metrics.perKey;
+  const keyLabels = perKey ? ['key'] : [];
+
+  const aliases = new Set(config.models.map((model) => model.name));
+  const targets = new Set(
+    config.models.flatMap((model) => model.targets.map((target) => `${target.provider}/${target.model}`)),
+  );
+  for (const provider of config.providers) {
+    for (const model of provider.models ?? []) targets.add(`${provider.id}/${model}`);
+  }
+  const providers = new Set(config.providers.map((provider) => provider.id));
+  const modelLabel = (outcome: RequestOutcome): string => {
+    if (aliases.has(outcome.model)) return outcome.model;
+    if (targets.has(outcome.model)) return outcome.model;
+    return OTHER;
+  };
+  const providerLabel = (id: string): string => (id === '' ? NONE : providers.has(id) ? id : OTHER);
+
+  const requests = new Counter({
+    name: 'llm_requests_total',
+    help: 'Requests that reached routing, by the provider that served (or failed last), model and outcome.',
+    labelNames: ['provider', 'model', 'status', ...keyLabels],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'llm_request_duration_seconds',
+    help: 'Time from the request to its end (the last byte of a stream).',
+    labelNames: ['provider', 'model'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const ttft = new Histogram({
+    name: 'llm_time_to_first_token_seconds',
+    help: 'Time from a streamed request to its first chunk.',
+    labelNames: ['provider', 'model'],
+    buckets: TTFT_BUCKETS,
+    registers: [registry],
+  });
+  const active = new Gauge({
+    name: 'llm_active_requests',
+    help: 'Requests between routing and their settle.',
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'llm_tokens_total',
+    help: 'Tokens billed, by class (input, cached_input, cache_write, output, reasoning).',
+    labelNames: ['provider', 'model', 'type', ...keyLabels],
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: 'llm_cost_total',
+    help: 'What requests cost, in the reporting currency.',
+    labelNames: ['provider', 'model', 'currency', ...keyLabels],
+    registers: [registry],
+  });
+  const unpriced = new Counter({
+    name: 'llm_unpriced_requests_total',
+    help: 'Requests whose model has no price (flagged in the ledger, not counted as free).',
+    labelNames: ['provider', 'model'],
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'llm_errors_total',
+    help: 'Failed requests by provider and error kind.',
+    labelNames: ['provider', 'kind'],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'llm_retries_total',
+    help: 'Calls tried again on the same deployment.',
+    labelNames: ['provider'],
+    registers: [registry],
+  });
+  const fallbacks = new Counter({
+    name: 'llm_fallbacks_total',
+    help: 'Aliases that fell back to another.',
+    labelNames: ['from', 'to'],
+    registers: [registry],
+  });
+  const rateLimitHits = new Counter({
+    name: 'llm_rate_limit_hits_total',
+    help: 'Requests refused by a rate limit, by its scope.',
+    labelNames: ['scope'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'llm_circuit_breaker_state',
+    help: 'Circuit breaker of each configured deployment: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['deployment'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const breaker of sources.breakers()) {
+        if (targets.has(breaker.deployment)) this.set({ deployment: breaker.deployment }, breakerValue(breaker.state));
+      }
+    },
+  });
+  new Gauge({
+    name: 'llm_queue_length',
+    help: 'Calls waiting in each provider queue (providers with maxConcurrency).',
+    labelNames: ['deployment'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const queue of sources.queues()) this.set({ deployment: queue.key }, queue.queued);
+    },
+  });
+  const queueWait = new Histogram({
+    name: 'llm_queue_wait_seconds',
+    help: 'How long calls waited in a provider queue before they started.',
+    labelNames: ['deployment'],
+    buckets: QUEUE_BUCKETS,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'llm_ledger_buffered_rows',
+    help: 'Ledger rows waiting to be written.',
+    registers: [registry],
+    collect() {
+      this.set(sources.ledger?.().buffered ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'llm_ledger_spilled_rows',
+    help: 'Ledger rows in the spill file, waiting for the database.',
+    registers: [registry],
+    collect() {
+      this.set(sources.ledger?.().spilled ?? 0);
+    },
+  });
+
+  return {
+    registry,
+    requestStarted: () => active.inc(),
+    settled(outcome) {
+      active.dec();
+      const provider = providerLabel(outcome.providerId);
+      const model = modelLabel(outcome);
+      const key = perKey ? { key: outcome.keyId ?? NONE } : {};
+      requests.inc({ provider, model, status: outcome.status, ...key });
+      duration.observe({ provider, model }, outcome.latencyMs / 1000);
+      if (outcome.ttftMs !== undefined) ttft.observe({ provider, model }, outcome.ttftMs / 1000);
+      if (outcome.status === 'failed') errors.inc({ provider, kind: errorKind(outcome.error) });
+      if (outcome.cost !== undefined) {
+        const { tokens: counted } = outcome.cost;
+        const byType: Record<(typeof TOKEN_TYPES)[number], number> = {
+          input: counted.input,
+          cached_input: counted.cachedInput,
+          cache_write: counted.cacheWrite5m + counted.cacheWrite1h,
+          output: counted.output,
+          reasoning: counted.reasoning,
+        };
+        for (const type of TOKEN_TYPES)
+          if (byType[type] > 0) tokens.inc({ provider, model, type, ...key }, byType[type]);
+        cost.inc({ provider, model, currency: outcome.cost.currency, ...key }, moneyToNumber(outcome.cost.total));
+      } else if (outcome.usage !== undefined) {
+        tokens.inc({ provider, model, type: 'input', ...key }, outcome.usage.prompt_tokens);
+        tokens.inc({ provider, model, type: 'output', ...key }, outcome.usage.completion_tokens);
+      }
+      if (outcome.unpriced) unpriced.inc({ provider, model });
+    },
+    retried: (providerId) => retries.inc({ provider: providerLabel(providerId) }),
+    fellBack: (from, to) => fallbacks.inc({ from: aliases.has(from) ? from : OTHER, to: aliases.has(to) ? to : OTHER }),
+    rateLimited: (scope) => rateLimitHits.inc({ scope }),
+    queueWaited: (providerId, seconds) => queueWait.observe({ deployment: providerLabel(providerId) }, seconds),
+    render: () => registry.metrics(),
+  };
+}
