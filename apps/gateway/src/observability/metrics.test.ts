@@ -12,7 +12,7 @@ interface Sample {
 
 // One sample line of the text exposition format: a name, optional {label="value",...}, a value.
 const SAMPLE = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (-?(?:\d+(?:\.\d*)?(?:e[+-]?\d+)?|NaN|[+-]Inf))$/;
-const LABEL = /([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g;
+const LABEL = /([a-z_]\w*)="((?:[^"\\]|\\.)*)"/gi;
 
 /** Parses Prometheus text strictly: every line is a comment (# HELP / # TYPE) or a sample, else the test fails. */
 function parsePrometheus(text: string): Sample[] {

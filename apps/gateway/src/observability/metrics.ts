@@ -21,19 +21,19 @@ export interface MetricsSources {
 export interface GatewayMetrics {
   readonly registry: Registry;
   /** A request reached routing (`llm_active_requests` up). */
-  requestStarted(): void;
+  readonly requestStarted: () => void;
   /** A request settled: counts, latencies, tokens, cost, errors (`llm_active_requests` down). */
-  settled(outcome: RequestOutcome): void;
+  readonly settled: (outcome: RequestOutcome) => void;
   /** A deployment's call is tried again. */
-  retried(providerId: string): void;
+  readonly retried: (providerId: string) => void;
   /** An alias fell back to another. */
-  fellBack(from: string, to: string): void;
+  readonly fellBack: (from: string, to: string) => void;
   /** A request was refused by a rate limit of `scope` (global, ip, key, key_model, deployment). */
-  rateLimited(scope: string): void;
+  readonly rateLimited: (scope: string) => void;
   /** A call waited this long for a provider's queue. */
-  queueWaited(providerId: string, seconds: number): void;
+  readonly queueWaited: (providerId: string, seconds: number) => void;
   /** The text `GET /metrics` answers. */
-  render(): Promise<string>;
+  readonly render: () => Promise<string>;
 }
 
 // Token classes of llm_tokens_total{type}.
@@ -209,7 +209,7 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
   return {
     registry,
     requestStarted: () => active.inc(),
-    settled(outcome) {
+    settled: (outcome) => {
       active.dec();
       const provider = providerLabel(outcome.providerId);
       const model = modelLabel(outcome);
