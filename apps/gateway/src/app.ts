@@ -27,6 +27,7 @@ import { createModelResolver, type ModelResolver } from './routing/resolve-model
 import type { SettleHook } from './settle/settle-once.ts';
 import { combineSettleHooks } from './settle/combine-settle-hooks.ts';
 import { warnUnpriced } from './settle/subscribers/warn-unpriced.ts';
+import { accessLogSubscriber } from './settle/subscribers/access-log.ts';
 import { createPricing, type Pricing } from './cost/pricing.ts';
 import { createGatewayMetrics } from './observability/metrics.ts';
 import { metricsRoute } from './routes/metrics.ts';
@@ -221,7 +222,13 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     pricing,
     maxJsonDepth: config.server.maxJsonDepth,
     streams,
-    settle: combineSettleHooks([warnUnpriced(logger), metrics?.settled, deps.settle]),
+    settle: combineSettleHooks([
+      warnUnpriced(logger),
+      metrics?.settled,
+      config.logging.requests ? accessLogSubscriber(logger, { bodies: config.logging.bodies }) : undefined,
+      deps.settle,
+    ]),
+    keepBodies: config.logging.requests && config.logging.bodies,
     onStart: metrics?.requestStarted,
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));

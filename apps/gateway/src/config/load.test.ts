@@ -32,7 +32,7 @@ describe('parseConfig', () => {
     });
     expect(config.directModels).toEqual({ maxEntries: 1000, maxBytes: 1024 * 1024 });
     expect(config.auth.masterKey).toBeUndefined();
-    expect(config.logging).toEqual({ level: 'info', requests: false });
+    expect(config.logging).toEqual({ level: 'info', requests: true, bodies: false });
     expect(config.providers).toEqual([]);
     expect(config.models).toEqual([]);
   });

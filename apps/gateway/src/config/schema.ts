@@ -261,7 +261,10 @@ export const gatewayConfigSchema = z
     logging: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-        requests: boolean.default(false),
+        // One access line per request (with its deployment, tokens and cost once it reached routing).
+        requests: boolean.default(true),
+        // The prompt and the answer in the access line, with e-mail addresses, phone and card numbers redacted.
+        bodies: boolean.default(false),
       })
       .prefault({}),
     providers: z.array(providerSchema).default([]),

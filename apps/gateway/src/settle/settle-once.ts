@@ -43,6 +43,8 @@ export interface RequestOutcome {
   readonly ttftMs: number | undefined;
   /** The virtual key the request came with; `undefined` for the master key and open mode. */
   readonly keyId: string | undefined;
+  /** The request and the answer's text, only when `logging.bodies` asks for them. */
+  readonly bodies?: { readonly request: unknown; readonly answer: string } | undefined;
 }
 
 /**
@@ -98,6 +100,8 @@ export interface SettleContext {
    * reported no usage).
    */
   estimatePromptTokens: (vendor: ProviderKind | undefined) => number;
+  /** The request as the client sent it, kept for the outcome when bodies are logged. */
+  requestBody?: unknown;
 }
 
 /**
@@ -213,6 +217,9 @@ export function createSettle(context: SettleContext): RequestSettle {
       latencyMs: now - trace.started,
       ttftMs: trace.firstChunkAt === undefined ? undefined : trace.firstChunkAt - trace.started,
       keyId: context.keyId,
+      ...(context.requestBody === undefined
+        ? {}
+        : { bodies: { request: context.requestBody, answer: input.relayedText ?? '' } }),
     };
     try {
       const result = context.hook?.(outcome);

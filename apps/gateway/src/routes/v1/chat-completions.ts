@@ -30,6 +30,7 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
       endpoint: 'chat',
       model: request.model,
       stream,
+      body: request,
       estimatePromptTokens: (vendor) => estimateChatTokens(request, { vendor }),
     });
     const { router, model, streamIdleMs, totalMs } = call.routed;

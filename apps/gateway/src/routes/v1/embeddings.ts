@@ -36,6 +36,7 @@ export function embeddings(options: RouteOptions): Handler<GatewayEnv> {
       endpoint: 'embeddings',
       model: request.model,
       stream: false,
+      body: request,
       estimatePromptTokens: (vendor) => inputTokens(request.input, vendor),
     });
     const { router, model } = call.routed;

@@ -42,6 +42,7 @@ export function messages(options: RouteOptions): Handler<GatewayEnv> {
       endpoint: 'messages',
       model: requestedModel,
       stream,
+      body: anthropicRequest,
       estimatePromptTokens: (vendor) =>
         converted.request === undefined ? 0 : estimateChatTokens(converted.request, { vendor }),
     });

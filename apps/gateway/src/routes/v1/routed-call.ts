@@ -28,6 +28,8 @@ export interface RouteOptions {
   streams?: OpenStreams | undefined;
   /** Told when a request reaches routing (metrics count active requests; the settle ends them). */
   onStart?: (() => void) | undefined;
+  /** Keep the request and the answer's text for the settle (`logging.bodies`). */
+  keepBodies?: boolean | undefined;
 }
 
 /** One request's way to the upstream: where it is routed, its call options, its pricing and its settle. */
@@ -49,6 +51,8 @@ export interface RoutedCallOptions {
   stream: boolean;
   /** The prompt's tokens, estimated from the request; called only when the vendor reports no usage. */
   estimatePromptTokens: (vendor: ProviderKind | undefined) => number;
+  /** The request as the client sent it (kept only for `logging.bodies`). */
+  body?: unknown;
 }
 
 /**
@@ -63,6 +67,7 @@ export function beginRoutedCall(c: Context<GatewayEnv>, route: RouteOptions, opt
   const priority = priorityOf(c);
   const routed = route.routing.route(options.model);
   route.onStart?.();
+  c.set('routed', true);
   const { trace, callOptions } = startTrace(options.model, priority);
   const { price, settle } = createSettle({
     hook: route.settle,
@@ -75,6 +80,7 @@ export function beginRoutedCall(c: Context<GatewayEnv>, route: RouteOptions, opt
     keyId: undefined,
     trace,
     estimatePromptTokens: options.estimatePromptTokens,
+    ...(route.keepBodies === true && options.body !== undefined ? { requestBody: options.body } : {}),
   });
   return { routed, callOptions, trace, price, settle };
 }
