@@ -225,7 +225,10 @@ export function checkBudget(budget: Budget): void {
   }
   const period: unknown = budget.period;
   if (period !== 'day' && period !== 'month' && period !== 'total') {
-    throw new CostError('invalid_budget', `period must be 'day', 'month' or 'total', got ${String(period)} for ${scope}`);
+    throw new CostError(
+      'invalid_budget',
+      `period must be 'day', 'month' or 'total', got ${String(period)} for ${scope}`,
+    );
   }
   checkUnits(`the limit of ${scope}`, budget.limit);
 }
@@ -254,7 +257,8 @@ function checkUnits(name: string, value: Money): void {
 
 /** Checks a reservation's input. Throws a `CostError` naming the first problem. */
 export function checkReserve(budgets: readonly Budget[], amount: Money, ttlMs: number): void {
-  if (!Array.isArray(budgets)) throw new CostError('invalid_budget', 'budgets must be an array');
+  const list: unknown = budgets;
+  if (!Array.isArray(list)) throw new CostError('invalid_budget', 'budgets must be an array');
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
     throw new CostError('invalid_budget', `ttlMs must be an integer > 0, got ${ttlMs}`);
   }

@@ -182,7 +182,9 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions = {}):
     forgetIdle(now);
     const found = budgets.map((budget) => existing(budget, now));
     const before = budgets.map((budget, index) => stateOf(budget, found[index], now));
-    const fits = before.map((state) => state.spent.amount + state.reserved.amount + amount.amount <= state.limit.amount);
+    const fits = before.map(
+      (state) => state.spent.amount + state.reserved.amount + amount.amount <= state.limit.amount,
+    );
     const refused = refusingIndex(before, fits);
     if (refused !== -1) {
       stats.refused += 1;

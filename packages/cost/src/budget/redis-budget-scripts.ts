@@ -27,6 +27,9 @@ export interface RedisScript {
   readonly sha1: string;
 }
 
+/** Most due entries one call moves per counter (see sweep below). */
+const SWEEP_LIMIT = 1000;
+
 function script(text: string): RedisScript {
   return { text, sha1: createHash('sha1').update(text).digest('hex') };
 }
@@ -35,6 +38,7 @@ const PRELUDE = `
 local DAY = 86400000
 local LATE = ${LATE_SETTLE_WINDOW_MS}
 local MAX = '${MAX_BUDGET_UNITS}'
+local SWEEP_LIMIT = ${SWEEP_LIMIT}
 local now = tonumber(ARGV[1])
 if not now then
   local time = redis.call('TIME')
@@ -95,23 +99,54 @@ local function bounds(period, t)
   return (days - day + 1) * DAY, daysFromCivil(year, month, 1) * DAY
 end
 
--- Moves what is due: a live reservation past its expiry stops counting and becomes a lapsed marker; a marker past
--- the late-settle window goes.
+-- Calls command(key, ...) with args in slices: Lua's unpack has a limit of a few thousand values.
+local function sliced(command, key, args)
+  for first = 1, #args, 1000 do
+    redis.call(command, key, unpack(args, first, math.min(first + 999, #args)))
+  end
+end
+
+-- Moves what is due, in a few commands however many: a live reservation past its expiry stops counting and becomes
+-- a lapsed marker; a marker past the late-settle window goes. At most SWEEP_LIMIT per call, so that the call after a
+-- crash of a process with many requests in flight does not hold Redis (and every other client) for long; the rest
+-- are moved by the next calls and count until then, which can refuse, never overspend.
 local function sweep(hash, zset)
-  local due = redis.call('ZRANGEBYSCORE', zset, '-inf', text(now), 'WITHSCORES')
-  for i = 1, #due, 2 do
-    local id, deadline = due[i], tonumber(due[i + 1])
-    local field = '#' .. id
-    local amount = redis.call('HGET', hash, field)
+  local due = redis.call('ZRANGEBYSCORE', zset, '-inf', text(now), 'WITHSCORES', 'LIMIT', 0, SWEEP_LIMIT)
+  if #due == 0 then return end
+  local fields = {}
+  for i = 1, #due, 2 do fields[#fields + 1] = '#' .. due[i] end
+  local amounts = {}
+  for first = 1, #fields, 1000 do
+    local slice = redis.call('HMGET', hash, unpack(fields, first, math.min(first + 999, #fields)))
+    for k = 1, #slice do amounts[first + k - 1] = slice[k] end
+  end
+  local high, low = 0, 0
+  local lapsed, rescored, goneFields, goneIds = {}, {}, {}, {}
+  for k = 1, #fields do
+    local amount, id, deadline = amounts[k], due[2 * k - 1], tonumber(due[2 * k])
     if amount and amount ~= '-' then
-      if amount ~= '0' then redis.call('HINCRBY', hash, 'r', '-' .. amount) end
-      redis.call('HSET', hash, field, '-')
-      redis.call('ZADD', zset, text(deadline + LATE), id)
+      local h, l = split(amount)
+      high, low = high + h, low + l
+      if low >= BASE then high, low = high + 1, low - BASE end
+      lapsed[#lapsed + 1] = fields[k]
+      lapsed[#lapsed + 1] = '-'
+      rescored[#rescored + 1] = text(deadline + LATE)
+      rescored[#rescored + 1] = id
     else
-      redis.call('HDEL', hash, field)
-      redis.call('ZREM', zset, id)
+      goneFields[#goneFields + 1] = fields[k]
+      goneIds[#goneIds + 1] = id
     end
   end
+  -- The sum of live reservations is at most 'r', itself within 64 bits: one exact decrement.
+  if high > 0 then
+    redis.call('HINCRBY', hash, 'r', '-' .. text(high) .. string.format('%09d', low))
+  elseif low > 0 then
+    redis.call('HINCRBY', hash, 'r', '-' .. text(low))
+  end
+  sliced('HSET', hash, lapsed)
+  sliced('ZADD', zset, rescored)
+  sliced('HDEL', hash, goneFields)
+  sliced('ZREM', zset, goneIds)
 end
 
 -- A counter brought up to date: due reservations moved, and the spend of a past period read as zero (written only

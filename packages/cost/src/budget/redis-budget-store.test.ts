@@ -213,6 +213,20 @@ redisTests(`createRedisBudgetStore${skipped}`, () => {
     expect(ttl).toBeLessThanOrEqual(3_600_000);
   });
 
+  it('frees at most 1000 expired reservations of a budget per call, and the rest over the next calls', async () => {
+    let clock = Date.parse('2026-12-03T10:00:00Z');
+    const store = createRedisBudgetStore({ client: redis, prefix: testPrefix(), now: () => clock, timeoutMs: 5000 });
+    const budget: Budget = { scope: 'key:crashed', limit: usd('1'), period: 'day' };
+    for (let batch = 0; batch < 15; batch += 1) {
+      await Promise.all(Array.from({ length: 100 }, () => store.reserve([budget], units(3n), { ttlMs: 1000 })));
+    }
+    clock += 1000;
+    // The first call moves the 1000 that expired first; what it has not moved yet still counts (refusing, never
+    // overspending), and the next call moves the rest.
+    expect((await store.remaining(budget)).reserved).toEqual(units(1500n));
+    expect((await store.remaining(budget)).reserved).toEqual(units(0n));
+  });
+
   it('puts every key in one slot with hashTag, and keeps a scope’s own tag without it', async () => {
     const prefix = testPrefix();
     const tagged = createRedisBudgetStore({ client: redis, prefix, hashTag: 'budgets' });

@@ -410,7 +410,12 @@ export function createRedisBudgetStore(options: RedisBudgetStoreOptions): Budget
     const { hash, zset } = keysOf(budget);
     let reply: unknown;
     try {
-      reply = await run(SET_SPENT_SCRIPT, [hash, zset], [clockArgument(), budget.period, spent.amount.toString()], signal);
+      reply = await run(
+        SET_SPENT_SCRIPT,
+        [hash, zset],
+        [clockArgument(), budget.period, spent.amount.toString()],
+        signal,
+      );
       if (!isReadReply(reply, 1)) throw unexpected('setSpent', reply);
     } catch (error) {
       if (isOwnAbort(error, signal)) throw error;

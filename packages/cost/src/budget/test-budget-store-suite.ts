@@ -174,7 +174,7 @@ export function budgetStoreSuite(createStore: BudgetStoreFactory): void {
   });
 
   it('stops counting an unsettled reservation exactly at its TTL; a late settle still records the spend', async () => {
-    const { store, advance, spentOf } = setup();
+    const { store, advance } = setup();
     const budget: Budget = { scope: 'key:a', limit: usd('1'), period: 'total' };
     const crashed = await store.reserve([budget], usd('1'));
 
