@@ -9,15 +9,32 @@ import { periodEndOf, type BudgetPeriod } from './budget-period.ts';
  * (`HINCRBY`), about 9.22 million currency units. Limits, reservations and settled amounts above it are refused
  * (`CostError` `invalid_budget`) by both stores, so that a budget that works in memory works in Redis; a spent
  * counter that would pass it stays at it.
+ *
+ * @example
+ * ```ts
+ * if (money(config.limit, 'USD').amount > MAX_BUDGET_UNITS) throw new Error('budget too large for one counter');
+ * ```
  */
 export const MAX_BUDGET_UNITS = 2n ** 63n - 1n;
 
-/** Default of a reservation's TTL: 10 minutes, longer than the longest request a gateway lets run. */
+/**
+ * Default of a reservation's TTL: 10 minutes, longer than the longest request a gateway lets run.
+ *
+ * @example
+ * ```ts
+ * const ttlMs = Math.max(DEFAULT_RESERVATION_TTL_MS, 2 * requestTimeoutMs);
+ * ```
+ */
 export const DEFAULT_RESERVATION_TTL_MS = 600_000;
 
 /**
  * How long a store remembers a reservation that expired unsettled, so that a settle arriving late still records
  * what was spent (and a second one does not): 24 hours. After that a settle of it does nothing.
+ *
+ * @example
+ * ```ts
+ * if (Date.now() > reservation.expiresAt + LATE_SETTLE_WINDOW_MS) logger.warn('settle too late to be recorded');
+ * ```
  */
 export const LATE_SETTLE_WINDOW_MS = 86_400_000;
 
@@ -259,6 +276,7 @@ function checkUnits(name: string, value: Money): void {
 export function checkReserve(budgets: readonly Budget[], amount: Money, ttlMs: number): void {
   const list: unknown = budgets;
   if (!Array.isArray(list)) throw new CostError('invalid_budget', 'budgets must be an array');
+  checkUnits('the amount to reserve', amount);
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
     throw new CostError('invalid_budget', `ttlMs must be an integer > 0, got ${ttlMs}`);
   }

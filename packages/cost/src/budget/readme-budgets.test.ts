@@ -48,10 +48,10 @@ function expectedPrints(code: string): (string | undefined)[] {
     .split('\n')
     .filter((line) => line.includes('console.log('))
     .map((line) => {
-      const comment = line.slice(line.indexOf('// ') + 3);
-      if (!line.includes('// ')) return undefined;
+      const start = line.indexOf('// ');
+      if (start === -1) return undefined;
       const parts: string[] = [];
-      let rest = comment;
+      let rest = line.slice(start + 3);
       for (let match = LITERAL.exec(rest); match !== null; match = LITERAL.exec(rest)) {
         parts.push(match[0]);
         rest = rest.slice(match[0].length);

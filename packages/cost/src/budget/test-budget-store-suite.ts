@@ -382,6 +382,7 @@ export function budgetStoreSuite(createStore: BudgetStoreFactory): void {
 
   it('reserves nothing for an empty list of budgets, and succeeds', async () => {
     const { store } = setup();
+    await expect(store.reserve([], usd('-1'))).rejects.toMatchObject({ kind: 'invalid_budget' });
     const reservation = await store.reserve([], usd('1'));
     expect(reservation).toMatchObject({ budgets: [], states: [], degraded: false });
     expect(await store.settle(reservation, usd('1'))).toBe('already_settled');
