@@ -23,10 +23,27 @@ const skipped = REDIS_URL === '' ? ' (skipped: REDIS_URL is not set, and these t
 const usd = (value: string): Money => money(value, 'USD');
 const units = (amount: bigint): Money => ({ amount, currency: 'USD' });
 
+// Every key of this run starts with it: removed when the run ends ('total' counters never expire on their own).
+const RUN_PREFIX = `gw-test:budget:${randomUUID()}:`;
+
 /** A prefix no other test (or run) uses, so that runs on a shared Redis never meet. */
 function testPrefix(): string {
-  return `gw-test:budget:${randomUUID()}:`;
+  return `${RUN_PREFIX}${randomUUID()}:`;
 }
+
+afterAll(async () => {
+  if (REDIS_URL === '') return;
+  const redis = client();
+  try {
+    await ready(redis);
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${RUN_PREFIX}*`, count: 1000 }))
+      keys.push(...(batch as string[]));
+    for (let index = 0; index < keys.length; index += 1000) await redis.del(...keys.slice(index, index + 1000));
+  } finally {
+    await redis.quit();
+  }
+});
 
 /** A client that retries quickly and never prints its connection errors (the tests provoke them). */
 function client(options: { port?: number } = {}): Redis {
