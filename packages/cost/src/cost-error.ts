@@ -10,6 +10,9 @@
  * - `import_failed`: a LiteLLM price file could not be read or does not have LiteLLM's shape.
  * - `too_few_models`: a LiteLLM price file parsed, but to fewer usable models than the threshold (a truncated or
  *   wrong file would otherwise replace a whole catalog).
+ * - `invalid_budget`: a budget or a budget call that cannot be served: an unknown period, an empty or overlong
+ *   scope, a negative amount or one above the counters' ceiling, the same budget twice in one reservation, a TTL
+ *   that is not a positive integer, budgets across hash tags on Redis Cluster.
  */
 export type CostErrorKind =
   | 'invalid_price'
@@ -18,7 +21,8 @@ export type CostErrorKind =
   | 'unknown_currency'
   | 'invalid_rate'
   | 'import_failed'
-  | 'too_few_models';
+  | 'too_few_models'
+  | 'invalid_budget';
 
 // Symbol.for, so the guard also recognises errors from a second copy of this package in node_modules.
 const COST_ERROR_MARKER: unique symbol = Symbol.for('gw.error.cost');

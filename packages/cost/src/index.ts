@@ -45,3 +45,34 @@ export type {
 
 export { estimateChatTokens, estimateOutputTokens, estimateTokens } from './estimate-tokens.ts';
 export type { EstimateFamily, EstimateOptions } from './estimate-tokens.ts';
+
+export { DEFAULT_RESERVATION_TTL_MS, LATE_SETTLE_WINDOW_MS, MAX_BUDGET_UNITS } from './budget/budget.ts';
+export type {
+  Budget,
+  BudgetCallOptions,
+  BudgetReservation,
+  BudgetState,
+  BudgetStore,
+  BudgetStoreStats,
+  ReserveOptions,
+  SettleStatus,
+} from './budget/budget.ts';
+export type { BudgetPeriod } from './budget/budget-period.ts';
+
+export {
+  BudgetExceededError,
+  BudgetUnavailableError,
+  isBudgetExceededError,
+  isBudgetUnavailableError,
+} from './budget/budget-errors.ts';
+
+export { createMemoryBudgetStore } from './budget/memory-budget-store.ts';
+export type { MemoryBudgetStore, MemoryBudgetStoreOptions } from './budget/memory-budget-store.ts';
+
+export { createRedisBudgetStore } from './budget/redis-budget-store.ts';
+export type {
+  BudgetFailMode,
+  BudgetRedisClient,
+  BudgetStoreEvent,
+  RedisBudgetStoreOptions,
+} from './budget/redis-budget-store.ts';
