@@ -395,7 +395,7 @@ describe('/v1/responses refusals', () => {
     expect(wrongMethod.headers.get('allow')).toBe('POST');
   });
 
-  it('a request without the master key is a 401 and reads nothing from the store', async () => {
+  it('GET /v1/responses/{id} without the master key is a 401', async () => {
     const response = await fetch(`${t.url}/v1/responses/resp_x`, { headers: { authorization: 'Bearer wrong' } });
     expect(response.status).toBe(401);
   });
