@@ -72,6 +72,9 @@ export function responsesItemsToMessages(items: readonly ResponsesInputItem[]): 
     if (turn !== undefined) messages.push(assistantMessage(turn));
     turn = undefined;
   };
+  // Whether the turn already holds an answer (text, refusal or calls): what comes next starts another one.
+  const answered = (): boolean =>
+    turn !== undefined && (turn.text !== '' || turn.refusal !== '' || turn.toolCalls.length > 0);
   const openTurn = (): AssistantTurn => {
     turn ??= { text: '', refusal: '', reasoning: '', toolCalls: [] };
     return turn;
@@ -80,7 +83,7 @@ export function responsesItemsToMessages(items: readonly ResponsesInputItem[]): 
     switch (item.type) {
       case 'reasoning': {
         // Reasoning opens an answer: after a message or a call it belongs to the next one.
-        if (turn !== undefined && (turn.text !== '' || turn.toolCalls.length > 0)) flush();
+        if (answered()) flush();
         const parts = item.content != null && item.content.length > 0 ? item.content : (item.summary ?? []);
         const text = parts.map((part) => part.text).join('\n\n');
         const current = openTurn();
@@ -97,7 +100,7 @@ export function responsesItemsToMessages(items: readonly ResponsesInputItem[]): 
       case 'message':
         if (item.role === 'assistant') {
           // Two assistant messages in a row stay two turns; a message after calls is a new answer.
-          if (turn !== undefined && (turn.text !== '' || turn.refusal !== '' || turn.toolCalls.length > 0)) flush();
+          if (answered()) flush();
           const current = openTurn();
           if (typeof item.content === 'string') current.text = item.content;
           else {
