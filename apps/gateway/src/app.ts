@@ -17,6 +17,8 @@ import { embeddings } from './routes/v1/embeddings.ts';
 import { live, ready } from './routes/health.ts';
 import { messages } from './routes/v1/messages.ts';
 import { listModels } from './routes/v1/models.ts';
+import { createMemoryResponseStore, type ResponseStore } from './routes/v1/response-store.ts';
+import { responses, retrieveResponse } from './routes/v1/responses.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
 import type { DeploymentHealth, RouterDeployment, RouterEvent } from '@gw/providers';
 import type { LimiterSnapshot } from '@gw/ratelimit';
@@ -45,8 +47,10 @@ export interface AppDeps {
   settle?: SettleHook | undefined;
   /** `fetch` for the providers; default a keep-alive node:http client (see upstream-fetch.ts). */
   fetch?: typeof globalThis.fetch;
-  /** Clock in ms, for `created` in /v1/models. */
+  /** Clock in ms, for `created` in /v1/models and `created_at` in /v1/responses. */
   now?: () => number;
+  /** Where /v1/responses keeps answers for `previous_response_id`; default in memory (see response-store.ts). */
+  responseStore?: ResponseStore;
   /** For the retry backoff's jitter (tests make it deterministic); default `Math.random`. */
   random?: () => number;
   /** Prices read from `pricing.catalog` (createServer reads the file). */
@@ -102,6 +106,8 @@ export type GatewayApp = Hono<GatewayEnv>;
 const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
   ['/v1/chat/completions', 'POST'],
   ['/v1/messages', 'POST'],
+  ['/v1/responses', 'POST'],
+  ['/v1/responses/:id', 'GET, HEAD'],
   ['/v1/embeddings', 'POST'],
   ['/v1/models', 'GET, HEAD'],
   ['/health/live', 'GET, HEAD'],
@@ -233,6 +239,9 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));
+  const responseStore = deps.responseStore ?? createMemoryResponseStore();
+  app.post('/v1/responses', responses({ ...routeOptions, store: responseStore, now: deps.now ?? Date.now }));
+  app.get('/v1/responses/:id', retrieveResponse({ store: responseStore }));
   app.post('/v1/embeddings', embeddings(routeOptions));
   app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
   app.get('/health/live', live());

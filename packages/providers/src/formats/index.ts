@@ -1,7 +1,7 @@
 // The whole public surface of @gw/providers/formats: pure conversions between client-facing wire formats and the
 // canonical (OpenAI Chat Completions) types, so a Node app can accept another format and call any vendor without
-// the gateway. One folder per format: openai-chat (the canonical format's stream encoding) and anthropic-messages;
-// the OpenAI Responses API will be the next (openai-responses).
+// the gateway. One folder per format: openai-chat (the canonical format's stream encoding), anthropic-messages and
+// openai-responses (OpenAI's Responses API).
 
 export type { ChunkEncoder } from './chunk-encoder.ts';
 
@@ -33,3 +33,41 @@ export { anthropicStreamEncoder } from './anthropic-messages/anthropic-stream-en
 export type { AnthropicStreamEncoderOptions } from './anthropic-messages/anthropic-stream-encoder.ts';
 export { anthropicErrorBody, anthropicErrorEvent } from './anthropic-messages/anthropic-error-body.ts';
 export type { AnthropicErrorBody } from './anthropic-messages/anthropic-error-body.ts';
+
+export { responsesRequestSchema } from './openai-responses/responses-request-schema.ts';
+export type {
+  ResponsesFunctionTool,
+  ResponsesInputItem,
+  ResponsesRequest,
+  ResponsesToolChoice,
+} from './openai-responses/responses-request-schema.ts';
+export { fromResponsesRequest } from './openai-responses/from-responses-request.ts';
+export type { FromResponsesOptions } from './openai-responses/from-responses-request.ts';
+export { responsesConversation } from './openai-responses/responses-conversation.ts';
+export type { ResponsesConversationOptions } from './openai-responses/responses-conversation.ts';
+export {
+  responsesResponseId,
+  toResponsesResponse,
+  toResponsesUsage,
+} from './openai-responses/to-responses-response.ts';
+export type {
+  ResponsesError,
+  ResponsesFunctionCallItem,
+  ResponsesIncompleteReason,
+  ResponsesItemStatus,
+  ResponsesMessageItem,
+  ResponsesOutputItem,
+  ResponsesOutputText,
+  ResponsesReasoningItem,
+  ResponsesRefusal,
+  ResponsesResponse,
+  ResponsesResponseOptions,
+  ResponsesStatus,
+  ResponsesUsage,
+} from './openai-responses/to-responses-response.ts';
+export { responsesStreamEncoder } from './openai-responses/responses-stream-encoder.ts';
+export type {
+  ResponsesStreamEncoder,
+  ResponsesStreamEncoderOptions,
+  ResponsesStreamError,
+} from './openai-responses/responses-stream-encoder.ts';
