@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.ts';
 export type OutcomeStatus = 'completed' | 'failed' | 'cancelled';
 
 /** The route a request came in on. */
-export type Endpoint = 'chat' | 'messages' | 'embeddings';
+export type Endpoint = 'chat' | 'messages' | 'embeddings' | 'responses';
 
 /** Everything known about a finished request, handed once to every settle subscriber (ledger, budgets, metrics…). */
 export interface RequestOutcome {

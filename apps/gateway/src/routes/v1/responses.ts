@@ -82,7 +82,7 @@ export function responses(options: ResponsesRouteOptions): Handler<GatewayEnv> {
     const stream = request.stream === true;
     // The settle hook's endpoints are chat, messages and embeddings: a Responses call is a chat call upstream.
     const call = beginRoutedCall(c, options, {
-      endpoint: 'chat',
+      endpoint: 'responses',
       model: request.model,
       stream,
       estimatePromptTokens: (vendor) => estimateChatTokens(canonical, { vendor }),
