@@ -15,7 +15,7 @@ import { live, ready } from './routes/health.ts';
 import { messages } from './routes/messages.ts';
 import { listModels } from './routes/models.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
-import type { DeploymentHealth } from '@gw/providers';
+import { createHttpTransport, type DeploymentHealth } from '@gw/providers';
 import type { LimiterSnapshot } from '@gw/ratelimit';
 import { createDeploymentPolicies, type BreakerSnapshot } from './routing/deployment-policies.ts';
 import { startHealthProbes, type HealthProbes, type ProbeResult } from './routing/health-probes.ts';
@@ -23,7 +23,6 @@ import { createGatewayRouting, type GatewayRouting } from './routing/gateway-rou
 import { createModelResolver, type ModelResolver } from './routing/resolve-model.ts';
 import type { SettleHook } from './settle.ts';
 import { reportStartup } from './startup-report.ts';
-import { createUpstreamFetch } from './upstream-fetch.ts';
 
 /** Everything the app is built from. */
 export interface AppDeps {
@@ -32,7 +31,7 @@ export interface AppDeps {
   logger?: Logger;
   /** Called exactly once per upstream request with its usage; default none. */
   settle?: SettleHook;
-  /** `fetch` for the providers; default a keep-alive node:http client (see upstream-fetch.ts). */
+  /** `fetch` for the providers; default `@gw/providers`' HTTP client (`createHttpTransport`). */
   fetch?: typeof globalThis.fetch;
   /** Clock in ms, for `created` in /v1/models. */
   now?: () => number;
@@ -92,12 +91,9 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const { config } = deps;
   const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets: configSecrets(config) });
   const upstream =
-    deps.fetch === undefined ? createUpstreamFetch({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
-  // An injected fetch (tests) serves every call; otherwise chat calls take the lighter transport over the same sockets.
-  const registry = createProviderRegistry(config.providers, {
-    fetch: deps.fetch ?? upstream?.fetch,
-    transport: upstream?.transport,
-  });
+    deps.fetch === undefined ? createHttpTransport({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
+  // An injected fetch (tests) serves every call; otherwise the HTTP client does.
+  const registry = createProviderRegistry(config.providers, { fetch: deps.fetch, transport: upstream?.transport });
   const resolver = createModelResolver(config.models, registry);
   const policies = createDeploymentPolicies(config, logger, deps.random === undefined ? {} : { random: deps.random });
   const routing = createGatewayRouting(config, resolver, logger, { attempt: policies.attempt });
@@ -111,7 +107,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const dispose = (): void => {
     probes?.stop();
     routing.limiters.stop();
-    upstream?.close();
+    void upstream?.close();
   };
   // Without aliases, clients address provider-id/model directly: any enabled provider will do.
   const usableRoutes = [...resolver.routes.values()].filter((route) => route.unavailableReason === undefined).length;

@@ -120,11 +120,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler {
     if (this.#aborted) controller.abort(asError(this.#abortReason));
   }
 
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-  ): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200 || this.#settled) return;
     const hasBody = !NULL_BODY_STATUSES.has(statusCode) && this.#options.method !== 'HEAD';
     if (hasBody) {

@@ -171,7 +171,7 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
     const dispatchOptions: WatchedDispatchOptions = {
       origin: target.origin,
       path: target.path,
-      method: request.method as Dispatcher.HttpMethod,
+      method: request.method,
       headers,
       body: request.body ?? null,
     };

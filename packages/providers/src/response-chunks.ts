@@ -109,7 +109,8 @@ export class ResponseChunks implements AsyncIterableIterator<Uint8Array> {
       if (result.done === true) break;
       chunks.push(result.value);
     }
-    if (chunks.length === 1) return Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength).toString();
+    if (chunks.length === 1)
+      return Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength).toString();
     return Buffer.concat(chunks).toString();
   }
 
