@@ -29,15 +29,19 @@ export interface ManyStreamsOptions {
   streams: number;
   /** A stream not over this long after it was sent counts as failed ("timed out"). */
   timeoutMs: number;
-  /** Streams are opened in batches this size, 50 ms apart, so the gateway's accept queue is not flooded. */
-  batch?: number;
+  /**
+   * Streams are opened evenly over this long, in batches 100 ms apart (default 10 s: 500 a second for 5,000), so that
+   * the gateway's accept queue (511 connections) does not overflow on a machine whose cores it shares. Keep it under a
+   * stream's duration, so that they are all open at once.
+   */
+  rampMs?: number;
 }
 
 /**
  * Runs the scenario and resolves once every stream is over.
  *
  * @example
- * const result = await runManyStreams({ url, masterKey, model: 'bench-slow', streams: 5000, timeoutMs: 90_000 });
+ * const result = await runManyStreams({ url, masterKey, model: 'bench', streams: 5000, timeoutMs: 60_000 });
  */
 export async function runManyStreams(options: ManyStreamsOptions): Promise<ManyStreamsResult> {
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
@@ -104,10 +108,10 @@ export async function runManyStreams(options: ManyStreamsOptions): Promise<ManyS
 
   const started = performance.now();
   const all: Array<Promise<void>> = [];
-  const batch = options.batch ?? 250;
+  const batch = Math.max(1, Math.ceil(options.streams / Math.max(1, (options.rampMs ?? 10_000) / 100)));
   for (let sent = 0; sent < options.streams; sent += batch) {
     for (let index = sent; index < Math.min(options.streams, sent + batch); index += 1) all.push(one());
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await Promise.all(all);
   agent.destroy();
