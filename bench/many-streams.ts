@@ -31,8 +31,8 @@ export interface ManyStreamsOptions {
   timeoutMs: number;
   /**
    * Streams are opened evenly over this long, in batches 100 ms apart (default 10 s: 500 a second for 5,000), so that
-   * the gateway's accept queue (511 connections) does not overflow on a machine whose cores it shares. Keep it under a
-   * stream's duration, so that they are all open at once.
+   * the gateway's accept queue (511 connections) does not overflow on a machine whose cores it shares (an overflow
+   * resets the connection). Keep it under a stream's duration, so that they are all open at once.
    */
   rampMs?: number;
 }

@@ -12,11 +12,12 @@
  *
  * Many streams: BENCH_SLOW_STREAMS (default 5,000) slow streams at once through one fresh gateway process per
  * variant to one upstream host (slow-upstream.ts: BENCH_SLOW_CHUNKS chunks BENCH_SLOW_INTERVAL_MS apart, default
- * 20 x 1 s, ~21 s each, opened over 10 s); reports completed and failed streams, the duration, and the gateway's CPU
+ * 20 x 1.5 s, ~32 s each, opened over 20 s); reports completed and failed streams, the duration, and the gateway's CPU
  * time and peak RSS over the scenario. BENCH_SLOW_STREAMS=0 skips it. One chunk that arrives alone costs the gateway
  * about 140 µs of CPU (3.1 ms per 20-chunk stream, 5.6 ms per 40-chunk one, with either HTTP client): 5,000 streams
- * of 40 chunks 500 ms apart would need 1.4 cores of one process, which it cannot have; 20 chunks a second apart
- * need 0.7.
+ * of 40 chunks 500 ms apart would need 1.4 cores of one process, which it cannot have; these defaults need half a
+ * core, and opening 250 streams a second keeps the gateway's accept queue (511) from overflowing while other work
+ * shares the machine (an overflow resets the connection).
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5 per run), BENCH_GATEWAY_FLAGS (the gateway's
  * node flags, default the recommended `--max-semi-space-size=16 --heap-growing-percent=80`), BENCH_BASELINE (see
@@ -33,7 +34,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const slowStreams = Number(process.env.BENCH_SLOW_STREAMS ?? 5000);
 const slowChunks = Number(process.env.BENCH_SLOW_CHUNKS ?? 20);
-const slowIntervalMs = Number(process.env.BENCH_SLOW_INTERVAL_MS ?? 1000);
+const slowIntervalMs = Number(process.env.BENCH_SLOW_INTERVAL_MS ?? 1500);
 const masterKey = 'bench-master-key';
 
 interface Scenario {
@@ -252,7 +253,8 @@ if (slowStreams > 0) {
       model: 'bench',
       streams: slowStreams,
       timeoutMs: expectedMs * 3,
-      rampMs: Math.min(10_000, expectedMs / 2),
+      // Opened over two thirds of a stream's length (at most 20 s): all are open at once for the last third.
+      rampMs: Math.min(20_000, (expectedMs * 2) / 3),
     });
     const gatewayCpuS = (cpuMicros(gateway.child.pid) - cpuBefore) / 1e6;
     const ownCpu = process.cpuUsage(ownCpuBefore);

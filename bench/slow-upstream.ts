@@ -1,7 +1,7 @@
 /**
  * The many-streams scenario's upstream: an OpenAI-compatible server whose every chat answer is a slow stream (the
  * role chunk at once, then BENCH_SLOW_CHUNKS one-word content chunks BENCH_SLOW_INTERVAL_MS apart, default 20 x
- * 1 s, then the finish chunk, the usage chunk and `data: [DONE]`). Prints the listening URL on stdout.
+ * 1.5 s, then the finish chunk, the usage chunk and `data: [DONE]`). Prints the listening URL on stdout.
  *
  * Built for thousands of streams at once, which the stand-in (one timer per stream, every request recorded) cannot
  * serve on a shared 2-core machine without becoming what is measured: one interval writes the next chunk of every open
@@ -11,7 +11,7 @@
 import http from 'node:http';
 
 const chunks = Number(process.env.BENCH_SLOW_CHUNKS ?? 20);
-const intervalMs = Number(process.env.BENCH_SLOW_INTERVAL_MS ?? 1000);
+const intervalMs = Number(process.env.BENCH_SLOW_INTERVAL_MS ?? 1500);
 const created = Math.floor(Date.now() / 1000);
 const line = (choices: unknown[], extra: Record<string, unknown> = {}): string =>
   `data: ${JSON.stringify({ id: 'chatcmpl-slow', object: 'chat.completion.chunk', created, model: 'bench-slow-model', choices, ...extra })}\n\n`;
