@@ -1,7 +1,7 @@
 // The body of an answer from the HTTP transport, as the adapters read it: an async iterable of byte chunks that the
 // connection pushes into. A lighter reader than a Node Readable or a web stream (the stream parsers take any async
 // iterable of bytes): one object per answer, no promise per chunk while chunks are waiting, and backpressure through
-// the two callbacks the connection hands in.
+// the callbacks the connection hands in.
 
 // Chunks that may wait unread before the connection is paused: enough to ride over a burst, little enough that a
 // reader that stops reading holds the upstream back (64 KiB reads: about 1 MiB).
@@ -40,7 +40,8 @@ export class ResponseChunks implements AsyncIterableIterator<Uint8Array> {
 
   /** A chunk from the connection. */
   push(chunk: Uint8Array): void {
-    // undici hands an empty chunk when it resumes a paused parser: queued, it would fill the queue with nothing.
+    // An empty chunk carries nothing; queued, it would count against the queue's limit (undici's parser hands one
+    // when it resumes after a pause).
     if (this.#ended || this.#failed || chunk.byteLength === 0) return;
     this.#queue.push(chunk);
     if (!this.#paused && this.#queue.length - this.#head >= QUEUED_CHUNKS) {
