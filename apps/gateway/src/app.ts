@@ -20,7 +20,7 @@ import { listModels } from './routes/v1/models.ts';
 import { createMemoryResponseStore, type ResponseStore } from './routes/v1/response-store.ts';
 import { responses, retrieveResponse } from './routes/v1/responses.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
-import type { DeploymentHealth, RouterDeployment, RouterEvent } from '@gw/providers';
+import { createHttpTransport, type DeploymentHealth, type RouterDeployment, type RouterEvent } from '@gw/providers';
 import type { LimiterSnapshot } from '@gw/ratelimit';
 import { createDeploymentPolicies, type BreakerSnapshot } from './routing/deployment-policies.ts';
 import { startHealthProbes, type HealthProbes, type ProbeResult } from './routing/health-probes.ts';
@@ -36,7 +36,6 @@ import { metricsRoute } from './routes/metrics.ts';
 import type { LimiterEvent } from '@gw/ratelimit';
 import type { ModelPrice } from '@gw/cost';
 import { reportStartup } from './startup-report.ts';
-import { createUpstreamFetch } from './upstream-fetch.ts';
 
 /** Everything the app is built from. */
 export interface AppDeps {
@@ -45,7 +44,7 @@ export interface AppDeps {
   logger?: Logger;
   /** Called exactly once per request that reached routing, with its outcome (tests, embedders); default none. */
   settle?: SettleHook | undefined;
-  /** `fetch` for the providers; default a keep-alive node:http client (see upstream-fetch.ts). */
+  /** `fetch` for the providers; default `@gw/providers`' HTTP client (`createHttpTransport`). */
   fetch?: typeof globalThis.fetch;
   /** Clock in ms, for `created` in /v1/models and `created_at` in /v1/responses. */
   now?: () => number;
@@ -126,12 +125,9 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const { config } = deps;
   const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets: configSecrets(config) });
   const upstream =
-    deps.fetch === undefined ? createUpstreamFetch({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
-  // An injected fetch (tests) serves every call; otherwise chat calls take the lighter transport over the same sockets.
-  const registry = createProviderRegistry(config.providers, {
-    fetch: deps.fetch ?? upstream?.fetch,
-    transport: upstream?.transport,
-  });
+    deps.fetch === undefined ? createHttpTransport({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
+  // An injected fetch (tests) serves every call; otherwise the HTTP client does.
+  const registry = createProviderRegistry(config.providers, { fetch: deps.fetch, transport: upstream?.transport });
   const resolver = createModelResolver(config.models, registry, config.providers);
   const pricing = createPricing(config, { imported: deps.importedPrices, baseModels: baseModelsOf(config) });
   // Read at scrape time; `routing` and `policies` exist by then.
@@ -171,7 +167,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const dispose = (): void => {
     probes?.stop();
     routing.limiters.stop();
-    upstream?.close();
+    void upstream?.close();
   };
   // Without aliases, clients address provider-id/model directly: any enabled provider will do.
   const usableRoutes = [...resolver.routes.values()].filter((route) => route.unavailableReason === undefined).length;

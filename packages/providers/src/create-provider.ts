@@ -68,6 +68,7 @@ export function createProvider(config: ProviderConfig): Provider {
       sessionToken: config.sessionToken === '' ? undefined : config.sessionToken,
       headers: config.headers,
       fetch: config.fetch,
+      transport: config.transport,
     });
   }
   const baseUrl = config.baseUrl ?? info.defaultBaseUrl;

@@ -29,6 +29,9 @@ export type { ProviderKind, ProviderKindInfo } from './provider-kinds.ts';
 
 export type { CallOptions, HealthCheckResult, ModelInfo, Provider, ProviderConfig } from './provider.ts';
 export type { HeaderLookup, Transport, TransportBody, TransportRequest, TransportResponse } from './transport.ts';
+export { createHttpTransport } from './http-transport.ts';
+export type { HttpTransport, HttpTransportOptions, HttpTransportStats } from './http-transport.ts';
+export { isPoolTimeoutError, PoolTimeoutError } from './pool-timeout-error.ts';
 export { createProvider } from './create-provider.ts';
 
 export { createRouter } from './router/create-router.ts';

@@ -28,14 +28,15 @@ export interface ProviderConfig {
   secretAccessKey?: string | undefined;
   /** Bedrock: the session token of temporary credentials; never appears in an error message. */
   sessionToken?: string | undefined;
-  /** The fetch to use (defaults to `globalThis.fetch`), e.g. one bound to a proxy agent. */
-  fetch?: typeof globalThis.fetch | undefined;
   /**
-   * Sends the chat calls (JSON and streaming) instead of `fetch`: a narrower contract that a server can meet without
-   * building a Request and a Response per call (see `Transport`). Gemini sends every call through it; elsewhere
-   * `fetch` still serves model lists and embeddings, and Bedrock's signed calls always use `fetch`.
+   * Sends every HTTP call of the provider (chat, streams, embeddings, model lists; Bedrock's signed calls too): a
+   * narrower contract than `fetch` (see `Transport`). Default: one HTTP client shared by every provider of the
+   * process (`createHttpTransport()` with its defaults, created on the first call). Pass
+   * `createHttpTransport(options).transport` to choose pool sizes and timeouts, or to read its stats.
    */
   transport?: Transport | undefined;
+  /** A `fetch` of your own (instrumented, say), used as the transport when no `transport` is given. */
+  fetch?: typeof globalThis.fetch | undefined;
   /**
    * `max_tokens` for requests that name none, where the vendor requires one (Anthropic; default 4096). Ignored by
    * vendors that have their own default.

@@ -1,7 +1,7 @@
-// The HTTP an adapter needs for its chat calls, narrower than `fetch`: a URL, a method, plain headers, a string
-// body and a signal in; a status, headers to look up, a body to stream or read out. `fetch` is one such transport
-// (a `Response` is a TransportResponse); a server can hand the providers a lighter one built on node:http, without
-// the Request, Response, Headers and web stream objects every call would otherwise build.
+// The HTTP an adapter needs for its calls, narrower than `fetch`: a URL, a method, plain headers, a string body and a
+// signal in; a status, headers to look up, a body to stream or read out. The default one is `createHttpTransport`'s
+// (http-transport.ts, on undici), which builds no Request, Response, Headers or web stream per call; `fetch` is one
+// too (a `Response` is a TransportResponse).
 
 /** One request as a {@link Transport} takes it. */
 export interface TransportRequest {
@@ -35,6 +35,7 @@ export interface TransportResponse {
  * network error) when the connection fails.
  *
  * @example
- * const provider = createProvider({ kind: 'openai', apiKey, transport: (url, request) => fetch(url, request) });
+ * const http = createHttpTransport();
+ * const provider = createProvider({ kind: 'openai', apiKey, transport: http.transport });
  */
 export type Transport = (url: string, request: TransportRequest) => Promise<TransportResponse>;

@@ -4,6 +4,7 @@ import { providerErrorFromException, providerErrorFromMalformed } from './openai
 import { parseJson } from './parse-json.ts';
 import { isProviderError, ProviderError } from './provider-error.ts';
 import type { CallOptions, HealthCheckResult } from './provider.ts';
+import { sharedHttpTransport } from './shared-http-transport.ts';
 import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
 
 // What every adapter does the same way around its HTTP calls: header merging, reading a body, checking a JSON
@@ -16,9 +17,24 @@ export interface AdapterOptions {
   apiKey: string | undefined;
   /** Extra headers on every request (e.g. Anthropic's `anthropic-beta`). */
   headers: Record<string, string> | undefined;
+  /** A `fetch` of the caller's own, used as the transport when no `transport` is given. */
   fetch: typeof globalThis.fetch | undefined;
-  /** Sends the chat calls instead of `fetch` (see transport.ts); each adapter says which of its calls it carries. */
+  /** Sends every HTTP call of the adapter (see transport.ts); default the shared HTTP client. */
   transport?: Transport | undefined;
+}
+
+/**
+ * What sends an adapter's calls: its `transport`, else its `fetch` (a `Response` is a `TransportResponse`), else the
+ * HTTP client shared by every provider of the process.
+ *
+ * @example
+ * const transport = transportOf(options);
+ */
+export function transportOf(options: {
+  transport?: Transport | undefined;
+  fetch?: typeof globalThis.fetch | undefined;
+}): Transport {
+  return options.transport ?? options.fetch ?? sharedHttpTransport;
 }
 
 /**
@@ -74,12 +90,12 @@ export function jsonRequestInit(
 }
 
 /**
- * Sends through `send` (a `Transport`, or `fetch`) and resolves with a 2xx response. A failure to connect (or
+ * Sends through `send` (the adapter's transport) and resolves with a 2xx response. A failure to connect (or
  * the caller's abort) and any other status become a `ProviderError`, the latter through the vendor's own
  * `errorFromResponse` with the body's text.
  *
  * @example
- * const response = await fetchOk(options.transport ?? fetch, url, init, callOptions, context, anthropicErrorFromResponse);
+ * const response = await fetchOk(transport, url, init, callOptions, context, anthropicErrorFromResponse);
  */
 export async function fetchOk<R extends TransportResponse>(
   send: (url: string, request: TransportRequest) => Promise<R>,

@@ -62,8 +62,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const scrub = scrubber(options.secrets ?? []);
   const write = options.write;
-  const destination =
-    write === undefined ? pino.destination({ dest: 2, sync: true }) : { write: (line: string) => write(line) };
+  let destination: { write(line: string): void };
+  if (write === undefined) {
+    const stderr = pino.destination({ dest: 2, sync: true });
+    // A closed standard error (EPIPE) cannot be logged about: reporting it would fail the same way, forever.
+    stderr.on('error', () => undefined);
+    destination = stderr;
+  } else {
+    destination = { write: (line: string) => write(line) };
+  }
   const base: PinoLogger = pino(
     {
       level,

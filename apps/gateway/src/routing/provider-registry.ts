@@ -40,9 +40,9 @@ function bedrockProblem(entry: ProviderSettings): string | undefined {
 
 /** Options for {@link createProviderRegistry}. */
 export interface ProviderRegistryOptions {
-  /** `fetch` handed to every provider; default the global one. */
+  /** `fetch` handed to every provider, used when no `transport` is given. */
   fetch?: typeof globalThis.fetch | undefined;
-  /** The transport for the providers' chat calls (see `Transport`); default `fetch`. */
+  /** What sends every provider call (see `Transport`); default `fetch`, else `@gw/providers`' shared HTTP client. */
   transport?: Transport | undefined;
 }
 

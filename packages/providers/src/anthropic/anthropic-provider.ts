@@ -1,15 +1,10 @@
-import ky from 'ky';
-import type { KyInstance } from 'ky';
 import type { z } from 'zod';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
 import type { EmbeddingResponse } from '../embedding-api.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
-import {
-  providerErrorFromException,
-  providerErrorFromMalformed,
-} from '../openai-compatible/openai-compatible-error.ts';
+import { providerErrorFromMalformed } from '../openai-compatible/openai-compatible-error.ts';
 import { anthropicMessageSchema, anthropicModelListSchema } from './anthropic-api.ts';
 import type { AnthropicMessage } from './anthropic-api.ts';
 import { anthropicErrorFromResponse } from './anthropic-error.ts';
@@ -28,6 +23,7 @@ import {
   parseResponseJson,
   readResponseText,
   timedHealthCheck,
+  transportOf,
   withoutTrailingSlashes,
 } from '../vendor-http.ts';
 import type { AdapterOptions } from '../vendor-http.ts';
@@ -36,7 +32,7 @@ import type { Transport, TransportResponse } from '../transport.ts';
 /** The API version this adapter speaks; a configured `anthropic-version` header overrides it. */
 export const ANTHROPIC_VERSION = '2023-06-01';
 
-/** Options of {@link createAnthropicProvider}; the transport carries the Messages calls, `fetch` the model list. */
+/** Options of {@link createAnthropicProvider}; the transport carries every call (Messages and the model list). */
 export interface AnthropicProviderOptions extends AdapterOptions {
   /** max_tokens when a request names none; default {@link DEFAULT_ANTHROPIC_MAX_TOKENS}. */
   defaultMaxTokens?: number | undefined;
@@ -104,15 +100,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
   // The configured key wins over an x-api-key that may also be in `headers`.
   if (apiKey) baseHeaders['x-api-key'] = apiKey;
   const base = withoutTrailingSlashes(options.baseUrl);
-  const transport: Transport = options.transport ?? options.fetch ?? globalThis.fetch;
-  const http: KyInstance = ky.create({
-    prefix: options.baseUrl,
-    retry: 0,
-    timeout: false,
-    throwHttpErrors: false,
-    headers: baseHeaders,
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-  });
+  const transport: Transport = transportOf(options);
 
   function contextFor(model: string | undefined): ErrorContext {
     return { provider: id, model, apiKey };
@@ -185,18 +173,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
 
   async function listModels(callOptions?: CallOptions): Promise<ModelInfo[]> {
     const context = contextFor(undefined);
-    let response: Response;
-    try {
-      response = await http('models', {
-        method: 'get',
-        ...(callOptions?.signal === undefined ? {} : { signal: callOptions.signal }),
-        ...(callOptions?.headers === undefined ? {} : { headers: callOptions.headers }),
-      });
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-    if (!response.ok)
-      throw anthropicErrorFromResponse(response, await readText(response, callOptions, context), context);
+    const init = jsonRequestInit(baseHeaders, undefined, callOptions?.signal, callOptions?.headers);
+    const response = await fetchOk(transport, `${base}/models`, init, callOptions, context, anthropicErrorFromResponse);
     const list = await readJson(response, anthropicModelListSchema, 'model list', callOptions, context);
     return list.data.map((model) => {
       const created = model.created_at == null ? Number.NaN : Date.parse(model.created_at);

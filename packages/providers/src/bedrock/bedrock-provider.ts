@@ -1,9 +1,10 @@
-import type { TransportRequest } from '../transport.ts';
+import type { Transport, TransportRequest, TransportResponse } from '../transport.ts';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import {
   providerErrorFromException,
   providerErrorFromMalformed,
+  providerErrorFromTruncation,
 } from '../openai-compatible/openai-compatible-error.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
@@ -22,6 +23,7 @@ import {
   lowerCaseHeaders,
   parseResponseJson,
   readResponseText,
+  transportOf,
   withoutTrailingSlashes,
 } from '../vendor-http.ts';
 
@@ -38,7 +40,10 @@ export interface BedrockProviderOptions {
   secretAccessKey?: string | undefined;
   sessionToken?: string | undefined;
   headers?: Record<string, string> | undefined;
+  /** A `fetch` of the caller's own, used as the transport when no `transport` is given. */
   fetch?: typeof globalThis.fetch | undefined;
+  /** Sends the signed calls; default the HTTP client shared by every provider. */
+  transport?: Transport | undefined;
   /** The clock for signatures and `created`; default `Date.now`. */
   now?: (() => number) | undefined;
 }
@@ -77,6 +82,8 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
       : undefined;
   const secrets = [options.secretAccessKey, options.sessionToken];
   const configuredHeaders = lowerCaseHeaders({}, options.headers);
+  // Signed first, then sent through the transport as signed: method, headers and body exactly as the signature covers them.
+  const transport: Transport = transportOf(options);
   let sequence = 0;
 
   function contextFor(model: string | undefined): ErrorContext {
@@ -103,7 +110,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
     signal: AbortSignal | undefined,
     callOptions: CallOptions | undefined,
     context: ErrorContext,
-  ): Promise<Response> {
+  ): Promise<TransportResponse> {
     const url = `${base}/model/${encodeURIComponent(request.model)}/${operation}`;
     const body = JSON.stringify(convertToBedrockRequest(request, id));
     let init: TransportRequest;
@@ -113,17 +120,10 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
       throw providerErrorFromException(error, callOptions?.signal, context);
     }
     if (signal !== undefined) init.signal = signal;
-    return fetchOk(
-      options.fetch ?? globalThis.fetch,
-      url,
-      init,
-      callOptions,
-      context,
-      providerErrorFromBedrockResponse,
-    );
+    return fetchOk(transport, url, init, callOptions, context, providerErrorFromBedrockResponse);
   }
 
-  function responseId(response: Response): string {
+  function responseId(response: TransportResponse): string {
     sequence += 1;
     return `chatcmpl-bedrock-${response.headers.get('x-amzn-requestid') ?? `${now()}-${sequence}`}`;
   }
@@ -198,7 +198,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
           throw providerErrorFromException(error, callerSignal, context);
         }
         if (!converter.stopped())
-          throw providerErrorFromMalformed('an event stream that ended before messageStop', context);
+          throw providerErrorFromTruncation('The Bedrock event stream ended before messageStop', context);
       } catch (error) {
         controller.abort();
         throw error;

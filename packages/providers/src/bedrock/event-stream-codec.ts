@@ -1,11 +1,12 @@
 import { crc32 } from 'node:zlib';
+import type { TransportBody } from '../transport.ts';
 
 // The binary `application/vnd.amazon.eventstream` framing (AWS "Event stream encoding"): each message is
 //   total length (u32 BE) | headers length (u32 BE) | prelude CRC32 (of the 8 bytes before it)
 //   | headers | payload | message CRC32 (of everything before it).
 // A header is name length (u8) | name (UTF-8) | value type (u8) | value. Our own small codec rather than
 // @smithy/eventstream-codec: it is ~150 lines with node:zlib's crc32, has no dependency tree, and decodes
-// incrementally from a web ReadableStream the way our adapters read bodies.
+// incrementally from a body as the transport hands it (a web stream or an async iterable of bytes).
 
 const PRELUDE_LENGTH = 12;
 const CRC_LENGTH = 4;
@@ -98,6 +99,27 @@ function readHeaders(bytes: Uint8Array): Record<string, EventStreamHeaderValue> 
   return headers;
 }
 
+/** Reads of a body, whatever its kind: a web stream's reader, or an async iterable's iterator. */
+function readerOf(body: TransportBody): {
+  read(): Promise<IteratorResult<Uint8Array>>;
+  cancel(): Promise<unknown>;
+} {
+  if ('getReader' in body) {
+    // A reader (not the stream's async iterator) so cancel() also ends a read that is in progress.
+    const reader = body.getReader();
+    return {
+      read: async () => {
+        const read = await reader.read();
+        if (read.done) reader.releaseLock();
+        return read.done ? { done: true, value: undefined } : { done: false, value: read.value };
+      },
+      cancel: () => reader.cancel(),
+    };
+  }
+  const iterator = body[Symbol.asyncIterator]();
+  return { read: () => iterator.next(), cancel: async () => iterator.return?.() };
+}
+
 /** Decodes one whole message (exactly `total length` bytes), checking both CRCs. */
 export function decodeEventStreamMessage(bytes: Uint8Array): EventStreamMessage {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -124,8 +146,8 @@ export function decodeEventStreamMessage(bytes: Uint8Array): EventStreamMessage 
  * for await (const message of decodeEventStream(response.body)) console.log(message.headers[':event-type']);
  * ```
  */
-export function decodeEventStream(body: ReadableStream<Uint8Array>): AsyncIterableIterator<EventStreamMessage> {
-  const reader = body.getReader();
+export function decodeEventStream(body: TransportBody): AsyncIterableIterator<EventStreamMessage> {
+  const reader = readerOf(body);
   let buffer: Uint8Array = new Uint8Array(0);
   let done = false;
 
@@ -148,9 +170,8 @@ export function decodeEventStream(body: ReadableStream<Uint8Array>): AsyncIterab
         const message = takeBuffered();
         if (message !== undefined) return { done: false, value: message };
         const read = await reader.read();
-        if (read.done) {
+        if (read.done === true) {
           done = true;
-          reader.releaseLock();
           if (buffer.byteLength > 0) throw new EventStreamFormatError('Event stream ended inside a message');
           return { done: true, value: undefined };
         }

@@ -27,12 +27,13 @@ import {
   parseResponseJson,
   readResponseText,
   timedHealthCheck,
+  transportOf,
   withoutTrailingSlashes,
 } from '../vendor-http.ts';
 import type { AdapterOptions } from '../vendor-http.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
 
-/** Options of {@link createGeminiProvider}; the transport, when given, carries every call (chat, streams, embeddings, model list). */
+/** Options of {@link createGeminiProvider}; the transport carries every call (chat, streams, embeddings, model list). */
 export type GeminiProviderOptions = AdapterOptions;
 
 // GET /models pages: Gemini lists ~50 models, so 10 pages of 1000 is far more than any account has.
@@ -68,7 +69,7 @@ function generatedId(): string {
 export function createGeminiProvider(options: GeminiProviderOptions): Provider {
   const { id, apiKey } = options;
   const base = withoutTrailingSlashes(options.baseUrl);
-  const transport: Transport = options.transport ?? options.fetch ?? globalThis.fetch;
+  const transport: Transport = transportOf(options);
   const baseHeaders = lowerCaseHeaders({}, options.headers ?? {});
   baseHeaders['content-type'] ??= 'application/json';
   if (apiKey) baseHeaders['x-goog-api-key'] = apiKey;

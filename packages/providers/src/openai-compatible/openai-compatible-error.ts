@@ -1,6 +1,6 @@
-import { isNetworkError } from 'ky';
 import { z } from 'zod';
 import { parseJson } from '../parse-json.ts';
+import { isPoolTimeoutError } from '../pool-timeout-error.ts';
 import { isProviderError, kindFromHttpStatus, ProviderError } from '../provider-error.ts';
 import type { ProviderErrorKind } from '../provider-error.ts';
 import { redactSecrets } from '../redact-secrets.ts';
@@ -272,7 +272,8 @@ function findSystemCode(error: unknown): string | undefined {
 
 /**
  * A thrown error (fetch failure, socket closed mid-body, abort) as a ProviderError: `cancelled` when the caller's
- * signal fired (`timeout` when that signal was an AbortSignal.timeout), else `connection`.
+ * signal fired (`timeout` when that signal was an AbortSignal.timeout), `overloaded` with code `pool_timeout` when
+ * the transport found no free connection in time, else `connection`.
  */
 export function providerErrorFromException(
   error: unknown,
@@ -288,14 +289,23 @@ export function providerErrorFromException(
     }
     return new ProviderError({ ...base, kind: 'cancelled', message: 'The call was cancelled', cause: reason });
   }
-  // ky's NetworkError carries the Request (with its Authorization header); keep only the runtime's error.
-  const cause: unknown = isNetworkError(error) ? error.cause : error;
-  const code = findSystemCode(cause);
+  if (isPoolTimeoutError(error)) {
+    // Nothing was sent: every connection to the upstream was busy. Another deployment (or a later try) may have room.
+    return new ProviderError({
+      ...base,
+      kind: 'overloaded',
+      code: error.code,
+      message: error.message,
+      retryable: true,
+      cause: error,
+    });
+  }
+  const code = findSystemCode(error);
   return new ProviderError({
     ...base,
     kind: 'connection',
     message:
       code === undefined ? 'The connection to the upstream failed' : `The connection to the upstream failed (${code})`,
-    cause,
+    cause: error,
   });
 }

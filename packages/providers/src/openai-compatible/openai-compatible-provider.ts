@@ -1,5 +1,3 @@
-import ky from 'ky';
-import type { KyInstance } from 'ky';
 import type { z } from 'zod';
 import type { BufferedAsyncIterator } from '@gw/stream';
 import { chatCompletionResponseSchema } from '../chat-api.ts';
@@ -12,7 +10,6 @@ import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../pro
 import { openAICompatibleModelListSchema } from './openai-compatible-api.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
 import {
-  providerErrorFromException,
   providerErrorFromMalformed,
   providerErrorFromPayload,
   providerErrorFromResponse,
@@ -29,6 +26,7 @@ import {
   parseResponseJson,
   readResponseText,
   timedHealthCheck,
+  transportOf,
   withoutTrailingSlashes,
 } from '../vendor-http.ts';
 import type { AdapterOptions } from '../vendor-http.ts';
@@ -36,7 +34,7 @@ import { isCanonicalResponse } from '../chunk-shape.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
 import { rememberWireJson } from '../raw-chunk-json.ts';
 
-/** Options of {@link createOpenAICompatibleProvider}; the transport carries chat and streams, `fetch` the model list and embeddings. */
+/** Options of {@link createOpenAICompatibleProvider}; the transport carries every call (chat, streams, embeddings, model list). */
 export interface OpenAICompatibleProviderOptions extends AdapterOptions {
   kind: ProviderKind;
   /** Send `stream_options.include_usage: true` on every streaming call. */
@@ -69,63 +67,24 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   const { id, kind, apiKey, streamIncludeUsage } = options;
   // Per-kind request conversion and error codes (vendor-quirks.ts).
   const quirks = vendorQuirks(kind);
-  const headers = new Headers(options.headers);
   const { urls, authHeader } = options;
-  // The configured key wins over an Authorization header that may also be in `headers`.
-  if (authHeader !== undefined) headers.set(authHeader.name, authHeader.value);
-  else if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
-  // chat() and chatStream() are the hot path: they call the transport (`fetch` by default) with a URL string and
-  // plain headers built once here, since ky's per-call merging and Request/abort plumbing cost more than the rest of
-  // the call. ky stays for the cold calls (embeddings, models).
-  const transport: Transport = options.transport ?? options.fetch ?? globalThis.fetch;
-  const postHeaders = lowerCaseHeaders({}, options.headers ?? {});
+  // Every call goes through the transport with a URL string and plain headers built once here (the shared HTTP client
+  // by default); the configured key wins over an Authorization header that may also be in `headers`.
+  const transport: Transport = transportOf(options);
+  const getHeaders = lowerCaseHeaders({}, options.headers ?? {});
+  if (authHeader !== undefined) getHeaders[authHeader.name.toLowerCase()] = authHeader.value;
+  else if (apiKey) getHeaders['authorization'] = `Bearer ${apiKey}`;
+  const postHeaders = { ...getHeaders };
   postHeaders['content-type'] ??= 'application/json';
-  if (authHeader !== undefined) postHeaders[authHeader.name.toLowerCase()] = authHeader.value;
-  else if (apiKey) postHeaders['authorization'] = `Bearer ${apiKey}`;
-  const defaultChatUrl = `${withoutTrailingSlashes(options.baseUrl)}/chat/completions`;
+  const base = withoutTrailingSlashes(options.baseUrl);
+  const defaultChatUrl = `${base}/chat/completions`;
   const chatUrlFor = (model: string): string => (urls === undefined ? defaultChatUrl : urls.chat(model));
-  const http: KyInstance = ky.create({
-    // With `urls`, calls name absolute URLs, which a prefix would mangle.
-    ...(urls === undefined ? { prefix: options.baseUrl } : {}),
-    retry: 0,
-    timeout: false,
-    throwHttpErrors: false,
-    headers,
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-  });
 
   function contextFor(model: string | undefined): ErrorContext {
     return { provider: id, model, apiKey, codeKinds: quirks.codeKinds };
   }
 
-  /** Sends one request; resolves with a 2xx response, throws ProviderError for anything else. */
-  async function send(
-    method: 'get' | 'post',
-    path: string,
-    body: RequestBody | undefined,
-    signal: AbortSignal | undefined,
-    callOptions: CallOptions | undefined,
-    context: ErrorContext,
-  ): Promise<Response> {
-    let response: Response;
-    try {
-      // ky deep-merges call options over the instance's: a key present with `undefined` would wipe the default
-      // headers (Authorization included), so absent options are left out rather than set to undefined.
-      response = await http(path, {
-        method,
-        ...(body === undefined ? {} : { json: body }),
-        ...(signal === undefined ? {} : { signal }),
-        ...(callOptions?.headers === undefined ? {} : { headers: callOptions.headers }),
-      });
-    } catch (error) {
-      throw providerErrorFromException(error, callOptions?.signal, context);
-    }
-    if (response.ok) return response;
-    const text = await readText(response, callOptions, context);
-    throw providerErrorFromResponse(response, text, context);
-  }
-
-  /** POSTs a JSON body straight through the transport (`fetch` by default); same contract as {@link send}. */
+  /** POSTs a JSON body through the transport; resolves with a 2xx response, throws ProviderError for anything else. */
   function post(
     url: string,
     body: RequestBody,
@@ -280,15 +239,16 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
 
   async function embed(request: EmbeddingRequest, callOptions?: CallOptions): Promise<EmbeddingResponse> {
     const context = contextFor(request.model);
-    const path = urls === undefined ? 'embeddings' : urls.embeddings(request.model);
-    const response = await send('post', path, request, callOptions?.signal, callOptions, context);
+    const url = urls === undefined ? `${base}/embeddings` : urls.embeddings(request.model);
+    const response = await post(url, request, callOptions?.signal, callOptions, context);
     return readJson(response, embeddingResponseSchema, 'embeddings response', callOptions, context);
   }
 
   async function listModels(callOptions?: CallOptions): Promise<ModelInfo[]> {
     const context = contextFor(undefined);
-    const path = urls === undefined ? 'models' : urls.models();
-    const response = await send('get', path, undefined, callOptions?.signal, callOptions, context);
+    const url = urls === undefined ? `${base}/models` : urls.models();
+    const init = jsonRequestInit(getHeaders, undefined, callOptions?.signal, callOptions?.headers);
+    const response = await fetchOk(transport, url, init, callOptions, context, providerErrorFromResponse);
     const list = await readJson(response, openAICompatibleModelListSchema, 'model list', callOptions, context);
     return list.data.map((model) => ({
       id: model.id,
