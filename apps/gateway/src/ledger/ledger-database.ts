@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { LedgerError } from './ledger-error.ts';
-import { LEDGER_COLUMN_COUNT, ledgerMigrations, type LedgerDialect, type LedgerTables } from './ledger-schema.ts';
+import { ledgerMigrations, type LedgerDialect, type LedgerTables } from './ledger-schema.ts';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 
 /** Where a `storage.url` points. */
@@ -16,8 +16,6 @@ export type StorageLocation =
 export interface LedgerDatabase {
   readonly dialect: LedgerDialect;
   readonly db: Kysely<LedgerTables>;
-  /** Rows one INSERT may carry: the driver's bind-parameter limit divided by the ledger's columns. */
-  readonly maxRowsPerInsert: number;
   /** Brings the schema up to date; idempotent, and safe from several gateways at once (kysely's migration lock). */
   migrate(): Promise<void>;
   /** Closes the file or the connection pool. */
@@ -40,9 +38,6 @@ export interface LedgerDatabaseOptions {
    */
   onConnectionError?: (error: unknown) => void;
 }
-
-// SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766; PostgreSQL's protocol allows 65535 parameters.
-const MAX_PARAMETERS: Record<LedgerDialect, number> = { sqlite: 32_766, postgres: 65_535 };
 
 /**
  * Reads a `storage.url`: `sqlite://<path>` (relative to the working directory, `sqlite:///abs/path.db` for an
@@ -126,7 +121,6 @@ export async function openLedgerDatabase(url: string, options: LedgerDatabaseOpt
   const database: LedgerDatabase = {
     dialect,
     db,
-    maxRowsPerInsert: Math.floor(MAX_PARAMETERS[dialect] / LEDGER_COLUMN_COUNT),
     migrate: async () => {
       const migrator = new Migrator({
         db,

@@ -53,9 +53,6 @@ export interface LedgerTables {
   ledger: LedgerTable;
 }
 
-/** Columns of one ledger row: a multi-row INSERT binds this many parameters per row. */
-export const LEDGER_COLUMN_COUNT = 29;
-
 async function createLedgerTable(db: Kysely<unknown>, dialect: LedgerDialect): Promise<void> {
   const postgres = dialect === 'postgres';
   // Money: PostgreSQL bigint (8 bytes, exact; SUM(bigint) is numeric, so sums never overflow); SQLite INTEGER is

@@ -439,9 +439,10 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
   const spillOverflow = () => {
     if (spilling !== undefined) return;
     spilling = (async () => {
-      // The batch being retried counts against the bound too: it is memory the outage holds.
-      let over: number;
-      while ((over = buffer.length + (current?.length ?? 0) - maxBuffered) > 0) {
+      // The batch being retried counts against the bound too: it is memory the outage holds. Past the bound, rows
+      // go down to a batch below it, so that each fsync carries at least a batch instead of a row or two.
+      while (buffer.length + (current?.length ?? 0) > maxBuffered) {
+        const over = buffer.length + (current?.length ?? 0) - (maxBuffered - batchSize);
         // The oldest rows go: what stays in memory is what came last, and the file keeps time order.
         await spillRows(buffer.splice(0, over));
         replayWanted = true;
