@@ -17,9 +17,17 @@ const folder = await mkdtemp(join(tmpdir(), 'gw-ledger-bench-'));
 const spillPath = join(folder, 'spill.jsonl');
 const start = Date.UTC(2026, 11, 3);
 
+// Request ids as the gateway mints them today (random UUIDv4), or time-ordered (a UUIDv7-like time prefix).
+let timeOrderedIds = false;
+
+function requestId(index: number): string {
+  if (!timeOrderedIds) return randomUUID();
+  return `${(start + index).toString(16).padStart(12, '0')}-${randomUUID().slice(14)}`;
+}
+
 function row(index: number): LedgerRow {
   return {
-    requestId: randomUUID(),
+    requestId: requestId(index),
     createdAt: new Date(start + index),
     apiKeyId: index % 3 === 0 ? null : `vk_${index % 50}`,
     model: ['chat', 'fast', 'embed', 'reasoner'][index % 4] ?? 'chat',
@@ -92,7 +100,7 @@ async function throughput(label: string, database: LedgerDatabase, batchSize: nu
   const stats = writer.stats();
   if (stats.written !== count) throw new Error(`wrote ${stats.written} of ${count}: ${JSON.stringify(stats)}`);
   console.log(
-    `${label.padEnd(11)} batch ${String(batchSize).padStart(4)}: ${Math.round(count / seconds).toLocaleString('en')} rows/s`,
+    `${label.padEnd(26)} batch ${String(batchSize).padStart(4)}: ${Math.round(count / seconds).toLocaleString('en')} rows/s`,
   );
 }
 
@@ -114,7 +122,7 @@ async function insertPause(label: string, database: LedgerDatabase, batchSize: n
   }
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
   console.log(
-    `${label.padEnd(11)} one INSERT of ${batchSize} rows: median ${median(wall).toFixed(1)} ms wall, ${median(cpu).toFixed(1)} ms CPU of this process`,
+    `${label.padEnd(26)} one INSERT of ${batchSize} rows: median ${median(wall).toFixed(1)} ms wall, ${median(cpu).toFixed(1)} ms CPU of this process`,
   );
 }
 
@@ -128,6 +136,12 @@ const sqlite = await openLedgerDatabase(`sqlite://${join(folder, 'gateway.db')}`
 for (const batchSize of [100, 500, 1000]) await throughput('SQLite', sqlite, batchSize, 200_000);
 for (const batchSize of [100, 500]) await insertPause('SQLite', sqlite, batchSize);
 await sqlite.close();
+timeOrderedIds = true;
+const ordered = await openLedgerDatabase(`sqlite://${join(folder, 'ordered.db')}`);
+await throughput('SQLite, ids in time order', ordered, 500, 200_000);
+for (const batchSize of [100, 500]) await insertPause('SQLite, ids in time order', ordered, batchSize);
+await ordered.close();
+timeOrderedIds = false;
 
 const postgresUrl = process.env.DATABASE_URL;
 if (postgresUrl?.startsWith('postgres') === true) {

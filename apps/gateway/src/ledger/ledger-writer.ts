@@ -69,7 +69,10 @@ export interface LedgerWriterOptions {
    * replayed at start. Relative to the working directory; its folder is created when first needed.
    */
   spillPath: string;
-  /** Rows per INSERT. Default 500. */
+  /**
+   * Rows per INSERT. Default 500 on PostgreSQL; 100 on SQLite, whose inserts run on this thread: a batch's cost
+   * grows with its rows (the per-row cost does not shrink with bigger batches), and the event loop waits for it.
+   */
   batchSize?: number;
   /** A partial batch is written this long after its first row arrived. Default 1000 ms. */
   flushIntervalMs?: number;
@@ -157,7 +160,7 @@ function checkPositiveInteger(name: string, value: number): number {
  */
 export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
   const database = options.db;
-  const batchSize = checkPositiveInteger('batchSize', options.batchSize ?? 500);
+  const batchSize = checkPositiveInteger('batchSize', options.batchSize ?? (database.dialect === 'sqlite' ? 100 : 500));
   const flushIntervalMs = checkPositiveInteger('flushIntervalMs', options.flushIntervalMs ?? 1000);
   const maxBuffered = checkPositiveInteger('maxBuffered', options.maxBuffered ?? 10_000);
   if (maxBuffered < batchSize) throw new RangeError('maxBuffered must be at least batchSize');
