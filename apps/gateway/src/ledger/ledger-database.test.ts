@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLedgerDatabase, parseStorageUrl } from './ledger-database.ts';
 import { isLedgerError } from './ledger-error.ts';
-import { TEST_DIALECTS, type ScratchDatabase } from './test-helpers.ts';
+import { announceSkip, TEST_DIALECTS, type ScratchDatabase } from './test-helpers.ts';
 
 const run = promisify(execFile);
 
@@ -94,7 +94,9 @@ await database.close();`;
   await run(process.execPath, ['--input-type=module', '--no-warnings', '-e', script, url]);
 }
 
-describe.each(TEST_DIALECTS)('migrations on $dialect', ({ dialect, skip, create }) => {
+describe.each(TEST_DIALECTS)('migrations on $dialect', (testDialect) => {
+  const { dialect, skip, create } = testDialect;
+  announceSkip(testDialect, 'ledger migration tests');
   let scratch: ScratchDatabase | undefined;
   afterEach(async () => {
     await scratch?.drop();

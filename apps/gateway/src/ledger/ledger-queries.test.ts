@@ -4,7 +4,7 @@ import { isLedgerError } from './ledger-error.ts';
 import { createLedgerQueries, type LedgerQueries } from './ledger-queries.ts';
 import { insertRows } from './ledger-records.ts';
 import type { LedgerRow } from './ledger-row.ts';
-import { ledgerRow, TEST_DIALECTS, type ScratchDatabase } from './test-helpers.ts';
+import { ledgerRow, announceSkip, TEST_DIALECTS, type ScratchDatabase } from './test-helpers.ts';
 
 const INT64_MAX = 2n ** 63n - 1n;
 const at = (iso: string) => new Date(iso);
@@ -18,7 +18,9 @@ async function invalidQuery(action: () => Promise<unknown>): Promise<string | un
   return undefined;
 }
 
-describe.each(TEST_DIALECTS)('ledger queries on $dialect', ({ skip, create }) => {
+describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
+  const { skip, create } = testDialect;
+  announceSkip(testDialect, 'ledger query tests');
   let scratch: ScratchDatabase;
   let database: LedgerDatabase;
   let queries: LedgerQueries;

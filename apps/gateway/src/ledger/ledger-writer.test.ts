@@ -13,7 +13,7 @@ import {
   type LedgerWriterEvent,
   type LedgerWriterOptions,
 } from './ledger-writer.ts';
-import { ledgerRow, outageOf, TEST_DIALECTS, type Outage, type ScratchDatabase } from './test-helpers.ts';
+import { announceSkip, ledgerRow, outageOf, TEST_DIALECTS, type Outage, type ScratchDatabase } from './test-helpers.ts';
 
 const byId = (a: LedgerRow, b: LedgerRow) => (a.requestId < b.requestId ? -1 : 1);
 
@@ -89,7 +89,9 @@ describe('createLedgerWriter timing (SQLite in memory, fake timers)', () => {
   });
 });
 
-describe.each(TEST_DIALECTS)('createLedgerWriter on $dialect', ({ dialect, skip, create }) => {
+describe.each(TEST_DIALECTS)('createLedgerWriter on $dialect', (testDialect) => {
+  const { dialect, skip, create } = testDialect;
+  announceSkip(testDialect, 'ledger writer tests');
   let scratch: ScratchDatabase;
   let database: LedgerDatabase;
   const cleanups: (() => Promise<void>)[] = [];
@@ -142,6 +144,16 @@ describe.each(TEST_DIALECTS)('createLedgerWriter on $dialect', ({ dialect, skip,
     await writer.flush();
     expect(await stored()).toEqual(rows.slice().sort(byId));
     expect(writer.stats()).toMatchObject({ written: 40, duplicates: 15, failedBatches: 0, buffered: 0 });
+  });
+
+  test(`close() writes what is buffered, and spills nothing when the database is up${skipped}`, async () => {
+    const writer = startWriter({ batchSize: 100, flushIntervalMs: 60_000 });
+    const rows = Array.from({ length: 7 }, () => ledgerRow());
+    for (const row of rows) writer.write(row);
+    await writer.close();
+    expect(await stored()).toEqual(rows.slice().sort(byId));
+    expect(writer.stats()).toMatchObject({ written: 7, spilled: 0, buffered: 0 });
+    expect(await spillFiles(scratch.folder)).toEqual([]);
   });
 
   test(`rejects a row out of range with an event and writes the others${skipped}`, async () => {

@@ -179,6 +179,8 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
   let timer: NodeJS.Timeout | undefined;
   let pumping: Promise<void> | undefined;
   let spilling: Promise<void> | undefined;
+  // Set by close() before anything else runs, so the pump sees it from its first step.
+  let stopping = false;
   let closing: Promise<void> | undefined;
   let closed = false;
   // Aborted by close()'s signal: stops waiting for the database.
@@ -292,7 +294,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
     });
 
   const liveBatchDue = () =>
-    current !== undefined || buffer.length >= batchSize || (buffer.length > 0 && (flushDue || closing !== undefined));
+    current !== undefined || buffer.length >= batchSize || (buffer.length > 0 && (flushDue || stopping));
 
   const takeLiveBatch = (): LedgerRow[] | undefined => {
     if (current !== undefined) return current;
@@ -359,7 +361,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
         // The file stays; it is replayed from its start when the database is back (rows already in are ignored).
         await abandonReplay();
         settled();
-        if (closing === undefined) await backOff();
+        if (!stopping) await backOff();
         return true;
       }
       file.rows += batch.rows.length;
@@ -381,13 +383,13 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
         current = rest.length > 0 ? rest : undefined;
         if (current === undefined) continue;
         settled();
-        if (closing !== undefined) return;
+        if (stopping) return;
         await backOff();
         continue;
       }
       flushDue = false;
       settled();
-      if (closing !== undefined) return;
+      if (stopping) return;
       // Replay goes between live batches; rows that arrived during its step are looked at first.
       if (!(await replayStep()) && !liveBatchDue()) return;
     }
@@ -397,7 +399,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
     if (pumping !== undefined) return;
     pumping = pump().finally(() => {
       pumping = undefined;
-      if (closing !== undefined) return;
+      if (stopping) return;
       // Rows that arrived while the pump was finishing its last step.
       if (liveBatchDue()) kick();
       else if (buffer.length > 0 && timer === undefined) armTimer();
@@ -452,7 +454,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
       }
     })().finally(() => {
       spilling = undefined;
-      if (closing === undefined) kick();
+      if (!stopping) kick();
     });
   };
 
@@ -466,7 +468,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
       }
       buffer.push(row);
       // While closing, the drain (or the final spill) takes every row: no timer, no new spill round.
-      if (closing !== undefined) return;
+      if (stopping) return;
       if (buffer.length >= batchSize) kick();
       else if (timer === undefined) armTimer();
       if (buffer.length + (current?.length ?? 0) > maxBuffered) spillOverflow();
@@ -483,6 +485,7 @@ export function createLedgerWriter(options: LedgerWriterOptions): LedgerWriter {
     },
 
     close(closeOptions = {}) {
+      stopping = true;
       closing ??= (async () => {
         clearTimeout(timer);
         timer = undefined;

@@ -14,6 +14,13 @@ export const POSTGRES_URL = /^postgres(?:ql)?:\/\//.test(process.env.DATABASE_UR
   ? process.env.DATABASE_URL
   : undefined;
 
+const POSTGRES_SKIP = POSTGRES_URL === undefined ? 'DATABASE_URL is not a postgres:// URL' : undefined;
+
+/** Says, in one line, why a suite of a test file does not run. */
+export function announceSkip(dialect: TestDialect, suite: string): void {
+  if (dialect.skip !== undefined) console.info(`${suite} on ${dialect.dialect} skipped: ${dialect.skip}`);
+}
+
 /** A database of one test: its URL, and how to throw it away. */
 export interface ScratchDatabase {
   readonly url: string;
@@ -66,7 +73,7 @@ export const TEST_DIALECTS: readonly TestDialect[] = [
   },
   {
     dialect: 'postgres',
-    skip: POSTGRES_URL === undefined ? 'DATABASE_URL is not a postgres:// URL' : undefined,
+    skip: POSTGRES_SKIP,
     async create() {
       const folder = await mkdtemp(join(tmpdir(), 'gw-ledger-'));
       const schema = `ledger_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
