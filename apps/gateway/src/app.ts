@@ -30,6 +30,8 @@ import type { SettleHook } from './settle/settle-once.ts';
 import { combineSettleHooks } from './settle/combine-settle-hooks.ts';
 import { warnUnpriced } from './settle/subscribers/warn-unpriced.ts';
 import { accessLogSubscriber } from './settle/subscribers/access-log.ts';
+import { ledgerSubscriber } from './settle/subscribers/ledger.ts';
+import type { Storage } from './storage/open-storage.ts';
 import { createPricing, type Pricing } from './cost/pricing.ts';
 import { createGatewayMetrics } from './observability/metrics.ts';
 import { metricsRoute } from './routes/metrics.ts';
@@ -52,6 +54,8 @@ export interface AppDeps {
   responseStore?: ResponseStore;
   /** For the retry backoff's jitter (tests make it deterministic); default `Math.random`. */
   random?: () => number;
+  /** The database (createServer opens it): the ledger's writer and queries. Without it nothing is recorded. */
+  storage?: Storage | undefined;
   /** Prices read from `pricing.catalog` (createServer reads the file). */
   importedPrices?: readonly ModelPrice[] | undefined;
 }
@@ -135,6 +139,10 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     ? createGatewayMetrics(config, {
         breakers: () => policies.breakers(),
         queues: () => routing.limiters.snapshot(),
+        ledger:
+          deps.storage?.writer === undefined
+            ? undefined
+            : () => deps.storage?.writer?.stats() ?? { buffered: 0, spilled: 0 },
       })
     : undefined;
   const policies = createDeploymentPolicies(config, logger, {
@@ -228,6 +236,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       warnUnpriced(logger),
       metrics?.settled,
       config.logging.requests ? accessLogSubscriber(logger, { bodies: config.logging.bodies }) : undefined,
+      deps.storage?.writer === undefined ? undefined : ledgerSubscriber(deps.storage.writer, pricing.currency),
       deps.settle,
     ]),
     keepBodies: config.logging.requests && config.logging.bodies,
@@ -243,7 +252,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));
   if (metrics !== undefined) app.get('/metrics', metricsRoute(metrics, config.metrics.bearerToken));
-  app.route('/admin', createAdminApp({ auth }));
+  app.route('/admin', createAdminApp({ auth, queries: deps.storage?.queries, currency: pricing.currency }));
 
   // Registered last: only reached when no route above matched the method.
   const routes = metrics === undefined ? ROUTES : [...ROUTES, ['/metrics', 'GET, HEAD'] as const];

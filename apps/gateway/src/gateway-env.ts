@@ -1,8 +1,10 @@
 /** The hono environment of every gateway route and middleware: what the middlewares put on the context. */
 export interface GatewayEnv {
   Variables: {
-    /** Set by the request-id middleware, first in the chain. */
+    /** The gateway's id of the request (UUIDv7), set by the request-id middleware, first in the chain. */
     requestId: string;
+    /** The `x-request-id` the client sent, sanitised, when it sent one. */
+    clientRequestId?: string;
     /** Set once the request reached routing: its access line is written when it settles, with what it cost. */
     routed?: boolean;
   };

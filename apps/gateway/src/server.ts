@@ -1,5 +1,8 @@
 import { Server } from 'node:http';
 import { importLiteLLMPrices } from '@gw/cost';
+import { configSecrets } from './config/secrets.ts';
+import { createLogger } from './observability/logger.ts';
+import { openStorage } from './storage/open-storage.ts';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps, type AppState, type GatewayApp } from './app.ts';
@@ -56,10 +59,13 @@ function shuttingDown(): GatewayError {
  * process.once('SIGTERM', () => void gateway.drain().then(() => process.exit(0)));
  */
 export async function createServer(options: CreateServerOptions): Promise<GatewayServer> {
-  const catalog = options.config.pricing.catalog;
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logging.level, secrets: configSecrets(config) });
+  const catalog = config.pricing.catalog;
   const importedPrices =
     options.importedPrices ?? (catalog === undefined ? undefined : await importLiteLLMPrices(catalog));
-  const { app, state } = createApp({ ...options, importedPrices });
+  const storage = options.storage ?? (await openStorage(config, logger));
+  const { app, state } = createApp({ ...options, logger, importedPrices, storage });
   const host = options.host ?? options.config.server.host;
   const port = options.port ?? options.config.server.port;
   const drainTimeoutMs = options.config.server.drainTimeoutMs;
@@ -74,11 +80,17 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   const http = server instanceof Server ? server : undefined;
 
   let closing: Promise<void> | undefined;
+  // Once the last connection is gone: the ledger drained (every row written, or spilled to its file), then the rest.
   const whenClosed = (): Promise<void> =>
     new Promise((resolve) => {
       server.close(() => {
-        state.dispose();
-        resolve();
+        storage
+          .close()
+          .catch((error: unknown) => logger.error('storage could not be closed cleanly', { error }))
+          .finally(() => {
+            state.dispose();
+            resolve();
+          });
       });
     });
 

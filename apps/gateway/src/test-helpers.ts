@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startStandInUpstream, type StandInUpstream } from '@gw/providers/testing';
 import { afterEach, expect } from 'vitest';
 import type { z } from 'zod';
@@ -8,6 +11,18 @@ import { configSecrets } from './config/secrets.ts';
 import { createLogger } from './observability/logger.ts';
 import { createServer, type GatewayServer } from './server.ts';
 import type { SettleHook } from './settle/settle-once.ts';
+
+let directory: string | undefined;
+
+/** A folder of this test process's own for files tests write (spill files, SQLite databases); removed at exit. */
+export function testDirectory(): string {
+  if (directory === undefined) {
+    const created = mkdtempSync(join(tmpdir(), 'gw-test-'));
+    directory = created;
+    process.once('exit', () => rmSync(created, { recursive: true, force: true }));
+  }
+  return directory;
+}
 
 /** The vendor key the default test provider uses; tests assert it reaches the upstream and nothing else. */
 export const TEST_VENDOR_KEY = 'sk-test-vendor-key-0123456789abcdef';
@@ -70,7 +85,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   try {
     const raw =
       typeof options.config === 'function' ? options.config(upstream) : (options.config ?? defaultTestConfig(upstream));
-    const config = parseConfig(raw, { env: options.env ?? {} });
+    // Tests keep their ledger in memory (and any spill in a folder of their own) unless they name a database.
+    const storage = raw['storage'] ?? {
+      url: 'sqlite::memory:',
+      spillPath: join(testDirectory(), 'ledger-spill.jsonl'),
+    };
+    const config = parseConfig({ ...raw, storage }, { env: options.env ?? {} });
     const logs: string[] = [];
     const logger = createLogger({ level: 'debug', write: (line) => logs.push(line), secrets: configSecrets(config) });
     const gateway = await createServer({

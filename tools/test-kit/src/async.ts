@@ -26,15 +26,16 @@ export async function thrownBy(action: () => Promise<unknown>): Promise<unknown>
 }
 
 /**
- * Waits until `check` returns true, polling every 20 ms; fails after `timeoutMs` (a generous bound for things that
- * must happen "promptly").
+ * Waits until `check` returns (or resolves to) true, polling every 20 ms; fails after `timeoutMs` (a generous bound
+ * for things that must happen "promptly").
  *
  * @example
  * await waitFor(() => upstream.requests[0]?.aborted === true);
+ * await waitFor(async () => (await fetch(url)).status === 200, 5000);
  */
-export async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -237,6 +237,22 @@ const pricingSchema = z.strictObject({
   models: z.record(z.string().min(1), priceOverrideSchema).default({}),
 });
 
+// The SQL database: the usage ledger (and, with later features, keys, providers and stored responses).
+const storageSchema = z.strictObject({
+  // sqlite://<path> (the default, nothing to install), sqlite::memory:, or postgres://…
+  url: z.preprocess(emptyToUndefined, z.string().min(1).default('sqlite://./data/gateway.db')),
+  // One row per request that reached routing. Off: nothing is recorded (the admin usage views stay empty).
+  ledger: boolean.default(true),
+  // Rows older than this many days are deleted, once a day; 0 keeps them forever.
+  retentionDays: integer(0, 36_500).default(90),
+  // Where rows go while the database is unreachable and the memory buffer is full; replayed when it is back.
+  spillPath: z.string().min(1).default('./data/ledger-spill.jsonl'),
+  // A partial batch is written this long after its first row.
+  flushIntervalMs: integer(10, 60_000).default(1000),
+  // Rows kept in memory while the database lags or is down, before they spill to the file.
+  maxBuffered: integer(100, 10_000_000).default(10_000),
+});
+
 // Prometheus metrics at GET /metrics.
 const metricsSchema = z.strictObject({
   enabled: boolean.default(true),
@@ -256,7 +272,7 @@ export const gatewayConfigSchema = z
   .strictObject({
     server: serverSchema.prefault({}),
     auth: z.strictObject({ masterKey: optionalString }).prefault({}),
-    storage: z.strictObject({ url: optionalString }).prefault({}),
+    storage: storageSchema.prefault({}),
     redis: z.strictObject({ url: optionalString }).prefault({}),
     logging: z
       .strictObject({

@@ -20,6 +20,7 @@ export function accessLog(
     if (c.get('routed') === true) return;
     logger.info('request', {
       requestId: c.get('requestId'),
+      clientRequestId: c.get('clientRequestId'),
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,

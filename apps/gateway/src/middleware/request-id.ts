@@ -1,4 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
+import { v7 as uuidv7 } from 'uuid';
+import type { GatewayEnv } from '../gateway-env.ts';
 
 const MAX_LENGTH = 128;
 const DISALLOWED = /[^\w.:-]/g;
@@ -17,18 +19,22 @@ export function sanitiseRequestId(value: string | undefined): string | undefined
 }
 
 /**
- * Sets `x-request-id` on every response (errors included) and `c.var.requestId`: the client's id
- * when it sent one (sanitised), a random UUID otherwise. hono/request-id allows a different
- * character set, so this small version keeps ours.
+ * Gives every request a gateway-minted id (a time-ordered UUIDv7: the ledger's key, in every log line, and in
+ * `x-gw-request-id`), and answers with `x-request-id`: the client's own id when it sent one (sanitised), else the
+ * gateway's. A client's id is not unique enough to bill by (a client may send the same one twice), so it is kept
+ * beside, as `clientRequestId`.
  *
  * @example
  * app.use(requestId());
  */
-export function requestId(): MiddlewareHandler<{ Variables: { requestId: string } }> {
+export function requestId(): MiddlewareHandler<GatewayEnv> {
   return async function requestIdMiddleware(c, next) {
-    const id = sanitiseRequestId(c.req.header('x-request-id')) ?? crypto.randomUUID();
+    const id = uuidv7();
+    const client = sanitiseRequestId(c.req.header('x-request-id'));
     c.set('requestId', id);
-    c.header('x-request-id', id);
+    if (client !== undefined) c.set('clientRequestId', client);
+    c.header('x-request-id', client ?? id);
+    c.header('x-gw-request-id', id);
     await next();
   };
 }

@@ -11,7 +11,10 @@ export type Endpoint = 'chat' | 'messages' | 'embeddings' | 'responses';
 
 /** Everything known about a finished request, handed once to every settle subscriber (ledger, budgets, metrics…). */
 export interface RequestOutcome {
+  /** The gateway's id of the request (UUIDv7): the ledger's key. */
   readonly requestId: string;
+  /** The `x-request-id` the client sent, when it sent one. */
+  readonly clientRequestId: string | undefined;
   readonly endpoint: Endpoint;
   /** The model the client asked for (alias or `provider-id/model`). */
   readonly model: string;
@@ -90,6 +93,7 @@ export interface SettleContext {
   logger: Logger;
   pricing: Pricing;
   requestId: string;
+  clientRequestId: string | undefined;
   endpoint: Endpoint;
   model: string;
   stream: boolean;
@@ -199,6 +203,7 @@ export function createSettle(context: SettleContext): RequestSettle {
     const now = performance.now();
     const outcome: RequestOutcome = {
       requestId: context.requestId,
+      clientRequestId: context.clientRequestId,
       endpoint: context.endpoint,
       model: context.model,
       providerId: trace.providerId,

@@ -1,10 +1,16 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { GatewayEnv } from '../../gateway-env.ts';
+import type { LedgerQueries } from '../../ledger/ledger-queries.ts';
+import { addUsageRoutes } from './usage-routes.ts';
 
 /** What the admin API is built from. */
 export interface AdminAppOptions {
   /** Guards every admin route (the master key); `undefined` in open dev mode, said loudly at start. */
   auth: MiddlewareHandler | undefined;
+  /** The ledger's queries; without them the usage routes answer 404 `ledger_disabled`. */
+  queries?: LedgerQueries | undefined;
+  /** The reporting currency. */
+  currency: string;
 }
 
 /**
@@ -17,5 +23,6 @@ export interface AdminAppOptions {
 export function createAdminApp(options: AdminAppOptions): Hono<GatewayEnv> {
   const admin = new Hono<GatewayEnv>();
   if (options.auth !== undefined) admin.use('*', options.auth);
+  addUsageRoutes(admin, { queries: options.queries, currency: options.currency });
   return admin;
 }

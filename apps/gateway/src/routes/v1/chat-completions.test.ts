@@ -262,7 +262,7 @@ describe('POST /v1/chat/completions (JSON)', () => {
     expect(settled[0]?.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 3, total_tokens: 14 });
     expect(settled[0]?.outcome).toMatchObject({
       status: 'completed',
-      requestId: 'req-json-1',
+      clientRequestId: 'req-json-1',
       model: 'chat',
       providerId: 'up',
       upstreamModel: 'gpt-4o-mini',

@@ -74,6 +74,7 @@ export function beginRoutedCall(c: Context<GatewayEnv>, route: RouteOptions, opt
     logger: route.logger,
     pricing: route.pricing,
     requestId: c.get('requestId'),
+    clientRequestId: c.get('clientRequestId'),
     endpoint: options.endpoint,
     model: options.model,
     stream: options.stream,

@@ -29,7 +29,7 @@ describe('access lines', () => {
     await (await fetch(`${t.url}/health/live`, { headers: { 'x-request-id': 'live-1' } })).text();
     await waitFor(() => accessLines(t.logs).length === 3);
     const lines = accessLines(t.logs);
-    expect(lines.find((line) => line['requestId'] === 'json-1')).toMatchObject({
+    expect(lines.find((line) => line['clientRequestId'] === 'json-1')).toMatchObject({
       level: 'info',
       endpoint: 'chat',
       alias: 'chat',
@@ -45,12 +45,15 @@ describe('access lines', () => {
       cost: '0.000021',
       currency: 'USD',
     });
-    expect(lines.find((line) => line['requestId'] === 'sse-1')).toMatchObject({
+    expect(lines.find((line) => line['clientRequestId'] === 'sse-1')).toMatchObject({
       stream: true,
       ttftMs: expect.any(Number),
     });
-    expect(lines.find((line) => line['requestId'] === 'live-1')).toMatchObject({ path: '/health/live', status: 200 });
-    expect(lines.filter((line) => line['requestId'] === 'json-1')).toHaveLength(1);
+    expect(lines.find((line) => line['clientRequestId'] === 'live-1')).toMatchObject({
+      path: '/health/live',
+      status: 200,
+    });
+    expect(lines.filter((line) => line['clientRequestId'] === 'json-1')).toHaveLength(1);
     expect(t.logs.join('')).not.toContain('Say hello');
   });
 

@@ -28,6 +28,7 @@ export function accessLogSubscriber(logger: Logger, options: { bodies: boolean }
       outcome.cost === undefined ? (outcome.unpriced ? 'unpriced' : undefined) : formatMoney(outcome.cost.total);
     logger.info('request', {
       requestId: outcome.requestId,
+      clientRequestId: outcome.clientRequestId,
       keyId: outcome.keyId,
       endpoint: outcome.endpoint,
       alias: outcome.model,

@@ -1,0 +1,173 @@
+import { formatMoney, moneyToNumber } from '@gw/cost';
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import type { GatewayEnv } from '../../gateway-env.ts';
+import { GatewayError } from '../../gateway-error.ts';
+import type { LedgerQueries, UsageGroup } from '../../ledger/ledger-queries.ts';
+import type { LedgerRow } from '../../ledger/ledger-row.ts';
+import { parseRequest } from '../v1/request-body.ts';
+
+const timestamp = z.iso
+  .datetime({ offset: true, error: 'expected an ISO 8601 time such as 2026-12-03T00:00:00Z' })
+  .or(z.iso.date({ error: 'expected an ISO 8601 date or time' }))
+  .transform((text) => new Date(text));
+
+const requestsQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  before: z.string().min(1).max(200).optional(),
+  model: z.string().min(1).max(400).optional(),
+  provider: z.string().min(1).max(200).optional(),
+  status: z.enum(['completed', 'failed', 'cancelled']).optional(),
+  key: z.string().min(1).max(200).optional(),
+  from: timestamp.optional(),
+  to: timestamp.optional(),
+});
+
+const usageQuerySchema = z.strictObject({
+  group_by: z.enum(['day', 'hour', 'model', 'provider', 'key']).default('day'),
+  from: timestamp.optional(),
+  to: timestamp.optional(),
+});
+
+/** The JSON of one ledger row: snake_case, the cost as a number (display) and exactly (decimal text) by line. */
+function rowJson(row: LedgerRow): Record<string, unknown> {
+  const { cost, tokens } = row;
+  const exact = (amount: bigint): string => formatMoney({ amount, currency: cost?.currency ?? 'USD' });
+  return {
+    request_id: row.requestId,
+    created_at: row.createdAt.toISOString(),
+    key_id: row.apiKeyId,
+    model: row.model,
+    provider: row.provider,
+    upstream_model: row.upstreamModel,
+    endpoint: row.endpoint,
+    stream: row.stream,
+    status: row.status,
+    http_status: row.httpStatus,
+    error_kind: row.errorKind,
+    attempts: row.attempts,
+    fallback: row.fallback,
+    ttft_ms: row.ttftMs,
+    latency_ms: row.latencyMs,
+    input_tokens: tokens.input + tokens.cachedInput + tokens.cacheWrite,
+    output_tokens: tokens.output + tokens.reasoning,
+    tokens: {
+      input: tokens.input,
+      cached_input: tokens.cachedInput,
+      cache_write: tokens.cacheWrite,
+      output: tokens.output,
+      reasoning: tokens.reasoning,
+    },
+    cost: cost === null ? null : moneyToNumber({ amount: cost.total, currency: cost.currency }),
+    currency: cost?.currency ?? null,
+    cost_breakdown:
+      cost === null
+        ? null
+        : {
+            input: exact(cost.input),
+            cached_input: exact(cost.cachedInput),
+            cache_write: exact(cost.cacheWrite),
+            output: exact(cost.output),
+            reasoning: exact(cost.reasoning),
+            total: exact(cost.total),
+          },
+    estimated: row.estimated,
+    unpriced: cost === null,
+  };
+}
+
+const GROUP_FIELD = { day: 'day', hour: 'hour', model: 'model', provider: 'provider', key: 'key_id' } as const;
+
+function groupJson(group: UsageGroup, groupBy: keyof typeof GROUP_FIELD, currency: string): Record<string, unknown> {
+  const { tokens } = group;
+  const amount = group.cost[currency] ?? 0n;
+  const others = Object.entries(group.cost).filter(([code]) => code !== currency);
+  return {
+    [GROUP_FIELD[groupBy]]: group.group,
+    requests: group.requests,
+    input_tokens: tokens.input + tokens.cachedInput + tokens.cacheWrite,
+    output_tokens: tokens.output + tokens.reasoning,
+    cached_input_tokens: tokens.cachedInput,
+    cache_write_tokens: tokens.cacheWrite,
+    reasoning_tokens: tokens.reasoning,
+    cost: moneyToNumber({ amount, currency }),
+    cost_exact: formatMoney({ amount, currency }),
+    // Rows stored while another reporting currency was configured, kept apart rather than converted at today's rate.
+    ...(others.length === 0
+      ? {}
+      : {
+          other_currencies: Object.fromEntries(
+            others.map(([code, value]) => [code, formatMoney({ amount: value, currency: code })]),
+          ),
+        }),
+  };
+}
+
+function storageMissing(): GatewayError {
+  return new GatewayError('Usage is not recorded: storage.ledger is off or the database is not configured.', {
+    status: 404,
+    type: 'not_found_error',
+    code: 'ledger_disabled',
+  });
+}
+
+/**
+ * The ledger's admin routes: `GET /admin/requests` (newest first, filtered, paged with `before`),
+ * `GET /admin/requests/:id`, and `GET /admin/usage` (requests, tokens and cost per day, hour, model, provider or
+ * key, in the reporting currency).
+ *
+ * @example
+ * addUsageRoutes(admin, { queries: storage.queries, currency: 'USD' });
+ */
+export function addUsageRoutes(
+  admin: Hono<GatewayEnv>,
+  options: { queries: LedgerQueries | undefined; currency: string },
+): void {
+  const { queries, currency } = options;
+
+  admin.get('/requests', async (c) => {
+    if (queries === undefined) throw storageMissing();
+    const query = parseRequest(requestsQuerySchema, c.req.query());
+    const page = await queries.listRequests({
+      limit: query.limit,
+      before: query.before,
+      model: query.model,
+      provider: query.provider,
+      status: query.status,
+      keyId: query.key,
+      from: query.from,
+      to: query.to,
+      signal: c.req.raw.signal,
+    });
+    return c.json({ data: page.rows.map(rowJson), next: page.next ?? null });
+  });
+
+  admin.get('/requests/:id', async (c) => {
+    if (queries === undefined) throw storageMissing();
+    const row = await queries.getRequest(c.req.param('id'), { signal: c.req.raw.signal });
+    if (row === undefined) {
+      throw new GatewayError('No request with this id in the ledger.', {
+        status: 404,
+        type: 'not_found_error',
+        code: 'request_not_found',
+      });
+    }
+    return c.json(rowJson(row));
+  });
+
+  admin.get('/usage', async (c) => {
+    if (queries === undefined) throw storageMissing();
+    const query = parseRequest(usageQuerySchema, c.req.query());
+    const groups = await queries.usage({
+      groupBy: query.group_by,
+      from: query.from,
+      to: query.to,
+      signal: c.req.raw.signal,
+    });
+    return c.json({
+      currency,
+      group_by: query.group_by,
+      data: groups.map((group) => groupJson(group, query.group_by, currency)),
+    });
+  });
+}

@@ -1,0 +1,132 @@
+import type { GatewayConfig } from '../config/schema.ts';
+import { openLedgerDatabase, type LedgerDatabase } from '../ledger/ledger-database.ts';
+import { createLedgerQueries, type LedgerQueries } from '../ledger/ledger-queries.ts';
+import { createLedgerWriter, type LedgerWriter, type LedgerWriterEvent } from '../ledger/ledger-writer.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/** The gateway's database and what runs over it: the ledger's writer and queries, migrations, retention. */
+export interface Storage {
+  readonly database: LedgerDatabase;
+  /** Undefined when `storage.ledger` is off. */
+  readonly writer: LedgerWriter | undefined;
+  readonly queries: LedgerQueries;
+  /** True once the schema is up to date (migrations run at start, and again until they succeed). */
+  ready(): boolean;
+  /**
+   * Drains the writer (every row written or spilled), stops the timers and closes the database. `signal` stops
+   * waiting for the database: what is not written then is spilled.
+   */
+  close(options?: { signal?: AbortSignal | undefined }): Promise<void>;
+}
+
+const MIGRATE_RETRY_MS = 5_000;
+const DAY_MS = 86_400_000;
+// Retention runs once a day, and first a minute after start (not in the middle of the start-up).
+const FIRST_PRUNE_MS = 60_000;
+
+function logWriterEvent(logger: Logger, event: LedgerWriterEvent): void {
+  switch (event.type) {
+    case 'write_failed':
+      if (event.attempt === 1)
+        logger.warn('ledger: the database refused a batch; rows are kept and retried', {
+          error: event.error,
+          rows: event.rows,
+        });
+      return;
+    case 'recovered':
+      logger.info('ledger: the database is back; buffered rows are being written', { downMs: event.downMs });
+      return;
+    case 'spilled':
+      logger.warn('ledger: rows spilled to the local file until the database is back', { rows: event.rows });
+      return;
+    case 'spill_failed':
+      logger.error('ledger: rows could not be spilled', { error: event.error, rows: event.rows });
+      return;
+    case 'replayed':
+      logger.info('ledger: spilled rows replayed', { rows: event.rows });
+      return;
+    case 'rejected':
+      logger.error('ledger: a row was refused by the database and dropped', {
+        requestId: event.requestId,
+        reason: event.reason,
+      });
+      return;
+  }
+}
+
+/**
+ * Opens the database of `storage.url` (SQLite by default, PostgreSQL for a postgres:// URL), brings its schema up to
+ * date, and starts the ledger's writer and the retention. A database that cannot be reached at start does not stop
+ * the gateway: the migrations are retried in the background, and the writer keeps the rows (in memory, then in the
+ * spill file) until it can write them.
+ *
+ * @example
+ * const storage = await openStorage(config, logger);
+ * process.once('SIGTERM', () => void storage.close());
+ */
+export async function openStorage(config: GatewayConfig, logger: Logger): Promise<Storage> {
+  const settings = config.storage;
+  const database = await openLedgerDatabase(settings.url, {
+    migrate: false,
+    onConnectionError: (error) => logger.warn('database connection lost', { error }),
+  });
+  let migrated = false;
+  let retry: NodeJS.Timeout | undefined;
+  const migrate = async (): Promise<void> => {
+    try {
+      await database.migrate();
+      migrated = true;
+    } catch (error) {
+      logger.error('database schema could not be brought up to date; retrying', { error });
+      retry = setTimeout(() => void migrate(), MIGRATE_RETRY_MS);
+      retry.unref();
+    }
+  };
+  await migrate();
+
+  const writer = settings.ledger
+    ? createLedgerWriter({
+        db: database,
+        spillPath: settings.spillPath,
+        flushIntervalMs: settings.flushIntervalMs,
+        maxBuffered: settings.maxBuffered,
+        onEvent: (event) => logWriterEvent(logger, event),
+      })
+    : undefined;
+  const queries = createLedgerQueries(database);
+
+  let prune: NodeJS.Timeout | undefined;
+  const retention = settings.retentionDays;
+  const schedulePrune = (delay: number): void => {
+    if (retention === 0) return;
+    prune = setTimeout(() => {
+      queries
+        .prune(new Date(Date.now() - retention * DAY_MS))
+        .then((deleted) => {
+          if (deleted > 0)
+            logger.info('ledger: rows past the retention deleted', { rows: deleted, retentionDays: retention });
+        })
+        .catch((error: unknown) => logger.warn('ledger: retention could not run', { error }))
+        .finally(() => schedulePrune(DAY_MS));
+    }, delay);
+    prune.unref();
+  };
+  schedulePrune(FIRST_PRUNE_MS);
+
+  let closing: Promise<void> | undefined;
+  return {
+    database,
+    writer,
+    queries,
+    ready: () => migrated,
+    close: (options = {}) => {
+      closing ??= (async () => {
+        clearTimeout(retry);
+        clearTimeout(prune);
+        await writer?.close(options.signal === undefined ? {} : { signal: options.signal });
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
