@@ -10,8 +10,11 @@
  * every gw machine) and about 4 minutes.
  *
  * Environment: GW_MAIN (the gateway build to count; default apps/gateway/dist/main.js), INSTRUCTIONS_N (default
- * 1000 more requests in the second run).
+ * 1000 more requests in the second run), INSTRUCTIONS_STREAM (`0`: JSON only, `1`: SSE only; default both), and
+ * BENCH_LEDGER / BENCH_METRICS (`false` turns the ledger or the metrics off, as in gateway.bench.yaml).
  */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -22,6 +25,15 @@ const main = process.env.GW_MAIN ?? path.join(here, '../apps/gateway/dist/main.j
 const extra = Number(process.env.INSTRUCTIONS_N ?? 1000);
 const base = 300;
 const masterKey = 'instructions-master-key';
+
+/** A fresh SQLite ledger and spill file for one gateway. */
+function storageEnv(): Record<string, string> {
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'gw-instructions-'));
+  return {
+    BENCH_STORAGE_URL: `sqlite://${path.join(folder, 'gateway.db')}`,
+    BENCH_SPILL_PATH: path.join(folder, 'spill.jsonl'),
+  };
+}
 
 /** Instructions the gateway executed from start to exit, serving `requests` requests. */
 async function count(upstreamUrl: string, stream: boolean, requests: number): Promise<number> {
@@ -41,6 +53,9 @@ async function count(upstreamUrl: string, stream: boolean, requests: number): Pr
       PORT: '0',
       BENCH_UPSTREAM_URL: `${upstreamUrl}/v1`,
       GW_MASTER_KEY: masterKey,
+      ...storageEnv(),
+      BENCH_LEDGER: process.env.BENCH_LEDGER ?? 'true',
+      BENCH_METRICS: process.env.BENCH_METRICS ?? 'true',
     },
   );
   const body = JSON.stringify({ model: 'bench', stream, messages: [{ role: 'user', content: 'Say twenty words.' }] });
@@ -64,10 +79,14 @@ async function count(upstreamUrl: string, stream: boolean, requests: number): Pr
 
 const upstream = await startProcess(process.execPath, ['upstream.ts']);
 try {
-  for (const [name, stream] of [
-    ['JSON', false],
-    ['SSE (20 chunks)', true],
-  ] as const) {
+  const only = process.env.INSTRUCTIONS_STREAM;
+  const scenarios = (
+    [
+      ['JSON', false],
+      ['SSE (20 chunks)', true],
+    ] as const
+  ).filter(([, stream]) => only === undefined || only === (stream ? '1' : '0'));
+  for (const [name, stream] of scenarios) {
     const [small, large] = await Promise.all([
       count(upstream.url, stream, base),
       count(upstream.url, stream, base + extra),

@@ -6,7 +6,8 @@
  * Environment: BENCH_BASELINE=/path/to/another/checkout adds "baseline", that checkout's built gateway (run
  * `pnpm build` there first) with this checkout's config, so before and after are measured in one run.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,19 +25,37 @@ export interface Variant {
 }
 
 const config = path.join(here, 'gateway.bench.yaml');
+const main = path.join(here, '../apps/gateway/dist/main.js');
+
+/** A variant's own database and spill file: each gateway writes its ledger to a fresh SQLite file. */
+function storage(label: string): Record<string, string> {
+  const folder = mkdtempSync(path.join(os.tmpdir(), `gw-bench-${label.replace(/\W+/g, '-')}-`));
+  return {
+    BENCH_STORAGE_URL: `sqlite://${path.join(folder, 'gateway.db')}`,
+    BENCH_SPILL_PATH: path.join(folder, 'spill.jsonl'),
+  };
+}
 
 export const variants: Variant[] = [
-  { label: 'gateway', main: path.join(here, '../apps/gateway/dist/main.js'), config, env: {} },
+  { label: 'gateway', main, config, env: storage('gateway') },
+  { label: 'ledger off', main, config, env: { ...storage('ledger-off'), BENCH_LEDGER: 'false' } },
+  { label: 'metrics off', main, config, env: { ...storage('metrics-off'), BENCH_METRICS: 'false' } },
 ];
 
 const baseline = process.env.BENCH_BASELINE;
 if (baseline !== undefined && baseline !== '') {
-  const main = path.resolve(baseline, 'apps/gateway/dist/main.js');
-  if (!existsSync(main)) throw new Error(`BENCH_BASELINE: no ${main} (run \`pnpm build\` in ${baseline} first)`);
-  variants.push({ label: 'baseline', main, config, env: {} });
+  const baselineMain = path.resolve(baseline, 'apps/gateway/dist/main.js');
+  if (!existsSync(baselineMain)) {
+    throw new Error(`BENCH_BASELINE: no ${baselineMain} (run \`pnpm build\` in ${baseline} first)`);
+  }
+  variants.push({ label: 'baseline', main: baselineMain, config, env: storage('baseline') });
 }
 
 /** Pairs `[a, b]` reported as a/b (requests per second, CPU per request) besides each one against the bare proxy. */
-export const comparisons: Array<[string, string]> = variants.some((variant) => variant.label === 'baseline')
-  ? [['gateway', 'baseline']]
-  : [];
+export const comparisons: Array<[string, string]> = [
+  // The ledger's cost on the request path (issue target: at least 0.9x).
+  ['gateway', 'ledger off'],
+  // The metrics' cost (issue target: at least 0.95x).
+  ['gateway', 'metrics off'],
+  ...(variants.some((variant) => variant.label === 'baseline') ? [['gateway', 'baseline'] as [string, string]] : []),
+];

@@ -204,8 +204,6 @@ const COLUMN_TYPES: { readonly [Column in keyof LedgerTable]-?: string } = {
 };
 const isColumn = (key: string): key is keyof LedgerTable => Object.hasOwn(COLUMN_TYPES, key);
 const INSERT_COLUMNS = Object.keys(COLUMN_TYPES).filter(isColumn);
-// SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 bound parameters per statement.
-const SQLITE_MAX_ROWS = Math.floor(32_766 / INSERT_COLUMNS.length);
 
 const COLUMN_LIST = INSERT_COLUMNS.join(', ');
 // PostgreSQL: one parameter per column, an array of every row's values, whatever the number of rows (no 65535
@@ -213,31 +211,75 @@ const COLUMN_LIST = INSERT_COLUMNS.join(', ');
 const POSTGRES_INSERT = `insert into ledger (${COLUMN_LIST}) select * from unnest(${INSERT_COLUMNS.map(
   (column, index) => `$${index + 1}::${COLUMN_TYPES[column]}[]`,
 ).join(', ')}) on conflict (request_id) do nothing`;
-// SQLite: one row of placeholders per row. The text depends only on the row count, so the prepared statement is
-// reused from the dialect's cache batch after batch.
+// SQLite: one row of placeholders per row, in statements of a few fixed sizes (a batch of 37 rows is 25 + 5 + 5 +
+// 1 + 1): any batch is served by the same four prepared statements, where one statement per row count meant parsing
+// a new, long INSERT for most batch sizes the flush interval happens to cut.
 const SQLITE_ROW = `(${INSERT_COLUMNS.map(() => '?').join(', ')})`;
-const sqliteInserts = new Map<number, string>();
+const SQLITE_CHUNKS = [100, 25, 5, 1] as const;
+const SQLITE_INSERTS = new Map<number, string>(
+  SQLITE_CHUNKS.map((rows) => [
+    rows,
+    `insert into ledger (${COLUMN_LIST}) values ${Array.from({ length: rows }, () => SQLITE_ROW).join(', ')} on conflict (request_id) do nothing`,
+  ]),
+);
 
-function sqliteInsert(rows: number): string {
-  let text = sqliteInserts.get(rows);
-  if (text === undefined) {
-    text = `insert into ledger (${COLUMN_LIST}) values ${Array.from({ length: rows }, () => SQLITE_ROW).join(', ')} on conflict (request_id) do nothing`;
-    if (sqliteInserts.size < 64) sqliteInserts.set(rows, text);
-  }
-  return text;
+/** The values of one row in INSERT_COLUMNS order, pushed straight onto `parameters` (no intermediate record). */
+function pushSqliteValues(parameters: unknown[], row: LedgerRow): void {
+  const { tokens, cost } = row;
+  parameters.push(
+    row.requestId,
+    row.createdAt.getTime(),
+    row.apiKeyId,
+    row.model,
+    row.provider,
+    row.upstreamModel,
+    row.endpoint,
+    row.stream,
+    row.status,
+    row.httpStatus,
+    row.errorKind,
+    row.attempts,
+    row.fallback,
+    row.ttftMs,
+    row.latencyMs,
+    tokens.input,
+    tokens.cachedInput,
+    tokens.cacheWrite,
+    tokens.output,
+    tokens.reasoning,
+    cost?.input ?? 0n,
+    cost?.cachedInput ?? 0n,
+    cost?.cacheWrite ?? 0n,
+    cost?.output ?? 0n,
+    cost?.reasoning ?? 0n,
+    cost?.total ?? 0n,
+    cost?.currency ?? null,
+    row.estimated,
+    cost === null,
+  );
 }
 
-function insertStatement(dialect: LedgerDialect, rows: readonly LedgerRow[]): CompiledQuery {
-  const records = rows.map((row) => toRecord(row, dialect));
-  if (dialect === 'postgres') {
-    return CompiledQuery.raw(
-      POSTGRES_INSERT,
-      INSERT_COLUMNS.map((column) => records.map((record) => record[column] ?? null)),
-    );
+/** The SQLite statements that insert `rows`: the largest fixed sizes first. */
+function sqliteStatements(rows: readonly LedgerRow[]): CompiledQuery[] {
+  const statements: CompiledQuery[] = [];
+  let start = 0;
+  for (const size of SQLITE_CHUNKS) {
+    while (rows.length - start >= size) {
+      const parameters: unknown[] = [];
+      for (let index = start; index < start + size; index += 1) pushSqliteValues(parameters, rows[index] as LedgerRow);
+      statements.push(CompiledQuery.raw(SQLITE_INSERTS.get(size) ?? '', parameters));
+      start += size;
+    }
   }
-  const parameters: unknown[] = [];
-  for (const record of records) for (const column of INSERT_COLUMNS) parameters.push(record[column] ?? null);
-  return CompiledQuery.raw(sqliteInsert(rows.length), parameters);
+  return statements;
+}
+
+function postgresStatement(rows: readonly LedgerRow[]): CompiledQuery {
+  const records = rows.map((row) => toRecord(row, 'postgres'));
+  return CompiledQuery.raw(
+    POSTGRES_INSERT,
+    INSERT_COLUMNS.map((column) => records.map((record) => record[column] ?? null)),
+  );
 }
 
 /**
@@ -257,13 +299,10 @@ export async function insertRows(
   signal?: AbortSignal,
 ): Promise<number> {
   const options = signal === undefined ? undefined : { signal };
-  const step = database.dialect === 'postgres' ? rows.length : SQLITE_MAX_ROWS;
+  const statements = database.dialect === 'postgres' ? [postgresStatement(rows)] : sqliteStatements(rows);
   let inserted = 0;
-  for (let start = 0; start < rows.length; start += step) {
-    const result = await database.db.executeQuery(
-      insertStatement(database.dialect, rows.slice(start, start + step)),
-      options,
-    );
+  for (const statement of statements) {
+    const result = await database.db.executeQuery(statement, options);
     inserted += Number(result.numAffectedRows ?? 0n);
   }
   return inserted;

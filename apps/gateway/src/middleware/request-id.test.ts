@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { chatBody, postJson, startTestGateway, type TestGateway } from '../test-helpers.ts';
-import { sanitiseRequestId } from './request-id.ts';
+import { sanitiseRequestId, uuidv7 } from './request-id.ts';
 
 let t: TestGateway | undefined;
 afterEach(async () => {
@@ -63,5 +63,28 @@ describe('sanitiseRequestId', () => {
     expect(sanitiseRequestId('a b\tc\u00e9')).toBe('abc');
     expect(sanitiseRequestId('')).toBeUndefined();
     expect(sanitiseRequestId(undefined)).toBeUndefined();
+  });
+});
+
+describe('uuidv7', () => {
+  it('is a version 7 UUID whose first 48 bits are the time, sorting by it', () => {
+    const early = uuidv7(Date.UTC(2026, 0, 1));
+    const late = uuidv7(Date.UTC(2026, 11, 3));
+    for (const id of [early, late])
+      expect(id).toMatch(/^[\da-f]{8}-[\da-f]{4}-7[\da-f]{3}-[89ab][\da-f]{3}-[\da-f]{12}$/);
+    expect(parseInt(early.replace('-', '').slice(0, 12), 16)).toBe(Date.UTC(2026, 0, 1));
+    expect(early < late).toBe(true);
+    expect(uuidv7()).not.toBe(uuidv7());
+  });
+
+  it('keys every request, also when the client sends the same x-request-id twice', async () => {
+    t = await startTestGateway();
+    const ids = [];
+    for (let index = 0; index < 2; index += 1) {
+      const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'), { 'x-request-id': 'same' });
+      expect(response.headers.get('x-request-id')).toBe('same');
+      ids.push(response.headers.get('x-gw-request-id'));
+    }
+    expect(ids[0]).not.toBe(ids[1]);
   });
 });
