@@ -37,7 +37,7 @@ export interface GatewayMetrics {
 }
 
 // Token classes of llm_tokens_total{type}.
-const TOKEN_TYPES = ['input', 'cached_input', 'cache_write', 'output', 'reasoning'] as const;
+type TokenType = 'input' | 'cached_input' | 'cache_write' | 'output' | 'reasoning';
 // Labels clients could otherwise choose: a model that is no configured alias or target is counted as this.
 const OTHER = 'other';
 const NONE = 'none';
@@ -272,7 +272,7 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
         const kind = errorKind(outcome.error);
         errorTally.add(`${provider}\u0001${kind}`, () => ({ provider, kind }));
       }
-      const countTokens = (type: (typeof TOKEN_TYPES)[number], value: number): void => {
+      const countTokens = (type: TokenType, value: number): void => {
         if (value > 0) tokenTally.add(`${base}\u0001${type}`, () => ({ provider, model, type, ...keyLabel }), value);
       };
       if (outcome.cost !== undefined) {
