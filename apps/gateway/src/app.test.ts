@@ -147,8 +147,8 @@ describe('startup warnings', () => {
   it('says which accepted settings are not enforced yet', async () => {
     const { logs } = await start({
       config: (upstream) => ({
-        budgets: { monthly: 10 },
-        limits: { rpm: 60 },
+        cache: { enabled: true },
+        limits: { global: { rpm: 60 } },
         providers: [
           { id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 4 },
         ],
@@ -160,8 +160,8 @@ describe('startup warnings', () => {
     });
     const line = logs.find((entry) => entry.includes('not enforced yet'));
     expect(line).toBeDefined();
-    for (const name of ['budgets', 'limits']) expect(line).toContain(name);
+    expect(line).toContain('cache');
     // Enforced now: not in the list.
-    for (const name of ['retry', 'fallbacks', 'maxConcurrency']) expect(line).not.toContain(name);
+    for (const name of ['limits', 'pricing', 'retry', 'fallbacks', 'maxConcurrency']) expect(line).not.toContain(name);
   });
 });

@@ -7,7 +7,10 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { isAnthropicPath, toAnthropicError } from './anthropic-error.ts';
 import type { GatewayEnv } from './gateway-env.ts';
 import { accessLog } from './middleware/access-log.ts';
-import { masterKeyAuth } from './middleware/auth.ts';
+import { apiKeyAuth, masterKeyAuth } from './middleware/auth.ts';
+import { createKeyResolver } from './keys/key-resolver.ts';
+import { createGatewayLimits } from './limits/gateway-limits.ts';
+import type { GatewayRedis } from './storage/redis.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { createOpenStreams, type OpenStreams } from './relay/open-streams.ts';
@@ -54,6 +57,8 @@ export interface AppDeps {
   responseStore?: ResponseStore;
   /** For the retry backoff's jitter (tests make it deterministic); default `Math.random`. */
   random?: () => number;
+  /** Redis (createServer connects when `redis.url` is set): limits, budgets and key changes shared by processes. */
+  redis?: GatewayRedis | undefined;
   /** The database (createServer opens it): the ledger's writer and queries. Without it nothing is recorded. */
   storage?: Storage | undefined;
   /** Prices read from `pricing.catalog` (createServer reads the file). */
@@ -151,9 +156,18 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       ? {}
       : { onRetry: (deployment: RouterDeployment) => metrics.retried(deployment.providerId) }),
   });
+  const limits = createGatewayLimits({
+    config,
+    pricing,
+    logger,
+    redis: deps.redis,
+    queries: deps.storage?.queries,
+    onRefused: metrics?.rateLimited,
+  });
   const routing = createGatewayRouting(config, resolver, logger, {
     attempt: policies.attempt,
     onForget: policies.forget,
+    wrapAcquire: limits.wrapAcquire,
     ...(metrics === undefined
       ? {}
       : {
@@ -222,8 +236,16 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
 
   app.use(requestId());
   if (config.logging.requests) app.use(accessLog(logger));
-  const auth = config.auth.masterKey === undefined ? undefined : masterKeyAuth(config.auth.masterKey);
-  if (auth !== undefined) app.use('/v1/*', auth);
+  const keyResolver =
+    deps.storage === undefined
+      ? undefined
+      : createKeyResolver({
+          store: deps.storage.keys,
+          bus: deps.redis?.bus,
+          onError: (error) => logger.warn('key changes could not be shared through redis', { error }),
+        });
+  app.use('/v1/*', apiKeyAuth({ masterKey: config.auth.masterKey, resolver: keyResolver }));
+  const adminAuth = config.auth.masterKey === undefined ? undefined : masterKeyAuth(config.auth.masterKey);
   app.post('/v1/*', bodyLimit(config.server.bodyLimit));
 
   const routeOptions = {
@@ -241,6 +263,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     ]),
     keepBodies: config.logging.requests && config.logging.bodies,
     onStart: metrics?.requestStarted,
+    admission: limits.admission,
+    trustProxy: config.server.trustProxy,
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));
@@ -252,7 +276,15 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));
   if (metrics !== undefined) app.get('/metrics', metricsRoute(metrics, config.metrics.bearerToken));
-  app.route('/admin', createAdminApp({ auth, queries: deps.storage?.queries, currency: pricing.currency }));
+  app.route(
+    '/admin',
+    createAdminApp({
+      auth: adminAuth,
+      queries: deps.storage?.queries,
+      currency: pricing.currency,
+      keys: { store: deps.storage?.keys, resolver: keyResolver, currency: pricing.currency, spendOf: limits.spendOf },
+    }),
+  );
 
   // Registered last: only reached when no route above matched the method.
   const routes = metrics === undefined ? ROUTES : [...ROUTES, ['/metrics', 'GET, HEAD'] as const];

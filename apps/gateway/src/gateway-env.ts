@@ -1,3 +1,5 @@
+import type { VirtualKey } from './keys/key-store.ts';
+
 /** The hono environment of every gateway route and middleware: what the middlewares put on the context. */
 export interface GatewayEnv {
   Variables: {
@@ -5,6 +7,8 @@ export interface GatewayEnv {
     requestId: string;
     /** The `x-request-id` the client sent, sanitised, when it sent one. */
     clientRequestId?: string;
+    /** The virtual key the request came with (the auth middleware sets it); absent for the master key and open mode. */
+    apiKey?: VirtualKey;
     /** Set once the request reached routing: its access line is written when it settles, with what it cost. */
     routed?: boolean;
   };

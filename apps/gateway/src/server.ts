@@ -3,6 +3,7 @@ import { importLiteLLMPrices } from '@gw/cost';
 import { configSecrets } from './config/secrets.ts';
 import { createLogger } from './observability/logger.ts';
 import { openStorage } from './storage/open-storage.ts';
+import { connectRedis } from './storage/redis.ts';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps, type AppState, type GatewayApp } from './app.ts';
@@ -65,7 +66,9 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   const importedPrices =
     options.importedPrices ?? (catalog === undefined ? undefined : await importLiteLLMPrices(catalog));
   const storage = options.storage ?? (await openStorage(config, logger));
-  const { app, state } = createApp({ ...options, logger, importedPrices, storage });
+  const redisUrl = config.redis.url;
+  const redis = options.redis ?? (redisUrl === undefined ? undefined : connectRedis(redisUrl, logger));
+  const { app, state } = createApp({ ...options, logger, importedPrices, storage, redis });
   const host = options.host ?? options.config.server.host;
   const port = options.port ?? options.config.server.port;
   const drainTimeoutMs = options.config.server.drainTimeoutMs;
@@ -84,8 +87,7 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   const whenClosed = (): Promise<void> =>
     new Promise((resolve) => {
       server.close(() => {
-        storage
-          .close()
+        Promise.all([storage.close(), redis?.close()])
           .catch((error: unknown) => logger.error('storage could not be closed cleanly', { error }))
           .finally(() => {
             state.dispose();

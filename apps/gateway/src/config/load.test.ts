@@ -29,6 +29,7 @@ describe('parseConfig', () => {
       streamIdleTimeoutMs: 120_000,
       maxModelNameLength: 400,
       maxJsonDepth: 64,
+      trustProxy: false,
     });
     expect(config.directModels).toEqual({ maxEntries: 1000, maxBytes: 1024 * 1024 });
     expect(config.auth.masterKey).toBeUndefined();
@@ -203,10 +204,45 @@ describe('parseConfig', () => {
     expect(error.message).not.toMatch(/987654321987|123456789123|55555555555/);
   });
 
-  it('accepts the sections later features use, as mappings only', () => {
-    const config = parseConfig({ limits: { rpm: 3 }, budgets: {}, cache: null }, { env: {} });
-    expect(config.limits).toEqual({ rpm: 3 });
-    expect(configError(() => parseConfig({ limits: 'fast' }, { env: {} })).issues[0]?.path).toBe('limits');
+  it('accepts the cache section, which later features use, as a mapping only', () => {
+    const config = parseConfig({ cache: { ttl: 60 } }, { env: {} });
+    expect(config.cache).toEqual({ ttl: 60 });
+    expect(configError(() => parseConfig({ cache: 'fast' }, { env: {} })).issues[0]?.path).toBe('cache');
+  });
+
+  it('reads limits and budgets, and refuses misspelt or out-of-range values by name', () => {
+    const config = parseConfig(
+      {
+        limits: {
+          global: { rpm: '600' },
+          perIp: { rpm: 60, tpm: 100000 },
+          deployments: [{ provider: 'openai', model: 'gpt-4o', tpm: 30000 }],
+        },
+        budgets: { global: { amount: 25.5, period: 'day' } },
+      },
+      { env: {} },
+    );
+    expect(config.limits).toEqual({
+      failMode: 'open',
+      global: { rpm: 600 },
+      perIp: { rpm: 60, tpm: 100000 },
+      deployments: [{ provider: 'openai', model: 'gpt-4o', tpm: 30000, maxWaitMs: 0 }],
+      defaultMaxTokens: 4096,
+    });
+    // One global budget or a list of them.
+    expect(config.budgets).toEqual({
+      global: [{ amount: 25.5, period: 'day' }],
+      failMode: 'open',
+      reservationTtlMs: 600_000,
+    });
+    expect(configError(() => parseConfig({ limits: { rpm: 3 } }, { env: {} })).issues[0]?.path).toBe('limits.rpm');
+    expect(
+      configError(() => parseConfig({ budgets: { global: [{ amount: 5, period: 'week' }] } }, { env: {} })).issues[0]
+        ?.path,
+    ).toBe('budgets.global[0].period');
+    expect(configError(() => parseConfig({ limits: { failMode: 'ajar' } }, { env: {} })).issues[0]?.path).toBe(
+      'limits.failMode',
+    );
   });
 
   it('checks the retry, breaker and timeouts sections by name', () => {

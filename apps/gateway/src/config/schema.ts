@@ -12,7 +12,7 @@ export const DEFAULT_BODY_LIMIT = 25 * MIB;
  * Top-level sections later features will use. They are accepted now as mappings so a config
  * written for a newer gateway still starts, but nothing enforces them yet (a warning says so).
  */
-export const NOT_YET_ENFORCED_SECTIONS = ['limits', 'budgets', 'cache', 'pricing'] as const;
+export const NOT_YET_ENFORCED_SECTIONS = ['cache'] as const;
 
 /** Routing strategies a model alias may name. */
 export const ROUTING_STRATEGIES = ['round-robin', 'weighted', 'least-busy', 'latency', 'cost'] as const;
@@ -101,6 +101,8 @@ const serverSchema = z.strictObject({
   maxModelNameLength: integer(1, 100_000).default(400),
   // Request bodies nesting objects and arrays deeper than this are a 400 (json_too_deep).
   maxJsonDepth: integer(8, 10_000).default(64),
+  // Behind a load balancer: the client's address (per-IP limits, logs) is the first X-Forwarded-For hop.
+  trustProxy: boolean.default(false),
 });
 
 // State (router, retry policy, breaker) of the models clients address directly as provider-id/model: kept for the
@@ -262,6 +264,55 @@ const metricsSchema = z.strictObject({
   perKey: boolean.default(false),
 });
 
+// A rate: requests and/or tokens per minute.
+const rateSchema = z.strictObject({
+  rpm: z.preprocess(emptyToUndefined, integer(1, 1_000_000_000).optional()),
+  tpm: z.preprocess(emptyToUndefined, integer(1, 1_000_000_000_000).optional()),
+});
+
+const deploymentLimitSchema = z.strictObject({
+  // A provider id; with `model`, only that upstream model of it (the vendor's per-model tier).
+  provider: z.string().min(1),
+  model: optionalString,
+  rpm: z.preprocess(emptyToUndefined, integer(1, 1_000_000_000).optional()),
+  tpm: z.preprocess(emptyToUndefined, integer(1, 1_000_000_000_000).optional()),
+  // How long a call may wait for the deployment's limit before the router moves on to another target (0: at once).
+  maxWaitMs: integer(0, 600_000).default(0),
+});
+
+// Rate limits of the gateway itself; per-key limits live on the keys (POST /admin/keys).
+const limitsSchema = z.strictObject({
+  // What happens while Redis is unreachable: let requests through uncounted (open) or refuse them with 503 (closed).
+  failMode: z.enum(['open', 'closed']).default('open'),
+  // Every request of every client together.
+  global: rateSchema.optional(),
+  // Per client IP address (the socket's, or the first X-Forwarded-For hop when server.trustProxy is on).
+  perIp: rateSchema.optional(),
+  // Per deployment: the vendor's own tier, so the router moves on (or waits) instead of collecting 429s.
+  deployments: z.array(deploymentLimitSchema).default([]),
+  // The output a request is assumed to produce when it names no max_tokens and the model's maximum is unknown:
+  // what its TPM debit and budget reservation count until the real usage is known.
+  defaultMaxTokens: integer(1, 10_000_000).default(4096),
+});
+
+const budgetSchema = z.strictObject({
+  // In the reporting currency (pricing.currency).
+  amount: positiveNumber,
+  period: z.enum(['day', 'month', 'total']),
+});
+
+const budgetsSchema = z.strictObject({
+  // Spending caps over every request (keys' own budgets come with the keys).
+  global: z.preprocess(
+    (value) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? [value] : value),
+    z.array(budgetSchema).default([]),
+  ),
+  // What happens while Redis is unreachable: let requests through unreserved (open) or refuse them with 503 (closed).
+  failMode: z.enum(['open', 'closed']).default('open'),
+  // A reservation a crashed process never settled stops counting after this long.
+  reservationTtlMs: integer(1000, 86_400_000).default(600_000),
+});
+
 const laterSection = z.preprocess(
   emptyToUndefined,
   z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional(),
@@ -273,7 +324,14 @@ export const gatewayConfigSchema = z
     server: serverSchema.prefault({}),
     auth: z.strictObject({ masterKey: optionalString }).prefault({}),
     storage: storageSchema.prefault({}),
-    redis: z.strictObject({ url: optionalString }).prefault({}),
+    redis: z
+      .strictObject({
+        // redis://… : limits, budgets and key revocations shared by every process using it.
+        url: optionalString,
+        // Prefix of every key the gateway writes, so several gateways can share one Redis.
+        prefix: z.string().min(1).default('gw:'),
+      })
+      .prefault({}),
     logging: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -291,8 +349,8 @@ export const gatewayConfigSchema = z
     timeouts: timeoutsSchema.prefault({}),
     health: healthSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
-    limits: laterSection,
-    budgets: laterSection,
+    limits: limitsSchema.prefault({}),
+    budgets: budgetsSchema.prefault({}),
     cache: laterSection,
     pricing: pricingSchema.prefault({}),
   })

@@ -47,6 +47,8 @@ export interface Pricing {
   costOf(usage: Usage, deployment: PricedDeployment): RequestCost | undefined;
   /** A cost as the number clients see (`usage.cost`, `x-gw-cost`): currency units, for display only. */
   toNumber(cost: RequestCost): number;
+  /** An amount in the reporting currency (`pricing.rates` converts the others). */
+  toReporting(amount: Money): Money;
 }
 
 /** Options of {@link createPricing}. */
@@ -147,5 +149,6 @@ export function createPricing(config: GatewayConfig, options: PricingOptions = {
       };
     },
     toNumber: (cost) => moneyToNumber(cost.total),
+    toReporting,
   };
 }

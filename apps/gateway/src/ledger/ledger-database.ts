@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Migrator, type Migration } from 'kysely/migration';
 import pg from 'pg';
 import { LedgerError } from './ledger-error.ts';
 import { ledgerMigrations, type LedgerDialect, type LedgerTables } from './ledger-schema.ts';
@@ -32,6 +32,11 @@ export interface LedgerDatabaseOptions {
   connectTimeoutMs?: number;
   /** SQLite: how long a write waits for another process's lock before failing. Default 5 s. */
   busyTimeoutMs?: number;
+  /**
+   * The migrations to run, oldest first by name; default the ledger's. The gateway passes every table's
+   * (storage/migrations.ts).
+   */
+  migrations?: ((dialect: LedgerDialect) => Record<string, Migration>) | undefined;
   /**
    * PostgreSQL: an idle pooled connection failed (the server restarted, the network cut it). The pool drops it and
    * opens another when needed; without a listener the error would crash the process, so it is always caught.
@@ -124,7 +129,7 @@ export async function openLedgerDatabase(url: string, options: LedgerDatabaseOpt
     migrate: async () => {
       const migrator = new Migrator({
         db,
-        provider: { getMigrations: async () => ledgerMigrations(dialect) },
+        provider: { getMigrations: async () => (options.migrations ?? ledgerMigrations)(dialect) },
         // Without a schema, kysely looks for its migration tables in every schema of the database: another app's
         // (or another gateway's, in a schema of its own) would be taken for ours. Name the one we write to.
         ...(dialect === 'postgres' ? { migrationTableSchema: await currentSchema(db) } : {}),

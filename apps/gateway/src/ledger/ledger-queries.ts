@@ -40,6 +40,8 @@ export interface UsageOptions {
   from?: Date | undefined;
   /** Rows created before this. */
   to?: Date | undefined;
+  /** Only the rows of this virtual key. */
+  keyId?: string | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -240,7 +242,11 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
           builder.fn.sum('reasoning_tokens').as('reasoning_tokens'),
           ...sums.map((sum, index) => sum.as(`cost_${index}`)),
         ])
-        .where((builder) => builder.and(inRange(builder, options.from, options.to)))
+        .where((builder) => {
+          const conditions = inRange(builder, options.from, options.to);
+          if (options.keyId !== undefined) conditions.push(builder('api_key_id', '=', options.keyId));
+          return builder.and(conditions);
+        })
         .groupBy([sql`bucket`, 'currency'])
         .execute(abortable(options.signal));
 

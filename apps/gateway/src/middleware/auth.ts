@@ -1,6 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { GatewayEnv } from '../gateway-env.ts';
 import { GatewayError } from '../gateway-error.ts';
+import type { KeyResolver } from '../keys/key-resolver.ts';
+import { KEY_PREFIX } from '../keys/key-store.ts';
 
 /**
  * Whether `presented` is the key, compared in constant time for a key of the right length. Only the length
@@ -30,32 +33,89 @@ export function bearerToken(header: string): string | undefined {
   return start === end ? undefined : header.slice(start, end);
 }
 
+function invalidKey(message: string): GatewayError {
+  return new GatewayError(message, { status: 401, type: 'authentication_error', code: 'invalid_api_key' });
+}
+
+/** The key a request presents: `Authorization: Bearer <key>` (it wins when present) or `x-api-key: <key>`. */
+function presentedKey(c: Context): string | undefined {
+  const header = c.req.header('authorization');
+  const presented = (header === undefined ? undefined : bearerToken(header)) ?? c.req.header('x-api-key')?.trim();
+  return presented === '' ? undefined : presented;
+}
+
+/** Options of {@link apiKeyAuth}. */
+export interface ApiKeyAuthOptions {
+  /** `auth.masterKey`; without one the gateway runs in open dev mode (requests without a key pass). */
+  masterKey: string | undefined;
+  /** Finds virtual keys (`sk-gw-…`); without it only the master key is known. */
+  resolver?: KeyResolver | undefined;
+  /** Clock for expiry; default `Date.now`. */
+  now?: () => number;
+}
+
 /**
- * Requires the master key on every request it guards, before any body is read: as
- * `Authorization: Bearer <masterKey>` (OpenAI clients) or `x-api-key: <masterKey>` (Anthropic
- * clients); a Bearer header, when present, is the one checked. A key of the right length is compared in constant time.
- * The presented key is never echoed.
+ * Authenticates `/v1/*` before any body is read: the master key, or a virtual key (`sk-gw-…`) that is neither
+ * revoked nor expired, as `Authorization: Bearer <key>` (OpenAI clients) or `x-api-key: <key>` (Anthropic clients;
+ * a Bearer header, when present, is the one checked). A virtual key is put on the context (`apiKey`) for the model
+ * allow-list, limits, budgets and the ledger. Without a master key (open dev mode) a request without a key passes,
+ * and one with a virtual key is still held to it. Every refusal is a 401 `invalid_api_key`; the presented key is
+ * never echoed.
  *
  * @example
- * app.use('/v1/*', masterKeyAuth(config.auth.masterKey));
+ * app.use('/v1/*', apiKeyAuth({ masterKey: config.auth.masterKey, resolver }));
+ */
+export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<GatewayEnv> {
+  const expected = options.masterKey === undefined ? undefined : Buffer.from(options.masterKey);
+  const { resolver } = options;
+  const now = options.now ?? Date.now;
+  return async function apiKeyAuthMiddleware(c, next) {
+    const presented = presentedKey(c);
+    if (presented === undefined) {
+      if (expected !== undefined) {
+        throw invalidKey('Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".');
+      }
+      await next();
+      return;
+    }
+    if (expected !== undefined && isKey(presented, expected)) {
+      await next();
+      return;
+    }
+    if (resolver !== undefined && presented.startsWith(KEY_PREFIX)) {
+      const key = await resolver.resolve(presented);
+      if (key === undefined) throw invalidKey('Invalid API key.');
+      if (key.revokedAt !== null) throw invalidKey('This API key has been revoked.');
+      if (key.expiresAt !== null && key.expiresAt.getTime() <= now()) throw invalidKey('This API key has expired.');
+      c.set('apiKey', key);
+      await next();
+      return;
+    }
+    // Open dev mode: whatever a client puts in its key field is not ours to check.
+    if (expected === undefined) {
+      await next();
+      return;
+    }
+    throw invalidKey('Invalid API key.');
+  };
+}
+
+/**
+ * Requires the master key on every request it guards, before any body is read (the admin API): as
+ * `Authorization: Bearer <masterKey>` or `x-api-key: <masterKey>`. A key of the right length is compared in
+ * constant time; the presented key is never echoed.
+ *
+ * @example
+ * admin.use('*', masterKeyAuth(config.auth.masterKey));
  */
 export function masterKeyAuth(masterKey: string): MiddlewareHandler {
   const expected = Buffer.from(masterKey);
   return async function masterKeyAuthMiddleware(c, next) {
-    const header = c.req.header('authorization');
-    const presented = (header === undefined ? undefined : bearerToken(header)) ?? c.req.header('x-api-key')?.trim();
-    if (presented === undefined || presented === '' || !isKey(presented, expected)) {
-      throw new GatewayError(
-        presented === undefined || presented === ''
-          ? 'Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".'
-          : 'Invalid API key.',
-        {
-          status: 401,
-          type: 'authentication_error',
-          code: 'invalid_api_key',
-        },
-      );
+    const presented = presentedKey(c);
+    if (presented === undefined) {
+      throw invalidKey('Missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>".');
     }
+    if (!isKey(presented, expected)) throw invalidKey('Invalid API key.');
     await next();
   };
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { chatBody, postJson, startTestGateway, type TestGateway } from '../test-helpers.ts';
-import { sanitiseRequestId, uuidv7 } from './request-id.ts';
+import { uuidv7 } from '../uuidv7.ts';
+import { sanitiseRequestId } from './request-id.ts';
 
 let t: TestGateway | undefined;
 afterEach(async () => {

@@ -11,7 +11,7 @@ interface Sample {
 }
 
 // One sample line of the text exposition format: a name, optional {label="value",...}, a value.
-const SAMPLE = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (-?(?:\d+(?:\.\d*)?(?:e[+-]?\d+)?|NaN|[+-]Inf))$/;
+const SAMPLE = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (-?(?:\d+(?:\.\d*)?(?:e[+-]?\d+)?|NaN|Nan|[+-]Inf))$/;
 const LABEL = /([a-z_]\w*)="((?:[^"\\]|\\.)*)"/gi;
 
 /** Parses Prometheus text strictly: every line is a comment (# HELP / # TYPE) or a sample, else the test fails. */

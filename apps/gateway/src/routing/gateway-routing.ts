@@ -11,6 +11,7 @@ import type {
 import { createLimiterRegistry, type LimiterEvent, type LimiterRegistry } from '@gw/ratelimit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayConfig } from '../config/schema.ts';
+import type { PricedDeployment } from '../cost/pricing.ts';
 import { GatewayError } from '../gateway-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ModelResolver } from './resolve-model.ts';
@@ -22,6 +23,8 @@ export interface RoutedModel {
   readonly model: string;
   /** The provider kinds that may serve it (its deployments and its fallbacks' deployments). */
   readonly kinds: ReadonlySet<ProviderKind>;
+  /** The deployments that may serve it, its fallbacks' included: what a worst-case cost is priced on. */
+  readonly deployments: readonly PricedDeployment[];
   /** Its stream idle timeout: the alias's `timeouts.streamIdleMs`, else the global one. */
   readonly streamIdleMs: number;
   /** Its total budget: the alias's `timeouts.totalMs`, else the global one (none when unset). */
@@ -55,6 +58,8 @@ export interface GatewayRoutingOptions {
   onRouterEvent?: ((event: RouterEvent) => void) | undefined;
   /** Every queue event of a provider's concurrency limiter: for metrics. */
   onLimiterEvent?: ((providerId: string, event: LimiterEvent) => void) | undefined;
+  /** Puts more in front of a call's slot (per-deployment rate limits) than the providers' concurrency queues. */
+  wrapAcquire?: ((acquire: AcquireSlot) => AcquireSlot) | undefined;
 }
 
 // What a directly addressed model's state costs besides its name (router, deployment state, retry policy, breaker),
@@ -125,8 +130,9 @@ export function createGatewayRouting(
   const limited = new Set(
     config.providers.filter((provider) => provider.maxConcurrency !== undefined).map((provider) => provider.id),
   );
-  const acquire: AcquireSlot = async (deployment, { priority, signal }) =>
+  const queued: AcquireSlot = async (deployment, { priority, signal }) =>
     limited.has(deployment.providerId) ? limiters.get(deployment.providerId).acquire({ priority, signal }) : noRelease;
+  const acquire = options.wrapAcquire === undefined ? queued : options.wrapAcquire(queued);
   const onEvent = (event: RouterEvent): void => {
     logEvent(logger, event);
     options.onRouterEvent?.(event);
@@ -167,7 +173,6 @@ export function createGatewayRouting(
     return { streamIdleMs: own?.streamIdleMs ?? globalIdleMs, totalMs: own?.totalMs ?? config.timeouts.totalMs };
   };
   const mainRoutes = new Map<string, RoutedModel>();
-  const byName = new Map(aliases.map((alias) => [alias.name, alias]));
   for (const alias of aliases) {
     const names = [
       alias.name,
@@ -175,10 +180,15 @@ export function createGatewayRouting(
       ...(alias.contextWindowFallbacks ?? []),
       ...(alias.contentFilterFallbacks ?? []),
     ];
-    const kinds = new Set(
-      names.flatMap((name) => (byName.get(name)?.deployments ?? []).map((deployment) => deployment.provider.kind)),
+    const deployments = names.flatMap((name) =>
+      (resolver.routes.get(name)?.targets ?? []).map((target) => ({
+        providerId: target.providerId,
+        kind: target.provider.kind,
+        model: target.model,
+      })),
     );
-    mainRoutes.set(alias.name, { router: main, model: alias.name, kinds, ...timeoutsOf(alias.name) });
+    const kinds = new Set(deployments.map((deployment) => deployment.kind));
+    mainRoutes.set(alias.name, { router: main, model: alias.name, kinds, deployments, ...timeoutsOf(alias.name) });
   }
   // Deployments of the aliases keep their policies whatever happens to a direct route to the same provider/model.
   const configuredDeployments = new Set(main.health().map((deployment) => deployment.id));
@@ -213,7 +223,14 @@ export function createGatewayRouting(
       models: [{ name, deployments: [{ provider: target.provider, model: target.model }] }],
       ...common,
     });
-    const routed: RoutedModel = { router, model: name, kinds: new Set([target.provider.kind]), ...timeoutsOf(name) };
+    const deployment = { providerId: target.providerId, kind: target.provider.kind, model: target.model };
+    const routed: RoutedModel = {
+      router,
+      model: name,
+      kinds: new Set([deployment.kind]),
+      deployments: [deployment],
+      ...timeoutsOf(name),
+    };
     direct.set(name, routed);
     return routed;
   }

@@ -2,7 +2,9 @@ import type { GatewayConfig } from '../config/schema.ts';
 import { openLedgerDatabase, type LedgerDatabase } from '../ledger/ledger-database.ts';
 import { createLedgerQueries, type LedgerQueries } from '../ledger/ledger-queries.ts';
 import { createLedgerWriter, type LedgerWriter, type LedgerWriterEvent } from '../ledger/ledger-writer.ts';
+import { createKeyStore, type KeyStore } from '../keys/key-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { gatewayMigrations } from './migrations.ts';
 
 /** The gateway's database and what runs over it: the ledger's writer and queries, migrations, retention. */
 export interface Storage {
@@ -10,6 +12,8 @@ export interface Storage {
   /** Undefined when `storage.ledger` is off. */
   readonly writer: LedgerWriter | undefined;
   readonly queries: LedgerQueries;
+  /** The virtual keys. */
+  readonly keys: KeyStore;
   /** True once the schema is up to date (migrations run at start, and again until they succeed). */
   ready(): boolean;
   /**
@@ -68,6 +72,7 @@ export async function openStorage(config: GatewayConfig, logger: Logger): Promis
   const settings = config.storage;
   const database = await openLedgerDatabase(settings.url, {
     migrate: false,
+    migrations: gatewayMigrations,
     onConnectionError: (error) => logger.warn('database connection lost', { error }),
   });
   let migrated = false;
@@ -118,6 +123,7 @@ export async function openStorage(config: GatewayConfig, logger: Logger): Promis
     database,
     writer,
     queries,
+    keys: createKeyStore(database),
     ready: () => migrated,
     close: (options = {}) => {
       closing ??= (async () => {

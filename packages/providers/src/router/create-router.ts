@@ -146,7 +146,11 @@ export function createRouter(options: RouterOptions): Router {
           const release =
             context.acquire === undefined
               ? noRelease
-              : await context.acquire(deployment, { priority: callOptions.priority, signal: callSignal });
+              : await context.acquire(deployment, {
+                  priority: callOptions.priority,
+                  signal: callSignal,
+                  slot: callOptions.slot,
+                });
           try {
             callOptions.onAttempt?.(deployment);
             const started = context.now();

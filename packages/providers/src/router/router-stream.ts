@@ -51,7 +51,7 @@ async function openOn(
         const release =
           context.acquire === undefined
             ? noRelease
-            : await context.acquire(deployment, { priority: options.priority, signal: callSignal });
+            : await context.acquire(deployment, { priority: options.priority, signal: callSignal, slot: options.slot });
         try {
           options.onAttempt?.(deployment);
           const started = context.now();

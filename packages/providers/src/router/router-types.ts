@@ -87,7 +87,7 @@ export type AttemptWrapper = <T>(
 /** Takes a slot on a deployment (e.g. a concurrency limiter); resolves with the function that gives it back. */
 export type AcquireSlot = (
   deployment: RouterDeployment,
-  options: { priority: number | undefined; signal: AbortSignal },
+  options: { priority: number | undefined; signal: AbortSignal; slot: unknown },
 ) => Promise<() => void>;
 
 /** Options of `createRouter`. */
@@ -112,6 +112,11 @@ export interface RouterOptions {
 export interface RouterCallOptions extends CallOptions {
   /** Passed to `acquire` as is (its meaning is the limiter's). */
   priority?: number | undefined;
+  /**
+   * Passed to `acquire` as is, like `priority`: what a limiter needs to know about the call (a token estimate for
+   * per-deployment token limits, a place to keep what it took so it can be corrected after the call).
+   */
+  slot?: unknown;
   /**
    * Told each deployment the call is tried on, in order, before it is tried: the last one told is the one that
    * answered (or failed last). For accounting: which provider and upstream model served the request.

@@ -1,6 +1,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import type { LedgerQueries } from '../../ledger/ledger-queries.ts';
+import { addKeyRoutes, type KeyRoutesOptions } from './keys-routes.ts';
 import { addUsageRoutes } from './usage-routes.ts';
 
 /** What the admin API is built from. */
@@ -11,6 +12,8 @@ export interface AdminAppOptions {
   queries?: LedgerQueries | undefined;
   /** The reporting currency. */
   currency: string;
+  /** The virtual keys' store and resolver. */
+  keys: KeyRoutesOptions;
 }
 
 /**
@@ -24,5 +27,6 @@ export function createAdminApp(options: AdminAppOptions): Hono<GatewayEnv> {
   const admin = new Hono<GatewayEnv>();
   if (options.auth !== undefined) admin.use('*', options.auth);
   addUsageRoutes(admin, { queries: options.queries, currency: options.currency });
+  addKeyRoutes(admin, options.keys);
   return admin;
 }

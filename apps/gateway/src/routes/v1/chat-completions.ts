@@ -26,7 +26,8 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
   return async function chatCompletionsHandler(c) {
     const request = parseRequest(chatCompletionRequestSchema, parseJsonBody(await c.req.text(), options.maxJsonDepth));
     const stream = request.stream === true;
-    const call = beginRoutedCall(c, options, {
+    const call = await beginRoutedCall(c, options, {
+      maxOutputTokens: request.max_completion_tokens ?? request.max_tokens,
       endpoint: 'chat',
       model: request.model,
       stream,

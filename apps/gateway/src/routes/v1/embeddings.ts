@@ -32,7 +32,7 @@ export function embeddings(options: RouteOptions): Handler<GatewayEnv> {
 
   return async function embeddingsHandler(c) {
     const request = parseRequest(embeddingRequestSchema, parseJsonBody(await c.req.text(), options.maxJsonDepth));
-    const call = beginRoutedCall(c, options, {
+    const call = await beginRoutedCall(c, options, {
       endpoint: 'embeddings',
       model: request.model,
       stream: false,

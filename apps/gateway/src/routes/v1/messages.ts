@@ -36,15 +36,19 @@ export function messages(options: RouteOptions): Handler<GatewayEnv> {
     );
     const requestedModel = anthropicRequest.model;
     const stream = anthropicRequest.stream === true;
-    // The canonical request depends on where the model is routed; the estimate reads it once it exists.
+    // The canonical request depends on where the model is routed.
     const converted: { request?: ReturnType<typeof fromAnthropicRequest> } = {};
-    const call = beginRoutedCall(c, options, {
+    const call = await beginRoutedCall(c, options, {
       endpoint: 'messages',
       model: requestedModel,
       stream,
       body: anthropicRequest,
+      maxOutputTokens: anthropicRequest.max_tokens,
+      // Before routing decided the conversion (limits and budgets estimate first), any conversion counts the same.
       estimatePromptTokens: (vendor) =>
-        converted.request === undefined ? 0 : estimateChatTokens(converted.request, { vendor }),
+        estimateChatTokens(converted.request ?? fromAnthropicRequest(anthropicRequest, { nativeAnthropic: false }), {
+          vendor,
+        }),
     });
     const { router, model, kinds, streamIdleMs, totalMs } = call.routed;
     // Anthropic-only fields (thinking, top_k, cache_control) are kept only when every possible target is Anthropic.

@@ -81,7 +81,8 @@ export function responses(options: ResponsesRouteOptions): Handler<GatewayEnv> {
     const canonical = fromResponsesRequest(request, { history });
     const stream = request.stream === true;
     // The settle hook's endpoints are chat, messages and embeddings: a Responses call is a chat call upstream.
-    const call = beginRoutedCall(c, options, {
+    const call = await beginRoutedCall(c, options, {
+      maxOutputTokens: request.max_output_tokens,
       endpoint: 'responses',
       model: request.model,
       stream,

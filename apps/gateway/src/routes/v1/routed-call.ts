@@ -1,7 +1,10 @@
 import type { ProviderKind, RouterCallOptions, Usage } from '@gw/providers';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
+import type { Admission } from '../../limits/admission.ts';
 import type { Pricing, RequestCost } from '../../cost/pricing.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
+import { GatewayError } from '../../gateway-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { OpenStreams } from '../../relay/open-streams.ts';
 import { priorityOf } from '../../routing/call-options.ts';
@@ -30,6 +33,10 @@ export interface RouteOptions {
   onStart?: (() => void) | undefined;
   /** Keep the request and the answer's text for the settle (`logging.bodies`). */
   keepBodies?: boolean | undefined;
+  /** Limits, budgets and `max_parallel`, decided before the upstream call; none when absent. */
+  admission?: Admission | undefined;
+  /** Read the client's address from the first X-Forwarded-For hop (`server.trustProxy`). */
+  trustProxy?: boolean | undefined;
 }
 
 /** One request's way to the upstream: where it is routed, its call options, its pricing and its settle. */
@@ -53,22 +60,69 @@ export interface RoutedCallOptions {
   estimatePromptTokens: (vendor: ProviderKind | undefined) => number;
   /** The request as the client sent it (kept only for `logging.bodies`). */
   body?: unknown;
+  /** The request's `max_tokens` (or its spelling on this route); for token limits and budget reservations. */
+  maxOutputTokens?: number | null | undefined;
+}
+
+/** The client's address: the socket's, or the first `X-Forwarded-For` hop behind a trusted proxy. */
+function clientIp(c: Context<GatewayEnv>, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for');
+    const first = forwarded?.split(',', 1)[0]?.trim();
+    if (first !== undefined && first !== '') return first;
+  }
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    // Not served by @hono/node-server (app.request in tests): no address.
+    return undefined;
+  }
 }
 
 /**
- * Routes the model the client named (404 / 503 when it cannot be served), reads the `x-gw-priority` header, and
- * binds pricing and the settle hook to the request. The settled outcome names the deployment that served (or
- * failed last), read when settling, since the router decides it call by call.
+ * Routes the model the client named (404 / 503 when it cannot be served), checks the key's model list (403), lets
+ * the request through its limits and budgets (429 / 402 before any upstream call), reads the `x-gw-priority`
+ * header, and binds pricing and the settle hook to the request. The settled outcome names the deployment that
+ * served (or failed last), read when settling, since the router decides it call by call; the settle gives back
+ * what the admission held (tokens not used, the budget not spent, the parallel slot).
  *
  * @example
- * const call = beginRoutedCall(c, options, { endpoint: 'chat', model: request.model, stream: false, estimatePromptTokens });
+ * const call = await beginRoutedCall(c, options, { endpoint: 'chat', model: request.model, stream: false, estimatePromptTokens });
  */
-export function beginRoutedCall(c: Context<GatewayEnv>, route: RouteOptions, options: RoutedCallOptions): RoutedCall {
+export async function beginRoutedCall(
+  c: Context<GatewayEnv>,
+  route: RouteOptions,
+  options: RoutedCallOptions,
+): Promise<RoutedCall> {
   const priority = priorityOf(c);
+  const key = c.get('apiKey');
+  if (key?.models != null && !key.models.includes(options.model)) {
+    throw new GatewayError(`This API key may not use the model ${JSON.stringify(options.model.slice(0, 200))}.`, {
+      status: 403,
+      type: 'permission_error',
+      code: 'model_not_allowed',
+      param: 'model',
+    });
+  }
   const routed = route.routing.route(options.model);
+  const admitted =
+    route.admission === undefined
+      ? undefined
+      : await route.admission.admit({
+          key,
+          ip: () => clientIp(c, route.trustProxy === true),
+          model: options.model,
+          routed,
+          promptTokens: options.estimatePromptTokens,
+          maxOutputTokens: options.maxOutputTokens ?? undefined,
+          outputs: options.endpoint !== 'embeddings',
+          signal: c.req.raw.signal,
+        });
+  if (admitted !== undefined) for (const [name, value] of Object.entries(admitted.headers)) c.header(name, value);
   route.onStart?.();
   c.set('routed', true);
   const { trace, callOptions } = startTrace(options.model, priority);
+  if (admitted?.slot !== undefined) callOptions.slot = admitted.slot;
   const { price, settle } = createSettle({
     hook: route.settle,
     logger: route.logger,
@@ -78,12 +132,22 @@ export function beginRoutedCall(c: Context<GatewayEnv>, route: RouteOptions, opt
     endpoint: options.endpoint,
     model: options.model,
     stream: options.stream,
-    keyId: undefined,
+    keyId: key?.id,
     trace,
     estimatePromptTokens: options.estimatePromptTokens,
     ...(route.keepBodies === true && options.body !== undefined ? { requestBody: options.body } : {}),
   });
-  return { routed, callOptions, trace, price, settle };
+  if (admitted === undefined) return { routed, callOptions, trace, price, settle };
+  const settleAdmitted: Settle = (input) => {
+    const outcome = settle(input);
+    if (outcome === undefined) return undefined;
+    const headers = admitted.settled(outcome);
+    // Answers not sent yet (JSON) show the budget as this request left it; a stream's headers are gone by now.
+    if (headers !== undefined && !options.stream)
+      for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    return outcome;
+  };
+  return { routed, callOptions, trace, price, settle: settleAdmitted };
 }
 
 /**

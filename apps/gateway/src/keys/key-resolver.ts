@@ -1,0 +1,97 @@
+import { LRUCache } from 'lru-cache';
+import { hashKey, type KeyStore, type VirtualKey } from './key-store.ts';
+
+/** What a resolver publishes and listens to on Redis when a key changes: the key's id. */
+export const KEY_CHANGES_CHANNEL = 'gw:keys:changed';
+
+/** The Redis commands the resolver uses (ioredis). */
+export interface KeyChangeBus {
+  publish(channel: string, message: string): Promise<unknown>;
+  /** Calls `onMessage` with every message of `channel`; resolves once subscribed. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+}
+
+/** Finds the virtual key of a presented secret, fast, and forgets a changed key everywhere within a second. */
+export interface KeyResolver {
+  /** The key of `secret`, or `undefined` for no key (unknown, or never issued). */
+  resolve(secret: string): Promise<VirtualKey | undefined>;
+  /** A key changed or was revoked: forget it here and (with Redis) in every other process. */
+  changed(id: string): Promise<void>;
+}
+
+/** Options of {@link createKeyResolver}. */
+export interface KeyResolverOptions {
+  store: KeyStore;
+  /** With Redis: changes reach every process through pub/sub, and entries can live longer. */
+  bus?: KeyChangeBus | undefined;
+  /** Keys kept in memory. Default 10,000. */
+  maxEntries?: number | undefined;
+  onError?: ((error: unknown) => void) | undefined;
+}
+
+// Without Redis, a change made by another process is seen when the entry expires: within a second, as promised.
+const TTL_WITHOUT_BUS_MS = 1000;
+// With Redis the change is pushed; the TTL only bounds a missed message (a reconnect).
+const TTL_WITH_BUS_MS = 30_000;
+// Unknown secrets are remembered briefly, so a client retrying a wrong key does not query the database each time.
+const TTL_UNKNOWN_MS = 1000;
+
+/**
+ * A cache in front of the key store: a presented secret is hashed and looked up in memory first, then in the
+ * database. A revocation or change takes effect within a second on every process: through Redis pub/sub when Redis
+ * is configured, else because entries expire after a second.
+ *
+ * @example
+ * const resolver = createKeyResolver({ store: createKeyStore(database) });
+ * const key = await resolver.resolve(presented);
+ */
+export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
+  const { store, bus } = options;
+  const ttl = bus === undefined ? TTL_WITHOUT_BUS_MS : TTL_WITH_BUS_MS;
+  // The hash each cached key was found by, so a change by id can find its entry (kept as long as the entry).
+  const hashById = new Map<string, string>();
+  const cache = new LRUCache<string, { key: VirtualKey | undefined }>({
+    max: options.maxEntries ?? 10_000,
+    ttl,
+    dispose: (entry, hash) => {
+      if (entry.key !== undefined && hashById.get(entry.key.id) === hash) hashById.delete(entry.key.id);
+    },
+  });
+  const pending = new Map<string, Promise<VirtualKey | undefined>>();
+
+  const forget = (id: string): void => {
+    const hash = hashById.get(id);
+    if (hash !== undefined) cache.delete(hash);
+    hashById.delete(id);
+  };
+
+  if (bus !== undefined) {
+    bus.subscribe(KEY_CHANGES_CHANNEL, forget).catch((error: unknown) => options.onError?.(error));
+  }
+
+  return {
+    async resolve(secret) {
+      const hash = hashKey(secret);
+      const cached = cache.get(hash);
+      if (cached !== undefined) return cached.key;
+      // One database query per hash at a time, however many requests bring it at once.
+      let lookup = pending.get(hash);
+      if (lookup === undefined) {
+        lookup = store.findBySecret(secret).finally(() => pending.delete(hash));
+        pending.set(hash, lookup);
+      }
+      const key = await lookup;
+      if (key === undefined) {
+        cache.set(hash, { key: undefined }, { ttl: TTL_UNKNOWN_MS });
+      } else {
+        cache.set(hash, { key });
+        hashById.set(key.id, hash);
+      }
+      return key;
+    },
+    async changed(id) {
+      forget(id);
+      await bus?.publish(KEY_CHANGES_CHANNEL, id).catch((error: unknown) => options.onError?.(error));
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { Redis } from 'ioredis';
+import type { KeyChangeBus } from '../keys/key-resolver.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/** The gateway's Redis connections: one for commands (limits, budgets), one subscribed to key changes. */
+export interface GatewayRedis {
+  /** Commands: rate limits, budgets, publishing key changes. */
+  readonly client: Redis;
+  /** Key changes between processes. */
+  readonly bus: KeyChangeBus;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to `redis.url`. Commands are never queued while Redis is away (`enableOfflineQueue: false`): the stores
+ * decide at once, open or closed, instead of debiting late. Reconnects forever, with a capped backoff; an outage is
+ * logged once when it starts and once when it ends.
+ *
+ * @example
+ * const redis = connectRedis(config.redis.url, logger);
+ */
+export function connectRedis(url: string, logger: Logger): GatewayRedis {
+  const options = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times: number) => Math.min(times * 200, 2000),
+    lazyConnect: false,
+  };
+  const client = new Redis(url, options);
+  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  let down = false;
+  client.on('error', (error: unknown) => {
+    if (down) return;
+    down = true;
+    logger.warn('redis is unreachable: limits and budgets follow their fail mode until it is back', { error });
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info('redis is back');
+  });
+  subscriber.on('error', () => undefined);
+  const handlers = new Map<string, (message: string) => void>();
+  subscriber.on('message', (channel: string, message: string) => handlers.get(channel)?.(message));
+  return {
+    client,
+    bus: {
+      publish: (channel, message) => client.publish(channel, message),
+      subscribe: async (channel, onMessage) => {
+        handlers.set(channel, onMessage);
+        await subscriber.subscribe(channel);
+      },
+    },
+    close: async () => {
+      subscriber.disconnect();
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
