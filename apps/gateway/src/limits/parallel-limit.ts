@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /** Gives a held slot back; calling it more than once does nothing. */
@@ -56,6 +56,8 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `;
 
+const ACQUIRE_SHA1 = createHash('sha1').update(ACQUIRE_SCRIPT).digest('hex');
+
 /** Options of {@link createRedisParallelLimit}. */
 export interface RedisParallelLimitOptions {
   client: Redis;
@@ -81,7 +83,15 @@ export function createRedisParallelLimit(options: RedisParallelLimitOptions): Pa
     async acquire(scope, max) {
       const key = `${prefix}parallel:{${scope}}`;
       const id = randomUUID();
-      const taken = await withTimeout(client.eval(ACQUIRE_SCRIPT, 1, key, max, slotTtlMs, id), timeoutMs);
+      // By its digest (the script is sent only when Redis does not have it yet, e.g. after a restart).
+      const acquire = client
+        .evalsha(ACQUIRE_SHA1, 1, key, max, slotTtlMs, id)
+        .catch((error: unknown) =>
+          error instanceof Error && error.message.startsWith('NOSCRIPT')
+            ? client.eval(ACQUIRE_SCRIPT, 1, key, max, slotTtlMs, id)
+            : Promise.reject(error),
+        );
+      const taken = await withTimeout(acquire, timeoutMs);
       if (taken !== 1) return undefined;
       let held = true;
       return () => {
