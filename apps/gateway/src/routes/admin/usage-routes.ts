@@ -27,6 +27,8 @@ const usageQuerySchema = z.strictObject({
   group_by: z.enum(['day', 'hour', 'model', 'provider', 'key']).default('day'),
   from: timestamp.optional(),
   to: timestamp.optional(),
+  // One virtual key's usage (by its id).
+  key: z.string().min(1).max(200).optional(),
 });
 
 /** The JSON of one ledger row: snake_case, the cost as a number (display) and exactly (decimal text) by line. */
@@ -114,7 +116,7 @@ function storageMissing(): GatewayError {
 /**
  * The ledger's admin routes: `GET /admin/requests` (newest first, filtered, paged with `before`),
  * `GET /admin/requests/:id`, and `GET /admin/usage` (requests, tokens and cost per day, hour, model, provider or
- * key, in the reporting currency).
+ * key, in the reporting currency; of every key, or of one with `key`).
  *
  * @example
  * addUsageRoutes(admin, { queries: storage.queries, currency: 'USD' });
@@ -162,6 +164,7 @@ export function addUsageRoutes(
       groupBy: query.group_by,
       from: query.from,
       to: query.to,
+      keyId: query.key,
       signal: c.req.raw.signal,
     });
     return c.json({
