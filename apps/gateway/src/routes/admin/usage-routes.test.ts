@@ -98,6 +98,15 @@ describe('admin: the ledger', () => {
     const rest = await rows(t.url, `?limit=3&before=${page.next ?? ''}`);
     expect(rest.data.map((row) => row.request_id)).toEqual([sent[0]]);
 
+    // The usage view says how many requests it could not price: their cost is unknown, not $0.
+    const byModel = (await (await fetch(`${t.url}/admin/usage?group_by=model`, { headers: admin })).json()) as {
+      data: Array<Record<string, unknown>>;
+    };
+    expect(byModel.data).toEqual([
+      expect.objectContaining({ model: 'chat', requests: 3, unpriced_requests: 0, estimated_requests: 0 }),
+      expect.objectContaining({ model: 'own', requests: 1, unpriced_requests: 1, cost_exact: '0' }),
+    ]);
+
     const one = await fetch(`${t.url}/admin/requests/${sent[2] ?? ''}`, { headers: admin });
     expect(await one.json()).toMatchObject({ request_id: sent[2], model: 'chat' });
     const missing = await fetch(`${t.url}/admin/requests/nope`, { headers: admin });

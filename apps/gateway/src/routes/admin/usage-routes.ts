@@ -87,6 +87,9 @@ function groupJson(group: UsageGroup, groupBy: keyof typeof GROUP_FIELD, currenc
   return {
     [GROUP_FIELD[groupBy]]: group.group,
     requests: group.requests,
+    // Their cost is not in `cost`: unknown, never counted as zero.
+    unpriced_requests: group.unpriced,
+    estimated_requests: group.estimated,
     input_tokens: tokens.input + tokens.cachedInput + tokens.cacheWrite,
     output_tokens: tokens.output + tokens.reasoning,
     cached_input_tokens: tokens.cachedInput,
