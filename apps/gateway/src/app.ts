@@ -36,6 +36,7 @@ import { accessLogSubscriber } from './settle/subscribers/access-log.ts';
 import { ledgerSubscriber } from './settle/subscribers/ledger.ts';
 import type { Storage } from './storage/open-storage.ts';
 import { createPricing, type Pricing } from './cost/pricing.ts';
+import { routePrice } from './cost/route-price.ts';
 import { createGatewayMetrics } from './observability/metrics.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import type { LimiterEvent } from '@gw/ratelimit';
@@ -171,6 +172,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     attempt: policies.attempt,
     onForget: policies.forget,
     wrapAcquire: limits.wrapAcquire,
+    price: routePrice(pricing),
     ...(metrics === undefined
       ? {}
       : {
@@ -219,7 +221,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     probes,
     dispose,
   };
-  reportStartup(config, registry, resolver, logger);
+  reportStartup(config, registry, resolver, pricing, logger);
 
   const app: GatewayApp = new Hono();
   // /v1/messages answers errors in Anthropic's envelope; the statuses are decided in error-handler.ts all the same.
@@ -259,7 +261,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     maxJsonDepth: config.server.maxJsonDepth,
     streams,
     settle: combineSettleHooks([
-      warnUnpriced(logger),
+      warnUnpriced(logger, pricing),
       metrics?.settled,
       config.logging.requests ? accessLogSubscriber(logger, { bodies: config.logging.bodies }) : undefined,
       deps.storage?.writer === undefined ? undefined : ledgerSubscriber(deps.storage.writer, pricing.currency),

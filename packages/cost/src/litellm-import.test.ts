@@ -7,7 +7,8 @@ import { costOf } from './cost-of.ts';
 import { isCostError } from './cost-error.ts';
 import { importLiteLLMPrices, LITELLM_MIN_MODELS, parseLiteLLMPrices } from './litellm-import.ts';
 import { moneyToNumber } from './money.ts';
-import { createPriceCatalog } from './price-catalog.ts';
+import type { ModelPrice, PriceTier } from './model-price.ts';
+import { builtInPrices, createPriceCatalog } from './price-catalog.ts';
 
 // A file in LiteLLM's format, written by hand: real entries' shapes plus the odd ones (sample_spec, non-chat modes,
 // missing and null prices, tiered_pricing, a non-object entry, float noise).
@@ -20,6 +21,59 @@ async function kindOf(promise: Promise<unknown>): Promise<string | undefined> {
     return isCostError(error) ? error.kind : `not a CostError: ${String(error)}`;
   }
   return undefined;
+}
+
+// gw's vendor kinds as LiteLLM names its providers (the importer maps them back); others keep their name.
+const LITELLM_PROVIDER: Readonly<Record<string, string>> = {
+  'azure-openai': 'azure',
+  zhipu: 'zai',
+  doubao: 'volcengine',
+};
+
+/**
+ * A price as LiteLLM's file writes it: USD per token as a float, its provider and mode, the prompt-size tiers as
+ * `…_above_<N>k_tokens` fields, plus the capability flags real entries carry. The key is `provider/model` except for
+ * OpenAI, as in LiteLLM's file.
+ */
+function toLiteLLMEntry(price: ModelPrice): [key: string, entry: Record<string, unknown>] {
+  const provider = LITELLM_PROVIDER[price.vendor] ?? price.vendor;
+  const perToken = (rate: number | undefined) => (rate === undefined ? undefined : rate / 1e12);
+  const entry: Record<string, unknown> = {
+    litellm_provider: provider,
+    mode: price.mode,
+    input_cost_per_token: perToken(price.input),
+    output_cost_per_token: price.mode === 'chat' ? perToken(price.output) : undefined,
+    cache_read_input_token_cost: perToken(price.cachedInput),
+    cache_creation_input_token_cost: perToken(price.cacheWrite5m),
+    cache_creation_input_token_cost_above_1hr: perToken(price.cacheWrite1h),
+    output_cost_per_reasoning_token: perToken(price.reasoning),
+    max_input_tokens: price.contextWindow,
+    max_output_tokens: price.maxOutputTokens,
+    max_tokens: price.maxOutputTokens,
+    supports_function_calling: price.mode === 'chat',
+    supports_prompt_caching: price.cachedInput !== undefined,
+  };
+  for (const tier of price.tiers ?? []) {
+    const above = `above_${tier.above / 1000}k_tokens`;
+    entry[`input_cost_per_token_${above}`] = perToken(tier.input);
+    entry[`output_cost_per_token_${above}`] = perToken(tier.output);
+    entry[`cache_read_input_token_cost_${above}`] = perToken(tier.cachedInput);
+    entry[`cache_creation_input_token_cost_${above}`] = perToken(tier.cacheWrite5m);
+  }
+  return [provider === 'openai' ? price.model : `${provider}/${price.model}`, JSON.parse(JSON.stringify(entry))];
+}
+
+// What LiteLLM's format can say about a price (it has no thinking-mode output price, and a tier lists only input,
+// output, cache reads and 5-minute writes).
+function expressible(price: ModelPrice) {
+  const tier = (t: PriceTier) => [t.above, t.input, t.output, t.cachedInput, t.cacheWrite5m];
+  return {
+    id: `${price.vendor}/${price.model}`,
+    mode: price.mode,
+    rates: [price.input, price.output, price.cachedInput, price.cacheWrite5m, price.cacheWrite1h, price.reasoning],
+    tiers: price.tiers?.map(tier),
+    limits: [price.contextWindow, price.maxOutputTokens],
+  };
 }
 
 describe('importLiteLLMPrices', () => {
@@ -140,6 +194,40 @@ describe('importLiteLLMPrices', () => {
         completion * outputRate;
       expect(moneyToNumber(cost.total), price.model).toBeCloseTo(floatCost, 10);
     }
+  });
+
+  it('round-trips the bundled catalog: every USD price written as a LiteLLM file imports to the same rates', async () => {
+    const bundled = builtInPrices().filter(
+      (price) =>
+        price.currency === 'USD' &&
+        price.outputThinking === undefined &&
+        (price.tiers ?? []).every((tier) => tier.above % 1000 === 0 && tier.cacheWrite1h === price.cacheWrite1h),
+    );
+    expect(bundled.length).toBeGreaterThan(LITELLM_MIN_MODELS);
+    const file = join(directory, 'model_prices_and_context_window.json');
+    const sampleSpec = { litellm_provider: 'one of https://docs.litellm.ai/docs/providers', mode: 'one of: chat, …' };
+    const image = { litellm_provider: 'openai', mode: 'image_generation', output_cost_per_image: 0.04 };
+    await writeFile(
+      file,
+      JSON.stringify(
+        { sample_spec: sampleSpec, ...Object.fromEntries(bundled.map(toLiteLLMEntry)), 'dall-e-3': image },
+        null,
+        4,
+      ),
+    );
+    const imported = await importLiteLLMPrices(file);
+    expect(imported.map(expressible)).toEqual(bundled.map(expressible));
+    // And they cost the same, to the unit, for a usage that touches every token class.
+    const usage = {
+      prompt_tokens: 250_000,
+      completion_tokens: 4_000,
+      prompt_tokens_details: { cached_tokens: 100_000, cache_creation_tokens: 20_000, cache_creation_1h_tokens: 5_000 },
+      completion_tokens_details: { reasoning_tokens: 1_000 },
+    };
+    imported.forEach((price, index) => {
+      const original = bundled[index] as ModelPrice;
+      expect(costOf(usage, price).total, `${price.vendor}/${price.model}`).toEqual(costOf(usage, original).total);
+    });
   });
 
   it('feeds a catalog, ahead of the bundled prices or instead of them', async () => {

@@ -245,6 +245,28 @@ describe('parseConfig', () => {
     );
   });
 
+  it('reads pricing, and refuses a bad currency, rate or price by name', () => {
+    const config = parseConfig(
+      {
+        pricing: {
+          rates: { CNY: '7.1' },
+          models: {
+            'openai/gpt-4o-mini': { input: 0.15, output: '0.60', cachedInput: 0.075 },
+            'my-embedder': { input: 0.02, mode: 'embedding' },
+          },
+        },
+      },
+      { env: {} },
+    );
+    expect(config.pricing).toMatchObject({ currency: 'USD', rates: { CNY: 7.1 } });
+    const pathOf = (pricing: Record<string, unknown>) =>
+      configError(() => parseConfig({ pricing }, { env: {} })).issues.map((issue) => issue.path);
+    expect(pathOf({ currency: 'usd' })).toEqual(['pricing.currency']);
+    expect(pathOf({ rates: { CNY: 0 } })).toEqual(['pricing.rates.CNY']);
+    expect(pathOf({ models: { 'my-model': { input: 1 } } })).toEqual(['pricing.models.my-model.output']);
+    expect(pathOf({ models: { 'my-model': { input: '1,5', output: 2 } } })).toEqual(['pricing.models.my-model.input']);
+  });
+
   it('checks the retry, breaker and timeouts sections by name', () => {
     expect(configError(() => parseConfig({ retry: { attempts: 3 } }, { env: {} })).issues[0]?.path).toBe(
       'retry.attempts',

@@ -224,17 +224,22 @@ const perMillion = z.union([
 ]);
 
 // One pricing.models entry: per 1M tokens, in `currency` (default the reporting currency).
-const priceOverrideSchema = z.strictObject({
-  input: perMillion,
-  output: perMillion.optional(),
-  cachedInput: perMillion.optional(),
-  // Anthropic's 5-minute cache writes (and every vendor's only kind); cacheWrite1h for the 1-hour ones.
-  cacheWrite: perMillion.optional(),
-  cacheWrite1h: perMillion.optional(),
-  reasoning: perMillion.optional(),
-  mode: z.enum(['chat', 'embedding']).optional(),
-  currency: currencyCode.optional(),
-});
+const priceOverrideSchema = z
+  .strictObject({
+    input: perMillion,
+    output: perMillion.optional(),
+    cachedInput: perMillion.optional(),
+    // Anthropic's 5-minute cache writes (and every vendor's only kind); cacheWrite1h for the 1-hour ones.
+    cacheWrite: perMillion.optional(),
+    cacheWrite1h: perMillion.optional(),
+    reasoning: perMillion.optional(),
+    mode: z.enum(['chat', 'embedding']).optional(),
+    currency: currencyCode.optional(),
+  })
+  .refine((price) => price.mode === 'embedding' || price.output !== undefined, {
+    path: ['output'],
+    message: 'a chat model needs an output price (or mode: embedding)',
+  });
 
 const pricingSchema = z.strictObject({
   // The currency costs are reported, budgeted and stored in.

@@ -41,8 +41,13 @@ export interface RequestCost {
 export interface Pricing {
   /** The reporting currency (`pricing.currency`). */
   readonly currency: string;
-  /** The price of a deployment's model, `undefined` when it has none (unpriced: flagged, never free). */
+  /**
+   * The price of a deployment's model, `undefined` when it has none (unpriced: flagged, never free). A price in a
+   * currency `pricing.rates` cannot convert counts as none: see {@link Pricing.missingRate}.
+   */
   priceOf(deployment: PricedDeployment): ModelPrice | undefined;
+  /** The currency of a deployment's price when `pricing.rates` has no rate for it (the model is then unpriced). */
+  missingRate(deployment: PricedDeployment): string | undefined;
   /** The cost of `usage` on a deployment in the reporting currency, `undefined` when the model is unpriced. */
   costOf(usage: Usage, deployment: PricedDeployment): RequestCost | undefined;
   /** A cost as the number clients see (`usage.cost`, `x-gw-cost`): currency units, for display only. */
@@ -57,6 +62,12 @@ export interface PricingOptions {
   imported?: readonly ModelPrice[] | undefined;
   /** `targets[].baseModel` of the config, by `provider-id/model`. */
   baseModels?: ReadonlyMap<string, string> | undefined;
+}
+
+// What a deployment's lookup found: its price, or why it has none that can be reported.
+interface PriceLookup {
+  readonly price: ModelPrice | undefined;
+  readonly missingRate: string | undefined;
 }
 
 // Prices are looked up per deployment; directly addressed models are client-chosen, so the memo is bounded.
@@ -107,12 +118,12 @@ export function createPricing(config: GatewayConfig, options: PricingOptions = {
     prices: [...(options.imported ?? []), ...builtInPrices()],
   });
   const rates: ExchangeRates = { base: pricing.currency, rates: pricing.rates };
-  const memo = new LRUCache<string, { price: ModelPrice | undefined }>({ max: MAX_MEMO });
+  const memo = new LRUCache<string, PriceLookup>({ max: MAX_MEMO });
 
-  const priceOf = (deployment: PricedDeployment): ModelPrice | undefined => {
+  const lookup = (deployment: PricedDeployment): PriceLookup => {
     const key = `${deployment.providerId}/${deployment.model}`;
     const known = memo.get(key);
-    if (known !== undefined) return known.price;
+    if (known !== undefined) return known;
     const baseModel = options.baseModels?.get(key);
     const price =
       catalog.lookup({ vendor: deployment.providerId, model: deployment.model }) ??
@@ -121,15 +132,22 @@ export function createPricing(config: GatewayConfig, options: PricingOptions = {
         model: deployment.model,
         ...(baseModel === undefined ? {} : { baseModel }),
       });
-    memo.set(key, { price });
-    return price;
+    // Without a rate the cost cannot be reported: the model is unpriced (flagged, warned about) rather than the
+    // answer failing after the vendor has billed it.
+    const convertible =
+      price === undefined || price.currency === pricing.currency || Object.hasOwn(pricing.rates, price.currency);
+    const found = convertible ? { price, missingRate: undefined } : { price: undefined, missingRate: price.currency };
+    memo.set(key, found);
+    return found;
   };
+  const priceOf = (deployment: PricedDeployment): ModelPrice | undefined => lookup(deployment).price;
 
   const toReporting = (amount: Money): Money => convert(amount, pricing.currency, rates);
 
   return {
     currency: pricing.currency,
     priceOf,
+    missingRate: (deployment) => lookup(deployment).missingRate,
     costOf(usage, deployment) {
       const price = priceOf(deployment);
       if (price === undefined) return undefined;

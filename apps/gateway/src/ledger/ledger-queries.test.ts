@@ -181,7 +181,7 @@ describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
       ledgerRow({ createdAt: at('2026-12-03T10:00:00.000Z'), tokens, cost: cost(2n) }),
       ledgerRow({ createdAt: at('2026-12-03T10:30:00.000Z'), tokens, cost: cost(7_000_000_000_000n, 'CNY') }),
       ledgerRow({ createdAt: at('2026-12-03T23:59:59.999Z'), tokens, cost: null }),
-      ledgerRow({ createdAt: at('2026-12-04T00:00:00.000Z'), tokens, cost: cost(4n) }),
+      ledgerRow({ createdAt: at('2026-12-04T00:00:00.000Z'), tokens, cost: cost(4n), estimated: true }),
       // Outside the range asked for.
       ledgerRow({ createdAt: at('2026-12-05T00:00:00.000Z'), tokens, cost: cost(1000n) }),
     ]);
@@ -197,10 +197,19 @@ describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
       {
         group: '2026-12-03T00:00:00.000Z',
         requests: 4,
+        unpriced: 1,
+        estimated: 0,
         tokens: times(4),
         cost: { USD: 3n, CNY: 7_000_000_000_000n },
       },
-      { group: '2026-12-04T00:00:00.000Z', requests: 1, tokens: times(1), cost: { USD: 4n } },
+      {
+        group: '2026-12-04T00:00:00.000Z',
+        requests: 1,
+        unpriced: 0,
+        estimated: 1,
+        tokens: times(1),
+        cost: { USD: 4n },
+      },
     ]);
     expect(
       (await queries.usage({ groupBy: 'hour', ...range })).map((group) => [group.group, group.requests, group.cost]),

@@ -53,6 +53,10 @@ export interface UsageGroup {
    */
   readonly group: string | null;
   readonly requests: number;
+  /** Of `requests`, those whose model had no price: their cost is unknown, not zero. */
+  readonly unpriced: number;
+  /** Of `requests`, those billed on the gateway's estimate of their tokens (the vendor reported no usage). */
+  readonly estimated: number;
   readonly tokens: LedgerTokens;
   /**
    * Exact total cost per currency, in 10^-12 currency units (`{ USD: 1234500000n }`); a currency appears only
@@ -235,6 +239,9 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
           bucket(database, options.groupBy).as('bucket'),
           'currency',
           builder.fn.countAll().as('requests'),
+          // Flags are booleans on PostgreSQL and 0/1 on SQLite: a CASE counts both.
+          sql`sum(case when unpriced then 1 else 0 end)`.as('unpriced'),
+          sql`sum(case when estimated then 1 else 0 end)`.as('estimated'),
           builder.fn.sum('input_tokens').as('input_tokens'),
           builder.fn.sum('cached_input_tokens').as('cached_input_tokens'),
           builder.fn.sum('cache_write_tokens').as('cache_write_tokens'),
@@ -258,12 +265,16 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
           group = {
             group: key,
             requests: 0,
+            unpriced: 0,
+            estimated: 0,
             tokens: { input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 },
             cost: {},
           };
           groups.set(key, group);
         }
         group.requests += readCount(record.requests, 'requests');
+        group.unpriced += readCount(record.unpriced, 'unpriced');
+        group.estimated += readCount(record.estimated, 'estimated');
         group.tokens.input += readCount(record.input_tokens, 'input_tokens');
         group.tokens.cachedInput += readCount(record.cached_input_tokens, 'cached_input_tokens');
         group.tokens.cacheWrite += readCount(record.cache_write_tokens, 'cache_write_tokens');

@@ -7,6 +7,7 @@ import type {
   ProviderKind,
   Router,
   RouterEvent,
+  RouterOptions,
 } from '@gw/providers';
 import {
   createLimiterRegistry,
@@ -71,6 +72,8 @@ export interface GatewayRoutingOptions {
   onAdaptiveEvent?: ((event: AdaptiveConcurrencyEvent) => void) | undefined;
   /** Puts more in front of a call's slot (per-deployment rate limits) than the providers' concurrency queues. */
   wrapAcquire?: ((acquire: AcquireSlot) => AcquireSlot) | undefined;
+  /** What a request costs on a deployment, for aliases with the `cost` strategy; without it they go round-robin. */
+  price?: RouterOptions['price'];
 }
 
 // What a directly addressed model's state costs besides its name (router, deployment state, retry policy, breaker),
@@ -178,7 +181,8 @@ export function createGatewayRouting(
       contentFilterFallbacks: model.contentFilterFallbacks.filter((name) => usable.has(name)),
     });
   }
-  const main = createRouter({ models: aliases, ...common });
+  // Only aliases route by price: a directly addressed model has one deployment.
+  const main = createRouter({ models: aliases, ...common, price: options.price });
   const globalIdleMs = config.timeouts.streamIdleMs ?? config.server.streamIdleTimeoutMs;
   const modelsByName = new Map(config.models.map((model) => [model.name, model]));
   const timeoutsOf = (name: string): { streamIdleMs: number; totalMs: number | undefined } => {

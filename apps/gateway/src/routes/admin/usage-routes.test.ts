@@ -8,6 +8,7 @@ const admin = { authorization: `Bearer ${MASTER_KEY}` };
 
 interface Row {
   request_id: string;
+  key_id: string | null;
   model: string;
   provider: string;
   upstream_model: string;
@@ -97,6 +98,15 @@ describe('admin: the ledger', () => {
     const rest = await rows(t.url, `?limit=3&before=${page.next ?? ''}`);
     expect(rest.data.map((row) => row.request_id)).toEqual([sent[0]]);
 
+    // The usage view says how many requests it could not price: their cost is unknown, not $0.
+    const byModel = (await (await fetch(`${t.url}/admin/usage?group_by=model`, { headers: admin })).json()) as {
+      data: Array<Record<string, unknown>>;
+    };
+    expect(byModel.data).toEqual([
+      expect.objectContaining({ model: 'chat', requests: 3, unpriced_requests: 0, estimated_requests: 0 }),
+      expect.objectContaining({ model: 'own', requests: 1, unpriced_requests: 1, cost_exact: '0' }),
+    ]);
+
     const one = await fetch(`${t.url}/admin/requests/${sent[2] ?? ''}`, { headers: admin });
     expect(await one.json()).toMatchObject({ request_id: sent[2], model: 'chat' });
     const missing = await fetch(`${t.url}/admin/requests/nope`, { headers: admin });
@@ -128,6 +138,58 @@ describe('admin: the ledger', () => {
     const bad = await fetch(`${t.url}/admin/usage?group_by=week`, { headers: admin });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: { param: 'group_by' } });
+  });
+
+  it('tells the virtual keys apart: key_id on each row, usage per key, and one key’s requests and usage', async () => {
+    const t = await startWithLedger();
+    const keys: Record<string, string> = {};
+    const ids: Record<string, string> = {};
+    for (const name of ['team-a', 'team-b']) {
+      const created = await fetch(`${t.url}/admin/keys`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      expect(created.status).toBe(201);
+      const json = (await created.json()) as { id: string; key: string };
+      keys[name] = json.key;
+      ids[name] = json.id;
+    }
+    const send = async (key: string) => {
+      const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'), {
+        authorization: `Bearer ${key}`,
+      });
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+    };
+    for (const key of [keys['team-a'], keys['team-a'], keys['team-b'], MASTER_KEY]) await send(key ?? '');
+    await waitFor(async () => (await rows(t.url)).data.length === 4, 5000);
+
+    const teamA = await rows(t.url, `?key=${ids['team-a'] ?? ''}`);
+    expect(teamA.data.map((row) => row.key_id)).toEqual([ids['team-a'], ids['team-a']]);
+    const usage = async (query: string) =>
+      (
+        (await (await fetch(`${t.url}/admin/usage?${query}`, { headers: admin })).json()) as {
+          data: Array<Record<string, unknown>>;
+        }
+      ).data;
+    // Each request: 600 input, 400 cached, 100 output tokens of gpt-4o-mini, $0.00018. The master key's is `null`.
+    expect(await usage('group_by=key')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key_id: ids['team-a'], requests: 2, cost_exact: '0.00036' }),
+        expect.objectContaining({ key_id: ids['team-b'], requests: 1, cost_exact: '0.00018' }),
+        expect.objectContaining({ key_id: null, requests: 1, cost_exact: '0.00018' }),
+      ]),
+    );
+    expect(await usage(`group_by=model&key=${ids['team-b'] ?? ''}`)).toEqual([
+      expect.objectContaining({
+        model: 'chat',
+        requests: 1,
+        input_tokens: 1000,
+        output_tokens: 100,
+        cost_exact: '0.00018',
+      }),
+    ]);
   });
 
   it('answers only to the master key', async () => {

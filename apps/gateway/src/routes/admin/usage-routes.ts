@@ -27,6 +27,8 @@ const usageQuerySchema = z.strictObject({
   group_by: z.enum(['day', 'hour', 'model', 'provider', 'key']).default('day'),
   from: timestamp.optional(),
   to: timestamp.optional(),
+  // One virtual key's usage (by its id).
+  key: z.string().min(1).max(200).optional(),
 });
 
 /** The JSON of one ledger row: snake_case, the cost as a number (display) and exactly (decimal text) by line. */
@@ -85,6 +87,9 @@ function groupJson(group: UsageGroup, groupBy: keyof typeof GROUP_FIELD, currenc
   return {
     [GROUP_FIELD[groupBy]]: group.group,
     requests: group.requests,
+    // Their cost is not in `cost`: unknown, never counted as zero.
+    unpriced_requests: group.unpriced,
+    estimated_requests: group.estimated,
     input_tokens: tokens.input + tokens.cachedInput + tokens.cacheWrite,
     output_tokens: tokens.output + tokens.reasoning,
     cached_input_tokens: tokens.cachedInput,
@@ -114,7 +119,7 @@ function storageMissing(): GatewayError {
 /**
  * The ledger's admin routes: `GET /admin/requests` (newest first, filtered, paged with `before`),
  * `GET /admin/requests/:id`, and `GET /admin/usage` (requests, tokens and cost per day, hour, model, provider or
- * key, in the reporting currency).
+ * key, in the reporting currency; of every key, or of one with `key`).
  *
  * @example
  * addUsageRoutes(admin, { queries: storage.queries, currency: 'USD' });
@@ -162,6 +167,7 @@ export function addUsageRoutes(
       groupBy: query.group_by,
       from: query.from,
       to: query.to,
+      keyId: query.key,
       signal: c.req.raw.signal,
     });
     return c.json({

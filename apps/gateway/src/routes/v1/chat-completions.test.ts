@@ -380,8 +380,69 @@ describe('routing over HTTP', () => {
     expect(logs.filter((line) => line.includes('round-robin'))).toHaveLength(0);
   });
 
-  it('says at start that the cost strategy has no prices yet', async () => {
-    const { logs } = await start({ config: twoTargets('cost', [1, 1]) });
-    expect(logs.filter((line) => line.includes('strategy \\"cost\\" has no price catalogue yet'))).toHaveLength(1);
+  function costAlias(models: string[], pricing: Record<string, unknown> = {}) {
+    return (upstream: { baseUrl: string }) => ({
+      providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl }],
+      models: [{ name: 'chat', strategy: 'cost', targets: models.map((model) => ({ provider: 'up', model })) }],
+      pricing,
+      retry: { maxRetries: 0 },
+    });
+  }
+
+  /** Which upstream model answered each of `bodies`, sent one after the other. */
+  async function servedBy(url: string, upstream: TestGateway['upstream'], bodies: unknown[]): Promise<string[]> {
+    const served: string[] = [];
+    for (const body of bodies) {
+      const response = await postJson(`${url}/v1/chat/completions`, body);
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      served.push((upstream.requests.at(-1)?.body as { model: string }).model);
+    }
+    return served;
+  }
+
+  it('sends a cost alias to its cheapest target by the catalog, whatever the order of the targets', async () => {
+    const { url, upstream, logs } = await start({ config: costAlias(['gpt-4o', 'gpt-4o-mini', 'gpt-4.1']) });
+    const served = await servedBy(
+      url,
+      upstream,
+      Array.from({ length: 6 }, () => chatBody('chat')),
+    );
+    expect(served).toEqual(Array.from({ length: 6 }, () => 'gpt-4o-mini'));
+    expect(logs.filter((line) => line.includes('routes by cost'))).toEqual([]);
+  });
+
+  it('prices the request itself: a long answer goes where output is cheap, a short one where input is', async () => {
+    // Per 1M tokens: model-a is cheap to read and dear to write, model-b the other way round.
+    const pricing = {
+      models: { 'up/model-a': { input: 1, output: 10 }, 'up/model-b': { input: 4, output: 4 } },
+    };
+    const { url, upstream } = await start({ config: costAlias(['model-a', 'model-b'], pricing) });
+    const prompt = 'word '.repeat(2000);
+    const ask = (maxTokens: number) =>
+      chatBody('chat', { messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens });
+    expect(await servedBy(url, upstream, [ask(10), ask(8000), ask(10)])).toEqual(['model-a', 'model-b', 'model-a']);
+  });
+
+  it('sends requests to an unpriced target only when no priced one can take them, and says so at start', async () => {
+    const { url, upstream, logs } = await start({ config: costAlias(['my-finetune', 'gpt-4o-mini']) });
+    expect(await servedBy(url, upstream, [chatBody('chat'), chatBody('chat')])).toEqual(['gpt-4o-mini', 'gpt-4o-mini']);
+    // The priced target fails: the request moves on to the unpriced one rather than failing.
+    upstream.enqueue({ type: 'error', status: 503 });
+    expect(await servedBy(url, upstream, [chatBody('chat')])).toEqual(['my-finetune']);
+    const warnings = logs.filter((line) => line.includes('routes by cost'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('up/my-finetune has no price');
+  });
+
+  it('ties between equally priced targets go round-robin', async () => {
+    const pricing = { models: { 'up/model-a': { input: 1, output: 1 }, 'up/model-b': { input: 1, output: 1 } } };
+    const { url, upstream } = await start({ config: costAlias(['model-a', 'model-b'], pricing) });
+    const served = await servedBy(
+      url,
+      upstream,
+      Array.from({ length: 4 }, () => chatBody('chat')),
+    );
+    expect(served).toEqual(['model-a', 'model-b', 'model-a', 'model-b']);
   });
 });

@@ -1,23 +1,11 @@
-import { estimateTokens } from '@gw/cost';
-import { embeddingRequestSchema, type EmbeddingRequest } from '@gw/providers';
+import { embeddingRequestSchema } from '@gw/providers';
 import type { Handler } from 'hono';
+import { embeddingInputTokens } from '../../cost/embedding-input-tokens.ts';
 import { setCostHeaders } from '../../cost/usage-cost.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import { writeJson } from '../../relay/write-response.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
 import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-call.ts';
-
-/** The text of an embeddings input, for an estimate (token arrays count as they are). */
-function inputTokens(input: EmbeddingRequest['input'], vendor: string | undefined): number {
-  const items: unknown[] = Array.isArray(input) ? input : [input];
-  let tokens = 0;
-  for (const item of items) {
-    if (typeof item === 'string') tokens += estimateTokens(item, vendor === undefined ? undefined : { vendor });
-    else if (typeof item === 'number') tokens += 1;
-    else if (Array.isArray(item)) tokens += item.length;
-  }
-  return tokens;
-}
 
 /**
  * `POST /v1/embeddings`: validate (OpenAI shape), route the model (alias or `provider-id/model`), call the
@@ -37,7 +25,7 @@ export function embeddings(options: RouteOptions): Handler<GatewayEnv> {
       model: request.model,
       stream: false,
       body: request,
-      estimatePromptTokens: (vendor) => inputTokens(request.input, vendor),
+      estimatePromptTokens: (vendor) => embeddingInputTokens(request.input, vendor),
     });
     const { router, model } = call.routed;
     request.model = model;
