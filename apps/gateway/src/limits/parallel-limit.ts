@@ -81,7 +81,20 @@ export function createRedisParallelLimit(options: RedisParallelLimitOptions): Pa
     async acquire(scope, max) {
       const key = `${prefix}parallel:{${scope}}`;
       const id = randomUUID();
-      const taken = await withTimeout(client.eval(ACQUIRE_SCRIPT, 1, key, max, slotTtlMs, id), timeoutMs);
+      const answer = client.eval(ACQUIRE_SCRIPT, 1, key, max, slotTtlMs, id);
+      let taken: unknown;
+      try {
+        taken = await withTimeout(answer, timeoutMs);
+      } catch (error) {
+        // Redis may still run the script after the wait was given up: a slot taken then is nobody's, so it goes back.
+        answer
+          .then(
+            (late) => (late === 1 ? client.zrem(key, id) : undefined),
+            () => undefined,
+          )
+          .catch(() => undefined);
+        throw error;
+      }
       if (taken !== 1) return undefined;
       let held = true;
       return () => {
@@ -94,9 +107,24 @@ export function createRedisParallelLimit(options: RedisParallelLimitOptions): Pa
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  return new Promise<T>((resolve, reject) => {
+    let late: NodeJS.Immediate | undefined;
+    // The answer may be in, unread, because this process was busy past the timeout (a long synchronous task, a GC
+    // pause): the event loop's next I/O phase reads it before the timeout counts (setImmediate runs after that phase).
+    const timer = setTimeout(() => {
+      late = setImmediate(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)));
+    }, timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        clearImmediate(late);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        clearImmediate(late);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
