@@ -106,6 +106,12 @@ export interface PrimaryOptions {
   onListening: (url: string) => void;
 }
 
+/** Where the primary is: until every worker first listens, serving, or stopping (with its exit code). */
+type Phase =
+  | { readonly name: 'starting' }
+  | { readonly name: 'running' }
+  | { readonly name: 'stopping'; readonly exitCode: number; readonly deadline: NodeJS.Timeout };
+
 interface Slot {
   /** 1 to N. */
   readonly number: number;
@@ -149,13 +155,10 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       crashes: 0,
       restart: undefined,
     }));
-    let announced = false;
-    let stopping = false;
-    let exitCode = 0;
-    let deadline: NodeJS.Timeout | undefined;
+    let phase: Phase = { name: 'starting' };
 
     const finish = (code: number): void => {
-      clearTimeout(deadline);
+      if (phase.name === 'stopping') clearTimeout(phase.deadline);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       resolve(code);
@@ -165,9 +168,13 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       for (const worker of running()) worker.process.kill('SIGKILL');
     };
 
-    const stop = (code: number, signal: NodeJS.Signals): void => {
-      stopping = true;
-      exitCode = code;
+    const stop = (exitCode: number, signal: NodeJS.Signals): void => {
+      const deadline = setTimeout(() => {
+        logger.error('workers still running past the drain deadline: killing them', { workers: running().length });
+        killAll();
+        finish(1);
+      }, config.server.drainTimeoutMs + STOP_MARGIN_MS);
+      phase = { name: 'stopping', exitCode, deadline };
       for (const slot of slots) {
         clearTimeout(slot.restart);
         slot.restart = undefined;
@@ -180,11 +187,6 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
             if (error !== null) worker.process.kill('SIGTERM');
           });
       }
-      deadline = setTimeout(() => {
-        logger.error('workers still running past the drain deadline: killing them', { workers: running().length });
-        killAll();
-        finish(1);
-      }, config.server.drainTimeoutMs + STOP_MARGIN_MS);
       if (running().length === 0) finish(exitCode);
     };
 
@@ -193,12 +195,12 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       const wasListening = slot.listening;
       slot.worker = undefined;
       slot.listening = false;
-      if (stopping) {
+      if (phase.name === 'stopping') {
         if (code !== 0 && code !== null) logger.warn('a worker stopped with an error', { worker: worker.id, code });
-        if (running().length === 0) finish(exitCode);
+        if (running().length === 0) finish(phase.exitCode);
         return;
       }
-      if (!announced && !wasListening) {
+      if (phase.name === 'starting' && !wasListening) {
         // The first start failed (the port is taken, the configuration cannot be served): another try would too.
         logger.error('a worker exited before it could serve: stopping', { worker: worker.id, code, signal });
         stop(1, 'SIGTERM');
@@ -227,8 +229,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       worker.on('message', (message: unknown) => {
         if (!isClusterMessage(message) || message.type !== 'gw:listening') return;
         slot.listening = true;
-        if (!announced && slots.every((candidate) => candidate.listening)) {
-          announced = true;
+        if (phase.name === 'starting' && slots.every((candidate) => candidate.listening)) {
+          phase = { name: 'running' };
           options.onListening(message.url);
         }
       });
@@ -236,7 +238,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     };
 
     function onSignal(signal: NodeJS.Signals): void {
-      if (stopping) {
+      if (phase.name === 'stopping') {
         logger.warn('second signal: killing the workers without waiting for in-flight requests', { signal });
         killAll();
         finish(1);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@gw/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -120,6 +121,20 @@ describe('main with GW_WORKERS', { timeout: 90_000 }, () => {
     const { code, stderr } = await runToExit({ GW_WORKERS: 'two' });
     expect(code).toBe(1);
     expect(stderr).toContain('GW_WORKERS (environment): expected an integer from 1 to 256');
+  });
+
+  it('exits 1 when its workers cannot start, here because the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const { code, stderr } = await runToExit({ GW_WORKERS: '2', PORT: String(port) });
+      expect(code).toBe(1);
+      expect(stderr).toContain('EADDRINUSE');
+      expect(stderr).toContain('a worker exited before it could serve: stopping');
+    } finally {
+      taken.close();
+    }
   });
 });
 
