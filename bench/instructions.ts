@@ -11,7 +11,9 @@
  *
  * Environment: GW_MAIN (the gateway build to count; default apps/gateway/dist/main.js), INSTRUCTIONS_N (default
  * 1000 more requests in the second run), INSTRUCTIONS_STREAM (`0`: JSON only, `1`: SSE only; default both), and
- * BENCH_LEDGER / BENCH_METRICS (`false` turns the ledger or the metrics off, as in gateway.bench.yaml).
+ * BENCH_LEDGER / BENCH_METRICS (`false` turns the ledger or the metrics off, as in gateway.bench.yaml), and
+ * INSTRUCTIONS_VIRTUAL_KEY (`1`: send the requests with a virtual key that has RPM, TPM and a budget, the bench's
+ * "virtual key" variant, instead of the master key).
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startProcess } from './start-process.ts';
+import { variants } from './variants.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const main = process.env.GW_MAIN ?? path.join(here, '../apps/gateway/dist/main.js');
@@ -33,6 +36,18 @@ function storageEnv(): Record<string, string> {
     BENCH_STORAGE_URL: `sqlite://${path.join(folder, 'gateway.db')}`,
     BENCH_SPILL_PATH: path.join(folder, 'spill.jsonl'),
   };
+}
+
+/** A virtual key as the bench's "virtual key" variant has it (variants.ts). */
+async function createKey(url: string): Promise<string> {
+  const key = variants.find((variant) => variant.label === 'virtual key')?.key;
+  const response = await fetch(`${url}/admin/keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${masterKey}` },
+    body: JSON.stringify(key),
+  });
+  if (response.status !== 201) throw new Error(`POST /admin/keys: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { key: string }).key;
 }
 
 /** Instructions the gateway executed from start to exit, serving `requests` requests. */
@@ -56,8 +71,10 @@ async function count(upstreamUrl: string, stream: boolean, requests: number): Pr
       ...storageEnv(),
       BENCH_LEDGER: process.env.BENCH_LEDGER ?? 'true',
       BENCH_METRICS: process.env.BENCH_METRICS ?? 'true',
+      REDIS_URL: '',
     },
   );
+  const bearer = process.env.INSTRUCTIONS_VIRTUAL_KEY === '1' ? await createKey(gateway.url) : masterKey;
   const body = JSON.stringify({ model: 'bench', stream, messages: [{ role: 'user', content: 'Say twenty words.' }] });
   const result = await autocannon({
     url: `${gateway.url}/v1/chat/completions`,
@@ -65,7 +82,7 @@ async function count(upstreamUrl: string, stream: boolean, requests: number): Pr
     connections: 10,
     amount: requests,
     timeout: 60,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${masterKey}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
     body,
   });
   const failed = result.errors + result.non2xx + result.timeouts;

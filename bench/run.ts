@@ -85,6 +85,7 @@ async function load(
   scenario: Scenario,
   duration: number,
   pid?: number,
+  bearer = masterKey,
 ): Promise<RunResult> {
   const cpuBefore = cpuMicros(pid);
   const result = await autocannon({
@@ -92,7 +93,7 @@ async function load(
     method: 'POST',
     connections: scenario.connections,
     duration,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${masterKey}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
     body: body(model, scenario.stream),
   });
   const cpu = (cpuMicros(pid) - cpuBefore) / result.requests.total;
@@ -138,6 +139,8 @@ function startGateway(variant: Variant, upstreamUrl: string): Promise<Started> {
     PORT: '0',
     BENCH_UPSTREAM_URL: `${upstreamUrl}/v1`,
     GW_MASTER_KEY: masterKey,
+    // Limits and budgets in memory, whatever the shell's REDIS_URL says.
+    REDIS_URL: '',
   });
 }
 
@@ -164,19 +167,42 @@ interface Target {
   model: string;
   pid: number | undefined;
   started: Started;
+  /** The key the load is sent with. */
+  bearer: string;
 }
-const targets: Target[] = [{ name: 'bare', url: bare.url, model: 'bench-model', pid: bare.child.pid, started: bare }];
+
+/** Creates the variant's virtual key through the admin API and returns its secret. */
+async function createKey(url: string, key: Record<string, unknown>): Promise<string> {
+  const response = await fetch(`${url}/admin/keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${masterKey}` },
+    body: JSON.stringify(key),
+  });
+  if (response.status !== 201) throw new Error(`POST /admin/keys: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { key: string }).key;
+}
+const targets: Target[] = [
+  { name: 'bare', url: bare.url, model: 'bench-model', pid: bare.child.pid, started: bare, bearer: masterKey },
+];
 for (const variant of variants) {
   const gateway = await startGateway(variant, upstream.url);
   children.push(gateway);
-  targets.push({ name: variant.label, url: gateway.url, model: 'bench', pid: gateway.child.pid, started: gateway });
+  const bearer = variant.key === undefined ? masterKey : await createKey(gateway.url, variant.key);
+  targets.push({
+    name: variant.label,
+    url: gateway.url,
+    model: 'bench',
+    pid: gateway.child.pid,
+    started: gateway,
+    bearer,
+  });
 }
 const labels = variants.map((variant) => variant.label);
 
 console.log(
   `gw bench: ${rounds} rounds x ${seconds} s per target and scenario, targets rotate; variants: ${labels.join(', ')}`,
 );
-for (const target of targets) await load(target.url, target.model, scenarios[0]!, 2); // warm-up (JIT, sockets)
+for (const target of targets) await load(target.url, target.model, scenarios[0]!, 2, undefined, target.bearer); // warm-up (JIT, sockets)
 
 const rows: string[] = [];
 const comparisonRows: string[] = [];
@@ -192,7 +218,7 @@ for (const scenario of scenarios) {
     const order = targets.map((_, index) => targets[(index + round) % targets.length]!);
     const got: Record<string, RunResult> = {};
     for (const target of order) {
-      const result = await load(target.url, target.model, scenario, seconds, target.pid);
+      const result = await load(target.url, target.model, scenario, seconds, target.pid, target.bearer);
       if (result.errors > 0) {
         failed = true;
         console.error(`  ${scenario.name} / ${target.name}: ${result.errors} failed requests`);

@@ -24,7 +24,7 @@ import { createMemoryResponseStore, type ResponseStore } from './routes/v1/respo
 import { responses, retrieveResponse } from './routes/v1/responses.ts';
 import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
 import { createHttpTransport, type DeploymentHealth, type RouterDeployment, type RouterEvent } from '@gw/providers';
-import type { LimiterSnapshot } from '@gw/ratelimit';
+import type { AdaptiveConcurrencySnapshot, LimiterSnapshot } from '@gw/ratelimit';
 import { createDeploymentPolicies, type BreakerSnapshot } from './routing/deployment-policies.ts';
 import { startHealthProbes, type HealthProbes, type ProbeResult } from './routing/health-probes.ts';
 import { createGatewayRouting, type GatewayRouting } from './routing/gateway-routing.ts';
@@ -94,6 +94,8 @@ export interface HealthView {
   deployments: DeploymentHealth[];
   breakers: BreakerSnapshot[];
   queues: LimiterSnapshot[];
+  /** Adaptive concurrency caps (providers with `adaptiveConcurrency`). */
+  adaptive: AdaptiveConcurrencySnapshot[];
   probes: ProbeResult[];
 }
 
@@ -163,6 +165,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     redis: deps.redis,
     queries: deps.storage?.queries,
     onRefused: metrics?.rateLimited,
+    onOutage: metrics?.storeOutage,
   });
   const routing = createGatewayRouting(config, resolver, logger, {
     attempt: policies.attempt,
@@ -198,6 +201,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     deployments: routing.health(),
     breakers: policies.breakers(),
     queues: routing.limiters.snapshot(),
+    adaptive: routing.adaptive(),
     probes: probes?.results() ?? [],
   });
   const streams = createOpenStreams();
@@ -283,6 +287,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       queries: deps.storage?.queries,
       currency: pricing.currency,
       keys: { store: deps.storage?.keys, resolver: keyResolver, currency: pricing.currency, spendOf: limits.spendOf },
+      health: healthView,
     }),
   );
 

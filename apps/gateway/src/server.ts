@@ -51,6 +51,9 @@ function shuttingDown(): GatewayError {
   });
 }
 
+// How long a starting gateway waits for Redis before it listens anyway.
+const REDIS_STARTUP_WAIT_MS = 3000;
+
 /**
  * Builds the app and listens. Returns once the socket is bound.
  *
@@ -68,6 +71,10 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   const storage = options.storage ?? (await openStorage(config, logger));
   const redisUrl = config.redis.url;
   const redis = options.redis ?? (redisUrl === undefined ? undefined : connectRedis(redisUrl, logger));
+  // Limits decided before Redis answers would follow the fail mode for the first requests; wait for it briefly.
+  if (redis !== undefined && !(await redis.ready(REDIS_STARTUP_WAIT_MS))) {
+    logger.warn('redis is not answering yet: starting anyway, limits and budgets follow their fail mode until it is');
+  }
   const { app, state } = createApp({ ...options, logger, importedPrices, storage, redis });
   const host = options.host ?? options.config.server.host;
   const port = options.port ?? options.config.server.port;

@@ -293,6 +293,15 @@ describe('parseConfigText', () => {
     expect(config.models[0]?.targets[0]?.weight).toBe(3);
   });
 
+  it('takes REDIS_URL when redis.url is unset, and never over the file', () => {
+    expect(parseConfigText('providers: []', { env: { REDIS_URL: 'redis://cache:6379' } }).redis.url).toBe(
+      'redis://cache:6379',
+    );
+    expect(parseConfigText('providers: []', { env: {} }).redis.url).toBeUndefined();
+    const named = parseConfigText('redis: { url: redis://own:6380 }', { env: { REDIS_URL: 'redis://cache:6379' } });
+    expect(named.redis.url).toBe('redis://own:6380');
+  });
+
   it('reports YAML syntax errors with line and column but without the offending text', () => {
     const error = configError(() =>
       parseConfigText('providers:\n  - id: a\n    apiKey: "sk-very-secret\n', { env: {}, source: 'x.yaml' }),

@@ -21,7 +21,8 @@ export interface LoadedConfig {
 }
 
 /**
- * Interpolates `${VAR}` references, validates, fills defaults and applies the `PORT` override.
+ * Interpolates `${VAR}` references, validates, fills defaults and applies the `PORT` and `REDIS_URL` overrides
+ * (`REDIS_URL` only where `redis.url` is unset).
  * This is the one path every configuration takes, whether it came from YAML or from code.
  *
  * @example
@@ -48,6 +49,9 @@ export function parseConfig(
     }
     config.server.port = value;
   }
+  // REDIS_URL, the variable every Redis client knows, when the file names no Redis itself.
+  const redisUrl = env['REDIS_URL'];
+  if (config.redis.url === undefined && redisUrl !== undefined && redisUrl !== '') config.redis.url = redisUrl;
   return config;
 }
 

@@ -178,6 +178,14 @@ const providerSchema = z.strictObject({
   // With maxConcurrency: calls waiting beyond this are refused (503), as are calls that waited longer than maxQueueMs.
   maxQueue: z.preprocess(emptyToUndefined, integer(0, 1_000_000).optional()),
   maxQueueMs: z.preprocess(emptyToUndefined, integer(1, 3_600_000).optional()),
+  // With maxConcurrency: the cap follows the upstream (AIMD), halved on its 429/503/529 and timeouts, raised by one
+  // per round of successes, between min and max (default: maxConcurrency).
+  adaptiveConcurrency: z
+    .strictObject({
+      min: integer(1, 100_000).default(1),
+      max: z.preprocess(emptyToUndefined, integer(1, 100_000).optional()),
+    })
+    .optional(),
   retry: retryOverrideSchema.optional(),
   timeouts: providerTimeoutsSchema.optional(),
   // azure-openai: a dated api-version or "v1".
@@ -359,6 +367,22 @@ export const gatewayConfigSchema = z
   .superRefine((config, context) => {
     const providerIndex = new Map<string, number>();
     config.providers.forEach((provider, index) => {
+      const adaptive = provider.adaptiveConcurrency;
+      if (adaptive !== undefined) {
+        if (provider.maxConcurrency === undefined) {
+          context.addIssue({
+            code: 'custom',
+            path: ['providers', index, 'adaptiveConcurrency'],
+            message: 'needs maxConcurrency (the starting cap of the queue it steers)',
+          });
+        } else if (adaptive.min > (adaptive.max ?? provider.maxConcurrency)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['providers', index, 'adaptiveConcurrency', 'min'],
+            message: 'must not be above max (default: maxConcurrency)',
+          });
+        }
+      }
       const first = providerIndex.get(provider.id);
       if (first === undefined) providerIndex.set(provider.id, index);
       else

@@ -52,7 +52,7 @@ async function createApiKeysTable(db: Kysely<unknown>, dialect: LedgerDialect): 
     .addColumn('prefix', 'text', (column) => column.notNull())
     .addColumn('models', 'text')
     .addColumn('rpm', 'integer')
-    .addColumn('tpm', 'integer')
+    .addColumn('tpm', postgres ? 'bigint' : 'integer')
     .addColumn('max_parallel', 'integer')
     .addColumn('model_limits', 'text')
     .addColumn('budget_amount', postgres ? 'bigint' : 'integer')

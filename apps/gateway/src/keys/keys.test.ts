@@ -227,6 +227,10 @@ for (const dialect of TEST_DIALECTS) {
       expect(patched.json).toMatchObject({ rpm: 10, budget: { amount: 2.5, period: 'month', currency: 'USD' } });
       const cleared = await admin(t.url, 'PATCH', `/keys/${key.id}`, { rpm: null });
       expect(cleared.json['rpm']).toBeNull();
+      // A TPM beyond 32 bits (a large tier) is stored and read back exactly.
+      const large = await admin(t.url, 'PATCH', `/keys/${key.id}`, { tpm: 5_000_000_000 });
+      expect(large.status).toBe(200);
+      expect((await admin(t.url, 'GET', `/keys/${key.id}`)).json['tpm']).toBe(5_000_000_000);
     });
   });
 }

@@ -46,6 +46,8 @@ export interface GatewayLimitsOptions {
   queries?: LedgerQueries | undefined;
   /** Told each refusal by scope, for metrics. */
   onRefused?: ((scope: string) => void) | undefined;
+  /** Told when a store loses Redis (`rate_limits`, `budgets`), once per outage, for metrics. */
+  onOutage?: ((store: 'rate_limits' | 'budgets') => void) | undefined;
 }
 
 function keyBudget(key: VirtualKey, pricing: Pricing): Budget | undefined {
@@ -67,13 +69,17 @@ export function createGatewayLimits(options: GatewayLimitsOptions): GatewayLimit
   const { config, pricing, logger, redis, queries } = options;
   const { prefix, timeoutMs } = config.redis;
   const onLimiterEvent = (event: RateLimiterEvent): void => {
-    if (event.type === 'store_down')
+    if (event.type === 'store_down') {
       logger.warn(`rate limits cannot reach redis: failing ${config.limits.failMode}`, { error: event.error });
+      options.onOutage?.('rate_limits');
+    }
     if (event.type === 'store_up') logger.info('rate limits reach redis again', { downMs: event.downMs });
   };
   const onBudgetEvent = (event: BudgetStoreEvent): void => {
-    if (event.type === 'store_down')
+    if (event.type === 'store_down') {
       logger.warn(`budgets cannot reach redis: failing ${config.budgets.failMode}`, { error: event.error });
+      options.onOutage?.('budgets');
+    }
     if (event.type === 'store_up') logger.info('budgets reach redis again', { downMs: event.downMs });
   };
   const limiter = createRateLimiter({

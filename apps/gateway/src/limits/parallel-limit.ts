@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /** Gives a held slot back; calling it more than once does nothing. */
@@ -56,6 +56,8 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `;
 
+const ACQUIRE_SHA1 = createHash('sha1').update(ACQUIRE_SCRIPT).digest('hex');
+
 /** Options of {@link createRedisParallelLimit}. */
 export interface RedisParallelLimitOptions {
   client: Redis;
@@ -81,7 +83,14 @@ export function createRedisParallelLimit(options: RedisParallelLimitOptions): Pa
     async acquire(scope, max) {
       const key = `${prefix}parallel:{${scope}}`;
       const id = randomUUID();
-      const answer = client.eval(ACQUIRE_SCRIPT, 1, key, max, slotTtlMs, id);
+      // By its digest (the script is sent only when Redis does not have it yet, e.g. after a restart).
+      const answer = client
+        .evalsha(ACQUIRE_SHA1, 1, key, max, slotTtlMs, id)
+        .catch((error: unknown) =>
+          error instanceof Error && error.message.startsWith('NOSCRIPT')
+            ? client.eval(ACQUIRE_SCRIPT, 1, key, max, slotTtlMs, id)
+            : Promise.reject(error),
+        );
       let taken: unknown;
       try {
         taken = await withTimeout(answer, timeoutMs);

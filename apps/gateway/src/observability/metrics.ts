@@ -30,6 +30,8 @@ export interface GatewayMetrics {
   readonly fellBack: (from: string, to: string) => void;
   /** A request was refused by a rate limit of `scope` (global, ip, key, key_model, deployment). */
   readonly rateLimited: (scope: string) => void;
+  /** Redis behind rate limits or budgets became unreachable. */
+  readonly storeOutage: (store: 'rate_limits' | 'budgets') => void;
   /** A call waited this long for a provider's queue. */
   readonly queueWaited: (providerId: string, seconds: number) => void;
   /** The text `GET /metrics` answers. */
@@ -85,7 +87,7 @@ class Tally<Name extends string> {
  * Creates the gateway's metrics in a registry of their own, with the names operators alert on
  * (`llm_requests_total`, `llm_request_duration_seconds`, `llm_time_to_first_token_seconds`, `llm_active_requests`,
  * `llm_tokens_total`, `llm_cost_total`, `llm_errors_total`, `llm_retries_total`, `llm_fallbacks_total`,
- * `llm_rate_limit_hits_total`, `llm_circuit_breaker_state`, `llm_queue_length`, `llm_queue_wait_seconds`, the
+ * `llm_rate_limit_hits_total`, `llm_limit_store_outages_total`, `llm_circuit_breaker_state`, `llm_queue_length`, `llm_queue_max_concurrency`, `llm_queue_wait_seconds`, the
  * ledger's buffer and spill, and Node's process metrics). Labels stay bounded: a model is labelled only when it is a
  * configured alias or target, anything else is `other`; key ids only with `metrics.perKey`.
  *
@@ -195,6 +197,12 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
     labelNames: ['from', 'to'],
     registers: [registry],
   });
+  const storeOutages = new Counter({
+    name: 'llm_limit_store_outages_total',
+    help: 'Times the Redis behind rate limits or budgets became unreachable (the fail mode applied until it was back).',
+    labelNames: ['store'],
+    registers: [registry],
+  });
   const rateLimitHits = new Counter({
     name: 'llm_rate_limit_hits_total',
     help: 'Requests refused by a rate limit, by its scope.',
@@ -221,6 +229,16 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
     collect() {
       this.reset();
       for (const queue of sources.queues()) this.set({ deployment: queue.key }, queue.queued);
+    },
+  });
+  new Gauge({
+    name: 'llm_queue_max_concurrency',
+    help: 'Calls each provider queue lets run at once (maxConcurrency, or its adaptive cap as it stands).',
+    labelNames: ['deployment'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const queue of sources.queues()) this.set({ deployment: queue.key }, queue.maxConcurrency);
     },
   });
   const queueWait = new Histogram({
@@ -296,6 +314,7 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
     retried: (providerId) => retries.inc({ provider: providerLabel(providerId) }),
     fellBack: (from, to) => fallbacks.inc({ from: aliases.has(from) ? from : OTHER, to: aliases.has(to) ? to : OTHER }),
     rateLimited: (scope) => rateLimitHits.inc({ scope }),
+    storeOutage: (store) => storeOutages.inc({ store }),
     queueWaited: (providerId, seconds) => queueWait.observe({ deployment: providerLabel(providerId) }, seconds),
     render: () => registry.metrics(),
   };

@@ -8,12 +8,19 @@ import type {
   Router,
   RouterEvent,
 } from '@gw/providers';
-import { createLimiterRegistry, type LimiterEvent, type LimiterRegistry } from '@gw/ratelimit';
+import {
+  createLimiterRegistry,
+  type AdaptiveConcurrencyEvent,
+  type AdaptiveConcurrencySnapshot,
+  type LimiterEvent,
+  type LimiterRegistry,
+} from '@gw/ratelimit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { PricedDeployment } from '../cost/pricing.ts';
 import { GatewayError } from '../gateway-error.ts';
 import type { Logger } from '../observability/logger.ts';
+import { createAdaptiveLimits } from './adaptive-limits.ts';
 import type { ModelResolver } from './resolve-model.ts';
 
 /** Where a request goes: the router to call and the `model` to hand it. */
@@ -39,6 +46,8 @@ export interface GatewayRouting {
   health(): DeploymentHealth[];
   /** Per-provider concurrency limiters (providers with `maxConcurrency`). */
   readonly limiters: LimiterRegistry;
+  /** The adaptive caps of providers with `adaptiveConcurrency`. */
+  adaptive(): AdaptiveConcurrencySnapshot[];
   /** How many directly addressed models have state now, and the bytes of their names (bounded by `directModels`). */
   directModels(): { entries: number; bytes: number };
 }
@@ -58,6 +67,8 @@ export interface GatewayRoutingOptions {
   onRouterEvent?: ((event: RouterEvent) => void) | undefined;
   /** Every queue event of a provider's concurrency limiter: for metrics. */
   onLimiterEvent?: ((providerId: string, event: LimiterEvent) => void) | undefined;
+  /** Every change of a provider's adaptive concurrency cap: for metrics. */
+  onAdaptiveEvent?: ((event: AdaptiveConcurrencyEvent) => void) | undefined;
   /** Puts more in front of a call's slot (per-deployment rate limits) than the providers' concurrency queues. */
   wrapAcquire?: ((acquire: AcquireSlot) => AcquireSlot) | undefined;
 }
@@ -137,10 +148,12 @@ export function createGatewayRouting(
     logEvent(logger, event);
     options.onRouterEvent?.(event);
   };
+  const adaptive = createAdaptiveLimits(config, limiters, logger, options.onAdaptiveEvent);
+  const attempt = adaptive.wrap(options.attempt);
   const common = {
     acquire,
     onEvent,
-    ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
+    ...(attempt === undefined ? {} : { attempt }),
     ...(options.now === undefined ? {} : { now: options.now }),
   };
 
@@ -239,6 +252,7 @@ export function createGatewayRouting(
     route: (model) => mainRoutes.get(model) ?? directRoute(model),
     health: () => [...main.health(), ...[...direct.values()].flatMap((routed) => routed.router.health())],
     limiters,
+    adaptive: () => adaptive.snapshot(),
     directModels: () => ({ entries: direct.size, bytes: direct.calculatedSize }),
   };
 }

@@ -8,6 +8,11 @@ export interface GatewayRedis {
   readonly client: Redis;
   /** Key changes between processes. */
   readonly bus: KeyChangeBus;
+  /**
+   * Resolves once the command connection is ready, or after `timeoutMs` (then the stores follow their fail mode
+   * until it is): a gateway started a moment before its Redis still starts.
+   */
+  ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -74,6 +79,20 @@ export function connectRedis(url: string, logger: Logger): GatewayRedis {
         subscribed = true;
       },
     },
+    ready: (timeoutMs) =>
+      client.status === 'ready'
+        ? Promise.resolve(true)
+        : new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => {
+              client.off('ready', onReady);
+              resolve(false);
+            }, timeoutMs);
+            const onReady = (): void => {
+              clearTimeout(timer);
+              resolve(true);
+            };
+            client.once('ready', onReady);
+          }),
     close: async () => {
       subscriber.disconnect();
       await client.quit().catch(() => client.disconnect());

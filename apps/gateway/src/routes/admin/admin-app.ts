@@ -1,6 +1,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import type { LedgerQueries } from '../../ledger/ledger-queries.ts';
+import { addHealthRoutes } from './health-routes.ts';
 import { addKeyRoutes, type KeyRoutesOptions } from './keys-routes.ts';
 import { addUsageRoutes } from './usage-routes.ts';
 
@@ -14,6 +15,8 @@ export interface AdminAppOptions {
   currency: string;
   /** The virtual keys' store and resolver. */
   keys: KeyRoutesOptions;
+  /** The health view (deployments, breakers, queues, adaptive caps, probes). */
+  health: () => object;
 }
 
 /**
@@ -28,5 +31,6 @@ export function createAdminApp(options: AdminAppOptions): Hono<GatewayEnv> {
   if (options.auth !== undefined) admin.use('*', options.auth);
   addUsageRoutes(admin, { queries: options.queries, currency: options.currency });
   addKeyRoutes(admin, options.keys);
+  addHealthRoutes(admin, options.health);
   return admin;
 }

@@ -27,11 +27,12 @@ export interface KeyRoutesOptions {
 }
 
 const limit = z.int().positive().max(1_000_000_000).nullable();
+const tokenLimit = z.int().positive().max(1_000_000_000_000).nullable();
 const settingsSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   models: z.array(z.string().min(1).max(400)).max(1000).nullable(),
   rpm: limit,
-  tpm: limit,
+  tpm: tokenLimit,
   max_parallel: limit,
   model_limits: z
     .record(

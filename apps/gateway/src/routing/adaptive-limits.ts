@@ -1,0 +1,95 @@
+import type { AttemptWrapper } from '@gw/providers';
+import {
+  createAdaptiveConcurrency,
+  type AdaptiveConcurrency,
+  type AdaptiveConcurrencyEvent,
+  type AdaptiveConcurrencySnapshot,
+  type LimiterRegistry,
+} from '@gw/ratelimit';
+import type { GatewayConfig } from '../config/schema.ts';
+import { DeploymentLimitedError } from '../limits/deployment-limits.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/** The adaptive concurrency of the providers that ask for it (`providers[].adaptiveConcurrency`). */
+export interface AdaptiveLimits {
+  /** Wraps the per-deployment attempt so that every upstream outcome moves its provider's limit. */
+  wrap(attempt: AttemptWrapper | undefined): AttemptWrapper | undefined;
+  /** Each adaptive limit as it stands, for the health view. */
+  snapshot(): AdaptiveConcurrencySnapshot[];
+}
+
+const callOnce: AttemptWrapper = (_deployment, call, signal) => call(signal);
+
+/**
+ * One AIMD limit per provider with `adaptiveConcurrency` (it needs `maxConcurrency`, the queue it steers): halved on
+ * an upstream 429 / 503 / 529 or a timeout, one more call per round of successes, within `[min, max]`. The gateway's
+ * own refusals (a deployment at its RPM/TPM limit, a full queue) say nothing about the upstream and move nothing.
+ *
+ * @example
+ * const adaptive = createAdaptiveLimits(config, limiters, logger);
+ * const router = createRouter({ models, attempt: adaptive.wrap(policies.attempt) });
+ */
+export function createAdaptiveLimits(
+  config: GatewayConfig,
+  limiters: LimiterRegistry,
+  logger: Logger,
+  onEvent?: (event: AdaptiveConcurrencyEvent) => void,
+): AdaptiveLimits {
+  const byProvider = new Map<string, AdaptiveConcurrency>();
+  for (const provider of config.providers) {
+    const settings = provider.adaptiveConcurrency;
+    if (settings === undefined || provider.maxConcurrency === undefined) continue;
+    byProvider.set(
+      provider.id,
+      createAdaptiveConcurrency({
+        limiter: limiters.get(provider.id),
+        name: provider.id,
+        min: settings.min,
+        max: settings.max ?? provider.maxConcurrency,
+        initial: provider.maxConcurrency,
+        onEvent: (event) => {
+          if (event.type === 'decrease') {
+            logger.warn(`provider "${event.name}" concurrency lowered to ${event.to} (upstream ${event.reason})`, {
+              provider: event.name,
+              from: event.from,
+              to: event.to,
+              reason: event.reason,
+            });
+          } else {
+            logger.info(`provider "${event.name}" concurrency raised to ${event.to}`, {
+              provider: event.name,
+              from: event.from,
+              to: event.to,
+            });
+          }
+          onEvent?.(event);
+        },
+      }),
+    );
+  }
+  return {
+    wrap(attempt) {
+      if (byProvider.size === 0) return attempt;
+      const inner = attempt ?? callOnce;
+      return (deployment, call, signal) => {
+        const adaptive = byProvider.get(deployment.providerId);
+        if (adaptive === undefined) return inner(deployment, call, signal);
+        return inner(
+          deployment,
+          async (callSignal) => {
+            try {
+              const value = await call(callSignal);
+              adaptive.recordSuccess();
+              return value;
+            } catch (error) {
+              if (!(error instanceof DeploymentLimitedError) && !callSignal.aborted) adaptive.recordError(error);
+              throw error;
+            }
+          },
+          signal,
+        );
+      };
+    },
+    snapshot: () => [...byProvider.values()].map((adaptive) => adaptive.snapshot()),
+  };
+}
