@@ -10,22 +10,25 @@ describe('createMemoryRateLimitStore: the shared store suite', () => {
 describe('createMemoryRateLimitStore', () => {
   const perMinute = (scope: string): RateLimit => ({ scope, unit: 'requests', limit: 10 });
 
-  it('forgets scopes whose limits have been whole again for a window, as later takes go by', () => {
-    let clock = 0;
-    const store = createMemoryRateLimitStore({ now: () => clock });
-    for (let index = 0; index < 100; index += 1) store.take([perMinute(`ip:${index}`)], { requests: 1, tokens: 0 });
-    expect(store.size()).toBe(100);
+  for (const algorithm of ['sliding-window', 'gcra'] as const) {
+    it(`${algorithm}: forgets scopes whose limits have been whole again for a window, as later takes go by`, () => {
+      let clock = 0;
+      const store = createMemoryRateLimitStore({ now: () => clock });
+      const limit = (scope: string): RateLimit[] => [{ scope, unit: 'requests', limit: 10, algorithm }];
+      for (let index = 0; index < 100; index += 1) store.take(limit(`ip:${index}`), { requests: 1, tokens: 0 });
+      expect(store.size()).toBe(100);
 
-    // A minute later every one of them is whole again, but kept for one more window in case it is back soon.
-    clock += 60_000;
-    for (let index = 0; index < 60; index += 1) store.take([perMinute('ip:busy')], { requests: 1, tokens: 0 });
-    expect(store.size()).toBe(101);
+      // A minute later every one of them is whole again, but kept for one more window in case it is back soon.
+      clock += 60_000;
+      for (let index = 0; index < 60; index += 1) store.take(limit('ip:busy'), { requests: 1, tokens: 0 });
+      expect(store.size()).toBe(101);
 
-    // After that window, the takes of a single busy scope sweep them away.
-    clock += 60_000;
-    for (let index = 0; index < 60; index += 1) store.take([perMinute('ip:busy')], { requests: 1, tokens: 0 });
-    expect(store.size()).toBe(1);
-  });
+      // After that window, the takes of a single busy scope sweep them away.
+      clock += 60_000;
+      for (let index = 0; index < 60; index += 1) store.take(limit('ip:busy'), { requests: 1, tokens: 0 });
+      expect(store.size()).toBe(1);
+    });
+  }
 
   it('keeps a scope that is still in use, and its debt', () => {
     let clock = 0;

@@ -1,18 +1,25 @@
 import {
+  DEFAULT_ALGORITHM,
   DEFAULT_WINDOW_MS,
   TIME_EPSILON_MS,
   unitSlack,
   type LimitState,
   type RateLimit,
+  type RateLimitAlgorithm,
   type RateLimitAmounts,
   type RateLimitStore,
   type RateLimitUnit,
   type StoreTakeResult,
 } from './rate-limit.ts';
 import { boundedScope } from './scope.ts';
+import { SlidingLog } from './sliding-log.ts';
 
 // The same algorithms as redis-scripts.ts, line for line, so that a limit behaves the same in one process and
 // across many; test-store-suite.ts runs one suite against both.
+//
+// The sliding window (the default) is a log of the takes of the last window with their sum (sliding-log.ts): a
+// take fits when that sum plus its cost stays within `limit`, and a refused one can wait until enough of the
+// oldest entries have left the window.
 //
 // GCRA in its continuous-state form (ITU-T I.371's leaky bucket, equivalent to the theoretical-arrival-time form):
 // a limit keeps the units it owes and when that was written. What it owes drains at `limit / windowMs` units per
@@ -66,16 +73,18 @@ export interface MemoryRateLimitStore extends RateLimitStore {
 
 interface Counter {
   readonly unit: RateLimitUnit;
-  readonly fixed: boolean;
+  readonly algorithm: RateLimitAlgorithm;
   readonly windowMs: number;
+  /** sliding-window: the takes in the window; undefined for the other algorithms. */
+  readonly log: SlidingLog | undefined;
   /** gcra: units owed at time `stamp`; fixed-window: units counted in window `stamp`. */
   value: number;
   /** gcra: when `value` was written, in ms; fixed-window: the window's index, floor(time / windowMs). */
   stamp: number;
   /**
-   * From this time on the counter can be forgotten: one window after it is whole again (nothing owed, or its
-   * window over). The extra window keeps a scope with steady traffic from being dropped and rebuilt between two
-   * of its requests.
+   * From this time on the counter can be forgotten: one window after it is whole again (its newest take out of the
+   * window, nothing owed, or its window over). The extra window keeps a scope with steady traffic from being
+   * dropped and rebuilt between two of its requests.
    */
   forgetAt: number;
 }
@@ -116,6 +125,7 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
   let sweepIndex = 0;
   // Scratch for the two phases of a take (check all, then write all), reused so a take allocates no arrays.
   const pendingCounters: Counter[] = [];
+  const pendingCosts: number[] = [];
   const pendingValues: number[] = [];
   const pendingStamps: number[] = [];
   const pendingForgetAt: number[] = [];
@@ -124,7 +134,12 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
   const resetBefore: number[] = [];
   const resetAfter: number[] = [];
 
-  function counterOf(limit: RateLimit, fixed: boolean, windowMs: number, create: boolean): Counter | undefined {
+  function counterOf(
+    limit: RateLimit,
+    algorithm: RateLimitAlgorithm,
+    windowMs: number,
+    create: boolean,
+  ): Counter | undefined {
     const key = boundedScope(limit.scope);
     let entry = scopes.get(key);
     if (entry === undefined) {
@@ -138,10 +153,13 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
     const counters = entry.counters;
     for (let index = 0; index < counters.length; index += 1) {
       const counter = counters[index] as Counter;
-      if (counter.unit === limit.unit && counter.fixed === fixed && counter.windowMs === windowMs) return counter;
+      if (counter.unit === limit.unit && counter.algorithm === algorithm && counter.windowMs === windowMs) {
+        return counter;
+      }
     }
     if (!create) return undefined;
-    const counter: Counter = { unit: limit.unit, fixed, windowMs, value: 0, stamp: -1, forgetAt: 0 };
+    const log = algorithm === 'sliding-window' ? new SlidingLog() : undefined;
+    const counter: Counter = { unit: limit.unit, algorithm, windowMs, log, value: 0, stamp: -1, forgetAt: 0 };
     counters.push(counter);
     return counter;
   }
@@ -201,16 +219,31 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
     for (let index = 0; index < limits.length; index += 1) {
       const limit = limits[index] as RateLimit;
       const windowMs = limit.windowMs ?? DEFAULT_WINDOW_MS;
-      const fixed = limit.algorithm === 'fixed-window';
+      const algorithm = limit.algorithm ?? DEFAULT_ALGORITHM;
       const cost = limit.unit === 'requests' ? amounts.requests : amounts.tokens;
-      const counter = counterOf(limit, fixed, windowMs, true) as Counter;
+      const counter = counterOf(limit, algorithm, windowMs, true) as Counter;
       const slack = unitSlack(limit.limit);
       let used: number;
       let resetBeforeMs: number;
       let resetAfterMs: number;
       let waitMs = 0;
 
-      if (fixed) {
+      if (counter.log !== undefined) {
+        const log = counter.log;
+        log.trim(at - windowMs);
+        used = Math.max(0, log.sum);
+        const newest = log.newest();
+        const newestAfter = cost > 0 ? Math.max(newest, at) : newest;
+        resetBeforeMs = newest === -Infinity ? 0 : newest + windowMs - at;
+        resetAfterMs = newestAfter === -Infinity ? 0 : newestAfter + windowMs - at;
+        pendingForgetAt[index] = newestAfter + 2 * windowMs;
+        if (used + cost > limit.limit + slack) {
+          waitMs =
+            cost > limit.limit + slack
+              ? Infinity
+              : Math.max(1, Math.ceil(log.freedBy(cost, limit.limit + slack) + windowMs - at - TIME_EPSILON_MS));
+        }
+      } else if (algorithm === 'fixed-window') {
         const window = Math.floor(at / windowMs);
         used = counter.stamp === window ? counter.value : 0;
         resetBeforeMs = (window + 1) * windowMs - at;
@@ -235,6 +268,7 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
         }
       }
       pendingCounters[index] = counter;
+      pendingCosts[index] = cost;
       pendingValues[index] = used + cost;
       remainingBefore[index] = limit.limit - used;
       remainingAfter[index] = limit.limit - used - cost;
@@ -255,9 +289,15 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
       const limit = limits[index] as RateLimit;
       if (allowed) {
         const counter = pendingCounters[index] as Counter;
-        counter.value = pendingValues[index] as number;
-        counter.stamp = pendingStamps[index] as number;
         counter.forgetAt = pendingForgetAt[index] as number;
+        const cost = pendingCosts[index] as number;
+        // Two limits of one take on the same counter debit it once, as the other algorithms' writes do.
+        if (counter.log !== undefined) {
+          if (cost > 0 && pendingCounters.indexOf(counter) === index) counter.log.add(at, cost);
+        } else {
+          counter.value = pendingValues[index] as number;
+          counter.stamp = pendingStamps[index] as number;
+        }
       }
       states[index] = {
         scope: limit.scope,
@@ -275,11 +315,18 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitStoreOptions 
     const current = now();
     for (const limit of limits) {
       const windowMs = limit.windowMs ?? DEFAULT_WINDOW_MS;
-      const fixed = limit.algorithm === 'fixed-window';
+      const algorithm = limit.algorithm ?? DEFAULT_ALGORITHM;
       // A refund to a limit already forgotten (whole) changes nothing; an extra debit recreates it.
-      const counter = counterOf(limit, fixed, windowMs, delta > 0);
+      const counter = counterOf(limit, algorithm, windowMs, delta > 0);
       if (counter === undefined) continue;
-      if (fixed) {
+      if (counter.log !== undefined) {
+        const cutoff = current - windowMs;
+        counter.log.trim(cutoff);
+        counter.log.adjust(at, delta, cutoff);
+        counter.forgetAt = counter.log.newest() + 2 * windowMs;
+        continue;
+      }
+      if (algorithm === 'fixed-window') {
         if (counter.stamp === Math.floor(at / windowMs)) counter.value = Math.max(0, counter.value + delta);
         continue;
       }

@@ -1,6 +1,6 @@
 // The vocabulary shared by the rate limiter and its stores: what a limit is, what a take reports, and the
-// contract a store keeps. The algorithms themselves live in the stores (memory-store.ts, redis-scripts.ts),
-// which must agree number for number; test-store-suite.ts holds them to that.
+// contract a store keeps. The algorithms themselves live in the stores (memory-store.ts with sliding-log.ts,
+// redis-scripts.ts), which must agree number for number; test-store-suite.ts holds them to that.
 
 /**
  * What a limit counts: requests (each take costs `requests`, default 1) or tokens (each take costs `tokens`).
@@ -13,9 +13,14 @@
 export type RateLimitUnit = 'requests' | 'tokens';
 
 /**
- * How a limit refills.
- * - `'gcra'` (default): smooth. `limit` units fit at once, then capacity returns continuously
- *   (`windowMs / limit` per unit); nothing is refused while less than `limit` was taken in the last `windowMs`.
+ * How a limit counts what was taken.
+ * - `'sliding-window'` (default): exact. Each take is remembered (its time and amount) for `windowMs`; a take fits
+ *   when what was taken in the last `windowMs` plus its cost is within `limit`. So `limit` units fit at once, no
+ *   rolling window ever holds more than `limit`, and nothing is refused while less than `limit` was taken in the
+ *   last `windowMs`. Costs one entry per take in the window.
+ * - `'gcra'`: smooth, O(1). `limit` units fit at once, then capacity returns continuously (`windowMs / limit` per
+ *   unit); nothing is refused while less than `limit` was taken in the last `windowMs`, but a rolling window can
+ *   hold up to `2 × limit − 1`.
  * - `'fixed-window'`: counts per calendar window aligned to the Unix epoch (every UTC minute, hour, day) and
  *   starts again from zero when the window ends, for vendors that count that way (requests per day).
  *
@@ -24,7 +29,10 @@ export type RateLimitUnit = 'requests' | 'tokens';
  * const perDay: RateLimit = { scope: 'user:42', unit: 'requests', limit: 1000, windowMs: 86_400_000, algorithm: 'fixed-window' satisfies RateLimitAlgorithm };
  * ```
  */
-export type RateLimitAlgorithm = 'gcra' | 'fixed-window';
+export type RateLimitAlgorithm = 'sliding-window' | 'gcra' | 'fixed-window';
+
+/** The algorithm of a limit that names none. */
+export const DEFAULT_ALGORITHM: RateLimitAlgorithm = 'sliding-window';
 
 /** The default window of a limit: one minute (RPM, TPM). */
 export const DEFAULT_WINDOW_MS = 60_000;
@@ -48,7 +56,7 @@ export interface RateLimit {
   readonly limit: number;
   /** The window in ms, an integer > 0. Default 60 000 (per minute); 86 400 000 is per (UTC) day. */
   readonly windowMs?: number | undefined;
-  /** Default `'gcra'`. */
+  /** Default `'sliding-window'`. */
   readonly algorithm?: RateLimitAlgorithm | undefined;
 }
 
@@ -68,7 +76,10 @@ export interface LimitState {
   readonly limit: number;
   /** Whole units that would fit right now (after this take when it was allowed); 0 when in debt. */
   readonly remaining: number;
-  /** Ms until the limit is whole again: fully refilled (gcra) or the window's end (fixed-window). */
+  /**
+   * Ms until the limit is whole again: until the newest take leaves the window (sliding-window), fully refilled
+   * (gcra), or the window's end (fixed-window).
+   */
   readonly resetMs: number;
 }
 
@@ -130,8 +141,9 @@ export interface RateLimitStore {
     signal?: AbortSignal,
   ): StoreTakeResult | Promise<StoreTakeResult>;
   /**
-   * Adds `delta` units (negative: a refund) to each limit, as if the take at `at` had cost that much more. A
-   * fixed window that has ended since `at` is left alone. Never makes a limit more than whole.
+   * Adds `delta` units (negative: a refund) to each limit, as if the take at `at` had cost that much more. A take
+   * that has left its window since `at` (sliding-window) or whose fixed window has ended is left alone. Never makes
+   * a limit more than whole.
    */
   adjust(limits: readonly RateLimit[], delta: number, at: number, signal?: AbortSignal): void | Promise<void>;
 }
@@ -163,8 +175,13 @@ export function checkTake(limits: readonly RateLimit[], amounts: RateLimitAmount
       throw new RangeError(`windowMs must be an integer > 0, got ${windowMs} for ${limit.scope}`);
     }
     const algorithm = limit.algorithm;
-    if (algorithm !== undefined && algorithm !== 'gcra' && algorithm !== 'fixed-window') {
-      throw new RangeError(`algorithm must be 'gcra' or 'fixed-window', got ${String(algorithm)}`);
+    if (
+      algorithm !== undefined &&
+      algorithm !== 'sliding-window' &&
+      algorithm !== 'gcra' &&
+      algorithm !== 'fixed-window'
+    ) {
+      throw new RangeError(`algorithm must be 'sliding-window', 'gcra' or 'fixed-window', got ${String(algorithm)}`);
     }
   }
 }

@@ -43,8 +43,9 @@ function setup(options: { failMode?: 'open' | 'closed' } = {}) {
   };
 }
 
-const rpm: RateLimit = { scope: '{key:k1}', unit: 'requests', limit: 2 };
-const tpm: RateLimit = { scope: '{key:k1}', unit: 'tokens', limit: 1000 };
+// Named GCRA, whose waits the numbers below are; the limiter passes on any algorithm's answer alike.
+const rpm: RateLimit = { scope: '{key:k1}', unit: 'requests', limit: 2, algorithm: 'gcra' };
+const tpm: RateLimit = { scope: '{key:k1}', unit: 'tokens', limit: 1000, algorithm: 'gcra' };
 
 async function refusal(promise: Promise<unknown>): Promise<RateLimitedError> {
   const error = await promise.then(

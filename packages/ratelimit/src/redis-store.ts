@@ -1,7 +1,9 @@
 import {
+  DEFAULT_ALGORITHM,
   DEFAULT_WINDOW_MS,
   type LimitState,
   type RateLimit,
+  type RateLimitAlgorithm,
   type RateLimitAmounts,
   type RateLimitStore,
   type StoreTakeResult,
@@ -15,6 +17,13 @@ const DEFAULT_PREFIX = 'gw:rl:';
 const DEFAULT_TIMEOUT_MS = 100;
 // A hash tag longer than this is replaced by its digest (still one tag per owner, just shorter).
 const MAX_TAG_LENGTH = 128;
+
+/** How the scripts and the keys name each algorithm. */
+const ALGORITHM_CODE: Record<RateLimitAlgorithm, string> = { 'sliding-window': 's', gcra: 'g', 'fixed-window': 'f' };
+
+function algorithmCode(limit: RateLimit): string {
+  return ALGORITHM_CODE[limit.algorithm ?? DEFAULT_ALGORITHM];
+}
 
 /**
  * The part of an ioredis client (`Redis` or `Cluster`, ioredis 5 or 6) the store uses. Typed structurally, so
@@ -65,15 +74,17 @@ export interface RedisRateLimitStoreOptions {
 /**
  * Creates a store that keeps counters in Redis, so that every process using the same Redis and prefix shares
  * each limit exactly. A take is one `EVALSHA` of a Lua script, atomic across all its limits. Keys expire when
- * their limit is whole again (GCRA) or their window ends (fixed-window), so idle scopes cost nothing.
+ * their limit is whole again (the newest take left a sliding window, or a GCRA counter drained) or their window
+ * ends (fixed-window), so idle scopes cost nothing.
  *
  * While the client is not `ready` (connecting, reconnecting, ended) calls fail at once without queuing a command
  * that would run later; a call that waits longer than `timeoutMs` fails. Wrap the store in `createRateLimiter`,
  * which turns those failures into fail-open or fail-closed decisions, reported once per outage.
  *
- * Keys: `<prefix>=<scope>:<r|t>:<g|f><windowMs>` for a scope with a hash tag (`gw:rl:={key:k1}:model:m:r:g60000`),
- * and the scope in braces for one without (`gw:rl:{user:42}:r:g60000`). On Redis Cluster every limit of one take must share a hash tag; scopes made by
- * `composeScope` with the same owner do.
+ * Keys: `<prefix>=<scope>:<r|t>:<s|g|f><windowMs>` for a scope with a hash tag
+ * (`gw:rl:={key:k1}:model:m:r:s60000`), and the scope in braces for one without (`gw:rl:{user:42}:r:s60000`); a
+ * sliding window's log (a sorted set) has its sum beside it, in the same name followed by `:sum`. On Redis Cluster
+ * every limit of one take must share a hash tag; scopes made by `composeScope` with the same owner do.
  *
  * @example
  * ```ts
@@ -106,8 +117,10 @@ export function createRedisRateLimitStore(options: RedisRateLimitStoreOptions): 
         );
       }
       const unit = limit.unit === 'requests' ? 'r' : 't';
-      const algorithm = limit.algorithm === 'fixed-window' ? 'f' : 'g';
-      keys.push(`${key}:${unit}:${algorithm}${limit.windowMs ?? DEFAULT_WINDOW_MS}`);
+      const algorithm = algorithmCode(limit);
+      const counter = `${key}:${unit}:${algorithm}${limit.windowMs ?? DEFAULT_WINDOW_MS}`;
+      keys.push(counter);
+      if (algorithm === 's') keys.push(`${counter}:sum`);
     }
     return keys;
   }
@@ -155,7 +168,7 @@ export function createRedisRateLimitStore(options: RedisRateLimitStoreOptions): 
     const args: (string | number)[] = [now === undefined ? '' : now()];
     for (const limit of limits) {
       args.push(
-        limit.algorithm === 'fixed-window' ? 'f' : 'g',
+        algorithmCode(limit),
         limit.limit,
         limit.windowMs ?? DEFAULT_WINDOW_MS,
         limit.unit === 'requests' ? amounts.requests : amounts.tokens,
@@ -186,7 +199,7 @@ export function createRedisRateLimitStore(options: RedisRateLimitStoreOptions): 
     if (limits.length === 0 || delta === 0) return;
     const args: (string | number)[] = [now === undefined ? '' : now(), delta, at];
     for (const limit of limits) {
-      args.push(limit.algorithm === 'fixed-window' ? 'f' : 'g', limit.limit, limit.windowMs ?? DEFAULT_WINDOW_MS);
+      args.push(algorithmCode(limit), limit.limit, limit.windowMs ?? DEFAULT_WINDOW_MS);
     }
     await run(ADJUST_SCRIPT, keysOf(limits), args, signal);
   }
