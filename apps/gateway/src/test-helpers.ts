@@ -1,7 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startStandInUpstream, type StandInUpstream } from '@gw/providers/testing';
 import { afterEach, expect } from 'vitest';
 import type { z } from 'zod';
@@ -224,5 +227,82 @@ export function rawRequest(
     );
     request.on('error', reject);
     request.end(options.body);
+  });
+}
+
+const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+/** A gateway running as a process of its own, started the way `pnpm start` starts it. */
+export interface GatewayProcess {
+  /** What the gateway printed it listens on, e.g. `http://127.0.0.1:54321`. */
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything written to standard error so far (the JSON log lines, and any crash). */
+  stderr(): string;
+  /** The JSON log lines written so far, parsed (other lines skipped). */
+  logLines(): Array<Record<string, unknown>>;
+  /** Resolves with the exit code once the process has exited (`null` when a signal ended it). */
+  exited(): Promise<number | null>;
+  /** SIGKILL when it still runs: for cleanups. */
+  kill(): void;
+}
+
+/** Options of {@link startGatewayProcess}. */
+export interface GatewayProcessOptions {
+  /** The whole environment besides PATH: no vendor key of the machine running the tests reaches the gateway. */
+  env?: Record<string, string> | undefined;
+  /** Written to a file of its own (JSON is YAML) and named by GW_CONFIG. */
+  config?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Starts `pnpm start`'s command from the repository root and resolves once it printed its listening line; rejects
+ * when it exits before that.
+ *
+ * @example
+ * const gateway = await startGatewayProcess({ config: { server: { port: 0 } } });
+ * gateway.child.kill('SIGTERM');
+ * expect(await gateway.exited()).toBe(0);
+ */
+export function startGatewayProcess(options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
+  const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', ...options.env };
+  if (options.config !== undefined) {
+    const path = join(testDirectory(), `gateway-${randomUUID()}.yaml`);
+    writeFileSync(path, JSON.stringify(options.config));
+    env['GW_CONFIG'] = path;
+  }
+  const child = spawn(process.execPath, ['--conditions=@gw/source', MAIN], {
+    cwd: REPOSITORY_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (match?.[1] === undefined) return;
+      resolve({
+        url: match[1],
+        child,
+        stderr: () => stderr,
+        logLines: () =>
+          stderr.split('\n').flatMap((line) => {
+            if (!line.startsWith('{')) return [];
+            return [JSON.parse(line) as Record<string, unknown>];
+          }),
+        exited: () => exit,
+        kill: () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        },
+      });
+    });
+    void exit.then((code) => reject(new Error(`exited with ${String(code)} before listening: ${stderr}`)));
   });
 }

@@ -373,6 +373,22 @@ redisTests(`createRedisRateLimitStore when Redis is down${skipped}`, () => {
     }
   });
 
+  it('takes an answer that came while this process was busy past timeoutMs: only Redis’s own delay counts', async () => {
+    const connection = client();
+    await ready(connection);
+    try {
+      const { limiter, events } = limiterOn(connection, 'closed');
+      const taken = limiter.take([perMinute('user:busy', 5)]);
+      // Synchronous work longer than the timeout (a long task, a GC pause, no CPU): Redis answers meanwhile, unread.
+      const until = performance.now() + 300;
+      while (performance.now() < until);
+      await expect(taken).resolves.toMatchObject({ degraded: false });
+      expect(events).toEqual([]);
+    } finally {
+      connection.disconnect();
+    }
+  });
+
   it('does not hang when Redis stops answering: the call gives up after timeoutMs', async () => {
     const relay = await startRelay();
     const connection = client({ port: relay.port });

@@ -220,23 +220,31 @@ function isTakeReply(reply: unknown, limitCount: number): reply is [number, numb
 function bounded<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal | undefined): Promise<T> {
   if (signal?.aborted === true) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
+    let late: NodeJS.Immediate | undefined;
     const onAbort = (): void => {
       clearTimeout(timer);
+      clearImmediate(late);
       reject(signal?.reason);
     };
+    // The answer may be in, unread, because this process was busy past the timeout (a long synchronous task, a GC
+    // pause): the event loop's next I/O phase reads it before the timeout counts (setImmediate runs after that phase).
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(new Error(`redis did not answer within ${timeoutMs} ms`));
+      late = setImmediate(() => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(new Error(`redis did not answer within ${timeoutMs} ms`));
+      });
     }, timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
         clearTimeout(timer);
+        clearImmediate(late);
         signal?.removeEventListener('abort', onAbort);
         resolve(value);
       },
       (error: unknown) => {
         clearTimeout(timer);
+        clearImmediate(late);
         signal?.removeEventListener('abort', onAbort);
         reject(error);
       },

@@ -343,6 +343,8 @@ export const gatewayConfigSchema = z
         url: optionalString,
         // Prefix of every key the gateway writes, so several gateways can share one Redis.
         prefix: z.string().min(1).default('gw:'),
+        // A rate limit, budget or max_parallel call that Redis has not answered within this follows the fail modes.
+        timeoutMs: integer(1, 60_000).default(100),
       })
       .prefault({}),
     logging: z

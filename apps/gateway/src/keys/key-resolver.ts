@@ -7,8 +7,16 @@ export const KEY_CHANGES_CHANNEL = 'gw:keys:changed';
 /** The Redis commands the resolver uses (ioredis). */
 export interface KeyChangeBus {
   publish(channel: string, message: string): Promise<unknown>;
-  /** Calls `onMessage` with every message of `channel`; resolves once subscribed. */
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+  /**
+   * Calls `onMessage` with every message of `channel`; resolves once subscribed. `onListening(false)` says the
+   * subscription was lost (its connection closed: messages are missed from then on), `onListening(true)` that it is
+   * back.
+   */
+  subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onListening?: (listening: boolean) => void,
+  ): Promise<void>;
 }
 
 /** Finds the virtual key of a presented secret, fast, and forgets a changed key everywhere within a second. */
@@ -29,9 +37,10 @@ export interface KeyResolverOptions {
   onError?: ((error: unknown) => void) | undefined;
 }
 
-// Without Redis, a change made by another process is seen when the entry expires: within a second, as promised.
+// Without Redis (or while its subscription is down), a change made by another process is seen when the entry
+// expires: within a second, as promised.
 const TTL_WITHOUT_BUS_MS = 1000;
-// With Redis the change is pushed; the TTL only bounds a missed message (a reconnect).
+// With Redis the change is pushed; the TTL only bounds a message that is lost in a way nobody notices.
 const TTL_WITH_BUS_MS = 30_000;
 // Unknown secrets are remembered briefly, so a client retrying a wrong key does not query the database each time.
 const TTL_UNKNOWN_MS = 1000;
@@ -39,7 +48,7 @@ const TTL_UNKNOWN_MS = 1000;
 /**
  * A cache in front of the key store: a presented secret is hashed and looked up in memory first, then in the
  * database. A revocation or change takes effect within a second on every process: through Redis pub/sub when Redis
- * is configured, else because entries expire after a second.
+ * is configured and subscribed, else because entries expire after a second.
  *
  * @example
  * const resolver = createKeyResolver({ store: createKeyStore(database) });
@@ -47,12 +56,16 @@ const TTL_UNKNOWN_MS = 1000;
  */
 export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
   const { store, bus } = options;
-  const ttl = bus === undefined ? TTL_WITHOUT_BUS_MS : TTL_WITH_BUS_MS;
+  // Entries live long only while change messages are sure to arrive: from the subscription's confirmation until it
+  // is lost.
+  let listening = false;
+  // Counts the changes heard (and subscriptions lost): a lookup that ran across one may hold what it changed.
+  let changes = 0;
   // The hash each cached key was found by, so a change by id can find its entry (kept as long as the entry).
   const hashById = new Map<string, string>();
   const cache = new LRUCache<string, { key: VirtualKey | undefined }>({
     max: options.maxEntries ?? 10_000,
-    ttl,
+    ttl: TTL_WITHOUT_BUS_MS,
     dispose: (entry, hash) => {
       if (entry.key !== undefined && hashById.get(entry.key.id) === hash) hashById.delete(entry.key.id);
     },
@@ -60,13 +73,49 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
   const pending = new Map<string, Promise<VirtualKey | undefined>>();
 
   const forget = (id: string): void => {
+    changes += 1;
+    // A lookup in flight may have read the key before this change: later requests start their own.
+    pending.clear();
     const hash = hashById.get(id);
     if (hash !== undefined) cache.delete(hash);
     hashById.delete(id);
   };
 
+  const lookup = (secret: string, hash: string): Promise<VirtualKey | undefined> => {
+    const seen = changes;
+    const found = store.findBySecret(secret).then((key) => {
+      if (key === undefined) {
+        cache.set(hash, { key: undefined }, { ttl: TTL_UNKNOWN_MS });
+        return key;
+      }
+      // A change heard while reading may be this key's: the answer stands for the requests that waited for it, but
+      // the next one reads again.
+      if (changes !== seen) return key;
+      cache.set(hash, { key }, { ttl: listening ? TTL_WITH_BUS_MS : TTL_WITHOUT_BUS_MS });
+      hashById.set(key.id, hash);
+      return key;
+    });
+    const settled = found.finally(() => {
+      if (pending.get(hash) === settled) pending.delete(hash);
+    });
+    pending.set(hash, settled);
+    return settled;
+  };
+
   if (bus !== undefined) {
-    bus.subscribe(KEY_CHANGES_CHANNEL, forget).catch((error: unknown) => options.onError?.(error));
+    const onListening = (now: boolean): void => {
+      if (!now && listening) {
+        // Changes made from now on are not heard: what is cached may go stale, so it goes.
+        changes += 1;
+        pending.clear();
+        cache.clear();
+      }
+      listening = now;
+    };
+    bus.subscribe(KEY_CHANGES_CHANNEL, forget, onListening).then(
+      () => onListening(true),
+      (error: unknown) => options.onError?.(error),
+    );
   }
 
   return {
@@ -75,19 +124,7 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
       const cached = cache.get(hash);
       if (cached !== undefined) return cached.key;
       // One database query per hash at a time, however many requests bring it at once.
-      let lookup = pending.get(hash);
-      if (lookup === undefined) {
-        lookup = store.findBySecret(secret).finally(() => pending.delete(hash));
-        pending.set(hash, lookup);
-      }
-      const key = await lookup;
-      if (key === undefined) {
-        cache.set(hash, { key: undefined }, { ttl: TTL_UNKNOWN_MS });
-      } else {
-        cache.set(hash, { key });
-        hashById.set(key.id, hash);
-      }
-      return key;
+      return pending.get(hash) ?? lookup(secret, hash);
     },
     async changed(id) {
       forget(id);

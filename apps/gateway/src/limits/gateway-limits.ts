@@ -67,7 +67,7 @@ function keyBudget(key: VirtualKey, pricing: Pricing): Budget | undefined {
  */
 export function createGatewayLimits(options: GatewayLimitsOptions): GatewayLimits {
   const { config, pricing, logger, redis, queries } = options;
-  const prefix = config.redis.prefix;
+  const { prefix, timeoutMs } = config.redis;
   const onLimiterEvent = (event: RateLimiterEvent): void => {
     if (event.type === 'store_down') {
       logger.warn(`rate limits cannot reach redis: failing ${config.limits.failMode}`, { error: event.error });
@@ -86,7 +86,7 @@ export function createGatewayLimits(options: GatewayLimitsOptions): GatewayLimit
     store:
       redis === undefined
         ? createMemoryRateLimitStore()
-        : createRedisRateLimitStore({ client: redis.client, prefix: `${prefix}rl:` }),
+        : createRedisRateLimitStore({ client: redis.client, prefix: `${prefix}rl:`, timeoutMs }),
     failMode: config.limits.failMode,
     onEvent: onLimiterEvent,
   });
@@ -96,6 +96,7 @@ export function createGatewayLimits(options: GatewayLimitsOptions): GatewayLimit
       : createRedisBudgetStore({
           client: redis.client,
           prefix: `${prefix}budget:`,
+          timeoutMs,
           failMode: config.budgets.failMode,
           reservationTtlMs: config.budgets.reservationTtlMs,
           onEvent: onBudgetEvent,
@@ -103,7 +104,12 @@ export function createGatewayLimits(options: GatewayLimitsOptions): GatewayLimit
   const parallel =
     redis === undefined
       ? createMemoryParallelLimit()
-      : createRedisParallelLimit({ client: redis.client, prefix, slotTtlMs: config.budgets.reservationTtlMs });
+      : createRedisParallelLimit({
+          client: redis.client,
+          prefix,
+          slotTtlMs: config.budgets.reservationTtlMs,
+          timeoutMs,
+        });
 
   // In memory, a budget starts each process at zero: what the ledger holds for its period is its spend so far, read
   // once per budget (again after a failure).

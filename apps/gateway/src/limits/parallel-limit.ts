@@ -84,14 +84,26 @@ export function createRedisParallelLimit(options: RedisParallelLimitOptions): Pa
       const key = `${prefix}parallel:{${scope}}`;
       const id = randomUUID();
       // By its digest (the script is sent only when Redis does not have it yet, e.g. after a restart).
-      const acquire = client
+      const answer = client
         .evalsha(ACQUIRE_SHA1, 1, key, max, slotTtlMs, id)
         .catch((error: unknown) =>
           error instanceof Error && error.message.startsWith('NOSCRIPT')
             ? client.eval(ACQUIRE_SCRIPT, 1, key, max, slotTtlMs, id)
             : Promise.reject(error),
         );
-      const taken = await withTimeout(acquire, timeoutMs);
+      let taken: unknown;
+      try {
+        taken = await withTimeout(answer, timeoutMs);
+      } catch (error) {
+        // Redis may still run the script after the wait was given up: a slot taken then is nobody's, so it goes back.
+        answer
+          .then(
+            (late) => (late === 1 ? client.zrem(key, id) : undefined),
+            () => undefined,
+          )
+          .catch(() => undefined);
+        throw error;
+      }
       if (taken !== 1) return undefined;
       let held = true;
       return () => {
@@ -104,9 +116,24 @@ export function createRedisParallelLimit(options: RedisParallelLimitOptions): Pa
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  return new Promise<T>((resolve, reject) => {
+    let late: NodeJS.Immediate | undefined;
+    // The answer may be in, unread, because this process was busy past the timeout (a long synchronous task, a GC
+    // pause): the event loop's next I/O phase reads it before the timeout counts (setImmediate runs after that phase).
+    const timer = setTimeout(() => {
+      late = setImmediate(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)));
+    }, timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        clearImmediate(late);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        clearImmediate(late);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

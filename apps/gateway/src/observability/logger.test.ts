@@ -16,6 +16,14 @@ describe('createLogger', () => {
     expect(new Date(String(line?.['time'])).toISOString()).toBe(line?.['time']);
   });
 
+  it('writes the fixed fields it was given on every line', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ fields: { worker: 3 }, write: (line) => lines.push(line) });
+    logger.info('one');
+    logger.warn('two', { reason: 'x' });
+    expect(lines.map((line) => (JSON.parse(line) as Record<string, unknown>)['worker'])).toEqual([3, 3]);
+  });
+
   it('writes nothing below its level, and says so through enabled()', () => {
     const { logger, lines } = capture('info');
     logger.debug('hidden');

@@ -25,6 +25,8 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Values that must never be written (vendor keys, the master key, virtual keys): replaced by `[redacted]`. */
   secrets?: readonly string[];
+  /** Fields written on every line, e.g. `{ worker: 2 }` in a worker of `GW_WORKERS`. */
+  fields?: LogFields | undefined;
 }
 
 // Short values would redact half the log (and are not real secrets); keys are far longer.
@@ -74,7 +76,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base: PinoLogger = pino(
     {
       level,
-      base: null,
+      base: options.fields ?? null,
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { error: stdSerializers.err, err: stdSerializers.err },

@@ -46,14 +46,37 @@ export function connectRedis(url: string, logger: Logger): GatewayRedis {
   });
   subscriber.on('error', () => undefined);
   const handlers = new Map<string, (message: string) => void>();
+  const listeners = new Set<(listening: boolean) => void>();
+  // Whether the subscriber holds its subscriptions: lost when its connection closes, back once they are renewed.
+  let subscribed = false;
   subscriber.on('message', (channel: string, message: string) => handlers.get(channel)?.(message));
+  subscriber.on('close', () => {
+    if (!subscribed) return;
+    subscribed = false;
+    for (const listener of listeners) listener(false);
+  });
+  subscriber.on('ready', () => {
+    if (subscribed || handlers.size === 0) return;
+    // ioredis renews the subscriptions on its own after a reconnect, but says nothing when they hold: asking again
+    // (a no-op for Redis) gives an answer to wait for.
+    subscriber.subscribe(...handlers.keys()).then(
+      () => {
+        if (subscribed) return;
+        subscribed = true;
+        for (const listener of listeners) listener(true);
+      },
+      () => undefined,
+    );
+  });
   return {
     client,
     bus: {
       publish: (channel, message) => client.publish(channel, message),
-      subscribe: async (channel, onMessage) => {
+      subscribe: async (channel, onMessage, onListening) => {
         handlers.set(channel, onMessage);
+        if (onListening !== undefined) listeners.add(onListening);
         await subscriber.subscribe(channel);
+        subscribed = true;
       },
     },
     ready: (timeoutMs) =>

@@ -446,6 +446,24 @@ redisTests(`createRedisBudgetStore when Redis is down${skipped}`, () => {
     }
   });
 
+  it('takes an answer that came while this process was busy past timeoutMs: only Redis’s own delay counts', async () => {
+    const connection = client();
+    await ready(connection);
+    try {
+      const { store, events } = storeOn(connection, { failMode: 'closed' });
+      const reserved = store.reserve([budget], usd('0.1'));
+      // Synchronous work longer than the timeout (a long task, a GC pause, no CPU): Redis answers meanwhile, unread.
+      const until = performance.now() + 300;
+      while (performance.now() < until);
+      const reservation = await reserved;
+      expect(reservation.degraded).toBe(false);
+      expect(await store.settle(reservation, usd('0.1'))).toBe('settled');
+      expect(events).toEqual([]);
+    } finally {
+      connection.disconnect();
+    }
+  });
+
   it('does not hang when Redis stops answering: the call gives up after timeoutMs', async () => {
     const relay = await startRelay();
     const connection = client({ port: relay.port });
