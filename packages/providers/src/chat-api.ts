@@ -118,8 +118,8 @@ function splitContentChunks(content: unknown): { text: string; thinking: string 
 }
 
 /**
- * Internal (shared with raw-chunk-json.ts): true when the response and chunk schemas rewrite this message or
- * delta (`reasoning` renamed, content chunks joined), so its wire text no longer describes the parsed value.
+ * Internal (shared with wire-json.ts): true when the response and chunk schemas rewrite this message or
+ * delta (`reasoning` renamed, content chunks joined), so its wire JSON no longer describes the parsed value.
  *
  * @example
  * ```ts

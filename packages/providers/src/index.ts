@@ -17,7 +17,7 @@ export type {
 export type { ChatContentPart, ChatMessage, ChatTool, ChatToolCall } from './chat-messages.ts';
 export { embeddingRequestSchema, embeddingResponseSchema } from './embedding-api.ts';
 export type { EmbeddingRequest, EmbeddingResponse } from './embedding-api.ts';
-export { rawChunkJson, rawResponseJson } from './raw-chunk-json.ts';
+export { wireJson } from './wire-json.ts';
 export { openAIErrorBodySchema } from './openai-error-body.ts';
 export type { OpenAIErrorBody } from './openai-error-body.ts';
 

@@ -1,4 +1,5 @@
-import type { ChatCompletionChunk } from '@gw/providers';
+import type { ChatCompletionChunk, Usage } from '@gw/providers';
+import { sseData } from '@gw/test-kit';
 import { openAIChunkEncoder } from '@gw/providers/formats';
 import type { BufferedAsyncIterator } from '@gw/stream';
 import { describe, expect, it } from 'vitest';
@@ -100,5 +101,39 @@ describe('relayChunks', () => {
     expect(await relayed.next()).toEqual({ done: true, value: undefined });
     expect(settled).toEqual(['cancelled']);
     expect(cancelled).toBe(1);
+  });
+
+  it('writes the cost into the usage the client sees, leaving the upstream chunk and its usage as they were', async () => {
+    const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
+    const usageChunk: ChatCompletionChunk = { id: 'c', choices: [], usage };
+    const upstream = [usageChunk][Symbol.iterator]();
+    const settled: Array<Usage | undefined> = [];
+    const relayed = relayChunks(
+      { next: async () => upstream.next() },
+      { done: false, value: chunk('a') },
+      {
+        encoder: openAIChunkEncoder({ includeUsage: true }),
+        settle: (input) => void settled.push(input.usage),
+        signal: new AbortController().signal,
+        cancelUpstream: () => undefined,
+        costOf: (reported) => reported.total_tokens * 0.5,
+      },
+    );
+    const writes: string[] = [];
+    for (let result = await relayed.next(); ; result = await relayed.next()) {
+      if (result.value !== undefined) writes.push(result.value);
+      if (result.done === true) break;
+    }
+    expect(sseData(writes.join(''))).toEqual([
+      JSON.stringify(chunk('a')),
+      JSON.stringify({ ...usageChunk, usage: { ...usage, cost: 2.5 } }),
+      '[DONE]',
+    ]);
+    expect(usageChunk).toEqual({
+      id: 'c',
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+    });
+    expect(settled).toEqual([usage]);
   });
 });

@@ -50,7 +50,7 @@ function takeHeaders(c: Context, own: Readonly<Record<string, string>>): Outgoin
  * serialised twice).
  *
  * @example
- * return writeJson(c, rawResponseJson(response) ?? JSON.stringify(response));
+ * return writeJson(c, wireJson(response) ?? JSON.stringify(response));
  */
 export function writeJson(c: Context, text: string, status: ContentfulStatusCode = 200): Response {
   const outgoing = nodeResponseOf(c);

@@ -35,7 +35,7 @@ export function mapFinishReason<T extends string | null | undefined>(value: T, c
 
 /**
  * Internal: maps the finish reasons of a response's or a chunk's choices in place (they are ours); returns whether
- * any changed, so that the caller knows the wire text no longer describes them.
+ * any changed, so that the caller knows the wire JSON no longer describes them.
  *
  * @example
  * ```ts

@@ -32,7 +32,7 @@ import {
 import type { AdapterOptions } from '../vendor-http.ts';
 import { isCanonicalResponse } from '../chunk-shape.ts';
 import type { Transport, TransportResponse } from '../transport.ts';
-import { rememberWireJson } from '../raw-chunk-json.ts';
+import { rememberWireJson } from '../wire-json.ts';
 
 /** Options of {@link createOpenAICompatibleProvider}; the transport carries every call (chat, streams, embeddings, model list). */
 export interface OpenAICompatibleProviderOptions extends AdapterOptions {
@@ -124,7 +124,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     const text = await readText(response, callOptions, context);
     const payload = parseJson(text);
     // The common case needs no zod copy (see chunk-shape.ts), and an answer left as it came keeps its text for
-    // rawResponseJson, so a server relaying it need not serialise it again.
+    // wireJson, so a server relaying it need not serialise it again.
     const find = (candidate: unknown): ReturnType<typeof providerErrorFromPayload> =>
       providerErrorFromPayload(candidate, context);
     const answer = isCanonicalResponse(payload)

@@ -4,7 +4,7 @@ import { readChunksAsSse, readFixture } from '../__fixtures__/read-fixture.ts';
 import type { ChatCompletionChunk, ChatCompletionRequest, Usage } from '../chat-api.ts';
 import { createProvider } from '../create-provider.ts';
 import { isProviderError } from '../provider-error.ts';
-import { rawChunkJson } from '../raw-chunk-json.ts';
+import { wireJson } from '../wire-json.ts';
 import type { ProviderError } from '../provider-error.ts';
 import type { Provider } from '../provider.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
@@ -114,13 +114,13 @@ describe('recorded OpenAI streams', () => {
 });
 
 // Every recorded OpenAI-style stream: most text deltas are read through a content template instead of JSON.parse
-// (content-template.ts); whichever way a chunk was read, it must say what its wire text says.
+// (content-template.ts); whichever way a chunk was read, it must say what its wire JSON says.
 const OPENAI_STYLE_FIXTURES = readdirSync(new URL('../__fixtures__/', import.meta.url)).filter(
   (name) => name.endsWith('.chunks.txt') && !/^(?:anthropic|gemini|bedrock)-/.test(name),
 );
 
 describe('every recorded OpenAI-style stream', () => {
-  it.each(OPENAI_STYLE_FIXTURES)('%s: each chunk equals its wire text, and the text adds up', async (name) => {
+  it.each(OPENAI_STYLE_FIXTURES)('%s: each chunk equals its wire JSON, and the text adds up', async (name) => {
     const { chunks, text } = await replay(readChunksAsSse(name));
     const lines = readFixture(name)
       .split('\n')
@@ -131,10 +131,10 @@ describe('every recorded OpenAI-style stream', () => {
       .filter((content) => typeof content === 'string')
       .join('');
     expect(text).toBe(expected);
-    const withWireText = chunks.filter((chunk) => rawChunkJson(chunk) !== undefined);
-    // Compared as JSON: the chunk also carries its wire text under a symbol key.
-    for (const chunk of withWireText)
-      expect(JSON.parse(JSON.stringify(chunk))).toEqual(JSON.parse(rawChunkJson(chunk) ?? ''));
+    const withWireJson = chunks.filter((chunk) => wireJson(chunk) !== undefined);
+    // Compared as JSON: the chunk also carries its wire JSON under a symbol key.
+    for (const chunk of withWireJson)
+      expect(JSON.parse(JSON.stringify(chunk))).toEqual(JSON.parse(wireJson(chunk) ?? ''));
   });
 
   it('reads a long stream of text deltas whose contents need escapes', async () => {

@@ -5,7 +5,7 @@ import type { ChatCompletionChunk, Usage } from '../chat-api.ts';
 import { isCanonicalChunk } from '../chunk-shape.ts';
 import { chunkFromTemplate, contentTemplateOf, type ContentTemplate } from './content-template.ts';
 import { mapFinishReasons } from './map-openai-compatible-finish-reason.ts';
-import { rememberRawChunkJson, rememberWireJson } from '../raw-chunk-json.ts';
+import { rememberChunkWireJson, rememberWireJson } from '../wire-json.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
 import {
   providerErrorFromErrorEvent,
@@ -50,8 +50,8 @@ function liftNestedUsage(chunk: ChatCompletionChunk): boolean {
 /**
  * An OpenAI-style SSE body (`data: {chunk}` … `data: [DONE]`) as chunks. Throws ProviderError for an error event,
  * an `{"error":…}` payload, an unparsable chunk, or a broken connection. A body that ends without `[DONE]` ends
- * the iteration normally: some compatible servers never send it. Each chunk's wire text is kept for
- * `rawChunkJson` when it says the same as the parsed chunk.
+ * the iteration normally: some compatible servers never send it. Each chunk's wire JSON is kept for
+ * `wireJson` when it says the same as the parsed chunk.
  *
  * Usage is normalised so that a stream carries it exactly once, in one usage-only chunk (`choices: []`) after the
  * finish chunk, wherever the vendor put it: its own usage-only chunk (OpenAI, DashScope, Qianfan) passes through;
@@ -115,7 +115,7 @@ export function parseOpenAICompatibleStream(
         templateMisses = 0;
         lastChunk = known;
         noteChunk(known);
-        // Outside its content the text is the template's, which was kept as wire text; the content holds no line break.
+        // Outside its content the text is the template's, which was kept as wire JSON; the content holds no line break.
         rememberWireJson(known, data);
         return known;
       }
@@ -159,10 +159,10 @@ export function parseOpenAICompatibleStream(
     }
     lastChunk = parsed;
     noteChunk(parsed);
-    // A template is learnt only from text kept as the chunk's wire text, so what is read through it needs no check.
+    // A template is learnt only from text kept as the chunk's wire JSON, so what is read through it needs no check.
     if (
       !changed &&
-      rememberRawChunkJson(parsed, payload, data) &&
+      rememberChunkWireJson(parsed, payload, data) &&
       parsed === payload &&
       templateMisses < MAX_TEMPLATE_MISSES
     ) {

@@ -17,7 +17,7 @@ import type { ChatCompletionChunk, ChatCompletionRequest } from '../chat-api.ts'
 import { createProvider } from '../create-provider.ts';
 import type { ProviderKind } from '../provider-kinds.ts';
 import type { Provider } from '../provider.ts';
-import { rawChunkJson } from '../raw-chunk-json.ts';
+import { wireJson } from '../wire-json.ts';
 import { startStandInUpstream } from '../testing/stand-in-upstream.ts';
 import type { StandInUpstream } from '../testing/stand-in-types.ts';
 import { vendorQuirks } from './vendor-quirks.ts';
@@ -307,15 +307,13 @@ describe('response normalisation', () => {
     expect(response.choices[0]?.message).not.toHaveProperty('reasoning');
   });
 
-  it('passes chunks the adapter did not change on with their wire text, and drops it for the ones it changed', async () => {
+  it('passes chunks the adapter did not change on with their wire JSON, and drops it for the ones it changed', async () => {
     enqueueStream('deepseek-text.chunks.txt');
     const chunks = await collect(providerFor('deepseek').chatStream(requestFor('deepseek-chat')));
-    const raw = chunks.map((chunk) => rawChunkJson(chunk) !== undefined);
+    const kept = chunks.map((chunk) => wireJson(chunk) !== undefined);
     // Three content chunks as sent; the finish chunk lost its usage; the usage-only chunk is ours.
-    expect(raw).toEqual([true, true, true, false, false]);
-    expect(JSON.parse(rawChunkJson(chunks[1] ?? { choices: [] }) ?? '{}')).toEqual(
-      JSON.parse(JSON.stringify(chunks[1])),
-    );
+    expect(kept).toEqual([true, true, true, false, false]);
+    expect(JSON.parse(wireJson(chunks[1] ?? { choices: [] }) ?? '{}')).toEqual(JSON.parse(JSON.stringify(chunks[1])));
   });
 
   it('maps Zhipu finish_reason sensitive to content_filter, in streams and JSON answers', async () => {

@@ -1,5 +1,5 @@
 import { estimateChatTokens } from '@gw/cost';
-import { chatCompletionRequestSchema, rawResponseJson } from '@gw/providers';
+import { chatCompletionRequestSchema, wireJson } from '@gw/providers';
 import { openAIChunkEncoder } from '@gw/providers/formats';
 import type { Handler } from 'hono';
 import { setCostHeaders, withCost } from '../../cost/usage-cost.ts';
@@ -47,7 +47,7 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
       const cost = usage === undefined ? undefined : outcome?.cost;
       // The upstream's own text when the answer is as it came: no second serialisation.
       if (cost === undefined || usage === undefined)
-        return writeJson(c, rawResponseJson(response) ?? JSON.stringify(response));
+        return writeJson(c, wireJson(response) ?? JSON.stringify(response));
       return writeJson(c, JSON.stringify({ ...response, usage: withCost(usage, cost, pricing) }));
     }
 

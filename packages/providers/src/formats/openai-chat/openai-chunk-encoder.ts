@@ -1,6 +1,6 @@
 import { SSE_DONE } from '@gw/stream';
 import type { ChunkEncoder } from '../chunk-encoder.ts';
-import { chunkJson, chunkJsonWithoutUsage } from '../../raw-chunk-json.ts';
+import { chunkJson, chunkJsonWithoutUsage } from '../../wire-json.ts';
 
 /** Options of {@link openAIChunkEncoder}. */
 export interface OpenAIChunkEncoderOptions {
@@ -14,7 +14,7 @@ export interface OpenAIChunkEncoderOptions {
 
 /**
  * OpenAI `chat.completion.chunk` data lines ending with `data: [DONE]`. A chunk read from the wire unchanged is
- * written as the upstream's own text.
+ * written as its wire JSON (`wireJson`).
  *
  * @example
  * const encoder = openAIChunkEncoder({ includeUsage: request.stream_options?.include_usage === true });
