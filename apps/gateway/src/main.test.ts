@@ -1,8 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@gw/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { rawRequest, startGatewayProcess, testDirectory, type GatewayProcess } from './test-helpers.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -40,7 +45,7 @@ describe('main (pnpm start)', () => {
     const live = await fetch(`${gateway.url}/health/live`);
     expect(live.status).toBe(200);
     expect(await live.json()).toEqual({ status: 'ok' });
-    // Only the local ollama provider has no key to miss: it is enabled, so the gateway is ready.
+    // The demo and the local ollama provider have no key to miss: they are enabled, so the gateway is ready.
     expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(200);
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited()).toBe(0);
@@ -146,3 +151,76 @@ function isRunning(pid: number): boolean {
     return false;
   }
 }
+
+const chunkSchema = z.object({ choices: z.array(z.object({ delta: z.object({ content: z.string().nullish() }) })) });
+const ledgerSchema = z.object({
+  data: z.array(z.object({ provider: z.string().nullable(), cost: z.number().nullable(), unpriced: z.boolean() })),
+});
+
+describe('a first run on the shipped gateway.yaml, without any vendor key', () => {
+  let directory: string | undefined;
+  afterEach(async () => {
+    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+    directory = undefined;
+  });
+
+  it('answers the demo model, JSON and stream, priced at 0, in the ledger and in /metrics; HOST=0.0.0.0 listens on every interface', async () => {
+    // A directory of its own, so that the ledger (./data/gateway.db by default) holds only this test's rows.
+    directory = await mkdtemp(join(tmpdir(), 'gw-first-run-'));
+    const gateway = await start({ env: { PORT: '0', HOST: '0.0.0.0', GW_CONFIG: join(root, 'gateway.yaml') }, cwd: directory });
+    expect(gateway.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+    const url = gateway.url.replace('0.0.0.0', '127.0.0.1');
+    const request = (stream: boolean): RequestInit => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo', stream, messages: [{ role: 'user', content: 'Hello gateway' }] }),
+    });
+
+    const json = await fetch(`${url}/v1/chat/completions`, request(false));
+    expect(json.status).toBe(200);
+    expect(json.headers.get('x-gw-cost')).toBe('0');
+    const body = z
+      .object({
+        model: z.string(),
+        choices: z.array(z.object({ message: z.object({ content: z.string() }) })),
+        usage: z.object({ completion_tokens: z.number(), cost: z.number() }),
+      })
+      .parse(await json.json());
+    expect(body.model).toBe('demo-echo');
+    expect(body.choices[0]?.message.content).toMatch(
+      /^\[demo\] .*no language model was called\. You said: Hello gateway$/,
+    );
+    expect(body.usage.cost).toBe(0);
+
+    const streamed = await fetch(`${url}/v1/chat/completions`, request(true));
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers.get('content-type')).toContain('text/event-stream');
+    const events = (await streamed.text()).split('\n\n').filter((event) => event.startsWith('data: '));
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const content = events
+      .slice(0, -1)
+      .map((event) => chunkSchema.parse(JSON.parse(event.slice('data: '.length))).choices[0]?.delta.content ?? '')
+      .join('');
+    expect(content).toBe(body.choices[0]?.message.content);
+
+    // The ledger writes a batch within a second of its first row.
+    let rows: z.infer<typeof ledgerSchema>['data'] = [];
+    for (let attempt = 0; attempt < 50 && rows.length < 2; attempt += 1) {
+      await sleep(100);
+      rows = ledgerSchema.parse(await (await fetch(`${url}/admin/requests`)).json()).data;
+    }
+    expect(rows).toHaveLength(2);
+    expect(rows.map(({ provider, cost, unpriced }) => ({ provider, cost, unpriced }))).toEqual([
+      { provider: 'demo', cost: 0, unpriced: false },
+      { provider: 'demo', cost: 0, unpriced: false },
+    ]);
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('llm_requests_total{provider="demo",model="demo",status="completed"} 2');
+    expect(metrics).toContain('llm_cost_total{provider="demo",model="demo",currency="USD"} 0');
+
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited()).toBe(0);
+    expect(gateway.stderr()).toContain('provider \\"demo\\" is a DEMO');
+  });
+});

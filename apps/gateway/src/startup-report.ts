@@ -5,10 +5,10 @@ import type { ProviderRegistry } from './routing/provider-registry.ts';
 import type { ModelResolver } from './routing/resolve-model.ts';
 
 /**
- * Says at start what an operator must know: open dev mode, disabled providers (one line each,
- * with the reason, never the key), aliases left without targets, targets whose cost cannot be
- * reported (no rate for their price's currency) or that a `cost` alias cannot rank (no price),
- * and sections that are accepted but not acted on yet.
+ * Says at start what an operator must know: open dev mode, demo providers and the models they serve, disabled
+ * providers (one line each, with the reason, never the key), aliases left without targets, targets whose cost cannot
+ * be reported (no rate for their price's currency) or that a `cost` alias cannot rank (no price), and sections that
+ * are accepted but not acted on yet.
  *
  * @example
  * reportStartup(config, registry, resolver, pricing, logger);
@@ -23,6 +23,15 @@ export function reportStartup(
   if (config.auth.masterKey === undefined) {
     logger.warn(
       'OPEN DEV MODE: auth.masterKey is not set, so anyone who can reach this port can use every provider. Set GW_MASTER_KEY before exposing the gateway.',
+    );
+  }
+  for (const { id, kind } of registry.enabled.values()) {
+    if (kind !== 'demo') continue;
+    const aliases = config.models.filter((model) => model.targets.some((target) => target.provider === id));
+    logger.info(
+      `provider "${id}" is a DEMO: canned answers that begin with "[demo]", priced at 0, no model is called` +
+        (aliases.length === 0 ? '' : ` (models: ${aliases.map((model) => model.name).join(', ')})`),
+      { provider: id, kind },
     );
   }
   for (const { id, kind, reason } of registry.disabled.values()) {

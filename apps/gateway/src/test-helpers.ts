@@ -254,6 +254,8 @@ export interface GatewayProcessOptions {
   env?: Record<string, string> | undefined;
   /** Written to a file of its own (JSON is YAML) and named by GW_CONFIG. */
   config?: Record<string, unknown> | undefined;
+  /** The working directory (where `./data` goes); default the repository root. */
+  cwd?: string | undefined;
 }
 
 /**
@@ -273,7 +275,7 @@ export function startGatewayProcess(options: GatewayProcessOptions = {}): Promis
     env['GW_CONFIG'] = path;
   }
   const child = spawn(process.execPath, ['--conditions=@gw/source', MAIN], {
-    cwd: REPOSITORY_ROOT,
+    cwd: options.cwd ?? REPOSITORY_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -45,7 +45,7 @@ const DEFAULT_URLS: Array<[ProviderKind, string]> = [
 
 describe('the kind table', () => {
   it('lists every kind once, every one of them supported', () => {
-    expect(new Set(PROVIDER_KINDS).size).toBe(17);
+    expect(new Set(PROVIDER_KINDS).size).toBe(18);
     const unsupported = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).supported);
     expect(unsupported).toEqual([]);
   });
@@ -62,9 +62,9 @@ describe('the kind table', () => {
     expect(createProvider({ kind: 'gemini', apiKey: 'AIza-1234' }).kind).toBe('gemini');
   });
 
-  it('needs an API key except for ollama, vllm, openai-compatible and bedrock (which can sign with AWS keys)', () => {
+  it('needs an API key except for ollama, vllm, openai-compatible, bedrock (which can sign with AWS keys) and demo', () => {
     const keyless = PROVIDER_KINDS.filter((kind) => !getProviderKindInfo(kind).requiresApiKey);
-    expect(keyless).toEqual(['openai-compatible', 'bedrock', 'ollama', 'vllm']);
+    expect(keyless).toEqual(['openai-compatible', 'bedrock', 'ollama', 'vllm', 'demo']);
   });
 });
 

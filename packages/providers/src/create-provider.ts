@@ -2,6 +2,7 @@ import { createAnthropicProvider } from './anthropic/anthropic-provider.ts';
 import { createGeminiProvider } from './gemini/gemini-provider.ts';
 import { createAzureOpenAIProvider } from './azure/azure-openai-provider.ts';
 import { createBedrockProvider } from './bedrock/bedrock-provider.ts';
+import { createDemoTransport } from './demo/demo-transport.ts';
 import { createOpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.ts';
 import { ProviderError } from './provider-error.ts';
 import { getProviderKindInfo } from './provider-kinds.ts';
@@ -32,6 +33,8 @@ function checkBaseUrl(baseUrl: string, provider: string): string {
 /**
  * A provider for one vendor account. Throws a `ProviderError` of kind `invalid_request` for a kind that has no
  * invalid base URL, or a bedrock provider without a region.
+ * Kind `demo` calls no vendor: it answers in-process with canned answers that begin with `[demo]` (usage counted in
+ * words), for a first run without any key; it takes no `baseUrl`, and `transport` and `fetch` are not used.
  * A missing API key is not refused here: the vendor's 401 says it more precisely, and local servers need none.
  *
  * @example
@@ -52,6 +55,22 @@ export function createProvider(config: ProviderConfig): Provider {
     );
   }
   const apiKey = config.apiKey === '' ? undefined : config.apiKey;
+  if (info.kind === 'demo') {
+    // A base URL would suggest the calls go somewhere: they never leave the process.
+    if (config.baseUrl !== undefined && config.baseUrl !== '') {
+      throw invalidConfig(`Provider ${id}: kind "demo" answers in-process and takes no baseUrl`, id);
+    }
+    return createOpenAICompatibleProvider({
+      id,
+      kind: info.kind,
+      baseUrl: info.defaultBaseUrl ?? '',
+      apiKey: undefined,
+      headers: config.headers,
+      fetch: undefined,
+      transport: createDemoTransport(),
+      streamIncludeUsage: info.streamIncludeUsage,
+    });
+  }
   if (info.kind === 'bedrock') {
     const region = config.region === '' ? undefined : config.region;
     if (config.baseUrl !== undefined && config.baseUrl !== '') checkBaseUrl(config.baseUrl, id);

@@ -21,6 +21,7 @@ export const PROVIDER_KINDS = [
   'groq',
   'ollama',
   'vllm',
+  'demo',
 ] as const;
 
 /** A vendor kind; decides the adapter, the default base URL and the auth scheme. */
@@ -84,6 +85,9 @@ const KIND_TABLE: Readonly<Record<ProviderKind, KindRow>> = {
   groq: openAICompatible('https://api.groq.com/openai/v1'),
   ollama: openAICompatible('http://127.0.0.1:11434/v1', false),
   vllm: openAICompatible('http://127.0.0.1:8000/v1', false),
+  // Answered in-process (demo/demo-transport.ts): canned, labelled answers for a first run without any vendor key. The
+  // URL is only the adapter's: `.invalid` never resolves, so no call can reach the network.
+  demo: openAICompatible('http://demo.invalid/v1', false),
 };
 
 const INFO_BY_KIND: ReadonlyMap<string, ProviderKindInfo> = new Map(

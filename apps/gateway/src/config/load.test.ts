@@ -60,6 +60,54 @@ describe('parseConfig', () => {
     expect(configError(() => parseConfig({}, { env: { PORT: 'eighty' } })).issues[0]?.path).toBe('PORT (environment)');
   });
 
+  it('lets HOST override server.host (a container listens on 0.0.0.0), an empty HOST leaves it alone', () => {
+    expect(parseConfig({ server: { host: '127.0.0.1' } }, { env: { HOST: '0.0.0.0' } }).server.host).toBe('0.0.0.0');
+    expect(parseConfig({ server: { host: '127.0.0.1' } }, { env: { HOST: ' :: ' } }).server.host).toBe('::');
+    expect(parseConfig({ server: { host: '10.0.0.5' } }, { env: { HOST: '' } }).server.host).toBe('10.0.0.5');
+    expect(parseConfig({}, { env: {} }).server.host).toBe('127.0.0.1');
+  });
+
+  it('keeps demo providers among themselves: no mixed targets, no fallback from a real model to a demo one', () => {
+    const providers = [
+      { id: 'openai', kind: 'openai', apiKey: 'sk-test-1234' },
+      { id: 'demo', kind: 'demo' },
+    ];
+    const demo = { name: 'demo', targets: [{ provider: 'demo', model: 'demo-echo' }] };
+    expect(parseConfig({ providers, models: [demo] }).models.map((model) => model.name)).toEqual(['demo']);
+    const mixed = configError(() =>
+      parseConfig({
+        providers,
+        models: [
+          {
+            name: 'chat',
+            targets: [
+              { provider: 'demo', model: 'demo-echo' },
+              { provider: 'openai', model: 'gpt-4o-mini' },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(mixed.issues).toEqual([
+      {
+        path: 'models[0].targets[1].provider',
+        message: 'a model with a demo target cannot also have real ones (demo answers are canned)',
+      },
+    ]);
+    const fallback = configError(() =>
+      parseConfig({
+        providers,
+        models: [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }], fallbacks: ['demo'] }, demo],
+      }),
+    );
+    expect(fallback.issues).toEqual([
+      {
+        path: 'models[0].fallbacks[0]',
+        message: 'a model with real targets cannot fall back to a demo model (demo answers are canned)',
+      },
+    ]);
+  });
+
   it('accepts interpolated numbers, booleans and sizes as strings', () => {
     const config = parseConfig(
       {
@@ -351,6 +399,13 @@ describe('parseConfigText', () => {
       expect.arrayContaining(['openai', 'deepseek', 'zhipu', 'dashscope', 'moonshot', 'anthropic', 'ollama']),
     );
     expect(config.models.find((model) => model.name === 'chat')?.strategy).toBe('weighted');
+    // The first run's demo: a model of its own, the only one with the demo provider as a target.
+    expect(config.providers.find((entry) => entry.id === 'demo')?.kind).toBe('demo');
+    expect(
+      config.models
+        .filter((model) => model.targets.some((target) => target.provider === 'demo'))
+        .map(({ name }) => name),
+    ).toEqual(['demo']);
     expect(config.auth.masterKey).toBeUndefined();
   });
 });

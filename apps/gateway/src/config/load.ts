@@ -7,7 +7,7 @@ import { validateConfig, type GatewayConfig } from './schema.ts';
 
 /** Options for {@link loadConfig} and friends; everything is injectable for tests. */
 export interface LoadConfigOptions {
-  /** Environment for `GW_CONFIG`, `PORT` and `${VAR}` interpolation; default `process.env`. */
+  /** Environment for `GW_CONFIG`, `PORT`, `HOST` and `${VAR}` interpolation; default `process.env`. */
   env?: Environment;
   /** Directory a relative `GW_CONFIG` (and the default `./gateway.yaml`) resolves against; default `process.cwd()`. */
   cwd?: string;
@@ -21,8 +21,8 @@ export interface LoadedConfig {
 }
 
 /**
- * Interpolates `${VAR}` references, validates, fills defaults and applies the `PORT` and `REDIS_URL` overrides
- * (`REDIS_URL` only where `redis.url` is unset).
+ * Interpolates `${VAR}` references, validates, fills defaults and applies the `PORT`, `HOST` and `REDIS_URL`
+ * overrides (`REDIS_URL` only where `redis.url` is unset).
  * This is the one path every configuration takes, whether it came from YAML or from code.
  *
  * @example
@@ -49,6 +49,9 @@ export function parseConfig(
     }
     config.server.port = value;
   }
+  // In a container the gateway must listen on every interface, while the shipped file says 127.0.0.1.
+  const host = env['HOST'];
+  if (host !== undefined && host.trim() !== '') config.server.host = host.trim();
   // REDIS_URL, the variable every Redis client knows, when the file names no Redis itself.
   const redisUrl = env['REDIS_URL'];
   if (config.redis.url === undefined && redisUrl !== undefined && redisUrl !== '') config.redis.url = redisUrl;

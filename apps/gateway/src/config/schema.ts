@@ -409,13 +409,27 @@ export const gatewayConfigSchema = z
         });
     });
     const known = [...providerIndex.keys()].join(', ') || 'none configured';
+    // A demo answer must never stand in for a real model's unnoticed: demo targets and fallbacks stay among themselves.
+    const demoProviders = new Set(
+      config.providers.filter((provider) => provider.kind === 'demo').map((provider) => provider.id),
+    );
+    const isDemoModel = (model: (typeof config.models)[number]): boolean =>
+      model.targets.some((target) => demoProviders.has(target.provider));
+    const modelByName = new Map(config.models.map((model) => [model.name, model]));
     config.models.forEach((model, index) => {
+      const demo = isDemoModel(model);
       model.targets.forEach((target, targetIndex) => {
         if (!providerIndex.has(target.provider)) {
           context.addIssue({
             code: 'custom',
             path: ['models', index, 'targets', targetIndex, 'provider'],
             message: `unknown provider (known: ${known})`,
+          });
+        } else if (demo && !demoProviders.has(target.provider)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['models', index, 'targets', targetIndex, 'provider'],
+            message: 'a model with a demo target cannot also have real ones (demo answers are canned)',
           });
         }
       });
@@ -432,6 +446,12 @@ export const gatewayConfigSchema = z
               code: 'custom',
               path: ['models', index, key, fallbackIndex],
               message: `a model cannot fall back to itself`,
+            });
+          } else if (!demo && isDemoModel(modelByName.get(fallback) ?? model)) {
+            context.addIssue({
+              code: 'custom',
+              path: ['models', index, key, fallbackIndex],
+              message: 'a model with real targets cannot fall back to a demo model (demo answers are canned)',
             });
           }
         });

@@ -477,6 +477,27 @@ describe('models without a price', () => {
   });
 });
 
+describe('the demo provider', () => {
+  it('is priced at 0, not unpriced, even when given the name of a priced model', async () => {
+    const settled: RequestOutcome[] = [];
+    const t = await start({
+      config: () => ({
+        providers: [{ id: 'demo', kind: 'demo' }],
+        models: [{ name: 'demo', targets: [{ provider: 'demo', model: 'gpt-4o' }] }],
+      }),
+      settle: (outcome) => void settled.push(outcome),
+    });
+    const response = await postJson(`${t.url}/v1/chat/completions`, chatBody('demo'));
+    expect(response.headers.get('x-gw-cost')).toBe('0');
+    const body = (await response.json()) as { usage: Record<string, unknown> };
+    expect(body.usage['cost']).toBe(0);
+    await waitFor(() => settled.length === 1);
+    expect(settled[0]?.unpriced).toBe(false);
+    expect(settled[0]?.cost?.total.amount).toBe(0n);
+    expect(t.logs.filter((line) => line.includes('has no price'))).toEqual([]);
+  });
+});
+
 describe('answers without usage from the vendor', () => {
   it('a stream the client leaves is billed an estimate of its prompt and of what was relayed, marked estimated', async () => {
     const settled: RequestOutcome[] = [];

@@ -9,6 +9,7 @@ import {
   type ModelPrice,
   type Money,
   type PriceInput,
+  toModelPrice,
   type UsageLike,
 } from '@gw/cost';
 import type { ProviderKind, Usage } from '@gw/providers';
@@ -104,7 +105,8 @@ function withCacheHits(usage: Usage): UsageLike {
  * The gateway's pricing from the `pricing:` section: overrides (`pricing.models`) over the imported catalog
  * (`pricing.catalog`) over the bundled one. A deployment is priced by the model that answered: the provider id
  * first (overrides), then the vendor kind with its base model when the config names one (Azure deployments,
- * vLLM/Ollama served names). Costs in another currency are converted with `pricing.rates`.
+ * vLLM/Ollama served names). Costs in another currency are converted with `pricing.rates`. Providers of kind `demo`
+ * are priced at 0 whatever the model name.
  *
  * @example
  * const pricing = createPricing(config);
@@ -120,7 +122,14 @@ export function createPricing(config: GatewayConfig, options: PricingOptions = {
   const rates: ExchangeRates = { base: pricing.currency, rates: pricing.rates };
   const memo = new LRUCache<string, PriceLookup>({ max: MAX_MEMO });
 
+  // Demo answers cost nothing, and say so: priced at 0 rather than unpriced, and never by the catalog's price of a
+  // real model whose name the demo was given.
+  const demoLookup: PriceLookup = {
+    price: toModelPrice({ vendor: 'demo', model: '*', currency: pricing.currency, input: 0, output: 0 }),
+    missingRate: undefined,
+  };
   const lookup = (deployment: PricedDeployment): PriceLookup => {
+    if (deployment.kind === 'demo') return demoLookup;
     const key = `${deployment.providerId}/${deployment.model}`;
     const known = memo.get(key);
     if (known !== undefined) return known;

@@ -242,6 +242,7 @@ const QUIRKS: Readonly<Record<ProviderKind, VendorQuirks>> = {
   ollama: quirks(ollama),
   // vLLM accepts every OpenAI field and its own extras (top_k, chat_template_kwargs…).
   vllm: quirks(passThrough),
+  demo: quirks(passThrough),
 };
 
 /**
