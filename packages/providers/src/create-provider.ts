@@ -3,6 +3,7 @@ import { createGeminiProvider } from './gemini/gemini-provider.ts';
 import { createAzureOpenAIProvider } from './azure/azure-openai-provider.ts';
 import { createBedrockProvider } from './bedrock/bedrock-provider.ts';
 import { createOpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.ts';
+import { DEFAULT_ANSWER_LIMITS, type AnswerLimits } from './openai-compatible/openai-compatible-error.ts';
 import { ProviderError } from './provider-error.ts';
 import { getProviderKindInfo } from './provider-kinds.ts';
 import type { Provider, ProviderConfig } from './provider.ts';
@@ -52,6 +53,12 @@ export function createProvider(config: ProviderConfig): Provider {
     );
   }
   const apiKey = config.apiKey === '' ? undefined : config.apiKey;
+  const limits: AnswerLimits = {
+    maxResponseBytes: config.maxResponseBytes ?? DEFAULT_ANSWER_LIMITS.maxResponseBytes,
+    maxEventSize: config.maxEventSize ?? DEFAULT_ANSWER_LIMITS.maxEventSize,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+  };
+  const { secrets } = config;
   if (info.kind === 'bedrock') {
     const region = config.region === '' ? undefined : config.region;
     if (config.baseUrl !== undefined && config.baseUrl !== '') checkBaseUrl(config.baseUrl, id);
@@ -69,6 +76,8 @@ export function createProvider(config: ProviderConfig): Provider {
       headers: config.headers,
       fetch: config.fetch,
       transport: config.transport,
+      secrets,
+      limits,
     });
   }
   const baseUrl = config.baseUrl ?? info.defaultBaseUrl;
@@ -83,6 +92,8 @@ export function createProvider(config: ProviderConfig): Provider {
       headers: config.headers,
       fetch: config.fetch,
       transport: config.transport,
+      secrets,
+      limits,
       defaultMaxTokens: config.defaultMaxTokens,
     });
   }
@@ -94,6 +105,8 @@ export function createProvider(config: ProviderConfig): Provider {
       headers: config.headers,
       fetch: config.fetch,
       transport: config.transport,
+      secrets,
+      limits,
     });
   }
   if (info.kind === 'azure-openai') {
@@ -105,6 +118,8 @@ export function createProvider(config: ProviderConfig): Provider {
       headers: config.headers,
       fetch: config.fetch,
       transport: config.transport,
+      secrets,
+      limits,
     });
   }
   return createOpenAICompatibleProvider({
@@ -115,6 +130,8 @@ export function createProvider(config: ProviderConfig): Provider {
     headers: config.headers,
     fetch: config.fetch,
     transport: config.transport,
+    secrets,
+    limits,
     streamIncludeUsage: info.streamIncludeUsage,
   });
 }
