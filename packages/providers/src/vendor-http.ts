@@ -174,7 +174,8 @@ export async function readResponseText(
 /**
  * A model name as one segment of an upstream URL's path (Azure deployments, Bedrock model ids): percent-encoded, and
  * refused when it is `.` or `..`, which a URL would resolve against the path before it (`deployments/..` is the
- * parent of `deployments`), whatever their encoding. A `ProviderError` of kind `invalid_request`, param `model`.
+ * parent of `deployments`), whatever their encoding. A `ProviderError` of kind `invalid_request`, code
+ * `invalid_model_name`, param `model`.
  *
  * @example
  * const url = `${root}/openai/deployments/${modelPathSegment(model, context)}/chat/completions`;
@@ -183,6 +184,7 @@ export function modelPathSegment(model: string, context: ErrorContext): string {
   if (model === '.' || model === '..') {
     throw new ProviderError({
       kind: 'invalid_request',
+      code: 'invalid_model_name',
       message: `The model name ${JSON.stringify(model)} cannot be sent as a path segment`,
       param: 'model',
       provider: context.provider,
