@@ -107,8 +107,8 @@ function proxySettings(
  * and a request that the upstream closed its reused keep-alive connection under sent once more. Its transport
  * rejects as `fetch` does: with the signal's reason once aborted (also while the body is read), with a `TypeError`
  * whose `cause` is the network error when the connection fails, or when the answer's head did not come within
- * `headersTimeoutMs`. No request header (the vendor key is one) is kept in an error. Redirects are not followed (API calls do not get them); the answer's body is an async iterable of
- * bytes, not a web stream.
+ * `headersTimeoutMs`. No request header (the vendor key is one) is kept in an error. Redirects are not followed (API
+ * calls do not get them); the answer's body is an async iterable of bytes, not a web stream.
  *
  * @example
  * const http = createHttpTransport({ connectTimeoutMs: 5_000 });
