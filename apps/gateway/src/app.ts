@@ -135,11 +135,27 @@ const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
  */
 export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const { config } = deps;
-  const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets: configSecrets(config) });
+  const secrets = configSecrets(config);
+  const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets });
   const upstream =
-    deps.fetch === undefined ? createHttpTransport({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
+    deps.fetch === undefined
+      ? createHttpTransport({
+          connectTimeoutMs: config.timeouts.connectMs,
+          headersTimeoutMs: config.timeouts.firstByteMs,
+        })
+      : undefined;
   // An injected fetch (tests) serves every call; otherwise the HTTP client does.
-  const registry = createProviderRegistry(config.providers, { fetch: deps.fetch, transport: upstream?.transport });
+  const registry = createProviderRegistry(config.providers, {
+    fetch: deps.fetch,
+    transport: upstream?.transport,
+    limits: {
+      maxResponseBytes: config.upstream.maxResponseBytes,
+      maxEventSize: config.upstream.maxEventSize,
+      bodyIdleTimeoutMs: config.timeouts.bodyIdleMs,
+    },
+    // Whatever a vendor sends back is scrubbed of every key the gateway holds, not only that vendor's own.
+    secrets,
+  });
   const resolver = createModelResolver(config.models, registry, config.providers);
   const pricing = createPricing(config, { imported: deps.importedPrices, baseModels: baseModelsOf(config) });
   // Read at scrape time; `routing` and `policies` exist by then.

@@ -74,6 +74,10 @@ describe('deeply nested bodies', () => {
       const text = await response.text();
       if (path === '/v1/messages') expect(JSON.parse(text)).toMatchObject({ error: { type: 'invalid_request_error' } });
       else expect(JSON.parse(text)).toMatchObject({ error: { code: 'json_too_deep', type: 'invalid_request_error' } });
+      // The answer names the field the deep value is in.
+      const field = body.includes('metadata_extra') ? 'metadata_extra' : 'x';
+      expect(text).toContain(`field \\"${field}\\" nests`);
+      if (path !== '/v1/messages') expect(JSON.parse(text)).toMatchObject({ error: { param: field } });
     }
     expect(t.upstream.requests).toHaveLength(0);
     // The deployment is as healthy as before: the next client is served.
@@ -102,5 +106,35 @@ describe('deeply nested bodies', () => {
     });
     expect(deep.status).toBe(400);
     await waitFor(() => t.upstream.requests.length === 1);
+  });
+});
+
+describe('dot segments in a model name', () => {
+  it('never reach the upstream path: `.` and `..` as a deployment or model id are a 400 before any call', async () => {
+    const t = await start({
+      config: (upstream) => ({
+        providers: [
+          { id: 'azure', kind: 'azure-openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.url },
+          { id: 'aws', kind: 'bedrock', region: 'us-east-1', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.url },
+        ],
+        retry: { maxRetries: 2, baseDelayMs: 1 },
+        breaker: { enabled: true, mode: 'consecutive', threshold: 1, halfOpenAfterMs: 60_000 },
+      }),
+    });
+    for (const model of ['azure/..', 'azure/.', 'aws/..', 'aws/.']) {
+      for (const stream of [false, true]) {
+        const response = await postJson(`${t.url}/v1/chat/completions`, chatBody(model, { stream }));
+        expect(response.status, model).toBe(400);
+        expect(await response.json()).toMatchObject({
+          error: { type: 'invalid_request_error', code: 'invalid_model_name', param: 'model' },
+        });
+      }
+    }
+    expect(t.upstream.requests).toHaveLength(0);
+    // The deployments are as healthy as before: a real deployment name is served.
+    const served = await postJson(`${t.url}/v1/chat/completions`, chatBody('azure/gpt-4o-mini'));
+    expect(served.status).toBe(200);
+    expect(t.upstream.requests[0]?.path).toBe('/openai/deployments/gpt-4o-mini/chat/completions');
+    expect(t.gateway.state.healthView().breakers.every((breaker) => breaker.state === 'closed')).toBe(true);
   });
 });

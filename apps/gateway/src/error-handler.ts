@@ -73,6 +73,13 @@ const PASS_THROUGH_KINDS: ReadonlySet<ProviderErrorKind> = new Set<ProviderError
   'invalid_request',
 ]);
 
+// An answer past the upstream limits is refused by the adapter itself (no upstream status): said by its own code.
+function badGatewayCode(error: ProviderError): string {
+  if (error.kind === 'connection') return 'upstream_connection_error';
+  if (error.status === undefined && error.code === 'upstream_response_too_large') return 'upstream_response_too_large';
+  return 'upstream_error';
+}
+
 function fromProviderError(error: ProviderError): ErrorAnswer {
   const upstream = error.status;
   const retryAfter =
@@ -111,10 +118,9 @@ function fromProviderError(error: ProviderError): ErrorAnswer {
       expected: true,
     };
   }
-  const code = error.kind === 'connection' ? 'upstream_connection_error' : 'upstream_error';
   return {
     status: 502,
-    body: envelope(`${from} failed (${detail})`, 'upstream_error', code, null),
+    body: envelope(`${from} failed (${detail})`, 'upstream_error', badGatewayCode(error), null),
     headers: retryAfter,
     expected: true,
   };

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -307,4 +307,15 @@ export function startGatewayProcess(options: GatewayProcessOptions = {}): Promis
     });
     void exit.then((code) => reject(new Error(`exited with ${String(code)} before listening: ${stderr}`)));
   });
+}
+
+/**
+ * The resident memory of a process now, in MiB, read from /proc (Linux only): what a test of a gateway process's
+ * memory measures.
+ *
+ * @example
+ * const before = rssMbOf(gateway.child.pid!);
+ */
+export function rssMbOf(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 }

@@ -4,6 +4,7 @@ import { createAzureOpenAIProvider } from './azure/azure-openai-provider.ts';
 import { createBedrockProvider } from './bedrock/bedrock-provider.ts';
 import { createDemoTransport } from './demo/demo-transport.ts';
 import { createOpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.ts';
+import { DEFAULT_ANSWER_LIMITS, type AnswerLimits } from './openai-compatible/openai-compatible-error.ts';
 import { ProviderError } from './provider-error.ts';
 import { getProviderKindInfo } from './provider-kinds.ts';
 import type { Provider, ProviderConfig } from './provider.ts';
@@ -55,6 +56,12 @@ export function createProvider(config: ProviderConfig): Provider {
     );
   }
   const apiKey = config.apiKey === '' ? undefined : config.apiKey;
+  const limits: AnswerLimits = {
+    maxResponseBytes: config.maxResponseBytes ?? DEFAULT_ANSWER_LIMITS.maxResponseBytes,
+    maxEventSize: config.maxEventSize ?? DEFAULT_ANSWER_LIMITS.maxEventSize,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+  };
+  const { secrets } = config;
   if (info.kind === 'demo') {
     // A base URL would suggest the calls go somewhere: they never leave the process.
     if (config.baseUrl !== undefined && config.baseUrl !== '') {
@@ -69,6 +76,8 @@ export function createProvider(config: ProviderConfig): Provider {
       fetch: undefined,
       transport: createDemoTransport(),
       streamIncludeUsage: info.streamIncludeUsage,
+      secrets,
+      limits,
     });
   }
   if (info.kind === 'bedrock') {
@@ -88,6 +97,8 @@ export function createProvider(config: ProviderConfig): Provider {
       headers: config.headers,
       fetch: config.fetch,
       transport: config.transport,
+      secrets,
+      limits,
     });
   }
   const baseUrl = config.baseUrl ?? info.defaultBaseUrl;
@@ -102,6 +113,8 @@ export function createProvider(config: ProviderConfig): Provider {
       headers: config.headers,
       fetch: config.fetch,
       transport: config.transport,
+      secrets,
+      limits,
       defaultMaxTokens: config.defaultMaxTokens,
     });
   }
@@ -113,6 +126,8 @@ export function createProvider(config: ProviderConfig): Provider {
       headers: config.headers,
       fetch: config.fetch,
       transport: config.transport,
+      secrets,
+      limits,
     });
   }
   if (info.kind === 'azure-openai') {
@@ -124,6 +139,8 @@ export function createProvider(config: ProviderConfig): Provider {
       headers: config.headers,
       fetch: config.fetch,
       transport: config.transport,
+      secrets,
+      limits,
     });
   }
   return createOpenAICompatibleProvider({
@@ -134,6 +151,8 @@ export function createProvider(config: ProviderConfig): Provider {
     headers: config.headers,
     fetch: config.fetch,
     transport: config.transport,
+    secrets,
+    limits,
     streamIncludeUsage: info.streamIncludeUsage,
   });
 }

@@ -26,6 +26,13 @@ export interface HttpTransportOptions {
   /** How long an idle keep-alive connection is kept; default 4 000 ms (a server's `Keep-Alive: timeout` hint wins). */
   keepAliveMs?: number | undefined;
   /**
+   * Longest wait, once a request is sent, for its answer to begin (status line and headers); past it the request is
+   * torn down and the call fails with kind `timeout`, code `first_byte_timeout`. Most vendors send a non-streamed
+   * answer's head with its body, so this must be at least as long as the slowest JSON answer (a reasoning model may
+   * think for minutes). Default: no limit (the caller's signal decides).
+   */
+  headersTimeoutMs?: number | undefined;
+  /**
    * Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (or their lower-case forms) are read, once, at creation; default
    * `process.env`. Requests go through the proxy only when one of the first two is set, as a CONNECT tunnel; hosts
    * that `NO_PROXY` names (`host`, `host:port`, `.domain`, `*`) go direct. Pass `{}` to ignore the environment.
@@ -99,9 +106,9 @@ function proxySettings(
  * refused with its own error), a connect timeout, gzip/deflate/br answers decoded, the proxy environment honoured,
  * and a request that the upstream closed its reused keep-alive connection under sent once more. Its transport
  * rejects as `fetch` does: with the signal's reason once aborted (also while the body is read), with a `TypeError`
- * whose `cause` is the network error when the connection fails. No request header (the vendor key is one) is kept
- * in an error. Redirects are not followed (API calls do not get them); the answer's body is an async iterable of
- * bytes, not a web stream.
+ * whose `cause` is the network error when the connection fails, or when the answer's head did not come within
+ * `headersTimeoutMs`. No request header (the vendor key is one) is kept in an error. Redirects are not followed (API
+ * calls do not get them); the answer's body is an async iterable of bytes, not a web stream.
  *
  * @example
  * const http = createHttpTransport({ connectTimeoutMs: 5_000 });
@@ -131,8 +138,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
     connect: { timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
     keepAliveTimeout: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
     // The caller's signal decides how long an answer may take (a model may think for minutes before its first byte,
-    // and a stream may pause): undici's own 300 s limits would cut those.
-    headersTimeout: 0,
+    // and a stream may pause): undici's own 300 s limits would cut those. A head limit only when asked for.
+    headersTimeout: options.headersTimeoutMs ?? 0,
     bodyTimeout: 0,
   };
   const proxy = proxySettings(options.proxyEnv ?? process.env);

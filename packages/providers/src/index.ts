@@ -22,6 +22,7 @@ export { openAIErrorBodySchema } from './openai-error-body.ts';
 export type { OpenAIErrorBody } from './openai-error-body.ts';
 
 export { isProviderError, ProviderError } from './provider-error.ts';
+export { redactSecrets } from './redact-secrets.ts';
 export type { ProviderErrorKind, ProviderErrorOptions } from './provider-error.ts';
 
 export { getProviderKindInfo, PROVIDER_KINDS } from './provider-kinds.ts';

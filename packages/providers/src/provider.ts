@@ -42,6 +42,29 @@ export interface ProviderConfig {
    * vendors that have their own default.
    */
   defaultMaxTokens?: number | undefined;
+  /**
+   * Most bytes of a JSON answer (a chat completion, embeddings, a model list, an error's body) read into memory.
+   * A larger one (by its `Content-Length`, or as it arrives) is not read further, its connection is closed, and the
+   * call fails with kind `server`, code `upstream_response_too_large`, not retried. Default 64 MiB.
+   */
+  maxResponseBytes?: number | undefined;
+  /**
+   * Most characters of one streamed event while it is read (an SSE event's unfinished line and data lines; the bytes
+   * of a Bedrock event-stream message). A larger one fails the stream the same way. Default 16 Mi.
+   */
+  maxEventSize?: number | undefined;
+  /**
+   * A JSON answer whose body, once its head has arrived, sends nothing for this long fails with kind `timeout`
+   * (code `body_idle_timeout`). Default: no limit (the call's signal decides). Streams are timed by the caller.
+   */
+  bodyIdleTimeoutMs?: number | undefined;
+  /**
+   * More values to scrub from everything the vendor sends back (every error field, the ids copied from its
+   * headers), besides the provider's own key and credentials, which always are: a server passes every secret it
+   * holds, so a vendor or a proxy echoing another provider's key cannot leak it either. Values shorter than 4
+   * characters are ignored.
+   */
+  secrets?: readonly string[] | undefined;
 }
 
 /** Per-call options. */

@@ -1,10 +1,17 @@
 import type { z } from 'zod';
-import type { ErrorContext } from './openai-compatible/openai-compatible-error.ts';
-import { providerErrorFromException, providerErrorFromMalformed } from './openai-compatible/openai-compatible-error.ts';
+import type { AnswerLimits, ErrorContext } from './openai-compatible/openai-compatible-error.ts';
+import {
+  DEFAULT_ANSWER_LIMITS,
+  providerErrorFromException,
+  providerErrorFromMalformed,
+  providerErrorFromOversize,
+} from './openai-compatible/openai-compatible-error.ts';
 import { parseJson } from './parse-json.ts';
+import { BodyReadStopped, readBodyText } from './read-body-text.ts';
 import { isProviderError, ProviderError } from './provider-error.ts';
 import type { CallOptions, HealthCheckResult } from './provider.ts';
 import { sharedHttpTransport } from './shared-http-transport.ts';
+import { readerOf } from './body-reader.ts';
 import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
 
 // What every adapter does the same way around its HTTP calls: header merging, reading a body, checking a JSON
@@ -21,6 +28,10 @@ export interface AdapterOptions {
   fetch: typeof globalThis.fetch | undefined;
   /** Sends every HTTP call of the adapter (see transport.ts); default the shared HTTP client. */
   transport?: Transport | undefined;
+  /** More values to scrub from what the vendor sends back (see `ProviderConfig.secrets`). */
+  secrets?: readonly string[] | undefined;
+  /** How much of an answer is read; default {@link DEFAULT_ANSWER_LIMITS}. */
+  limits?: AnswerLimits | undefined;
 }
 
 /**
@@ -116,8 +127,11 @@ export async function fetchOk<R extends TransportResponse>(
 }
 
 /**
- * The body of a response as text; a connection that breaks while it is read (or the caller's abort) is a
- * `ProviderError` like any other failure of the call.
+ * The body of a response as text, within the context's limits: a body (by its `Content-Length`, else as it is
+ * read) larger than `maxResponseBytes` is not read further, its connection is closed and the call fails with
+ * code `upstream_response_too_large`; a body that pauses longer than `bodyIdleTimeoutMs` fails as a `timeout`. A
+ * connection that breaks while it is read (or the caller's abort) is a `ProviderError` like any other failure of
+ * the call.
  *
  * @example
  * const text = await readResponseText(response, callOptions, context);
@@ -127,11 +141,57 @@ export async function readResponseText(
   callOptions: CallOptions | undefined,
   context: ErrorContext,
 ): Promise<string> {
+  const limits = context.limits ?? DEFAULT_ANSWER_LIMITS;
+  const tooLarge = (): ProviderError =>
+    providerErrorFromOversize(`an answer larger than ${limits.maxResponseBytes} bytes`, context);
+  const { body } = response;
+  if (body === null) return '';
+  const declared = response.headers.get('content-length');
+  if (declared !== null && Number(declared) > limits.maxResponseBytes) {
+    // Refused from its head: not a byte of it is held.
+    await readerOf(body)
+      .cancel()
+      .catch(() => undefined);
+    throw tooLarge();
+  }
   try {
-    return await response.text();
+    return await readBodyText(body, { maxBytes: limits.maxResponseBytes, idleMs: limits.bodyIdleTimeoutMs });
   } catch (error) {
+    if (error instanceof BodyReadStopped) {
+      if (error.reason === 'too_large') throw tooLarge();
+      throw new ProviderError({
+        kind: 'timeout',
+        code: 'body_idle_timeout',
+        message: `The upstream answer paused for more than ${limits.bodyIdleTimeoutMs} ms`,
+        provider: context.provider,
+        model: context.model,
+      });
+    }
     throw providerErrorFromException(error, callOptions?.signal, context);
   }
+}
+
+/**
+ * A model name as one segment of an upstream URL's path (Azure deployments, Bedrock model ids): percent-encoded, and
+ * refused when it is `.` or `..`, which a URL would resolve against the path before it (`deployments/..` is the
+ * parent of `deployments`), whatever their encoding. A `ProviderError` of kind `invalid_request`, code
+ * `invalid_model_name`, param `model`.
+ *
+ * @example
+ * const url = `${root}/openai/deployments/${modelPathSegment(model, context)}/chat/completions`;
+ */
+export function modelPathSegment(model: string, context: ErrorContext): string {
+  if (model === '.' || model === '..') {
+    throw new ProviderError({
+      kind: 'invalid_request',
+      code: 'invalid_model_name',
+      message: `The model name ${JSON.stringify(model)} cannot be sent as a path segment`,
+      param: 'model',
+      provider: context.provider,
+      model,
+    });
+  }
+  return encodeURIComponent(model);
 }
 
 /** How {@link parseResponseJson} looks for an error answered with HTTP 200. */

@@ -5,6 +5,7 @@ import { startServer, within } from './__fixtures__/http-server.ts';
 import type { TestServer } from './__fixtures__/http-server.ts';
 import { loadSseFixtures } from './__fixtures__/load-fixtures.ts';
 import { decodeSse } from './decode-sse.ts';
+import { isSseEventTooLargeError } from './sse-event-too-large-error.ts';
 import type { SseMessage } from './sse-message.ts';
 
 const fixtures = loadSseFixtures();
@@ -196,5 +197,51 @@ describe('decodeSse over real HTTP', () => {
     for await (const message of decodeSse(body, { onComment: (c) => comments.push(c) })) messages.push(message);
     expect(messages).toEqual([{ data: 'x' }]);
     expect(comments).toEqual(['keep-alive', 'bye']);
+  });
+});
+
+/** A server that sends one message and then a line that never ends, as fast as the client reads it. */
+async function startEndlessLineServer(): Promise<{ closed: Promise<void> }> {
+  let markClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
+  server = await startServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    response.write('data: small\n\ndata: ');
+    const piece = 'x'.repeat(16 * 1024);
+    const pump = (): void => {
+      while (!response.destroyed && response.write(piece));
+    };
+    response.on('drain', pump);
+    response.on('close', () => markClosed());
+    pump();
+  });
+  return { closed };
+}
+
+describe('decodeSse with maxEventSize', () => {
+  it('hands out the events before an oversized one, then fails and lets the connection go', async () => {
+    const { closed } = await startEndlessLineServer();
+    const messages = decodeSse((await fetch(server!.url)).body!, { maxEventSize: 256 * 1024 });
+    expect(await messages.next()).toMatchObject({ value: { data: 'small' } });
+    const error: unknown = await messages.next().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(isSseEventTooLargeError(error)).toBe(true);
+    expect(error).toMatchObject({ maxEventSize: 256 * 1024 });
+    await within(closed, 5_000, 'the server seeing the client leave');
+    expect(await messages.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('counts the data lines of one event together, and lets events up to the limit through', async () => {
+    const text = `data: ${'a'.repeat(60)}\ndata: ${'b'.repeat(60)}\n\n`;
+    const fits = decodeSse(ReadableStream.from([new TextEncoder().encode(text)]), { maxEventSize: 200 });
+    expect((await fits.next()).value?.data).toHaveLength(121);
+    // Fed in small pieces, so the parser holds the first line as data while the second arrives.
+    const pieces = text.match(/[\s\S]{1,20}/g)!.map((piece) => new TextEncoder().encode(piece));
+    const over = decodeSse(ReadableStream.from(pieces), { maxEventSize: 100 });
+    await expect(over.next()).rejects.toMatchObject({ name: 'SseEventTooLargeError' });
   });
 });

@@ -1,6 +1,7 @@
 import { abortable } from './abortable.ts';
 import type { BufferedAsyncIterator } from './buffered-iterator.ts';
 import type { SseMessage } from './sse-message.ts';
+import { SseEventTooLargeError } from './sse-event-too-large-error.ts';
 import { createSseByteParser } from './sse-parser.ts';
 
 /** Options of {@link decodeSse}. */
@@ -9,6 +10,12 @@ export interface DecodeSseOptions {
   signal?: AbortSignal;
   /** Sees each comment line (`: keep-alive` arrives as `"keep-alive"`); comments are never messages. */
   onComment?: (comment: string) => void;
+  /**
+   * Most characters of decoded text one event may hold while it is being read (its unfinished line and the `data`
+   * lines before its blank line). Past it, the iteration fails with {@link SseEventTooLargeError}, what was
+   * buffered is dropped and the body is cancelled. Default: no limit.
+   */
+  maxEventSize?: number | undefined;
 }
 
 /**
@@ -30,6 +37,7 @@ interface ChunkSource {
  * Ending the iteration early (`break`, `return()`) cancels the body; so does aborting `signal`,
  * which also makes the pending `next()` reject with `signal.reason` at once. A Node stream body is
  * destroyed on cancel. Comment lines are not messages; `data: [DONE]` is a message like any other.
+ * An event longer than `maxEventSize` fails the iteration (messages decoded before it are handed out first).
  *
  * @example
  * ```ts
@@ -44,20 +52,24 @@ export function decodeSse(
   body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   options: DecodeSseOptions = {},
 ): SseMessageIterator {
-  const messages = decodeChunks(toChunkSource(body), options.onComment);
+  const messages = decodeChunks(toChunkSource(body), options.onComment, options.maxEventSize);
   const { signal } = options;
   if (signal === undefined) return messages;
   // An abort ends the decoder (its queue is dropped), so nothing buffered outlives it.
   return abortable(messages, signal);
 }
 
-function decodeChunks(source: ChunkSource, onComment: ((comment: string) => void) | undefined): SseMessageIterator {
+function decodeChunks(
+  source: ChunkSource,
+  onComment: ((comment: string) => void) | undefined,
+  maxEventSize: number | undefined,
+): SseMessageIterator {
   // One chunk can hold many messages; they wait here and are handed out without re-reading.
   const queue: SseMessage[] = [];
   let head = 0;
   let sourceDone = false;
   let closed = false;
-  const parser = createSseByteParser((message) => queue.push(message), onComment);
+  const parser = createSseByteParser((message) => queue.push(message), onComment, maxEventSize);
 
   function takeBuffered(): SseMessage | undefined {
     if (closed) return undefined;
@@ -78,6 +90,13 @@ function decodeChunks(source: ChunkSource, onComment: ((comment: string) => void
         if (closed) return { done: true, value: undefined };
         const message = takeBuffered();
         if (message !== undefined) return { done: false, value: message };
+        if (parser.overflowed()) {
+          // The messages decoded before the event that overflowed are out: stop reading and let the body go.
+          closed = true;
+          // The overflow is what the consumer needs to hear about, not a failure to cancel.
+          if (!sourceDone) await source.cancel().catch(() => undefined);
+          throw new SseEventTooLargeError(maxEventSize ?? 0);
+        }
         if (sourceDone) {
           closed = true;
           return { done: true, value: undefined };

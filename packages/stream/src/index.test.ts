@@ -5,12 +5,14 @@ describe('@gw/stream public surface', () => {
   it('exports exactly the documented runtime values', () => {
     expect(Object.keys(stream).sort()).toEqual([
       'SSE_DONE',
+      'SseEventTooLargeError',
       'StreamIdleTimeoutError',
       'abortable',
       'createSseDecoder',
       'decodeSse',
       'encodeSse',
       'hasTakeBuffered',
+      'isSseEventTooLargeError',
       'isStreamIdleTimeoutError',
       'pipeSseToNode',
       'tap',

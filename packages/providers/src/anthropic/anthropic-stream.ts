@@ -2,6 +2,7 @@ import { decodeSse } from '@gw/stream';
 import type { ChatCompletionChunk } from '../chat-api.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import {
+  DEFAULT_ANSWER_LIMITS,
   providerErrorFromException,
   providerErrorFromTruncation,
   providerErrorFromMalformed,
@@ -80,7 +81,7 @@ export async function* parseAnthropicStream(
 ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
   const { context, callerSignal } = options;
   const created = options.created ?? Math.floor(Date.now() / 1000);
-  const messages = decodeSse(body);
+  const messages = decodeSse(body, { maxEventSize: (context.limits ?? DEFAULT_ANSWER_LIMITS).maxEventSize });
   let id = '';
   let model = context.model ?? '';
   let usage: AnthropicUsage = {};

@@ -3,7 +3,7 @@ import { createOpenAICompatibleProvider } from '../openai-compatible/openai-comp
 import type { OpenAICompatibleUrls } from '../openai-compatible/openai-compatible-provider.ts';
 import type { Provider } from '../provider.ts';
 import type { AdapterOptions } from '../vendor-http.ts';
-import { withoutTrailingSlashes } from '../vendor-http.ts';
+import { modelPathSegment, withoutTrailingSlashes } from '../vendor-http.ts';
 
 /**
  * The newest generally-available dated data-plane inference version in Microsoft's Azure OpenAI REST reference
@@ -30,8 +30,9 @@ function parseBaseUrl(baseUrl: string): { root: string; v1: boolean } {
 
 /**
  * The URLs of one Azure OpenAI resource. Deployment style puts the request's `model` (the deployment name,
- * URL-encoded) into the path and the api-version into the query; the v1 API is OpenAI's own layout under
- * `/openai/v1` with `model` in the body and no api-version.
+ * URL-encoded; `.` and `..` are refused, see `modelPathSegment`) into the path and the api-version into the query;
+ * the v1 API is OpenAI's own layout under `/openai/v1` with `model` in the body and no api-version. `provider`
+ * names the provider in the errors.
  *
  * @example
  * ```ts
@@ -39,7 +40,11 @@ function parseBaseUrl(baseUrl: string): { root: string; v1: boolean } {
  * // 'https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21'
  * ```
  */
-export function azureOpenAIUrls(baseUrl: string, apiVersion: string | undefined): OpenAICompatibleUrls {
+export function azureOpenAIUrls(
+  baseUrl: string,
+  apiVersion: string | undefined,
+  provider = 'azure-openai',
+): OpenAICompatibleUrls {
   const { root, v1 } = parseBaseUrl(baseUrl);
   if (v1 || apiVersion === 'v1') {
     const base = `${root}/openai/v1`;
@@ -50,7 +55,8 @@ export function azureOpenAIUrls(baseUrl: string, apiVersion: string | undefined)
     };
   }
   const query = `api-version=${encodeURIComponent(apiVersion ?? AZURE_OPENAI_DEFAULT_API_VERSION)}`;
-  const deployment = (model: string): string => `${root}/openai/deployments/${encodeURIComponent(model)}`;
+  const deployment = (model: string): string =>
+    `${root}/openai/deployments/${modelPathSegment(model, { provider, model, apiKey: undefined })}`;
   return {
     chat: (model) => `${deployment(model)}/chat/completions?${query}`,
     embeddings: (model) => `${deployment(model)}/embeddings?${query}`,
@@ -120,8 +126,10 @@ export function createAzureOpenAIProvider(options: AzureOpenAIProviderOptions): 
     headers: options.headers,
     fetch: options.fetch,
     transport: options.transport,
+    secrets: options.secrets,
+    limits: options.limits,
     streamIncludeUsage: true,
-    urls: azureOpenAIUrls(options.baseUrl, options.apiVersion),
+    urls: azureOpenAIUrls(options.baseUrl, options.apiVersion, options.id),
     authHeader: apiKey ? { name: 'api-key', value: apiKey } : undefined,
   });
   return {

@@ -1,9 +1,8 @@
 import { parseJson } from '../parse-json.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
-import { providerErrorFromResponse } from '../openai-compatible/openai-compatible-error.ts';
+import { cleanCode, cleanMessage, providerErrorFromResponse } from '../openai-compatible/openai-compatible-error.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { ProviderErrorKind } from '../provider-error.ts';
-import { redactSecrets } from '../redact-secrets.ts';
 import { parseRetryAfter } from '../retry-after.ts';
 import { bedrockErrorBodySchema } from './bedrock-api.ts';
 import type { HeaderLookup } from '../transport.ts';
@@ -35,12 +34,6 @@ const KIND_BY_TYPE: ReadonlyMap<string, ProviderErrorKind> = new Map<string, Pro
 const INPUT_TOO_LONG =
   /input is too long|too many (?:input )?tokens|prompt is too long|exceeds? the (?:maximum )?context|context (?:length|window)/i;
 
-const MAX_MESSAGE_LENGTH = 1000;
-
-function secretsOf(context: ErrorContext): Array<string | undefined> {
-  return [context.apiKey, ...(context.secrets ?? [])];
-}
-
 /** `ThrottlingException:http://internal.amazon.com/coral/…` → `ThrottlingException`; in-stream `throttlingException` too. */
 function normaliseType(type: string): string {
   const bare = type.split(':')[0]?.trim() ?? '';
@@ -57,12 +50,6 @@ function messageOf(payload: unknown): string | undefined {
   const body = bedrockErrorBodySchema.safeParse(payload);
   if (!body.success) return undefined;
   return body.data.message ?? body.data.Message ?? undefined;
-}
-
-function clean(message: string, context: ErrorContext): string {
-  const trimmed = message.trim();
-  const short = trimmed.length > MAX_MESSAGE_LENGTH ? `${trimmed.slice(0, MAX_MESSAGE_LENGTH)}…` : trimmed;
-  return redactSecrets(short, secretsOf(context));
 }
 
 /**
@@ -87,13 +74,13 @@ export function providerErrorFromBedrockResponse(
   if (kind === undefined) return providerErrorFromResponse(response, bodyText, context);
   return new ProviderError({
     kind,
-    message: clean(message ?? `Upstream answered HTTP ${response.status} (${type ?? 'no type'})`, context),
+    message: cleanMessage(message ?? `Upstream answered HTTP ${response.status} (${type ?? 'no type'})`, context),
     status: response.status,
     retryAfterMs: parseRetryAfter(response.headers),
     provider: context.provider,
     model: context.model,
-    code: type,
-    type,
+    code: cleanCode(type, context),
+    type: cleanCode(type, context),
   });
 }
 
@@ -115,10 +102,10 @@ export function providerErrorFromBedrockException(
   const message = messageOf(parseJson(payloadText)) ?? (payloadText.trim() === '' ? undefined : payloadText);
   return new ProviderError({
     kind: kindOf(type, message ?? '') ?? 'server',
-    message: clean(message ?? `Upstream sent ${type} inside the stream`, context),
+    message: cleanMessage(message ?? `Upstream sent ${type} inside the stream`, context),
     provider: context.provider,
     model: context.model,
-    code: type,
-    type,
+    code: cleanCode(type, context),
+    type: cleanCode(type, context),
   });
 }

@@ -1,9 +1,12 @@
 import type { Transport, TransportRequest, TransportResponse } from '../transport.ts';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse } from '../chat-api.ts';
-import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
+import type { AnswerLimits, ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import {
+  cleanCode,
+  DEFAULT_ANSWER_LIMITS,
   providerErrorFromException,
   providerErrorFromMalformed,
+  providerErrorFromOversize,
   providerErrorFromTruncation,
 } from '../openai-compatible/openai-compatible-error.ts';
 import { ProviderError } from '../provider-error.ts';
@@ -13,7 +16,7 @@ import type { BedrockConverseResponse } from './bedrock-api.ts';
 import { providerErrorFromBedrockResponse } from './bedrock-error.ts';
 import { createBedrockChunkConverter } from './bedrock-stream.ts';
 import { convertToBedrockRequest } from './convert-to-bedrock-request.ts';
-import { decodeEventStream, EventStreamFormatError } from './event-stream-codec.ts';
+import { decodeEventStream, EventStreamFormatError, EventStreamMessageTooLargeError } from './event-stream-codec.ts';
 import { mapBedrockStopReason } from './map-bedrock-stop-reason.ts';
 import { signBedrockRequest } from './sign-bedrock-request.ts';
 import type { BedrockCredentials } from './sign-bedrock-request.ts';
@@ -21,6 +24,7 @@ import { toOpenAIUsage } from './to-openai-usage.ts';
 import {
   fetchOk,
   lowerCaseHeaders,
+  modelPathSegment,
   parseResponseJson,
   readResponseText,
   transportOf,
@@ -46,6 +50,10 @@ export interface BedrockProviderOptions {
   transport?: Transport | undefined;
   /** The clock for signatures and `created`; default `Date.now`. */
   now?: (() => number) | undefined;
+  /** More values to scrub from what the vendor sends back (see `ProviderConfig.secrets`). */
+  secrets?: readonly string[] | undefined;
+  /** How much of an answer is read; default 64 MiB per JSON answer, 16 MB per event-stream message. */
+  limits?: AnswerLimits | undefined;
 }
 
 /**
@@ -80,14 +88,15 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
           sessionToken: options.sessionToken || undefined,
         }
       : undefined;
-  const secrets = [options.secretAccessKey, options.sessionToken];
+  const secrets = [options.secretAccessKey, options.sessionToken, ...(options.secrets ?? [])];
+  const { limits } = options;
   const configuredHeaders = lowerCaseHeaders({}, options.headers);
   // Signed first, then sent through the transport as signed: method, headers and body exactly as the signature covers them.
   const transport: Transport = transportOf(options);
   let sequence = 0;
 
   function contextFor(model: string | undefined): ErrorContext {
-    return { provider: id, model, apiKey, secrets };
+    return { provider: id, model, apiKey, secrets, limits };
   }
 
   async function headersFor(
@@ -111,7 +120,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
     callOptions: CallOptions | undefined,
     context: ErrorContext,
   ): Promise<TransportResponse> {
-    const url = `${base}/model/${encodeURIComponent(request.model)}/${operation}`;
+    const url = `${base}/model/${modelPathSegment(request.model, context)}/${operation}`;
     const body = JSON.stringify(convertToBedrockRequest(request, id));
     let init: TransportRequest;
     try {
@@ -123,9 +132,11 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
     return fetchOk(transport, url, init, callOptions, context, providerErrorFromBedrockResponse);
   }
 
-  function responseId(response: TransportResponse): string {
+  function responseId(response: TransportResponse, context: ErrorContext): string {
     sequence += 1;
-    return `chatcmpl-bedrock-${response.headers.get('x-amzn-requestid') ?? `${now()}-${sequence}`}`;
+    // The vendor's request id becomes the answer's: scrubbed like anything else the vendor sends.
+    const requestId = cleanCode(response.headers.get('x-amzn-requestid') ?? undefined, context);
+    return `chatcmpl-bedrock-${requestId ?? `${now()}-${sequence}`}`;
   }
 
   function toChatResponse(converse: BedrockConverseResponse, idValue: string, model: string): ChatCompletionResponse {
@@ -160,7 +171,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
     const response = await post('converse', request, callOptions?.signal, callOptions, context);
     const text = await readResponseText(response, callOptions, context);
     const converse = parseResponseJson(text, bedrockConverseResponseSchema, 'Converse answer', context);
-    return toChatResponse(converse, responseId(response), request.model);
+    return toChatResponse(converse, responseId(response, context), request.model);
   }
 
   function chatStream(
@@ -184,14 +195,18 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
           throw providerErrorFromMalformed('a JSON body where an event stream was expected', context);
         }
         const converter = createBedrockChunkConverter({
-          id: responseId(response),
+          id: responseId(response, context),
           created: Math.floor(now() / 1000),
           model: request.model,
           context,
         });
         try {
-          for await (const message of decodeEventStream(response.body)) yield* converter.convert(message);
+          const { maxEventSize } = context.limits ?? DEFAULT_ANSWER_LIMITS;
+          for await (const message of decodeEventStream(response.body, maxEventSize)) yield* converter.convert(message);
         } catch (error) {
+          if (error instanceof EventStreamMessageTooLargeError) {
+            throw providerErrorFromOversize(`a stream event longer than ${error.maxMessageBytes} bytes`, context);
+          }
           if (error instanceof EventStreamFormatError) {
             throw providerErrorFromMalformed(`a broken event stream (${error.message})`, context, error);
           }

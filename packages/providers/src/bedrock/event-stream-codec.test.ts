@@ -5,6 +5,7 @@ import {
   decodeEventStreamMessage,
   encodeEventStreamMessage,
   EventStreamFormatError,
+  EventStreamMessageTooLargeError,
 } from './event-stream-codec.ts';
 import type { EventStreamMessage } from './event-stream-codec.ts';
 
@@ -64,5 +65,26 @@ describe('event stream codec', () => {
     await expect(decodeAll(streamOf([bytes.subarray(0, bytes.byteLength - 3)]))).rejects.toThrow(
       /ended inside a message/,
     );
+  });
+
+  it('refuses a message longer than maxMessageBytes from its prelude, and cancels the body', async () => {
+    const small = encodeEventStreamMessage(headers, '{"a":1}');
+    const large = encodeEventStreamMessage(headers, JSON.stringify({ text: 'x'.repeat(5000) }));
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(small);
+        // Only the prelude of the long message: it is refused before the rest is waited for.
+        controller.enqueue(large.subarray(0, 12));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const messages = decodeEventStream(body, 1024);
+    expect((await messages.next()).value?.headers[':event-type']).toBe('contentBlockDelta');
+    await expect(messages.next()).rejects.toBeInstanceOf(EventStreamMessageTooLargeError);
+    expect(cancelled).toBe(true);
+    expect(await messages.next()).toEqual({ done: true, value: undefined });
   });
 });

@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { readerOf } from '../body-reader.ts';
 import type { TransportBody } from '../transport.ts';
 
 // The binary `application/vnd.amazon.eventstream` framing (AWS "Event stream encoding"): each message is
@@ -99,27 +100,6 @@ function readHeaders(bytes: Uint8Array): Record<string, EventStreamHeaderValue> 
   return headers;
 }
 
-/** Reads of a body, whatever its kind: a web stream's reader, or an async iterable's iterator. */
-function readerOf(body: TransportBody): {
-  read(): Promise<IteratorResult<Uint8Array>>;
-  cancel(): Promise<unknown>;
-} {
-  if ('getReader' in body) {
-    // A reader (not the stream's async iterator) so cancel() also ends a read that is in progress.
-    const reader = body.getReader();
-    return {
-      read: async () => {
-        const read = await reader.read();
-        if (read.done) reader.releaseLock();
-        return read.done ? { done: true, value: undefined } : { done: false, value: read.value };
-      },
-      cancel: () => reader.cancel(),
-    };
-  }
-  const iterator = body[Symbol.asyncIterator]();
-  return { read: () => iterator.next(), cancel: async () => iterator.return?.() };
-}
-
 /** Decodes one whole message (exactly `total length` bytes), checking both CRCs. */
 export function decodeEventStreamMessage(bytes: Uint8Array): EventStreamMessage {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -137,51 +117,99 @@ export function decodeEventStreamMessage(bytes: Uint8Array): EventStreamMessage 
   return { headers, payload: bytes.slice(PRELUDE_LENGTH + headersLength, totalLength - CRC_LENGTH) };
 }
 
+/** Thrown for a message longer than {@link decodeEventStream}'s `maxMessageBytes`. */
+export class EventStreamMessageTooLargeError extends Error {
+  override readonly name = 'EventStreamMessageTooLargeError';
+  readonly maxMessageBytes: number;
+
+  constructor(maxMessageBytes: number) {
+    super(`Event stream message longer than ${maxMessageBytes} bytes`);
+    this.maxMessageBytes = maxMessageBytes;
+  }
+}
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.byteLength;
+  }
+  return joined;
+}
+
 /**
  * Decodes an event-stream body message by message as bytes arrive (never the whole body at once). Throws
- * {@link EventStreamFormatError} for corrupt bytes or a body that ends inside a message. `return()` cancels the body.
+ * {@link EventStreamFormatError} for corrupt bytes or a body that ends inside a message, and
+ * {@link EventStreamMessageTooLargeError} (the body cancelled) for a message longer than `maxMessageBytes` (default,
+ * and at most, the service's 16 MB). `return()` cancels the body.
  *
  * @example
  * ```ts
  * for await (const message of decodeEventStream(response.body)) console.log(message.headers[':event-type']);
  * ```
  */
-export function decodeEventStream(body: TransportBody): AsyncIterableIterator<EventStreamMessage> {
+export function decodeEventStream(
+  body: TransportBody,
+  maxMessageBytes = MAXIMUM_LENGTH,
+): AsyncIterableIterator<EventStreamMessage> {
   const reader = readerOf(body);
-  let buffer: Uint8Array = new Uint8Array(0);
+  // The bytes not decoded yet, in the pieces they came in: joined once a whole message is there, so a long message
+  // costs one copy, not one per network read.
+  let parts: Uint8Array[] = [];
+  let buffered = 0;
   let done = false;
 
+  function joined(): Uint8Array {
+    if (parts.length !== 1) parts = [concat(parts, buffered)];
+    return parts[0]!;
+  }
+
   function takeBuffered(): EventStreamMessage | undefined {
-    if (buffer.byteLength < PRELUDE_LENGTH) return undefined;
-    const totalLength = new DataView(buffer.buffer, buffer.byteOffset, 4).getUint32(0);
+    if (buffered < PRELUDE_LENGTH) return undefined;
+    const head = parts[0]!.byteLength >= PRELUDE_LENGTH ? parts[0]! : joined();
+    const totalLength = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
     if (totalLength < MINIMUM_LENGTH || totalLength > MAXIMUM_LENGTH) {
       throw new EventStreamFormatError(`Event stream message of impossible length ${totalLength}`);
     }
-    if (buffer.byteLength < totalLength) return undefined;
-    const message = decodeEventStreamMessage(buffer.subarray(0, totalLength));
-    buffer = buffer.subarray(totalLength);
+    if (totalLength > maxMessageBytes) throw new EventStreamMessageTooLargeError(maxMessageBytes);
+    if (buffered < totalLength) return undefined;
+    const bytes = joined();
+    const message = decodeEventStreamMessage(bytes.subarray(0, totalLength));
+    const rest = bytes.subarray(totalLength);
+    parts = rest.byteLength === 0 ? [] : [rest];
+    buffered = rest.byteLength;
     return message;
+  }
+
+  async function fail(error: unknown): Promise<never> {
+    done = true;
+    parts = [];
+    buffered = 0;
+    await reader.cancel().catch(() => undefined);
+    throw error;
   }
 
   const iterator: AsyncIterableIterator<EventStreamMessage> = {
     async next(): Promise<IteratorResult<EventStreamMessage>> {
       for (;;) {
         if (done) return { done: true, value: undefined };
-        const message = takeBuffered();
+        let message: EventStreamMessage | undefined;
+        try {
+          message = takeBuffered();
+        } catch (error) {
+          return fail(error);
+        }
         if (message !== undefined) return { done: false, value: message };
         const read = await reader.read();
         if (read.done === true) {
           done = true;
-          if (buffer.byteLength > 0) throw new EventStreamFormatError('Event stream ended inside a message');
+          if (buffered > 0) throw new EventStreamFormatError('Event stream ended inside a message');
           return { done: true, value: undefined };
         }
-        if (buffer.byteLength === 0) buffer = read.value;
-        else {
-          const joined = new Uint8Array(buffer.byteLength + read.value.byteLength);
-          joined.set(buffer);
-          joined.set(read.value, buffer.byteLength);
-          buffer = joined;
-        }
+        if (read.value.byteLength === 0) continue;
+        parts.push(read.value);
+        buffered += read.value.byteLength;
       }
     },
     async return(): Promise<IteratorResult<EventStreamMessage>> {

@@ -1,5 +1,5 @@
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
-import { cleanMessage } from '../openai-compatible/openai-compatible-error.ts';
+import { cleanCode, cleanMessage } from '../openai-compatible/openai-compatible-error.ts';
 import { parseJson } from '../parse-json.ts';
 import { kindFromHttpStatus, ProviderError } from '../provider-error.ts';
 import type { ProviderErrorKind } from '../provider-error.ts';
@@ -90,8 +90,8 @@ function fromGeminiError(
     retryAfterMs: retryDelayOf(error) ?? retryAfterMs,
     provider: context.provider,
     model: context.model,
-    code: reason ?? error.status ?? undefined,
-    type: error.status ?? undefined,
+    code: cleanCode(reason ?? error.status ?? undefined, context),
+    type: cleanCode(error.status ?? undefined, context),
   });
 }
 

@@ -5,6 +5,7 @@ import type { ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 import type { EmbeddingRequest, EmbeddingResponse } from '../embedding-api.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import {
+  DEFAULT_ANSWER_LIMITS,
   providerErrorFromException,
   providerErrorFromMalformed,
 } from '../openai-compatible/openai-compatible-error.ts';
@@ -75,7 +76,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
   if (apiKey) baseHeaders['x-goog-api-key'] = apiKey;
 
   function contextFor(model: string | undefined): ErrorContext {
-    return { provider: id, model, apiKey };
+    return { provider: id, model, apiKey, secrets: options.secrets, limits: options.limits };
   }
 
   function modelUrl(model: string, method: string): string {
@@ -174,7 +175,8 @@ export function createGeminiProvider(options: GeminiProviderOptions): Provider {
           providerErrorFromMalformed('a JSON body where an event stream was expected', context)
         );
       }
-      yield* convertGeminiStream(decodeSse(response.body), {
+      const { maxEventSize } = context.limits ?? DEFAULT_ANSWER_LIMITS;
+      yield* convertGeminiStream(decodeSse(response.body, { maxEventSize }), {
         context,
         id: generatedId(),
         model: bareGeminiModel(request.model),

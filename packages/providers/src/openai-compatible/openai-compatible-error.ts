@@ -1,13 +1,14 @@
+import { isSseEventTooLargeError } from '@gw/stream';
 import { z } from 'zod';
 import { parseJson } from '../parse-json.ts';
 import { isPoolTimeoutError } from '../pool-timeout-error.ts';
 import { isProviderError, kindFromHttpStatus, ProviderError } from '../provider-error.ts';
 import type { ProviderErrorKind } from '../provider-error.ts';
-import { redactSecrets } from '../redact-secrets.ts';
+import { scrubVendorText } from '../redact-secrets.ts';
 import { parseRetryAfter } from '../retry-after.ts';
 import type { HeaderLookup } from '../transport.ts';
 
-/** Who was called, for the fields of the error and for redaction. */
+/** Who was called, for the fields of the error, for redaction, and for the limits of reading the answer. */
 export interface ErrorContext {
   provider: string;
   model: string | undefined;
@@ -17,11 +18,35 @@ export interface ErrorContext {
    * consulted before the shared table (see vendor-quirks.ts). Kept per kind because numeric codes collide.
    */
   codeKinds?: ReadonlyMap<string, ProviderErrorKind> | undefined;
-  /** Other credentials to scrub from messages (Bedrock's secret access key and session token). */
+  /**
+   * Other values to scrub from everything the vendor sends back (Bedrock's secret access key and session token, and
+   * the provider's `secrets`: every secret a server holds).
+   */
   secrets?: ReadonlyArray<string | undefined> | undefined;
+  /** How much of an answer is read, and how long a JSON body may pause; default {@link DEFAULT_ANSWER_LIMITS}. */
+  limits?: AnswerLimits | undefined;
 }
 
+/** How much of an upstream answer an adapter reads, and how long it waits for more of a JSON body. */
+export interface AnswerLimits {
+  /** Most bytes of a JSON answer (or an error answer's body) read into memory. */
+  maxResponseBytes: number;
+  /** Most characters of one streamed event (an SSE event; bytes of a Bedrock event-stream message). */
+  maxEventSize: number;
+  /** A JSON body that sends nothing for this long, once its head has arrived, fails as a timeout; none when unset. */
+  bodyIdleTimeoutMs: number | undefined;
+}
+
+/** The limits of a provider that sets none: 64 MiB per JSON answer, 16 Mi characters per streamed event. */
+export const DEFAULT_ANSWER_LIMITS: AnswerLimits = {
+  maxResponseBytes: 64 * 1024 * 1024,
+  maxEventSize: 16 * 1024 * 1024,
+  bodyIdleTimeoutMs: undefined,
+};
+
 const MAX_MESSAGE_LENGTH = 1000;
+// A vendor's code, type or param is a short identifier; anything longer is cut.
+const MAX_CODE_LENGTH = 200;
 
 const codeSchema = z.union([z.string(), z.number()]).nullish();
 
@@ -158,11 +183,30 @@ function kindFromMessage(
   return CONTEXT_WINDOW_MESSAGE.test(vendor?.message ?? fallback) ? 'context_window' : undefined;
 }
 
-/** A vendor message fit for an error: trimmed, cut to a sane length, the API key and bearer tokens redacted. */
+function secretsOf(context: ErrorContext): ReadonlyArray<string | undefined> {
+  return context.secrets === undefined ? [context.apiKey] : [context.apiKey, ...context.secrets];
+}
+
+/**
+ * A vendor message fit for an error: trimmed, the API key, every other secret of the context and bearer tokens
+ * redacted, then cut to a sane length.
+ *
+ * @example
+ * const message = cleanMessage(vendor.message, context);
+ */
 export function cleanMessage(message: string, context: ErrorContext): string {
-  const trimmed = message.trim();
-  const short = trimmed.length > MAX_MESSAGE_LENGTH ? `${trimmed.slice(0, MAX_MESSAGE_LENGTH)}…` : trimmed;
-  return redactSecrets(short, context.secrets === undefined ? [context.apiKey] : [context.apiKey, ...context.secrets]);
+  return scrubVendorText(message, secretsOf(context), MAX_MESSAGE_LENGTH);
+}
+
+/**
+ * A vendor's error code, type or param (or a header it sent) fit for an error: redacted like a message, then cut to
+ * 200 characters; `undefined` stays so.
+ *
+ * @example
+ * const code = cleanCode(vendor.code, context);
+ */
+export function cleanCode(value: string | undefined, context: ErrorContext): string | undefined {
+  return value === undefined ? undefined : scrubVendorText(value, secretsOf(context), MAX_CODE_LENGTH);
 }
 
 /**
@@ -184,9 +228,9 @@ export function providerErrorFromResponse(
     retryAfterMs: parseRetryAfter(response.headers),
     provider: context.provider,
     model: context.model,
-    code: vendor?.code,
-    param: vendor?.param,
-    type: vendor?.type,
+    code: cleanCode(vendor?.code, context),
+    param: cleanCode(vendor?.param, context),
+    type: cleanCode(vendor?.type, context),
   });
 }
 
@@ -210,9 +254,9 @@ export function providerErrorFromPayload(payload: unknown, context: ErrorContext
     message: cleanMessage(vendor?.message ?? 'Upstream reported an error without a message', context),
     provider: context.provider,
     model: context.model,
-    code: vendor?.code,
-    param: vendor?.param,
-    type: vendor?.type,
+    code: cleanCode(vendor?.code, context),
+    param: cleanCode(vendor?.param, context),
+    type: cleanCode(vendor?.type, context),
   });
 }
 
@@ -260,6 +304,28 @@ export function providerErrorFromTruncation(message: string, context: ErrorConte
   });
 }
 
+// undici's code for its time limit on an answer's head (the HTTP transport's headersTimeoutMs).
+const HEADERS_TIMEOUT_CODE = 'UND_ERR_HEADERS_TIMEOUT';
+
+/**
+ * An answer larger than the provider's limits (`maxResponseBytes` for a JSON body, `maxEventSize` for one streamed
+ * event): kind `server`, code `upstream_response_too_large`. Not retryable: the same call would likely bring the same
+ * answer, and each try costs memory and money.
+ *
+ * @example
+ * throw providerErrorFromOversize('a JSON answer larger than 67108864 bytes', context);
+ */
+export function providerErrorFromOversize(what: string, context: ErrorContext): ProviderError {
+  return new ProviderError({
+    kind: 'server',
+    code: 'upstream_response_too_large',
+    message: `Upstream sent ${what}; it was not read further`,
+    retryable: false,
+    provider: context.provider,
+    model: context.model,
+  });
+}
+
 function findSystemCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
@@ -273,7 +339,12 @@ function findSystemCode(error: unknown): string | undefined {
 /**
  * A thrown error (fetch failure, socket closed mid-body, abort) as a ProviderError: `cancelled` when the caller's
  * signal fired (`timeout` when that signal was an AbortSignal.timeout), `overloaded` with code `pool_timeout` when
- * the transport found no free connection in time, else `connection`.
+ * the transport found no free connection in time, `timeout` when the transport's own time limit for the answer's
+ * head ran out, {@link providerErrorFromOversize}'s error for a streamed event past `maxEventSize`, else
+ * `connection`.
+ *
+ * @example
+ * throw providerErrorFromException(error, callOptions?.signal, context);
  */
 export function providerErrorFromException(
   error: unknown,
@@ -300,7 +371,19 @@ export function providerErrorFromException(
       cause: error,
     });
   }
+  if (isSseEventTooLargeError(error)) {
+    return providerErrorFromOversize(`a stream event longer than ${error.maxEventSize} characters`, context);
+  }
   const code = findSystemCode(error);
+  if (code === HEADERS_TIMEOUT_CODE) {
+    return new ProviderError({
+      ...base,
+      kind: 'timeout',
+      code: 'first_byte_timeout',
+      message: 'The upstream did not begin its answer in time',
+      cause: error,
+    });
+  }
   return new ProviderError({
     ...base,
     kind: 'connection',

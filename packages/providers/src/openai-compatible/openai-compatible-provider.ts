@@ -81,7 +81,14 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   const chatUrlFor = (model: string): string => (urls === undefined ? defaultChatUrl : urls.chat(model));
 
   function contextFor(model: string | undefined): ErrorContext {
-    return { provider: id, model, apiKey, codeKinds: quirks.codeKinds };
+    return {
+      provider: id,
+      model,
+      apiKey,
+      codeKinds: quirks.codeKinds,
+      secrets: options.secrets,
+      limits: options.limits,
+    };
   }
 
   /** POSTs a JSON body through the transport; resolves with a 2xx response, throws ProviderError for anything else. */

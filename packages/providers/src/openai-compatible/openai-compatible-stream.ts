@@ -8,6 +8,7 @@ import { mapFinishReasons } from './map-openai-compatible-finish-reason.ts';
 import { rememberChunkWireJson, rememberWireJson } from '../wire-json.ts';
 import type { ErrorContext } from './openai-compatible-error.ts';
 import {
+  DEFAULT_ANSWER_LIMITS,
   providerErrorFromErrorEvent,
   providerErrorFromException,
   providerErrorFromMalformed,
@@ -68,7 +69,7 @@ export function parseOpenAICompatibleStream(
   options: StreamParseOptions,
 ): BufferedAsyncIterator<ChatCompletionChunk> {
   const { context, callerSignal, onEnd } = options;
-  const messages = decodeSse(body);
+  const messages = decodeSse(body, { maxEventSize: (context.limits ?? DEFAULT_ANSWER_LIMITS).maxEventSize });
   let finished = false;
   // A message takeBuffered() met but could not hand out (the end, a failure): the next step starts with it.
   let held: SseMessage | undefined;

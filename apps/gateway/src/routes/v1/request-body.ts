@@ -3,27 +3,40 @@ import { formatPath } from '../../format-path.ts';
 import { GatewayError } from '../../gateway-error.ts';
 
 /**
- * Whether `value` nests objects and arrays deeper than `maxDepth`, walked without recursion (a recursive walk is
- * what a deep body must not be able to overflow). Stops at the first path past the limit.
+ * Where `value` nests objects and arrays deeper than `maxDepth`: the top-level field the first such path starts
+ * with (`''` when the body itself is that deep, e.g. an array), or `undefined` when it does not. Walked without
+ * recursion (a recursive walk is what a deep body must not be able to overflow); stops at the first path past the
+ * limit.
  */
-function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
-  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+function fieldNestedDeeperThan(value: unknown, maxDepth: number): string | undefined {
+  const stack: Array<{ value: object; depth: number; field: string }> = [];
+  if (typeof value === 'object' && value !== null) stack.push({ value, depth: 1, field: '' });
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    if (typeof item.value !== 'object' || item.value === null) continue;
+    if (item.depth > maxDepth) return item.field;
     const depth = item.depth + 1;
-    if (depth > maxDepth) return true;
-    const children: unknown[] = Array.isArray(item.value) ? item.value : Object.values(item.value);
-    for (const child of children) {
-      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth });
+    const { value: current, field } = item;
+    if (Array.isArray(current)) {
+      const children: readonly unknown[] = current;
+      for (const child of children) {
+        if (typeof child === 'object' && child !== null) stack.push({ value: child, depth, field });
+      }
+      continue;
+    }
+    // Keys read in place (no entries array per object): this walk runs over every request body.
+    for (const key in current) {
+      const child: unknown = Reflect.get(current, key);
+      if (typeof child === 'object' && child !== null)
+        stack.push({ value: child, depth, field: depth === 2 ? key : field });
     }
   }
-  return false;
+  return undefined;
 }
 
 /**
  * The request body as JSON; a body that is not JSON is a 400 `invalid_json`, one that nests objects and arrays
- * deeper than `maxDepth` a 400 `json_too_deep` (such a body fails when it is serialised for the upstream, and must
- * fail here, as the client's error, not later as the deployment's).
+ * deeper than `maxDepth` a 400 `json_too_deep` naming the top-level field (`param`) the deep value is in (such a body
+ * fails when it is serialised for the upstream, and must fail here, as the client's error, not later as the
+ * deployment's).
  *
  * @example
  * const body = parseJsonBody(await c.req.text(), 64);
@@ -39,11 +52,14 @@ export function parseJsonBody(text: string, maxDepth: number): unknown {
       code: 'invalid_json',
     });
   }
-  if (nestsDeeperThan(value, maxDepth)) {
-    throw new GatewayError(`Request body nests objects and arrays deeper than ${maxDepth} levels.`, {
+  const field = fieldNestedDeeperThan(value, maxDepth);
+  if (field !== undefined) {
+    const where = field === '' ? 'Request body' : `Request body field ${JSON.stringify(field.slice(0, 100))}`;
+    throw new GatewayError(`${where} nests objects and arrays deeper than ${maxDepth} levels.`, {
       status: 400,
       type: 'invalid_request_error',
       code: 'json_too_deep',
+      param: field === '' ? null : field.slice(0, 100),
     });
   }
   return value;

@@ -151,8 +151,8 @@ export async function beginRoutedCall(
 }
 
 /**
- * Runs a non-streamed call within the request's total budget, settling a failure (a 504 once the budget ran out).
- * The caller settles the success with its usage.
+ * Runs a non-streamed call within the request's total budget (`jsonTotalMs`), settling a failure (a 504 once the
+ * budget ran out). The caller settles the success with its usage.
  *
  * @example
  * const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
@@ -163,7 +163,7 @@ export async function callWithinBudget<T>(
   run: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const signal = c.req.raw.signal;
-  const deadline = startDeadline(signal, call.routed.totalMs);
+  const deadline = startDeadline(signal, call.routed.jsonTotalMs);
   try {
     return await run(deadline.signal);
   } catch (caught) {
