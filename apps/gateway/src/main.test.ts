@@ -167,7 +167,10 @@ describe('a first run on the shipped gateway.yaml, without any vendor key', () =
   it('answers the demo model, JSON and stream, priced at 0, in the ledger and in /metrics; HOST=0.0.0.0 listens on every interface', async () => {
     // A directory of its own, so that the ledger (./data/gateway.db by default) holds only this test's rows.
     directory = await mkdtemp(join(tmpdir(), 'gw-first-run-'));
-    const gateway = await start({ env: { PORT: '0', HOST: '0.0.0.0', GW_CONFIG: join(root, 'gateway.yaml') }, cwd: directory });
+    const gateway = await start({
+      env: { PORT: '0', HOST: '0.0.0.0', GW_CONFIG: join(root, 'gateway.yaml') },
+      cwd: directory,
+    });
     expect(gateway.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
     const url = gateway.url.replace('0.0.0.0', '127.0.0.1');
     const request = (stream: boolean): RequestInit => ({
