@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: reason }));
   process.on('uncaughtException', (error) => logger.error('uncaught exception', { error }));
 
-  const gateway = await createServer({ config, logger });
+  const gateway = await createServer({ config, logger, configSource: source, watchConfig: true });
   process.stdout.write(`gw gateway listening on ${gateway.url}\n`);
 
   let stopping = false;
@@ -42,6 +42,8 @@ async function main(): Promise<void> {
       process.exit(0);
     });
   };
+  // SIGHUP reloads the configuration file (an invalid one is refused and the running configuration kept).
+  process.on('SIGHUP', () => void gateway.state.config.reload('signal'));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
