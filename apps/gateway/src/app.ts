@@ -240,6 +240,9 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     onResult: (result) => {
       stats.reloaded(result.ok);
       metrics?.reloaded(result.ok ? 'ok' : 'error');
+      // Another process may have changed the stored providers: a reload reads them again too.
+      if (result.ok)
+        refreshProviders().catch((error: unknown) => logger.warn('stored providers could not be read', { error }));
     },
     logger,
   });

@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../observability/logger.ts';
@@ -189,13 +189,13 @@ export function createConfigReloader(initial: GatewayConfig, options: ConfigRelo
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
   if (options.watch === true && source !== undefined) {
-    // What the file holds now is what runs: only a different text is a change.
-    void readFile(source, 'utf8').then(
-      (text) => {
-        lastText ??= text;
-      },
-      () => undefined,
-    );
+    // What the file holds now is what runs: only a different text is a change. Read at once (a change right after
+    // the start must not be taken for the starting text).
+    try {
+      lastText = readFileSync(source, 'utf8');
+    } catch {
+      // Unreadable now: the first change that can be read is taken.
+    }
     const name = basename(source);
     try {
       watcher = watch(dirname(source), { persistent: false }, (_event, changed) => {
