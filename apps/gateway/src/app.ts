@@ -19,29 +19,43 @@ import { chatCompletions } from './routes/v1/chat-completions.ts';
 import { embeddings } from './routes/v1/embeddings.ts';
 import { live, ready } from './routes/health.ts';
 import { messages } from './routes/v1/messages.ts';
-import { listModels } from './routes/v1/models.ts';
 import { createMemoryResponseStore, type ResponseStore } from './routes/v1/response-store.ts';
 import { responses, retrieveResponse } from './routes/v1/responses.ts';
-import { createProviderRegistry, type ProviderRegistry } from './routing/provider-registry.ts';
-import { createHttpTransport, type DeploymentHealth, type RouterDeployment, type RouterEvent } from '@gw/providers';
+import type { ProviderRegistry } from './routing/provider-registry.ts';
+import {
+  createHttpTransport,
+  type AcquireSlot,
+  type DeploymentHealth,
+  type RouterDeployment,
+  type RouterEvent,
+} from '@gw/providers';
 import type { AdaptiveConcurrencySnapshot, LimiterSnapshot } from '@gw/ratelimit';
-import { createDeploymentPolicies, type BreakerSnapshot } from './routing/deployment-policies.ts';
+import {
+  createDeploymentPolicies,
+  type BreakerSnapshot,
+  type DeploymentPolicies,
+} from './routing/deployment-policies.ts';
 import { startHealthProbes, type HealthProbes, type ProbeResult } from './routing/health-probes.ts';
-import { createGatewayRouting, type GatewayRouting } from './routing/gateway-routing.ts';
-import { createModelResolver, type ModelResolver } from './routing/resolve-model.ts';
+import type { GatewayRouting } from './routing/gateway-routing.ts';
+import { createLiveRouting, type LiveRouting, type RoutingGeneration } from './routing/live-routing.ts';
+import { createProviderQueues } from './routing/provider-queues.ts';
+import type { ModelResolver } from './routing/resolve-model.ts';
 import type { SettleHook } from './settle/settle-once.ts';
 import { combineSettleHooks } from './settle/combine-settle-hooks.ts';
 import { warnUnpriced } from './settle/subscribers/warn-unpriced.ts';
 import { accessLogSubscriber } from './settle/subscribers/access-log.ts';
 import { ledgerSubscriber } from './settle/subscribers/ledger.ts';
 import type { Storage } from './storage/open-storage.ts';
-import { createPricing, type Pricing } from './cost/pricing.ts';
-import { routePrice } from './cost/route-price.ts';
-import { createGatewayMetrics } from './observability/metrics.ts';
+import { createConfigReloader, type ConfigReloader } from './config/config-reloader.ts';
+import type { Environment } from './config/interpolate.ts';
+import { createSecretBox, MIN_SECRET_KEY_LENGTH, type SecretBox } from './stored-providers/secret-box.ts';
+import { createStoredProviders } from './stored-providers/stored-providers.ts';
+import type { Pricing } from './cost/pricing.ts';
+import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.ts';
+import { createGatewayStats, type GatewayStats } from './observability/gateway-stats.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import type { LimiterEvent } from '@gw/ratelimit';
 import type { ModelPrice } from '@gw/cost';
-import { reportStartup } from './startup-report.ts';
 
 /** Everything the app is built from. */
 export interface AppDeps {
@@ -64,6 +78,14 @@ export interface AppDeps {
   storage?: Storage | undefined;
   /** Prices read from `pricing.catalog` (createServer reads the file). */
   importedPrices?: readonly ModelPrice[] | undefined;
+  /** The file `config` was read from: what a reload reads again. */
+  configSource?: string | undefined;
+  /** For `${VAR}` in a reloaded file; default `process.env`. */
+  env?: Environment | undefined;
+  /** Reload whenever the file changes (`main.ts` turns it on). */
+  watchConfig?: boolean | undefined;
+  /** `GW_SECRET_KEY`: what the vendor keys of providers added through the admin API are encrypted with. */
+  secretKey?: string | undefined;
 }
 
 /** Live state of an app, shared with the server (drain) and the health routes. */
@@ -71,10 +93,23 @@ export interface AppState {
   /** True once a drain began: /health/ready answers 503. */
   draining: boolean;
   readonly enabledProviders: number;
+  /** The current configuration's providers. */
   readonly registry: ProviderRegistry;
   readonly resolver: ModelResolver;
-  /** Routers, limiters and their per-deployment state (health views, queues). */
+  /** Routers, limiters and their per-deployment state (health views, queues), on the current configuration. */
   readonly routing: GatewayRouting;
+  /** The routing as it stands, rebuilt when the configuration changes (reload, stored providers). */
+  readonly live: LiveRouting;
+  /** Retry and breaker counters since start, for `GET /admin/stats`. */
+  readonly stats: GatewayStats;
+  /** The Prometheus metrics, when `metrics.enabled`. */
+  readonly metrics: GatewayMetrics | undefined;
+  /** Retry and breaker per deployment. */
+  readonly policies: DeploymentPolicies;
+  /** The running configuration, its file and its reloads. */
+  readonly config: ConfigReloader;
+  /** Reads the stored providers and makes them current in the routing (at start, after each change). */
+  refreshProviders(): Promise<void>;
   /** False when model aliases are configured but none has a usable target. */
   readonly hasUsableRoute: boolean;
   /** Every deployment's state, breaker, queue and last probe: for the admin API. */
@@ -100,15 +135,22 @@ export interface HealthView {
   probes: ProbeResult[];
 }
 
-/** `targets[].baseModel` by `provider-id/model`, for pricing. */
-function baseModelsOf(config: GatewayConfig): Map<string, string> {
-  const baseModels = new Map<string, string>();
-  for (const model of config.models) {
-    for (const target of model.targets) {
-      if (target.baseModel !== undefined) baseModels.set(`${target.provider}/${target.model}`, target.baseModel);
-    }
+/** The secret box of `GW_SECRET_KEY`, or why there is none (said once at start when it is set but unusable). */
+function secretBoxOf(
+  secretKey: string | undefined,
+  logger: Logger,
+): { box: SecretBox | undefined; boxProblem: string } {
+  if (secretKey === undefined || secretKey === '') {
+    return {
+      box: undefined,
+      boxProblem: 'GW_SECRET_KEY is not set (e.g. `openssl rand -base64 32`); set it and restart',
+    };
   }
-  return baseModels;
+  if (secretKey.length < MIN_SECRET_KEY_LENGTH) {
+    logger.error(`GW_SECRET_KEY is shorter than ${MIN_SECRET_KEY_LENGTH} characters: provider keys cannot be stored`);
+    return { box: undefined, boxProblem: `GW_SECRET_KEY is shorter than ${MIN_SECRET_KEY_LENGTH} characters` };
+  }
+  return { box: createSecretBox(secretKey), boxProblem: '' };
 }
 
 /** The hono app type of the gateway. */
@@ -144,25 +186,12 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
           headersTimeoutMs: config.timeouts.firstByteMs,
         })
       : undefined;
-  // An injected fetch (tests) serves every call; otherwise the HTTP client does.
-  const registry = createProviderRegistry(config.providers, {
-    fetch: deps.fetch,
-    transport: upstream?.transport,
-    limits: {
-      maxResponseBytes: config.upstream.maxResponseBytes,
-      maxEventSize: config.upstream.maxEventSize,
-      bodyIdleTimeoutMs: config.timeouts.bodyIdleMs,
-    },
-    // Whatever a vendor sends back is scrubbed of every key the gateway holds, not only that vendor's own.
-    secrets,
-  });
-  const resolver = createModelResolver(config.models, registry, config.providers);
-  const pricing = createPricing(config, { imported: deps.importedPrices, baseModels: baseModelsOf(config) });
-  // Read at scrape time; `routing` and `policies` exist by then.
+  const stats = createGatewayStats();
+  // Read at scrape time; `live` and `policies` exist by then.
   const metrics = config.metrics.enabled
     ? createGatewayMetrics(config, {
         breakers: () => policies.breakers(),
-        queues: () => routing.limiters.snapshot(),
+        queues: () => queues.snapshot(),
         ledger:
           deps.storage?.writer === undefined
             ? undefined
@@ -171,10 +200,78 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     : undefined;
   const policies = createDeploymentPolicies(config, logger, {
     ...(deps.random === undefined ? {} : { random: deps.random }),
+    onRetry: (deployment: RouterDeployment, kind: string) => {
+      stats.retried(kind);
+      metrics?.retried(deployment.providerId);
+    },
+    onGiveUp: (_deployment, reason) => stats.gaveUp(reason),
+    onBreakerChange: (deployment, change) => stats.breakerChanged(deployment, change.previousState, change.state),
+  });
+  const queues = createProviderQueues(config.providers, {
     ...(metrics === undefined
       ? {}
-      : { onRetry: (deployment: RouterDeployment) => metrics.retried(deployment.providerId) }),
+      : {
+          onEvent: (providerId: string, event: LimiterEvent) => {
+            if (event.type === 'started') metrics.queueWaited(providerId, event.waitedMs / 1000);
+          },
+        }),
   });
+  const liveRouting = createLiveRouting(config, {
+    logger,
+    policies,
+    queues,
+    fetch: deps.fetch,
+    // An injected fetch (tests) serves every call; otherwise the HTTP client does.
+    transport: upstream?.transport,
+    importedPrices: deps.importedPrices,
+    // Limits are built on the live pricing, so they wrap each generation's queues from its first call.
+    wrapAcquire: (acquire: AcquireSlot): AcquireSlot => {
+      let wrapped: AcquireSlot | undefined;
+      return (deployment, options) => (wrapped ??= limits.wrapAcquire(acquire))(deployment, options);
+    },
+    onRouterEvent: (event: RouterEvent) => {
+      if (event.type !== 'fallback') return;
+      stats.fellBack(event.from, event.to, event.reason);
+      metrics?.fellBack(event.from, event.to);
+    },
+    onApplied: (generation) => metrics?.relabel(generation.config),
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
+  const { routing, registry, pricing } = liveRouting;
+  const reloader = createConfigReloader(config, {
+    source: deps.configSource,
+    env: deps.env,
+    watch: deps.watchConfig,
+    apply: (next) => liveRouting.apply({ file: next }),
+    onResult: (result) => {
+      stats.reloaded(result.ok);
+      metrics?.reloaded(result.ok ? 'ok' : 'error');
+      // Another process may have changed the stored providers: a reload reads them again too.
+      if (result.ok)
+        refreshProviders().catch((error: unknown) => logger.warn('stored providers could not be read', { error }));
+    },
+    logger,
+  });
+  const sealing = secretBoxOf(deps.secretKey, logger);
+  const storedProviders =
+    deps.storage === undefined
+      ? undefined
+      : createStoredProviders({
+          store: deps.storage.providers,
+          ...sealing,
+          fileIds: () => new Set(reloader.running().providers.map((provider) => provider.id)),
+          logger,
+        });
+  // One read-and-apply at a time, so a slower read never applies an older list over a newer one.
+  let refreshing: Promise<void> = Promise.resolve();
+  const refreshProviders = (): Promise<void> => {
+    const next = refreshing.then(async () => {
+      if (storedProviders !== undefined) liveRouting.apply({ stored: await storedProviders.usable() });
+    });
+    refreshing = next.catch(() => undefined);
+    return next;
+  };
+  // Limits outlive reloads (their section is read at start); they price through the live routing's pricing.
   const limits = createGatewayLimits({
     config,
     pricing,
@@ -184,22 +281,6 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     onRefused: metrics?.rateLimited,
     onOutage: metrics?.storeOutage,
   });
-  const routing = createGatewayRouting(config, resolver, logger, {
-    attempt: policies.attempt,
-    onForget: policies.forget,
-    wrapAcquire: limits.wrapAcquire,
-    price: routePrice(pricing),
-    ...(metrics === undefined
-      ? {}
-      : {
-          onRouterEvent: (event: RouterEvent) => {
-            if (event.type === 'fallback') metrics.fellBack(event.from, event.to);
-          },
-          onLimiterEvent: (providerId: string, event: LimiterEvent) => {
-            if (event.type === 'started') metrics.queueWaited(providerId, event.waitedMs / 1000);
-          },
-        }),
-  });
   const probes =
     config.health.probeIntervalMs === undefined
       ? undefined
@@ -208,36 +289,49 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
           timeoutMs: config.health.probeTimeoutMs,
         });
   const dispose = (): void => {
+    reloader.close();
     probes?.stop();
-    routing.limiters.stop();
+    queues.stop();
     void upstream?.close();
   };
-  // Without aliases, clients address provider-id/model directly: any enabled provider will do.
-  const usableRoutes = [...resolver.routes.values()].filter((route) => route.unavailableReason === undefined).length;
-  const hasUsableRoute = config.models.length === 0 ? registry.enabled.size > 0 : usableRoutes > 0;
   const healthView = (): HealthView => ({
     deployments: routing.health(),
     breakers: policies.breakers(),
-    queues: routing.limiters.snapshot(),
+    queues: queues.snapshot(),
     adaptive: routing.adaptive(),
     probes: probes?.results() ?? [],
   });
   const streams = createOpenStreams();
+  const current = (): RoutingGeneration => liveRouting.current();
   const state: AppState = {
     draining: false,
     streams,
     pricing,
-    enabledProviders: registry.enabled.size,
-    hasUsableRoute,
+    // eslint-disable-next-line no-restricted-syntax -- one per app, built at start; follows the reloads.
+    get enabledProviders() {
+      return current().registry.enabled.size;
+    },
+    // eslint-disable-next-line no-restricted-syntax -- one per app, built at start; follows the reloads.
+    get hasUsableRoute() {
+      return current().hasUsableRoute;
+    },
+    // eslint-disable-next-line no-restricted-syntax -- one per app, built at start; follows the reloads.
+    get resolver() {
+      return current().resolver;
+    },
     registry,
-    resolver,
     routing,
+    live: liveRouting,
+    stats,
+    metrics,
+    policies,
+    config: reloader,
+    refreshProviders,
     logger,
     healthView,
     probes,
     dispose,
   };
-  reportStartup(config, registry, resolver, pricing, logger);
 
   const app: GatewayApp = new Hono();
   // /v1/messages answers errors in Anthropic's envelope; the statuses are decided in error-handler.ts all the same.
@@ -278,6 +372,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     streams,
     settle: combineSettleHooks([
       warnUnpriced(logger, pricing),
+      stats.settled,
       metrics?.settled,
       config.logging.requests ? accessLogSubscriber(logger, { bodies: config.logging.bodies }) : undefined,
       deps.storage?.writer === undefined ? undefined : ledgerSubscriber(deps.storage.writer, pricing.currency),
@@ -294,7 +389,9 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   app.post('/v1/responses', responses({ ...routeOptions, store: responseStore, now: deps.now ?? Date.now }));
   app.get('/v1/responses/:id', retrieveResponse({ store: responseStore }));
   app.post('/v1/embeddings', embeddings(routeOptions));
-  app.get('/v1/models', listModels(resolver.listModelIds(), Math.floor((deps.now ?? Date.now)() / 1000)));
+  // Each configuration has its list, serialised once; the one current when the request comes answers.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- hono's Handler returns HandlerResponse<any>.
+  app.get('/v1/models', (c, next) => current().models(c, next));
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));
   if (metrics !== undefined) app.get('/metrics', metricsRoute(metrics, config.metrics.bearerToken));
@@ -306,6 +403,21 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       currency: pricing.currency,
       keys: { store: deps.storage?.keys, resolver: keyResolver, currency: pricing.currency, spendOf: limits.spendOf },
       health: healthView,
+      providers: {
+        stored: storedProviders,
+        fileProviders: () => reloader.running().providers,
+        registry,
+        refresh: refreshProviders,
+        timeoutMs: config.health.probeTimeoutMs,
+      },
+      queues: {
+        queues,
+        providers: () =>
+          new Map(current().config.providers.map((provider) => [provider.id, provider.maxConcurrency] as const)),
+        adaptive: (providerId) => current().adaptive.steers(providerId),
+      },
+      stats: { stats, deployments: () => policies.stats() },
+      config: reloader,
     }),
   );
 

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: reason }));
   process.on('uncaughtException', (error) => logger.error('uncaught exception', { error }));
 
-  const gateway = await createServer({ config, logger });
+  const gateway = await createServer({ config, logger, configSource: source, watchConfig: true });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals, byPrimary = false): void => {
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
       process.exit(0);
     });
   };
+  // SIGHUP reloads the configuration file (an invalid one is refused and the running configuration kept).
+  process.on('SIGHUP', () => void gateway.state.config.reload('signal'));
   process.on('SIGTERM', (signal) => stop(signal));
   process.on('SIGINT', (signal) => stop(signal));
   if (worker === undefined) {

@@ -75,7 +75,19 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   if (redis !== undefined && !(await redis.ready(REDIS_STARTUP_WAIT_MS))) {
     logger.warn('redis is not answering yet: starting anyway, limits and budgets follow their fail mode until it is');
   }
-  const { app, state } = createApp({ ...options, logger, importedPrices, storage, redis });
+  const { app, state } = createApp({
+    ...options,
+    logger,
+    importedPrices,
+    storage,
+    redis,
+    secretKey: options.secretKey ?? process.env['GW_SECRET_KEY'],
+  });
+  // Providers added through the admin API serve from the first request; a database still away keeps them out until
+  // the next change.
+  await state
+    .refreshProviders()
+    .catch((error: unknown) => logger.warn('stored providers could not be read; only the file’s are used', { error }));
   const host = options.host ?? options.config.server.host;
   const port = options.port ?? options.config.server.port;
   const drainTimeoutMs = options.config.server.drainTimeoutMs;

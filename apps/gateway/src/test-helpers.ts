@@ -40,6 +40,8 @@ export interface TestGatewayOptions {
   config?: Record<string, unknown> | ((upstream: StandInUpstream) => Record<string, unknown>);
   env?: Environment;
   settle?: SettleHook;
+  /** `GW_SECRET_KEY` (stored providers' keys); default none, whatever the environment says. */
+  secretKey?: string;
 }
 
 /** A running gateway in front of a running stand-in upstream. */
@@ -102,6 +104,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       host: '127.0.0.1',
       port: 0,
       ...(options.settle === undefined ? {} : { settle: options.settle }),
+      secretKey: options.secretKey ?? '',
     });
     return {
       url: gateway.url,

@@ -34,8 +34,25 @@ export interface GatewayMetrics {
   readonly storeOutage: (store: 'rate_limits' | 'budgets') => void;
   /** A call waited this long for a provider's queue. */
   readonly queueWaited: (providerId: string, seconds: number) => void;
+  /** A configuration reload was applied (`ok`) or refused (`error`). */
+  readonly reloaded: (result: 'ok' | 'error') => void;
+  /** The running configuration changed: the aliases, targets and providers labels may name are its own now. */
+  readonly relabel: (config: GatewayConfig) => void;
   /** The text `GET /metrics` answers. */
   readonly render: () => Promise<string>;
+}
+
+/** The names labels may carry: configured aliases, targets and providers (anything else is `other`). */
+function labelSets(config: GatewayConfig): { aliases: Set<string>; targets: Set<string>; providers: Set<string> } {
+  const aliases = new Set(config.models.map((model) => model.name));
+  const targets = new Set(
+    config.models.flatMap((model) => model.targets.map((target) => `${target.provider}/${target.model}`)),
+  );
+  for (const provider of config.providers) {
+    for (const model of provider.models ?? []) targets.add(`${provider.id}/${model}`);
+  }
+  const providers = new Set(config.providers.map((provider) => provider.id));
+  return { aliases, targets, providers };
 }
 
 // Token classes of llm_tokens_total{type}.
@@ -55,8 +72,13 @@ function breakerValue(state: string): number {
   return state in BREAKER_STATE ? BREAKER_STATE[state as keyof typeof BREAKER_STATE] : 2;
 }
 
-/** The error kind of a failed request, for `llm_errors_total{kind}`: a ProviderError kind or a gateway code. */
-function errorKind(error: unknown): string {
+/**
+ * The error kind of a failed request, for `llm_errors_total{kind}`: a ProviderError kind or a gateway code.
+ *
+ * @example
+ * errorKind(outcome.error); // 'rate_limit'
+ */
+export function errorKind(error: unknown): string {
   if (isProviderError(error)) return error.kind;
   if (isGatewayError(error)) return error.code ?? 'gateway';
   return 'internal';
@@ -101,14 +123,7 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
   const perKey = config.metrics.perKey;
   const keyLabels = perKey ? ['key'] : [];
 
-  const aliases = new Set(config.models.map((model) => model.name));
-  const targets = new Set(
-    config.models.flatMap((model) => model.targets.map((target) => `${target.provider}/${target.model}`)),
-  );
-  for (const provider of config.providers) {
-    for (const model of provider.models ?? []) targets.add(`${provider.id}/${model}`);
-  }
-  const providers = new Set(config.providers.map((provider) => provider.id));
+  let { aliases, targets, providers } = labelSets(config);
   const modelLabel = (outcome: RequestOutcome): string => {
     if (aliases.has(outcome.model)) return outcome.model;
     if (targets.has(outcome.model)) return outcome.model;
@@ -248,6 +263,12 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
     buckets: QUEUE_BUCKETS,
     registers: [registry],
   });
+  const reloads = new Counter({
+    name: 'llm_config_reloads_total',
+    help: 'Configuration reloads (file change, SIGHUP, a provider changed through the admin API), by result.',
+    labelNames: ['result'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'llm_ledger_buffered_rows',
     help: 'Ledger rows waiting to be written.',
@@ -316,6 +337,10 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
     rateLimited: (scope) => rateLimitHits.inc({ scope }),
     storeOutage: (store) => storeOutages.inc({ store }),
     queueWaited: (providerId, seconds) => queueWait.observe({ deployment: providerLabel(providerId) }, seconds),
+    reloaded: (result) => reloads.inc({ result }),
+    relabel: (next) => {
+      ({ aliases, targets, providers } = labelSets(next));
+    },
     render: () => registry.metrics(),
   };
 }

@@ -6,7 +6,7 @@ import {
   type AdaptiveConcurrencySnapshot,
   type LimiterRegistry,
 } from '@gw/ratelimit';
-import type { GatewayConfig } from '../config/schema.ts';
+import type { GatewayConfig, ProviderSettings } from '../config/schema.ts';
 import { DeploymentLimitedError } from '../limits/deployment-limits.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -16,6 +16,21 @@ export interface AdaptiveLimits {
   wrap(attempt: AttemptWrapper | undefined): AttemptWrapper | undefined;
   /** Each adaptive limit as it stands, for the health view. */
   snapshot(): AdaptiveConcurrencySnapshot[];
+  /** True when the provider's concurrency follows its upstream (it cannot be set by hand). */
+  steers(providerId: string): boolean;
+  /** The provider's limit when it was built from these settings (a reload keeps it as it stands). */
+  kept(providerId: string, settings: string): AdaptiveConcurrency | undefined;
+}
+
+// What an adaptive limit is built from, and what gives its provider a new queue (provider-queues.ts): the same text
+// means the same limit, steering the same queue.
+function settingsOf(provider: ProviderSettings): string {
+  return JSON.stringify([
+    provider.adaptiveConcurrency,
+    provider.maxConcurrency,
+    provider.maxQueue,
+    provider.maxQueueMs,
+  ]);
 }
 
 const callOnce: AttemptWrapper = (_deployment, call, signal) => call(signal);
@@ -24,6 +39,7 @@ const callOnce: AttemptWrapper = (_deployment, call, signal) => call(signal);
  * One AIMD limit per provider with `adaptiveConcurrency` (it needs `maxConcurrency`, the queue it steers): halved on
  * an upstream 429 / 503 / 529 or a timeout, one more call per round of successes, within `[min, max]`. The gateway's
  * own refusals (a deployment at its RPM/TPM limit, a full queue) say nothing about the upstream and move nothing.
+ * With `previous` (a reload), a provider whose adaptive settings did not change keeps its limit as it stands.
  *
  * @example
  * const adaptive = createAdaptiveLimits(config, limiters, logger);
@@ -34,11 +50,19 @@ export function createAdaptiveLimits(
   limiters: LimiterRegistry,
   logger: Logger,
   onEvent?: (event: AdaptiveConcurrencyEvent) => void,
+  previous?: AdaptiveLimits,
 ): AdaptiveLimits {
   const byProvider = new Map<string, AdaptiveConcurrency>();
+  const settingsById = new Map<string, string>();
   for (const provider of config.providers) {
     const settings = provider.adaptiveConcurrency;
     if (settings === undefined || provider.maxConcurrency === undefined) continue;
+    settingsById.set(provider.id, settingsOf(provider));
+    const kept = previous?.kept(provider.id, settingsOf(provider));
+    if (kept !== undefined) {
+      byProvider.set(provider.id, kept);
+      continue;
+    }
     byProvider.set(
       provider.id,
       createAdaptiveConcurrency({
@@ -91,5 +115,8 @@ export function createAdaptiveLimits(
       };
     },
     snapshot: () => [...byProvider.values()].map((adaptive) => adaptive.snapshot()),
+    steers: (providerId) => byProvider.has(providerId),
+    kept: (providerId, settings) =>
+      settingsById.get(providerId) === settings ? byProvider.get(providerId) : undefined,
   };
 }

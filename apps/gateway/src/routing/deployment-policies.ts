@@ -7,7 +7,11 @@ import {
   isTimeoutError,
   type CircuitBreaker,
   type CircuitBreakerState,
+  type CircuitBreakerStats,
+  type CircuitStateChange,
+  type GiveUpReason,
   type RetryPolicy,
+  type RetryStats,
 } from '@gw/retry';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -28,26 +32,47 @@ export interface BreakerSnapshot {
   readonly state: CircuitBreakerState;
 }
 
+/** One deployment's retry and breaker counters since its policies were built. */
+export interface DeploymentPolicyStats {
+  readonly deployment: string;
+  readonly retry: RetryStats;
+  readonly breaker: (CircuitBreakerStats & { readonly state: CircuitBreakerState }) | undefined;
+}
+
 /** The per-deployment policies of the gateway: what the router's `attempt` runs every call through. */
 export interface DeploymentPolicies {
   /** Retry (with backoff, Retry-After, per-attempt timeout) around a circuit breaker, per deployment. */
   readonly attempt: AttemptWrapper;
   breakers(): BreakerSnapshot[];
+  /** The counters of every deployment that has policies now. */
+  stats(): DeploymentPolicyStats[];
   /** Drops a deployment's policies (a directly addressed model no longer kept); the next call builds them anew. */
   readonly forget: (deploymentId: string) => void;
+  /**
+   * Takes a new configuration (a reload): a deployment in `keep` whose retry, timeout and breaker settings are
+   * unchanged keeps its policies (an open breaker stays open); the others are built anew on their next call.
+   */
+  configure(config: GatewayConfig, keep: ReadonlySet<string>): void;
 }
 
 /** Options of {@link createDeploymentPolicies}; for tests. */
 export interface DeploymentPoliciesOptions {
   /** For the backoff's full jitter; default `Math.random`. */
   random?: (() => number) | undefined;
-  /** Told each time a deployment's call is tried again: for metrics. */
-  onRetry?: ((deployment: RouterDeployment) => void) | undefined;
+  /** Told each time a deployment's call is tried again, with the failure's kind: for metrics and statistics. */
+  onRetry?: ((deployment: RouterDeployment, kind: string) => void) | undefined;
+  /** Told when the retries of a deployment's call stop short of success (the last failure's kind). */
+  onGiveUp?: ((deployment: RouterDeployment, reason: GiveUpReason, kind: string) => void) | undefined;
+  /** Told on every change of a deployment's breaker. */
+  onBreakerChange?: ((deploymentId: string, change: CircuitStateChange) => void) | undefined;
 }
 
 interface Policies {
   retry: RetryPolicy;
   breaker: CircuitBreaker | undefined;
+  /** What they were built from (settingsOf): a reload keeps them while it is the same. */
+  settings: string;
+  deployment: RouterDeployment;
 }
 
 /**
@@ -62,24 +87,31 @@ interface Policies {
  * const routing = createGatewayRouting(config, resolver, logger, { attempt: policies.attempt });
  */
 export function createDeploymentPolicies(
-  config: GatewayConfig,
+  initial: GatewayConfig,
   logger: Logger,
   options: DeploymentPoliciesOptions = {},
 ): DeploymentPolicies {
-  const settingsById = new Map(config.providers.map((provider) => [provider.id, provider]));
-  const modelsByName = new Map(config.models.map((model) => [model.name, model]));
+  let config = initial;
+  let settingsById = new Map(config.providers.map((provider) => [provider.id, provider]));
+  let modelsByName = new Map(config.models.map((model) => [model.name, model]));
   const byDeployment = new Map<string, Policies>();
 
-  function policiesFor(deployment: RouterDeployment): Policies {
-    const known = byDeployment.get(deployment.id);
-    if (known !== undefined) return known;
+  // Everything a deployment's policies are built from, as one text.
+  function settingsOf(deployment: RouterDeployment) {
     const provider = settingsById.get(deployment.providerId);
-    const retrySettings = { ...config.retry, ...provider?.retry };
+    const retry = { ...config.retry, ...provider?.retry };
     // The most specific wins: the model alias's, the provider's, the global one.
     const attemptTimeoutMs =
       modelsByName.get(deployment.alias)?.timeouts?.attemptMs ??
       provider?.timeouts?.attemptMs ??
       config.timeouts.attemptMs;
+    return { retry, attemptTimeoutMs, text: JSON.stringify([retry, attemptTimeoutMs, config.breaker]) };
+  }
+
+  function policiesFor(deployment: RouterDeployment): Policies {
+    const known = byDeployment.get(deployment.id);
+    if (known !== undefined) return known;
+    const { retry: retrySettings, attemptTimeoutMs, text } = settingsOf(deployment);
     const retry = createRetryPolicy({
       maxRetries: retrySettings.maxRetries,
       baseDelayMs: retrySettings.baseDelayMs,
@@ -90,7 +122,7 @@ export function createDeploymentPolicies(
       shouldRetry: (error) => !isBrokenCircuitError(error) && isUpstreamFailure(error),
       random: options.random,
       onRetry: (event) => {
-        options.onRetry?.(deployment);
+        options.onRetry?.(deployment, event.kind);
         logger.info(`retrying deployment "${deployment.id}"`, {
           deployment: deployment.id,
           attempt: event.attempt,
@@ -100,6 +132,7 @@ export function createDeploymentPolicies(
       },
       onGiveUp: (event) => {
         if (event.reason === 'not_retryable' || event.reason === 'cancelled') return;
+        options.onGiveUp?.(deployment, event.reason, event.kind);
         logger.info(`giving up on deployment "${deployment.id}" (${event.reason})`, {
           deployment: deployment.id,
           attempt: event.attempt,
@@ -126,15 +159,16 @@ export function createDeploymentPolicies(
               minimumCalls: settings.minimumCalls,
               halfOpenAfterMs: settings.halfOpenAfterMs,
             });
-      breaker.onStateChange((change) =>
+      breaker.onStateChange((change) => {
+        options.onBreakerChange?.(deployment.id, change);
         logger.warn(`circuit breaker of deployment "${deployment.id}" is ${change.state}`, {
           deployment: deployment.id,
           state: change.state,
           previous: change.previousState,
-        }),
-      );
+        });
+      });
     }
-    const policies = { retry, breaker };
+    const policies = { retry, breaker, settings: text, deployment };
     byDeployment.set(deployment.id, policies);
     return policies;
   }
@@ -157,5 +191,19 @@ export function createDeploymentPolicies(
       [...byDeployment.entries()].flatMap(([deployment, { breaker }]) =>
         breaker === undefined ? [] : [{ deployment, state: breaker.state }],
       ),
+    stats: () =>
+      [...byDeployment.entries()].map(([deployment, { retry, breaker }]) => ({
+        deployment,
+        retry: retry.stats(),
+        breaker: breaker === undefined ? undefined : { ...breaker.stats(), state: breaker.state },
+      })),
+    configure(next, keep) {
+      config = next;
+      settingsById = new Map(config.providers.map((provider) => [provider.id, provider]));
+      modelsByName = new Map(config.models.map((model) => [model.name, model]));
+      for (const [id, policies] of [...byDeployment]) {
+        if (!keep.has(id) || settingsOf(policies.deployment).text !== policies.settings) byDeployment.delete(id);
+      }
+    },
   };
 }

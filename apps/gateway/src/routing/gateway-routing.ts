@@ -9,19 +9,14 @@ import type {
   RouterEvent,
   RouterOptions,
 } from '@gw/providers';
-import {
-  createLimiterRegistry,
-  type AdaptiveConcurrencyEvent,
-  type AdaptiveConcurrencySnapshot,
-  type LimiterEvent,
-  type LimiterRegistry,
-} from '@gw/ratelimit';
+import type { AdaptiveConcurrencyEvent, AdaptiveConcurrencySnapshot, LimiterEvent } from '@gw/ratelimit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { PricedDeployment } from '../cost/pricing.ts';
 import { GatewayError } from '../gateway-error.ts';
 import type { Logger } from '../observability/logger.ts';
-import { createAdaptiveLimits } from './adaptive-limits.ts';
+import { createAdaptiveLimits, type AdaptiveLimits } from './adaptive-limits.ts';
+import { createProviderQueues, type ProviderQueues } from './provider-queues.ts';
 import type { ModelResolver } from './resolve-model.ts';
 
 /** Where a request goes: the router to call and the `model` to hand it. */
@@ -47,8 +42,8 @@ export interface GatewayRouting {
   route(model: string): RoutedModel;
   /** Every deployment's state (in flight, cooldown, latency, failures), aliases first. */
   health(): DeploymentHealth[];
-  /** Per-provider concurrency limiters (providers with `maxConcurrency`). */
-  readonly limiters: LimiterRegistry;
+  /** Per-provider concurrency limiters (providers with `maxConcurrency`, or a cap set through the admin API). */
+  readonly limiters: ProviderQueues;
   /** The adaptive caps of providers with `adaptiveConcurrency`. */
   adaptive(): AdaptiveConcurrencySnapshot[];
   /** How many directly addressed models have state now, and the bytes of their names (bounded by `directModels`). */
@@ -76,6 +71,10 @@ export interface GatewayRoutingOptions {
   wrapAcquire?: ((acquire: AcquireSlot) => AcquireSlot) | undefined;
   /** What a request costs on a deployment, for aliases with the `cost` strategy; without it they go round-robin. */
   price?: RouterOptions['price'];
+  /** The providers' queues, when they outlive this routing (a reload keeps them); default built from the config. */
+  queues?: ProviderQueues | undefined;
+  /** The adaptive limits over `queues`, when built by the caller; default built from the config. */
+  adaptive?: AdaptiveLimits | undefined;
 }
 
 // What a directly addressed model's state costs besides its name (router, deployment state, retry policy, breaker),
@@ -127,33 +126,17 @@ export function createGatewayRouting(
   logger: Logger,
   options: GatewayRoutingOptions = {},
 ): GatewayRouting {
-  const settingsById = new Map(config.providers.map((provider) => [provider.id, provider]));
-  const limiters = createLimiterRegistry({
-    optionsFor: (providerId: string) => {
-      const settings = settingsById.get(providerId);
-      if (settings?.maxConcurrency === undefined) return undefined;
-      const onLimiterEvent = options.onLimiterEvent;
-      return {
-        maxConcurrency: settings.maxConcurrency,
-        ...(onLimiterEvent === undefined
-          ? {}
-          : { onEvent: (event: LimiterEvent) => onLimiterEvent(providerId, event) }),
-        ...(settings.maxQueue === undefined ? {} : { maxQueue: settings.maxQueue }),
-        ...(settings.maxQueueMs === undefined ? {} : { maxQueueMs: settings.maxQueueMs }),
-      };
-    },
-  });
-  const limited = new Set(
-    config.providers.filter((provider) => provider.maxConcurrency !== undefined).map((provider) => provider.id),
-  );
+  const limiters = options.queues ?? createProviderQueues(config.providers, { onEvent: options.onLimiterEvent });
   const queued: AcquireSlot = async (deployment, { priority, signal }) =>
-    limited.has(deployment.providerId) ? limiters.get(deployment.providerId).acquire({ priority, signal }) : noRelease;
+    limiters.limits(deployment.providerId)
+      ? limiters.get(deployment.providerId).acquire({ priority, signal })
+      : noRelease;
   const acquire = options.wrapAcquire === undefined ? queued : options.wrapAcquire(queued);
   const onEvent = (event: RouterEvent): void => {
     logEvent(logger, event);
     options.onRouterEvent?.(event);
   };
-  const adaptive = createAdaptiveLimits(config, limiters, logger, options.onAdaptiveEvent);
+  const adaptive = options.adaptive ?? createAdaptiveLimits(config, limiters, logger, options.onAdaptiveEvent);
   const attempt = adaptive.wrap(options.attempt);
   const common = {
     acquire,

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import { keyMigrations } from '../keys/keys-schema.ts';
 import { ledgerMigrations, type LedgerDialect } from '../ledger/ledger-schema.ts';
+import { providerMigrations } from '../stored-providers/providers-schema.ts';
 
 /**
  * Every table's migrations, in one set for kysely's Migrator (names sort in the order they run: a date, then a
@@ -10,5 +11,5 @@ import { ledgerMigrations, type LedgerDialect } from '../ledger/ledger-schema.ts
  * const database = await openLedgerDatabase(url, { migrations: gatewayMigrations });
  */
 export function gatewayMigrations(dialect: LedgerDialect): Record<string, Migration> {
-  return { ...ledgerMigrations(dialect), ...keyMigrations(dialect) };
+  return { ...ledgerMigrations(dialect), ...keyMigrations(dialect), ...providerMigrations(dialect) };
 }

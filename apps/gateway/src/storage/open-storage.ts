@@ -3,6 +3,7 @@ import { openLedgerDatabase, type LedgerDatabase } from '../ledger/ledger-databa
 import { createLedgerQueries, type LedgerQueries } from '../ledger/ledger-queries.ts';
 import { createLedgerWriter, type LedgerWriter, type LedgerWriterEvent } from '../ledger/ledger-writer.ts';
 import { createKeyStore, type KeyStore } from '../keys/key-store.ts';
+import { createProviderStore, type ProviderStore } from '../stored-providers/provider-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import { gatewayMigrations } from './migrations.ts';
 
@@ -14,6 +15,8 @@ export interface Storage {
   readonly queries: LedgerQueries;
   /** The virtual keys. */
   readonly keys: KeyStore;
+  /** The providers added through the admin API. */
+  readonly providers: ProviderStore;
   /** True once the schema is up to date (migrations run at start, and again until they succeed). */
   ready(): boolean;
   /**
@@ -124,6 +127,7 @@ export async function openStorage(config: GatewayConfig, logger: Logger): Promis
     writer,
     queries,
     keys: createKeyStore(database),
+    providers: createProviderStore(database),
     ready: () => migrated,
     close: (options = {}) => {
       closing ??= (async () => {

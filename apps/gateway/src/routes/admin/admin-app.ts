@@ -1,8 +1,13 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import type { LedgerQueries } from '../../ledger/ledger-queries.ts';
+import type { ConfigReloader } from '../../config/config-reloader.ts';
+import { addConfigRoutes } from './config-routes.ts';
 import { addHealthRoutes } from './health-routes.ts';
 import { addKeyRoutes, type KeyRoutesOptions } from './keys-routes.ts';
+import { addProviderRoutes, type ProviderRoutesOptions } from './providers-routes.ts';
+import { addQueueRoutes, type QueueRoutesOptions } from './queues-routes.ts';
+import { addStatsRoutes, type StatsRoutesOptions } from './stats-routes.ts';
 import { addUsageRoutes } from './usage-routes.ts';
 
 /** What the admin API is built from. */
@@ -17,6 +22,14 @@ export interface AdminAppOptions {
   keys: KeyRoutesOptions;
   /** The health view (deployments, breakers, queues, adaptive caps, probes). */
   health: () => object;
+  /** The file's and the stored providers. */
+  providers: ProviderRoutesOptions;
+  /** The providers' queues. */
+  queues: QueueRoutesOptions;
+  /** Counters since start. */
+  stats: StatsRoutesOptions;
+  /** The running configuration and its reloads. */
+  config: ConfigReloader;
 }
 
 /**
@@ -32,5 +45,9 @@ export function createAdminApp(options: AdminAppOptions): Hono<GatewayEnv> {
   addUsageRoutes(admin, { queries: options.queries, currency: options.currency });
   addKeyRoutes(admin, options.keys);
   addHealthRoutes(admin, options.health);
+  addProviderRoutes(admin, options.providers);
+  addQueueRoutes(admin, options.queues);
+  addStatsRoutes(admin, options.stats);
+  addConfigRoutes(admin, options.config);
   return admin;
 }

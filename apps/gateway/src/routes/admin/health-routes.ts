@@ -3,9 +3,13 @@ import type { GatewayEnv } from '../../gateway-env.ts';
 
 /**
  * The admin API's field style: every key of a plain object in snake_case (`inFlight` → `in_flight`), recursively.
- * Map keys that are data (deployment ids) live in arrays here, so nothing that is a name is rewritten.
+ * Map keys that are data (deployment ids) live in arrays here, so nothing that is a name is rewritten; the only
+ * records keyed by data are error kinds and reasons, which are snake_case already.
+ *
+ * @example
+ * c.json(snakeCased({ inFlight: 2 })); // { in_flight: 2 }
  */
-function snakeCased(value: unknown): unknown {
+export function snakeCased(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeCased);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
