@@ -38,6 +38,7 @@ import type { Storage } from './storage/open-storage.ts';
 import { createPricing, type Pricing } from './cost/pricing.ts';
 import { routePrice } from './cost/route-price.ts';
 import { createGatewayMetrics } from './observability/metrics.ts';
+import type { GatewayTracing } from './observability/tracing.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import type { LimiterEvent } from '@gw/ratelimit';
 import type { ModelPrice } from '@gw/cost';
@@ -64,6 +65,8 @@ export interface AppDeps {
   storage?: Storage | undefined;
   /** Prices read from `pricing.catalog` (createServer reads the file). */
   importedPrices?: readonly ModelPrice[] | undefined;
+  /** OpenTelemetry traces (createServer starts them when `OTEL_EXPORTER_OTLP_ENDPOINT` is set); none by default. */
+  tracing?: GatewayTracing | undefined;
 }
 
 /** Live state of an app, shared with the server (drain) and the health routes. */
@@ -134,7 +137,7 @@ const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
  * serve({ fetch: app.fetch, port: config.server.port });
  */
 export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
-  const { config } = deps;
+  const { config, tracing } = deps;
   const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets: configSecrets(config) });
   const upstream =
     deps.fetch === undefined ? createHttpTransport({ connectTimeoutMs: config.timeouts.connectMs }) : undefined;
@@ -169,18 +172,23 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     onOutage: metrics?.storeOutage,
   });
   const routing = createGatewayRouting(config, resolver, logger, {
-    attempt: policies.attempt,
+    attempt: tracing === undefined ? policies.attempt : tracing.wrapAttempt(policies.attempt),
     onForget: policies.forget,
     wrapAcquire: limits.wrapAcquire,
     price: routePrice(pricing),
     ...(metrics === undefined
       ? {}
       : {
-          onRouterEvent: (event: RouterEvent) => {
-            if (event.type === 'fallback') metrics.fellBack(event.from, event.to);
-          },
           onLimiterEvent: (providerId: string, event: LimiterEvent) => {
             if (event.type === 'started') metrics.queueWaited(providerId, event.waitedMs / 1000);
+          },
+        }),
+    ...(metrics === undefined && tracing === undefined
+      ? {}
+      : {
+          onRouterEvent: (event: RouterEvent) => {
+            if (event.type === 'fallback') metrics?.fellBack(event.from, event.to);
+            tracing?.onRouterEvent(event);
           },
         }),
   });
@@ -242,6 +250,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
 
   app.use(requestId());
   if (config.logging.requests) app.use(accessLog(logger));
+  if (tracing !== undefined) app.use('/v1/*', tracing.middleware);
   const keyResolver =
     deps.storage === undefined
       ? undefined
@@ -265,12 +274,14 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       metrics?.settled,
       config.logging.requests ? accessLogSubscriber(logger, { bodies: config.logging.bodies }) : undefined,
       deps.storage?.writer === undefined ? undefined : ledgerSubscriber(deps.storage.writer, pricing.currency),
+      tracing?.settled,
       deps.settle,
     ]),
     keepBodies: config.logging.requests && config.logging.bodies,
     onStart: metrics?.requestStarted,
     admission: limits.admission,
     trustProxy: config.server.trustProxy,
+    tracing,
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));

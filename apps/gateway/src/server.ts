@@ -2,6 +2,7 @@ import { Server } from 'node:http';
 import { importLiteLLMPrices } from '@gw/cost';
 import { configSecrets } from './config/secrets.ts';
 import { createLogger } from './observability/logger.ts';
+import { startTracing } from './observability/start-tracing.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { connectRedis } from './storage/redis.ts';
 import type { AddressInfo } from 'node:net';
@@ -75,7 +76,8 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   if (redis !== undefined && !(await redis.ready(REDIS_STARTUP_WAIT_MS))) {
     logger.warn('redis is not answering yet: starting anyway, limits and budgets follow their fail mode until it is');
   }
-  const { app, state } = createApp({ ...options, logger, importedPrices, storage, redis });
+  const tracing = options.tracing ?? (await startTracing(logger));
+  const { app, state } = createApp({ ...options, logger, importedPrices, storage, redis, tracing });
   const host = options.host ?? options.config.server.host;
   const port = options.port ?? options.config.server.port;
   const drainTimeoutMs = options.config.server.drainTimeoutMs;
@@ -94,7 +96,8 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   const whenClosed = (): Promise<void> =>
     new Promise((resolve) => {
       server.close(() => {
-        Promise.all([storage.close(), redis?.close()])
+        // Every request has settled by now: the last spans are exported with the rest.
+        Promise.all([storage.close(), redis?.close(), tracing?.shutdown()])
           .catch((error: unknown) => logger.error('storage could not be closed cleanly', { error }))
           .finally(() => {
             state.dispose();
