@@ -297,9 +297,12 @@ export async function createOtelTracing(
       state.answering = span;
       return value;
     } catch (error) {
-      fail(span, error);
+      const type = errorType(error);
+      // A call torn down because the client left failed nobody.
+      if (type === 'cancelled') span.setAttribute('gw.outcome', 'cancelled');
+      else fail(span, error);
       span.end();
-      state.lastFailure = errorType(error);
+      state.lastFailure = type;
       throw error;
     }
   };

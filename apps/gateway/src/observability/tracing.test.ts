@@ -2,7 +2,7 @@
 // a receiver in this process, configured only by the standard OTEL_* environment variables.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sseData } from '@gw/test-kit';
+import { sseData, waitFor } from '@gw/test-kit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { chatBody, gatewayPerTest, NO_RETRIES, postJson, TEST_VENDOR_KEY, type TestGateway } from '../test-helpers.ts';
@@ -269,6 +269,30 @@ describe('traces over OTLP/HTTP', () => {
     ]);
   });
 
+  it('a client that leaves mid-stream: the spans end then, cancelled, not errors', async () => {
+    const t = await start({ config: tracedConfig({ maxRetries: 0 }) });
+    t.upstream.setDefault({ type: 'chat', content: 'A long answer that never ends.', stallAfterChunks: 2 });
+    const client = new AbortController();
+    const response = await postJson(
+      `${t.url}/v1/chat/completions`,
+      chatBody('assistant', { stream: true }),
+      { authorization: `Bearer ${MASTER_KEY}` },
+      client.signal,
+    );
+    const reader = response.body?.getReader();
+    await reader?.read();
+    client.abort();
+    await waitFor(() => t.upstream.requests[0]?.aborted === true, 2000);
+
+    const spans = await exported(t);
+    const server = requestSpan(spans);
+    expect(server.attributes).toMatchObject({ 'gw.outcome': 'cancelled', 'http.response.status_code': 200 });
+    expect(server.status.code).not.toBe(STATUS_ERROR);
+    expect(server.events.map((event) => event.name)).toContain('gw.first_chunk');
+    const [attempt] = attemptSpans(spans);
+    expect(attempt?.status.code).not.toBe(STATUS_ERROR);
+  });
+
   it('a retry: a failed client span for the 429, a retry event, then the attempt that answered', async () => {
     const t = await start({ config: tracedConfig({ maxRetries: 1, baseDelayMs: 1 }) });
     t.upstream.enqueue({ type: 'error', status: 429 }, { type: 'chat', content: 'After the 429.' });
@@ -321,6 +345,44 @@ describe('traces over OTLP/HTTP', () => {
       ['chat gpt-4o-mini', true],
       ['chat gpt-4o', false],
     ]);
+  });
+
+  it('Messages and embeddings: chat and embeddings operations under the same names', async () => {
+    const t = await start({ config: tracedConfig({ maxRetries: 0 }) });
+    const messages = await postJson(
+      `${t.url}/v1/messages`,
+      { model: 'assistant', max_tokens: 64, temperature: 0.5, messages: [{ role: 'user', content: 'Hi' }] },
+      { authorization: `Bearer ${MASTER_KEY}` },
+    );
+    expect(messages.status).toBe(200);
+    await messages.text();
+    const embeddings = await postJson(
+      `${t.url}/v1/embeddings`,
+      { model: 'up/text-embedding-3-small', input: 'Hello' },
+      { authorization: `Bearer ${MASTER_KEY}` },
+    );
+    expect(embeddings.status).toBe(200);
+    await embeddings.text();
+
+    const spans = await exported(t);
+    const servers = spans.filter((span) => span.kind === SERVER);
+    expect(servers.find((span) => span.name === 'chat assistant')?.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.max_tokens': 64,
+      'gen_ai.request.temperature': 0.5,
+      'gen_ai.response.finish_reasons': ['stop'],
+      'http.route': '/v1/messages',
+    });
+    expect(servers.find((span) => span.name === 'embeddings up/text-embedding-3-small')?.attributes).toMatchObject({
+      'gen_ai.operation.name': 'embeddings',
+      'gen_ai.response.model': 'text-embedding-3-small',
+      'gen_ai.usage.input_tokens': expect.any(Number),
+    });
+    expect(
+      attemptSpans(spans)
+        .map((span) => span.name)
+        .sort(),
+    ).toEqual(['chat gpt-4o-mini', 'embeddings text-embedding-3-small']);
   });
 
   it('errors set the span status: an upstream refusal, and a request refused before routing', async () => {
