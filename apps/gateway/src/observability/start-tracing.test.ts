@@ -76,7 +76,8 @@ describe('traces off', () => {
     expect(
       await sdkModulesLoaded({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_TRACES_SAMPLER: 'always_off' }),
     ).toBeGreaterThan(0);
-  });
+    // Two gateways started from source in processes of their own.
+  }, 60_000);
 
   it('reads the standard switches: an endpoint, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER', () => {
     expect(tracesRequested({})).toBe(false);
