@@ -53,6 +53,7 @@ import { createStoredProviders } from './stored-providers/stored-providers.ts';
 import type { Pricing } from './cost/pricing.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.ts';
 import { createGatewayStats, type GatewayStats } from './observability/gateway-stats.ts';
+import type { GatewayTracing } from './observability/tracing.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import type { LimiterEvent } from '@gw/ratelimit';
 import type { ModelPrice } from '@gw/cost';
@@ -86,6 +87,8 @@ export interface AppDeps {
   watchConfig?: boolean | undefined;
   /** `GW_SECRET_KEY`: what the vendor keys of providers added through the admin API are encrypted with. */
   secretKey?: string | undefined;
+  /** OpenTelemetry traces (createServer starts them when `OTEL_EXPORTER_OTLP_ENDPOINT` is set); none by default. */
+  tracing?: GatewayTracing | undefined;
 }
 
 /** Live state of an app, shared with the server (drain) and the health routes. */
@@ -176,7 +179,7 @@ const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
  * serve({ fetch: app.fetch, port: config.server.port });
  */
 export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
-  const { config } = deps;
+  const { config, tracing } = deps;
   const secrets = configSecrets(config);
   const logger = deps.logger ?? createLogger({ level: config.logging.level, secrets });
   const upstream =
@@ -229,7 +232,9 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       let wrapped: AcquireSlot | undefined;
       return (deployment, options) => (wrapped ??= limits.wrapAcquire(acquire))(deployment, options);
     },
+    ...(tracing === undefined ? {} : { wrapAttempt: tracing.wrapAttempt }),
     onRouterEvent: (event: RouterEvent) => {
+      tracing?.onRouterEvent(event);
       if (event.type !== 'fallback') return;
       stats.fellBack(event.from, event.to, event.reason);
       metrics?.fellBack(event.from, event.to);
@@ -351,6 +356,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   );
 
   app.use(requestId());
+  if (tracing !== undefined) app.use('/v1/*', tracing.middleware);
   if (config.logging.requests) app.use(accessLog(logger));
   const keyResolver =
     deps.storage === undefined
@@ -376,12 +382,14 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       metrics?.settled,
       config.logging.requests ? accessLogSubscriber(logger, { bodies: config.logging.bodies }) : undefined,
       deps.storage?.writer === undefined ? undefined : ledgerSubscriber(deps.storage.writer, pricing.currency),
+      tracing?.settled,
       deps.settle,
     ]),
     keepBodies: config.logging.requests && config.logging.bodies,
     onStart: metrics?.requestStarted,
     admission: limits.admission,
     trustProxy: config.server.trustProxy,
+    tracing,
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));

@@ -2,6 +2,7 @@ import { Server } from 'node:http';
 import { importLiteLLMPrices } from '@gw/cost';
 import { configSecrets } from './config/secrets.ts';
 import { createLogger } from './observability/logger.ts';
+import { startTracing } from './observability/start-tracing.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { connectRedis } from './storage/redis.ts';
 import type { AddressInfo } from 'node:net';
@@ -75,12 +76,14 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   if (redis !== undefined && !(await redis.ready(REDIS_STARTUP_WAIT_MS))) {
     logger.warn('redis is not answering yet: starting anyway, limits and budgets follow their fail mode until it is');
   }
+  const tracing = options.tracing ?? (await startTracing(logger));
   const { app, state } = createApp({
     ...options,
     logger,
     importedPrices,
     storage,
     redis,
+    tracing,
     secretKey: options.secretKey ?? process.env['GW_SECRET_KEY'],
   });
   // Providers added through the admin API serve from the first request; a database still away keeps them out until
@@ -106,7 +109,8 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   const whenClosed = (): Promise<void> =>
     new Promise((resolve) => {
       server.close(() => {
-        Promise.all([storage.close(), redis?.close()])
+        // Every request has settled by now: the last spans are exported with the rest.
+        Promise.all([storage.close(), redis?.close(), tracing?.shutdown()])
           .catch((error: unknown) => logger.error('storage could not be closed cleanly', { error }))
           .finally(() => {
             state.dispose();

@@ -1,5 +1,5 @@
 import type { ModelPrice } from '@gw/cost';
-import type { AcquireSlot, RouterEvent, Transport } from '@gw/providers';
+import type { AcquireSlot, AttemptWrapper, RouterEvent, Transport } from '@gw/providers';
 import type { AdaptiveConcurrencyEvent } from '@gw/ratelimit';
 import type { Handler } from 'hono';
 import type { GatewayConfig, ProviderSettings } from '../config/schema.ts';
@@ -66,6 +66,8 @@ export interface LiveRoutingOptions {
   transport?: Transport | undefined;
   importedPrices?: readonly ModelPrice[] | undefined;
   wrapAcquire?: ((acquire: AcquireSlot) => AcquireSlot) | undefined;
+  /** Puts more around each attempt than the policies' retries and breakers (tracing spans). */
+  wrapAttempt?: ((attempt: AttemptWrapper) => AttemptWrapper) | undefined;
   onRouterEvent?: ((event: RouterEvent) => void) | undefined;
   onAdaptiveEvent?: ((event: AdaptiveConcurrencyEvent) => void) | undefined;
   /** Told after every swap (metrics labels). */
@@ -120,7 +122,7 @@ export function createLiveRouting(file: GatewayConfig, options: LiveRoutingOptio
     const pricing = createPricing(config, { imported: options.importedPrices, baseModels: baseModelsOf(config) });
     const adaptive = createAdaptiveLimits(config, queues, logger, options.onAdaptiveEvent, previous?.adaptive);
     const routing = createGatewayRouting(config, resolver, logger, {
-      attempt: policies.attempt,
+      attempt: options.wrapAttempt === undefined ? policies.attempt : options.wrapAttempt(policies.attempt),
       onForget: policies.forget,
       wrapAcquire: options.wrapAcquire,
       onRouterEvent: options.onRouterEvent,

@@ -28,6 +28,7 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
     const stream = request.stream === true;
     const call = await beginRoutedCall(c, options, {
       maxOutputTokens: request.max_completion_tokens ?? request.max_tokens,
+      temperature: request.temperature,
       endpoint: 'chat',
       model: request.model,
       stream,

@@ -44,6 +44,7 @@ export function messages(options: RouteOptions): Handler<GatewayEnv> {
       stream,
       body: anthropicRequest,
       maxOutputTokens: anthropicRequest.max_tokens,
+      temperature: anthropicRequest.temperature,
       // Before routing decided the conversion (limits and budgets estimate first), any conversion counts the same.
       estimatePromptTokens: (vendor) =>
         estimateChatTokens(converted.request ?? fromAnthropicRequest(anthropicRequest, { nativeAnthropic: false }), {

@@ -83,6 +83,7 @@ export function responses(options: ResponsesRouteOptions): Handler<GatewayEnv> {
     // The settle hook's endpoints are chat, messages and embeddings: a Responses call is a chat call upstream.
     const call = await beginRoutedCall(c, options, {
       maxOutputTokens: request.max_output_tokens,
+      temperature: request.temperature,
       endpoint: 'responses',
       model: request.model,
       stream,

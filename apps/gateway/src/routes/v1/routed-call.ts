@@ -6,6 +6,7 @@ import type { Pricing, RequestCost } from '../../cost/pricing.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import { GatewayError } from '../../gateway-error.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { GatewayTracing } from '../../observability/tracing.ts';
 import type { OpenStreams } from '../../relay/open-streams.ts';
 import { priorityOf } from '../../routing/call-options.ts';
 import { startDeadline } from '../../routing/deadline.ts';
@@ -37,6 +38,8 @@ export interface RouteOptions {
   admission?: Admission | undefined;
   /** Read the client's address from the first X-Forwarded-For hop (`server.trustProxy`). */
   trustProxy?: boolean | undefined;
+  /** Traces (when `OTEL_EXPORTER_OTLP_ENDPOINT` is set): told the request reached routing. */
+  tracing?: GatewayTracing | undefined;
 }
 
 /** One request's way to the upstream: where it is routed, its call options, its pricing and its settle. */
@@ -62,6 +65,8 @@ export interface RoutedCallOptions {
   body?: unknown;
   /** The request's `max_tokens` (or its spelling on this route); for token limits and budget reservations. */
   maxOutputTokens?: number | null | undefined;
+  /** The request's `temperature`, for traces. */
+  temperature?: number | null | undefined;
 }
 
 /** The client's address: the socket's, or the first `X-Forwarded-For` hop behind a trusted proxy. */
@@ -104,7 +109,7 @@ export async function beginRoutedCall(
       param: 'model',
     });
   }
-  const routed = route.routing.route(options.model);
+  const found = route.routing.route(options.model);
   const admitted =
     route.admission === undefined
       ? undefined
@@ -112,7 +117,7 @@ export async function beginRoutedCall(
           key,
           ip: () => clientIp(c, route.trustProxy === true),
           model: options.model,
-          routed,
+          routed: found,
           promptTokens: options.estimatePromptTokens,
           maxOutputTokens: options.maxOutputTokens ?? undefined,
           outputs: options.endpoint !== 'embeddings',
@@ -121,6 +126,7 @@ export async function beginRoutedCall(
   if (admitted !== undefined) for (const [name, value] of Object.entries(admitted.headers)) c.header(name, value);
   route.onStart?.();
   c.set('routed', true);
+  const routed = route.tracing === undefined ? found : route.tracing.routed(found, options);
   const { trace, callOptions } = startTrace(options.model, priority);
   if (admitted?.slot !== undefined) callOptions.slot = admitted.slot;
   const { price, settle } = createSettle({
