@@ -239,7 +239,11 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       stats.fellBack(event.from, event.to, event.reason);
       metrics?.fellBack(event.from, event.to);
     },
-    onApplied: (generation) => metrics?.relabel(generation.config),
+    onApplied: (generation) => {
+      // Keys that arrived with stored providers or a reloaded file are scrubbed from the log from now on.
+      logger.addSecrets?.(configSecrets(generation.config));
+      metrics?.relabel(generation.config);
+    },
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });
   const { routing, registry, pricing } = liveRouting;

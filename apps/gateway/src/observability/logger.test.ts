@@ -8,6 +8,18 @@ function capture(level: 'debug' | 'info' = 'debug', secrets: string[] = []) {
 }
 
 describe('createLogger', () => {
+  it('scrubs secrets added after it started from every later line', () => {
+    const { logger, lines } = capture('info', ['file-vendor-key-0123456789']);
+    const stored = 'stored-vendor-key-9876543210';
+    logger.info('before', { echoed: stored, file: 'file-vendor-key-0123456789' });
+    logger.addSecrets?.([stored]);
+    logger.info('after', { echoed: stored, again: `x${stored}x` });
+    expect(lines[0]).toContain(stored);
+    expect(lines[0]).not.toContain('file-vendor-key-0123456789');
+    expect(lines[1]).not.toContain(stored);
+    expect(lines[1]).toContain('[redacted]');
+  });
+
   it('writes one JSON line per call with level, ISO time, message and fields', () => {
     const { logger, parsed } = capture();
     logger.warn('provider disabled', { provider: 'openai', reason: 'apiKey is empty' });

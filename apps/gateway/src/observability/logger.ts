@@ -16,6 +16,11 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /**
+   * Adds values to scrub from every later line: keys the gateway learns after it started (providers added through
+   * the admin API, a reloaded file's).
+   */
+  addSecrets?(secrets: readonly string[]): void;
 }
 
 /** Options for {@link createLogger}. */
@@ -57,7 +62,8 @@ function scrubber(secrets: readonly string[]): (line: string) => string {
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
-  const scrub = scrubber(options.secrets ?? []);
+  let known: readonly string[] = options.secrets ?? [];
+  let scrub = scrubber(known);
   const write = options.write;
   let destination: { write(line: string): void };
   if (write === undefined) {
@@ -75,7 +81,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { error: stdSerializers.err, err: stdSerializers.err },
-      hooks: { streamWrite: scrub },
+      hooks: { streamWrite: (line) => scrub(line) },
     },
     destination,
   );
@@ -92,5 +98,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     info: log('info'),
     warn: log('warn'),
     error: log('error'),
+    addSecrets(secrets) {
+      const fresh = secrets.filter((secret) => !known.includes(secret));
+      if (fresh.length === 0) return;
+      known = [...known, ...fresh];
+      scrub = scrubber(known);
+    },
   };
 }
