@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startProcess } from './start-process.ts';
-import { variants } from './variants.ts';
+import { createVirtualKey } from './virtual-key.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const main = process.env.GW_MAIN ?? path.join(here, '../apps/gateway/dist/main.js');
@@ -36,18 +36,6 @@ function storageEnv(): Record<string, string> {
     BENCH_STORAGE_URL: `sqlite://${path.join(folder, 'gateway.db')}`,
     BENCH_SPILL_PATH: path.join(folder, 'spill.jsonl'),
   };
-}
-
-/** A virtual key as the bench's "virtual key" variant has it (variants.ts). */
-async function createKey(url: string): Promise<string> {
-  const key = variants.find((variant) => variant.label === 'virtual key')?.key;
-  const response = await fetch(`${url}/admin/keys`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${masterKey}` },
-    body: JSON.stringify(key),
-  });
-  if (response.status !== 201) throw new Error(`POST /admin/keys: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { key: string }).key;
 }
 
 /** Instructions the gateway executed from start to exit, serving `requests` requests. */
@@ -74,7 +62,8 @@ async function count(upstreamUrl: string, stream: boolean, requests: number): Pr
       REDIS_URL: '',
     },
   );
-  const bearer = process.env.INSTRUCTIONS_VIRTUAL_KEY === '1' ? await createKey(gateway.url) : masterKey;
+  const bearer =
+    process.env.INSTRUCTIONS_VIRTUAL_KEY === '1' ? await createVirtualKey(gateway.url, masterKey) : masterKey;
   const body = JSON.stringify({ model: 'bench', stream, messages: [{ role: 'user', content: 'Say twenty words.' }] });
   const result = await autocannon({
     url: `${gateway.url}/v1/chat/completions`,

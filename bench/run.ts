@@ -29,6 +29,7 @@ import autocannon from 'autocannon';
 import { runManyStreams } from './many-streams.ts';
 import { startProcess, type Started } from './start-process.ts';
 import { comparisons, variants, type Variant } from './variants.ts';
+import { createVirtualKey } from './virtual-key.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -170,24 +171,13 @@ interface Target {
   /** The key the load is sent with. */
   bearer: string;
 }
-
-/** Creates the variant's virtual key through the admin API and returns its secret. */
-async function createKey(url: string, key: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${url}/admin/keys`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${masterKey}` },
-    body: JSON.stringify(key),
-  });
-  if (response.status !== 201) throw new Error(`POST /admin/keys: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { key: string }).key;
-}
 const targets: Target[] = [
   { name: 'bare', url: bare.url, model: 'bench-model', pid: bare.child.pid, started: bare, bearer: masterKey },
 ];
 for (const variant of variants) {
   const gateway = await startGateway(variant, upstream.url);
   children.push(gateway);
-  const bearer = variant.key === undefined ? masterKey : await createKey(gateway.url, variant.key);
+  const bearer = variant.virtualKey === true ? await createVirtualKey(gateway.url, masterKey) : masterKey;
   targets.push({
     name: variant.label,
     url: gateway.url,

@@ -22,8 +22,8 @@ export interface Variant {
   config: string;
   /** Environment on top of the bench's (the upstream URL and the master key are added by the bench). */
   env: Record<string, string>;
-  /** Send the load with a virtual key created with this body (`POST /admin/keys`) instead of the master key. */
-  key?: Record<string, unknown>;
+  /** Send the load with the bench's virtual key (virtual-key.ts) instead of the master key. */
+  virtualKey?: boolean;
 }
 
 const config = path.join(here, 'gateway.bench.yaml');
@@ -48,7 +48,7 @@ export const variants: Variant[] = [
     main,
     config,
     env: storage('virtual-key'),
-    key: { name: 'bench', rpm: 100_000_000, tpm: 100_000_000_000, budget: { amount: 1_000_000, period: 'total' } },
+    virtualKey: true,
   },
 ];
 

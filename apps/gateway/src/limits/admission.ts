@@ -200,9 +200,11 @@ export function createAdmission(options: AdmissionOptions): Admission {
         return undefined;
       }
       const vendor = input.routed.deployments[0]?.kind;
-      const estimate = (): number =>
-        input.promptTokens(vendor) + (input.outputs ? (input.maxOutputTokens ?? defaultMaxTokens) : 0);
-      const tokens = limits.some((limit) => limit.unit === 'tokens') || hasDeploymentLimits ? estimate() : 0;
+      // Counted once, and only when a token limit (the key's, the gateway's or a deployment's) will debit it.
+      const tokens =
+        limits.some((limit) => limit.unit === 'tokens') || hasDeploymentLimits
+          ? input.promptTokens(vendor) + (input.outputs ? (input.maxOutputTokens ?? defaultMaxTokens) : 0)
+          : 0;
       const headers: Record<string, string> = {};
 
       // Held in order: a parallel slot, the rate limits, the budget. A later refusal gives back what was taken.
@@ -296,7 +298,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
         throw error;
       }
 
-      const slot: DeploymentSlot | undefined = hasDeploymentLimits ? { tokens: estimate(), leases: [] } : undefined;
+      const slot: DeploymentSlot | undefined = hasDeploymentLimits ? { tokens, leases: [] } : undefined;
       const held = { lease, reservation, release, slot };
       return {
         headers,

@@ -4,6 +4,7 @@ import { GatewayError } from '../gateway-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ProviderStore, StoredProviderRow, StoredProviderWrite } from './provider-store.ts';
 import { isSecretBoxError, type SecretBox } from './secret-box.ts';
+import { toSnake } from '../snake-case.ts';
 
 /** The settings fields that are secrets: sealed at rest, masked in every answer. */
 export const SECRET_FIELDS = ['apiKey', 'secretAccessKey', 'sessionToken', 'headers'] as const;
@@ -51,8 +52,6 @@ export interface StoredProvidersOptions {
   fileIds: () => ReadonlySet<string>;
   logger: Logger;
 }
-
-const toSnake = (name: string): string => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 function invalid(message: string, param: string | null): GatewayError {
   return new GatewayError(param === null ? message : `${param}: ${message}`, {

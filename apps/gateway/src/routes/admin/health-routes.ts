@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import type { GatewayEnv } from '../../gateway-env.ts';
+import { toSnake } from '../../snake-case.ts';
 
 /**
  * The admin API's field style: every key of a plain object in snake_case (`inFlight` → `in_flight`), recursively.
@@ -15,7 +16,7 @@ export function snakeCased(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) {
     if (field === undefined) continue;
-    out[key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)] = snakeCased(field);
+    out[toSnake(key)] = snakeCased(field);
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { GatewayError } from '../../gateway-error.ts';
 import type { ProviderRegistry } from '../../routing/provider-registry.ts';
 import { noProvider, type StoredProvider, type StoredProviders } from '../../stored-providers/stored-providers.ts';
 import { parseJsonBody, parseRequest } from '../v1/request-body.ts';
+import { toSnake } from '../../snake-case.ts';
 
 /** Options of {@link addProviderRoutes}. */
 export interface ProviderRoutesOptions {
@@ -25,7 +26,6 @@ export interface ProviderRoutesOptions {
 }
 
 const SECRET_KEYS = new Set(['apiKey', 'secretAccessKey', 'sessionToken']);
-const toSnake = (name: string): string => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 const toCamel = (name: string): string => name.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
 
 /** Settings in the admin API's spelling, secrets masked; header names are data and keep theirs. */
