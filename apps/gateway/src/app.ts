@@ -9,6 +9,7 @@ import type { GatewayEnv } from './gateway-env.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { apiKeyAuth, masterKeyAuth } from './middleware/auth.ts';
 import { createKeyResolver } from './keys/key-resolver.ts';
+import { answerHeaders } from './relay/answer-headers.ts';
 import { createGatewayLimits } from './limits/gateway-limits.ts';
 import type { GatewayRedis } from './storage/redis.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
@@ -359,6 +360,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     ),
   );
 
+  app.use(answerHeaders());
   app.use(requestId());
   if (tracing !== undefined) app.use('/v1/*', tracing.middleware);
   if (config.logging.requests) app.use(accessLog(logger));

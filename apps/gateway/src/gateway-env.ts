@@ -9,6 +9,8 @@ export interface GatewayEnv {
     clientRequestId?: string;
     /** The virtual key the request came with (the auth middleware sets it); absent for the master key and open mode. */
     apiKey?: VirtualKey;
+    /** Headers of the answer to come, set by `setAnswerHeaders` (relay/answer-headers.ts). */
+    answerHeaders?: Record<string, string>;
     /** Set once the request reached routing: its access line is written when it settles, with what it cost. */
     routed?: boolean;
   };

@@ -27,10 +27,16 @@ export interface Money {
  * Checks that `currency` looks like an ISO 4217 code and returns it.
  * Throws a `CostError` of kind `invalid_price` otherwise.
  */
+// The currencies seen valid so far: a budget checks the same one or two on every request.
+const validCurrencies = new Set<string>();
+
 export function checkCurrency(currency: string): string {
+  if (validCurrencies.has(currency)) return currency;
   if (!CURRENCY_PATTERN.test(currency)) {
     throw new CostError('invalid_price', `currency ${JSON.stringify(currency)} is not a three-letter ISO 4217 code`);
   }
+  // Bounded: only codes that passed, and there are at most 26^3 of them.
+  validCurrencies.add(currency);
   return currency;
 }
 

@@ -10,14 +10,16 @@
 // Entries of a new or emptied ring: a limit of a few requests per minute never grows it.
 const MIN_CAPACITY = 4;
 
-function emptyRing(capacity: number): number[] {
-  return new Array<number>(2 * capacity).fill(0);
+// A Float64Array: times are beyond small integers, so a plain array would hold boxed or transitioning doubles; a
+// typed array is allocated zeroed, without a fill.
+function emptyRing(capacity: number): Float64Array {
+  return new Float64Array(2 * capacity);
 }
 
 /** The takes of one sliding-window limit still in its window, and their sum. */
 export class SlidingLog {
   // Entry i (0 is the oldest) is at slot (start + i) mod capacity: its time at 2 × slot, its amount after it.
-  #ring: number[] = emptyRing(MIN_CAPACITY);
+  #ring: Float64Array = emptyRing(MIN_CAPACITY);
   #start = 0;
   #count = 0;
   #sum = 0;

@@ -1,5 +1,7 @@
 import type { Usage } from '@gw/providers';
 import type { Context } from 'hono';
+import type { GatewayEnv } from '../gateway-env.ts';
+import { setAnswerHeader } from '../relay/answer-headers.ts';
 import type { RequestOutcome } from '../settle/settle-once.ts';
 import type { Pricing, RequestCost } from './pricing.ts';
 
@@ -21,9 +23,9 @@ export function withCost(usage: Usage, cost: RequestCost, pricing: Pricing): Usa
  * @example
  * setCostHeaders(c, outcome, pricing);
  */
-export function setCostHeaders(c: Context, outcome: RequestOutcome | undefined, pricing: Pricing): void {
+export function setCostHeaders(c: Context<GatewayEnv>, outcome: RequestOutcome | undefined, pricing: Pricing): void {
   if (outcome === undefined) return;
-  if (outcome.cost !== undefined) c.header('x-gw-cost', String(pricing.toNumber(outcome.cost)));
-  else if (outcome.unpriced) c.header('x-gw-cost', 'unpriced');
-  if (outcome.estimated) c.header('x-gw-cost-estimated', 'true');
+  if (outcome.cost !== undefined) setAnswerHeader(c, 'x-gw-cost', String(pricing.toNumber(outcome.cost)));
+  else if (outcome.unpriced) setAnswerHeader(c, 'x-gw-cost', 'unpriced');
+  if (outcome.estimated) setAnswerHeader(c, 'x-gw-cost-estimated', 'true');
 }

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { hashKey, type KeyStore, type VirtualKey } from './key-store.ts';
+import type { KeyStore, VirtualKey } from './key-store.ts';
 
 /** What a resolver publishes and listens to on Redis when a key changes: the key's id. */
 export const KEY_CHANGES_CHANNEL = 'gw:keys:changed';
@@ -46,7 +46,7 @@ const TTL_WITH_BUS_MS = 30_000;
 const TTL_UNKNOWN_MS = 1000;
 
 /**
- * A cache in front of the key store: a presented secret is hashed and looked up in memory first, then in the
+ * A cache in front of the key store: a presented secret is looked up in memory first, then (hashed) in the
  * database. A revocation or change takes effect within a second on every process: through Redis pub/sub when Redis
  * is configured and subscribed, else because entries expire after a second.
  *
@@ -61,13 +61,15 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
   let listening = false;
   // Counts the changes heard (and subscriptions lost): a lookup that ran across one may hold what it changed.
   let changes = 0;
-  // The hash each cached key was found by, so a change by id can find its entry (kept as long as the entry).
-  const hashById = new Map<string, string>();
+  // Entries are found by the presented secret itself, so a request that hits the cache hashes nothing; only a lookup
+  // in the database hashes it (the database holds hashes alone). The secret each cached key was found by is kept
+  // by id, so a change by id can find its entry (as long as the entry lives). Both stay in this process's memory.
+  const secretById = new Map<string, string>();
   const cache = new LRUCache<string, { key: VirtualKey | undefined }>({
     max: options.maxEntries ?? 10_000,
     ttl: TTL_WITHOUT_BUS_MS,
-    dispose: (entry, hash) => {
-      if (entry.key !== undefined && hashById.get(entry.key.id) === hash) hashById.delete(entry.key.id);
+    dispose: (entry, secret) => {
+      if (entry.key !== undefined && secretById.get(entry.key.id) === secret) secretById.delete(entry.key.id);
     },
   });
   const pending = new Map<string, Promise<VirtualKey | undefined>>();
@@ -76,29 +78,29 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
     changes += 1;
     // A lookup in flight may have read the key before this change: later requests start their own.
     pending.clear();
-    const hash = hashById.get(id);
-    if (hash !== undefined) cache.delete(hash);
-    hashById.delete(id);
+    const secret = secretById.get(id);
+    if (secret !== undefined) cache.delete(secret);
+    secretById.delete(id);
   };
 
-  const lookup = (secret: string, hash: string): Promise<VirtualKey | undefined> => {
+  const lookup = (secret: string): Promise<VirtualKey | undefined> => {
     const seen = changes;
     const found = store.findBySecret(secret).then((key) => {
       if (key === undefined) {
-        cache.set(hash, { key: undefined }, { ttl: TTL_UNKNOWN_MS });
+        cache.set(secret, { key: undefined }, { ttl: TTL_UNKNOWN_MS });
         return key;
       }
       // A change heard while reading may be this key's: the answer stands for the requests that waited for it, but
       // the next one reads again.
       if (changes !== seen) return key;
-      cache.set(hash, { key }, { ttl: listening ? TTL_WITH_BUS_MS : TTL_WITHOUT_BUS_MS });
-      hashById.set(key.id, hash);
+      cache.set(secret, { key }, { ttl: listening ? TTL_WITH_BUS_MS : TTL_WITHOUT_BUS_MS });
+      secretById.set(key.id, secret);
       return key;
     });
     const settled = found.finally(() => {
-      if (pending.get(hash) === settled) pending.delete(hash);
+      if (pending.get(secret) === settled) pending.delete(secret);
     });
-    pending.set(hash, settled);
+    pending.set(secret, settled);
     return settled;
   };
 
@@ -120,11 +122,10 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
 
   return {
     async resolve(secret) {
-      const hash = hashKey(secret);
-      const cached = cache.get(hash);
+      const cached = cache.get(secret);
       if (cached !== undefined) return cached.key;
-      // One database query per hash at a time, however many requests bring it at once.
-      return pending.get(hash) ?? lookup(secret, hash);
+      // One database query per secret at a time, however many requests bring it at once.
+      return pending.get(secret) ?? lookup(secret);
     },
     async changed(id) {
       forget(id);

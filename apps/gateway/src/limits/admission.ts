@@ -1,7 +1,7 @@
 import {
+  formatMoney,
   isBudgetExceededError,
   isBudgetUnavailableError,
-  moneyToNumber,
   zeroMoney,
   type Budget,
   type BudgetReservation,
@@ -96,19 +96,26 @@ function seconds(ms: number): string {
   return `${Math.max(0, Math.ceil(ms / 1000))}s`;
 }
 
+// OpenAI's header names by unit, written out so that no request builds them.
+const HEADER_NAMES = {
+  requests: ['x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests'],
+  tokens: ['x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+} as const;
+
 // OpenAI's headers, for the first limit of each unit (the key's own come first, then the rest).
 function rateLimitHeaders(states: readonly LimitState[], headers: Record<string, string>): void {
   for (const state of states) {
-    const name = state.unit;
-    if (headers[`x-ratelimit-limit-${name}`] !== undefined) continue;
-    headers[`x-ratelimit-limit-${name}`] = String(state.limit);
-    headers[`x-ratelimit-remaining-${name}`] = String(state.remaining);
-    headers[`x-ratelimit-reset-${name}`] = seconds(state.resetMs);
+    const [limit, remaining, reset] = HEADER_NAMES[state.unit];
+    if (headers[limit] !== undefined) continue;
+    headers[limit] = String(state.limit);
+    headers[remaining] = String(state.remaining);
+    headers[reset] = seconds(state.resetMs);
   }
 }
 
+// Exact decimal text (no float formatting: it is both slower and rounder than the amount).
 function formatRemaining(remaining: Money): string {
-  return String(moneyToNumber(remaining));
+  return formatMoney(nonNegative(remaining));
 }
 
 function gatewayCap(
@@ -164,28 +171,41 @@ export function createAdmission(options: AdmissionOptions): Admission {
     return worst;
   };
 
-  const budgetsOf = (key: VirtualKey | undefined): Budget[] => {
-    const list: Budget[] = [];
-    if (key?.budget != null) {
-      list.push({ scope: `key:${key.id}`, limit: pricing.toReporting(key.budget.amount), period: key.budget.period });
+  // A key's own limits and budgets (with the gateway's), built once per key object: the resolver hands out the same
+  // object until the key changes, so a request does not rebuild (or re-convert) them.
+  const perKey = new WeakMap<VirtualKey, { limits: RateLimit[]; budgets: Budget[] }>();
+  const noKey = { limits: globalLimits, budgets: globalBudgets };
+  const ownOf = (key: VirtualKey | undefined): { limits: RateLimit[]; budgets: Budget[] } => {
+    if (key === undefined) return noKey;
+    let own = perKey.get(key);
+    if (own === undefined) {
+      const budgets: Budget[] = [];
+      if (key.budget != null) {
+        budgets.push({
+          scope: `key:${key.id}`,
+          limit: pricing.toReporting(key.budget.amount),
+          period: key.budget.period,
+        });
+      }
+      budgets.push(...globalBudgets);
+      const limits = gatewayCap({ rpm: key.rpm ?? undefined, tpm: key.tpm ?? undefined }, composeScope('key', key.id));
+      limits.push(...globalLimits);
+      own = { limits, budgets };
+      perKey.set(key, own);
     }
-    list.push(...globalBudgets);
-    return list;
+    return own;
   };
 
-  const rateLimitsOf = (input: AdmitInput): RateLimit[] => {
+  const rateLimitsOf = (input: AdmitInput, own: RateLimit[]): RateLimit[] => {
     const { key } = input;
-    const limits: RateLimit[] = [];
-    if (key !== undefined) {
-      limits.push(...gatewayCap({ rpm: key.rpm ?? undefined, tpm: key.tpm ?? undefined }, composeScope('key', key.id)));
-      const perModel = key.modelLimits?.[input.model];
-      if (perModel !== undefined)
-        limits.push(...gatewayCap(perModel, composeScope('key', key.id, 'model', input.model)));
-    }
-    if (perIp !== undefined) {
-      const ip = input.ip();
-      if (ip !== undefined) limits.push(...gatewayCap(perIp, composeScope('ip', ip)));
-    }
+    const perModel = key?.modelLimits?.[input.model];
+    const ip = perIp === undefined ? undefined : input.ip();
+    if (perModel === undefined && ip === undefined) return own;
+    // The key's own first (their headers win), then per model, per IP, the global ones last.
+    const limits = own.slice(0, own.length - globalLimits.length);
+    if (perModel !== undefined && key !== undefined)
+      limits.push(...gatewayCap(perModel, composeScope('key', key.id, 'model', input.model)));
+    if (ip !== undefined) limits.push(...gatewayCap(perIp, composeScope('ip', ip)));
     limits.push(...globalLimits);
     return limits;
   };
@@ -193,8 +213,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
   return {
     async admit(input) {
       const { key } = input;
-      const limits = rateLimitsOf(input);
-      const budgetList = budgetsOf(key);
+      const own = ownOf(key);
+      const limits = rateLimitsOf(input, own.limits);
+      const budgetList = own.budgets;
       const maxParallel = key?.maxParallel ?? null;
       if (limits.length === 0 && budgetList.length === 0 && maxParallel === null && !hasDeploymentLimits) {
         return undefined;
@@ -281,7 +302,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
                 type: 'insufficient_quota',
                 code: 'budget_exceeded',
                 headers: error.scope.startsWith('key:')
-                  ? { 'x-gw-budget-remaining': formatRemaining(nonNegative(error.remaining)) }
+                  ? { 'x-gw-budget-remaining': formatRemaining(error.remaining) }
                   : {},
               });
             }
@@ -289,8 +310,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
             throw error;
           }
           const keyState = key?.budget != null ? reservation.states[0] : undefined;
-          if (keyState !== undefined)
-            headers['x-gw-budget-remaining'] = formatRemaining(nonNegative(keyState.remaining));
+          if (keyState !== undefined) headers['x-gw-budget-remaining'] = formatRemaining(keyState.remaining);
         }
       } catch (error) {
         release?.();
@@ -342,7 +362,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const keyState = key?.budget != null ? reservation.states[0] : undefined;
     if (keyState === undefined) return undefined;
     const remaining = keyState.remaining.amount + reservation.amount.amount - actual.amount;
-    return { 'x-gw-budget-remaining': formatRemaining(nonNegative({ amount: remaining, currency })) };
+    return { 'x-gw-budget-remaining': formatRemaining({ amount: remaining, currency }) };
   }
 
   // Only reached in the closed fail mode: in the open one the stores let the request through themselves.

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { setAnswerHeaders } from '../relay/answer-headers.ts';
 import { uuidv7 } from '../uuidv7.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 
@@ -33,8 +34,7 @@ export function requestId(): MiddlewareHandler<GatewayEnv> {
     const client = sanitiseRequestId(c.req.header('x-request-id'));
     c.set('requestId', id);
     if (client !== undefined) c.set('clientRequestId', client);
-    c.header('x-request-id', client ?? id);
-    c.header('x-gw-request-id', id);
+    setAnswerHeaders(c, { 'x-request-id': client ?? id, 'x-gw-request-id': id });
     await next();
   };
 }

@@ -3,12 +3,14 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { pipeSseToNode, toSseStream, type SseStreamItem } from '@gw/stream';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { GatewayEnv } from '../gateway-env.ts';
 
 // The one place the gateway writes an answer body itself. On @hono/node-server it writes the Node response
 // directly (one writeHead, then the body), skipping the Response object hono would build and the node-server would
 // take apart again, and the web stream a streamed body would need; anywhere else it goes through hono. Either way
-// the answer carries every header already set on the context (`c.header()`), so a middleware's header (request id,
-// rate-limit headers, CORS…) reaches JSON and SSE answers alike, as it reaches the ones hono writes.
+// the answer carries every header already set on the context (`c.header()`, and the gateway's own held by
+// `setAnswerHeaders`), so a middleware's header (request id, rate-limit headers, CORS…) reaches JSON and SSE answers
+// alike, as it reaches the ones hono writes.
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
@@ -31,7 +33,7 @@ function nodeResponseOf(c: Context): ServerResponse | undefined {
  * second time. So the context's response is reset and then set to the marker itself (hono's setter keeps the one it
  * is given when none is held), which the node-server skips.
  */
-function takeHeaders(c: Context, own: Readonly<Record<string, string>>): OutgoingHttpHeaders {
+function takeHeaders(c: Context<GatewayEnv>, own: Readonly<Record<string, string>>): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   const prepared = c.res.headers;
   prepared.forEach((value, name) => {
@@ -39,6 +41,8 @@ function takeHeaders(c: Context, own: Readonly<Record<string, string>>): Outgoin
   });
   const cookies = prepared.getSetCookie();
   if (cookies.length > 1) headers['set-cookie'] = cookies;
+  const held = c.get('answerHeaders');
+  if (held !== undefined) for (const name of Object.keys(held)) headers[name] = held[name];
   for (const name of Object.keys(own)) headers[name] = own[name];
   c.res = undefined;
   c.res = RESPONSE_ALREADY_SENT;
@@ -52,9 +56,9 @@ function takeHeaders(c: Context, own: Readonly<Record<string, string>>): Outgoin
  * @example
  * return writeJson(c, wireJson(response) ?? JSON.stringify(response));
  */
-export function writeJson(c: Context, text: string, status: ContentfulStatusCode = 200): Response {
+export function writeJson(c: Context<GatewayEnv>, text: string, status: ContentfulStatusCode = 200): Response {
   const outgoing = nodeResponseOf(c);
-  if (outgoing === undefined) return c.body(text, status, JSON_HEADERS);
+  if (outgoing === undefined) return c.body(text, status, { ...c.get('answerHeaders'), ...JSON_HEADERS });
   const headers = takeHeaders(c, JSON_HEADERS);
   headers['content-length'] = Buffer.byteLength(text);
   outgoing.writeHead(status, headers);
@@ -77,12 +81,13 @@ export interface WriteSseOptions {
  * return writeSse(c, relay, { onError: (error) => errorEvent(error) });
  */
 export function writeSse(
-  c: Context,
+  c: Context<GatewayEnv>,
   source: AsyncIterable<SseStreamItem, SseStreamItem | undefined>,
   options: WriteSseOptions,
 ): Response {
   const outgoing = nodeResponseOf(c);
-  if (outgoing === undefined) return c.body(toSseStream(source, options), 200, SSE_HEADERS);
+  if (outgoing === undefined)
+    return c.body(toSseStream(source, options), 200, { ...c.get('answerHeaders'), ...SSE_HEADERS });
   outgoing.writeHead(200, takeHeaders(c, SSE_HEADERS));
   void pipeSseToNode(source, outgoing, options);
   return RESPONSE_ALREADY_SENT;

@@ -247,7 +247,8 @@ export function checkBudget(budget: Budget): void {
       `period must be 'day', 'month' or 'total', got ${String(period)} for ${scope}`,
     );
   }
-  checkUnits(`the limit of ${scope}`, budget.limit);
+  if (!unitsInRange(budget.limit)) checkUnits(`the limit of ${scope}`, budget.limit);
+  else checkCurrency(budget.limit.currency);
 }
 
 /** Throws a `CostError` unless `value` is Money from 0 to {@link MAX_BUDGET_UNITS} in `currency`. */
@@ -259,6 +260,11 @@ export function checkAmount(name: string, value: Money, currency: string): void 
       `${name} is in ${value.currency} but the budget is in ${currency}; convert it first (convert())`,
     );
   }
+}
+
+function unitsInRange(value: Money): boolean {
+  const amount: unknown = value.amount;
+  return typeof amount === 'bigint' && amount >= 0n && amount <= MAX_BUDGET_UNITS;
 }
 
 function checkUnits(name: string, value: Money): void {
@@ -280,10 +286,13 @@ export function checkReserve(budgets: readonly Budget[], amount: Money, ttlMs: n
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
     throw new CostError('invalid_budget', `ttlMs must be an integer > 0, got ${ttlMs}`);
   }
-  const counters = new Set<string>();
   for (const budget of budgets) {
     checkBudget(budget);
     checkAmount('the amount to reserve', amount, budget.limit.currency);
+  }
+  if (budgets.length < 2) return;
+  const counters = new Set<string>();
+  for (const budget of budgets) {
     const counter = counterId(budget);
     if (counters.has(counter)) {
       throw new CostError(

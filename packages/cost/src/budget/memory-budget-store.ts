@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Money } from '../money.ts';
 import { BudgetExceededError } from './budget-errors.ts';
-import { periodStartOf, type BudgetPeriod } from './budget-period.ts';
+import { periodEndOf, periodStartOf, type BudgetPeriod } from './budget-period.ts';
 import {
   addSpent,
   budgetState,
@@ -65,6 +65,8 @@ interface Entry extends HeapItem {
 interface Counter {
   readonly period: BudgetPeriod;
   periodStart: number;
+  /** When the period that starts at `periodStart` ends (Infinity for `'total'`): until then it cannot change. */
+  periodEnd: number;
   spent: bigint;
   reserved: bigint;
   readonly entries: Map<string, Entry>;
@@ -124,30 +126,46 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions = {}):
       entry.deadline += LATE_SETTLE_WINDOW_MS;
       counter.heap.push(entry);
     }
+    if (now < counter.periodEnd) return;
     const start = periodStartOf(counter.period, now);
     // Never back: a clock that steps back over a period's start keeps the newer period.
     if (counter.periodStart < start) {
       counter.periodStart = start;
+      counter.periodEnd = periodEndOf(counter.period, start) ?? Infinity;
       counter.spent = 0n;
     }
   }
 
+  // Each budget's counter id, by budget object: callers that keep their budgets (the gateway keeps a key's) do not
+  // rebuild the string on every call.
+  const ids = new WeakMap<Budget, string>();
+  function idOf(budget: Budget): string {
+    let id = ids.get(budget);
+    if (id === undefined) {
+      id = counterId(budget);
+      ids.set(budget, id);
+    }
+    return id;
+  }
+
   function existing(budget: Budget, now: number): Counter | undefined {
-    const counter = counters.get(counterId(budget));
+    const counter = counters.get(idOf(budget));
     if (counter !== undefined) bringUpToDate(counter, now);
     return counter;
   }
 
   function create(budget: Budget, now: number): Counter {
+    const periodStart = periodStartOf(budget.period, now);
     const counter: Counter = {
       period: budget.period,
-      periodStart: periodStartOf(budget.period, now),
+      periodStart,
+      periodEnd: periodEndOf(budget.period, periodStart) ?? Infinity,
       spent: 0n,
       reserved: 0n,
       entries: new Map(),
       heap: createDeadlineHeap(),
     };
-    counters.set(counterId(budget), counter);
+    counters.set(idOf(budget), counter);
     return counter;
   }
 
@@ -180,14 +198,21 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions = {}):
     reserveOptions.signal?.throwIfAborted();
     const now = clock();
     forgetIdle(now);
-    const found = budgets.map((budget) => existing(budget, now));
-    const before = budgets.map((budget, index) => stateOf(budget, found[index], now));
-    const fits = before.map(
-      (state) => state.spent.amount + state.reserved.amount + amount.amount <= state.limit.amount,
-    );
-    const refused = refusingIndex(before, fits);
-    if (refused !== -1) {
+    const found: Array<Counter | undefined> = [];
+    let fitsAll = true;
+    for (const budget of budgets) {
+      const counter = existing(budget, now);
+      found.push(counter);
+      const used = counter === undefined ? 0n : counter.spent + counter.reserved;
+      if (used + amount.amount > budget.limit.amount) fitsAll = false;
+    }
+    if (!fitsAll) {
+      const before = budgets.map((budget, index) => stateOf(budget, found[index], now));
+      const fits = before.map(
+        (state) => state.spent.amount + state.reserved.amount + amount.amount <= state.limit.amount,
+      );
       stats.refused += 1;
+      const refused = refusingIndex(before, fits);
       throw new BudgetExceededError({ refused: before[refused] as BudgetState, requested: amount, budgets: before });
     }
     const id = randomUUID();

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import type { Admission } from '../../limits/admission.ts';
 import type { Pricing, RequestCost } from '../../cost/pricing.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
+import { setAnswerHeaders } from '../../relay/answer-headers.ts';
 import { GatewayError } from '../../gateway-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { GatewayTracing } from '../../observability/tracing.ts';
@@ -123,7 +124,7 @@ export async function beginRoutedCall(
           outputs: options.endpoint !== 'embeddings',
           signal: c.req.raw.signal,
         });
-  if (admitted !== undefined) for (const [name, value] of Object.entries(admitted.headers)) c.header(name, value);
+  if (admitted !== undefined) setAnswerHeaders(c, admitted.headers);
   route.onStart?.();
   c.set('routed', true);
   const routed = route.tracing === undefined ? found : route.tracing.routed(found, options);
@@ -149,8 +150,7 @@ export async function beginRoutedCall(
     if (outcome === undefined) return undefined;
     const headers = admitted.settled(outcome);
     // Answers not sent yet (JSON) show the budget as this request left it; a stream's headers are gone by now.
-    if (headers !== undefined && !options.stream)
-      for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    if (headers !== undefined && !options.stream) setAnswerHeaders(c, headers);
     return outcome;
   };
   return { routed, callOptions, trace, price, settle: settleAdmitted };
