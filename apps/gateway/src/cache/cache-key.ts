@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 
-/** What a cached answer answers: a chat completion (any chat ingress) or embeddings. */
-export type CacheEndpoint = 'chat' | 'embeddings';
+/**
+ * What a cached answer answers: a chat completion, an Anthropic message (keyed by the Anthropic request, kept as a
+ * chat completion), or embeddings.
+ */
+export type CacheEndpoint = 'chat' | 'messages' | 'embeddings';
 
 // Request fields that change how an answer is delivered or billed, never what it says.
 const IGNORED_FIELDS = new Set([

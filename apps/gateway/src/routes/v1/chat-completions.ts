@@ -86,7 +86,13 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
   };
 }
 
-function parseCachedChat(value: unknown): ChatCompletionResponse | undefined {
+/**
+ * A cached chat completion read back (`undefined` when it does not parse: a miss).
+ *
+ * @example
+ * cache: { endpoint: 'chat', request, sampled: isSampled(request), parse: parseCachedChat }
+ */
+export function parseCachedChat(value: unknown): ChatCompletionResponse | undefined {
   const parsed = chatCompletionResponseSchema.safeParse(value);
   return parsed.success ? parsed.data : undefined;
 }
