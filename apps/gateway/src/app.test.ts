@@ -142,4 +142,3 @@ describe('health', () => {
     expect(logs.some((line) => line.includes('OPEN DEV MODE'))).toBe(true);
   });
 });
-

@@ -385,12 +385,14 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
         prefix: `${config.redis.prefix}cache:`,
         timeoutMs: config.redis.timeoutMs,
         onOutage: (down, error) => {
-          if (down) logger.warn('the response cache cannot reach redis: every lookup is a miss until it is back', { error });
+          if (down)
+            logger.warn('the response cache cannot reach redis: every lookup is a miss until it is back', { error });
           else logger.info('the response cache reaches redis again');
         },
       });
     }
-    if (cacheSection.store === 'redis') logger.warn('cache.store is redis but redis is not connected: caching in memory');
+    if (cacheSection.store === 'redis')
+      logger.warn('cache.store is redis but redis is not connected: caching in memory');
     return createMemoryCacheStore({ maxBytes: cacheSection.maxBytes });
   };
   const cache = createResponseCache({

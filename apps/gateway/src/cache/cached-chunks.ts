@@ -32,7 +32,10 @@ export function responseChunks(response: ChatCompletionResponse): ChatCompletion
       }));
     }
     chunks.push({ ...head, choices: [{ index: choice.index, delta, finish_reason: null }] });
-    chunks.push({ ...head, choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason ?? 'stop' }] });
+    chunks.push({
+      ...head,
+      choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason ?? 'stop' }],
+    });
   }
   if (response.usage != null) chunks.push({ ...head, choices: [], usage: response.usage });
   return chunks;
@@ -68,7 +71,12 @@ export function collectChunks(): ChunkCollector {
   let usage: ChatCompletionResponse['usage'];
   return {
     add(chunk) {
-      head ??= { id: chunk.id, created: chunk.created, model: chunk.model, system_fingerprint: chunk.system_fingerprint };
+      head ??= {
+        id: chunk.id,
+        created: chunk.created,
+        model: chunk.model,
+        system_fingerprint: chunk.system_fingerprint,
+      };
       if (chunk.usage != null) usage = chunk.usage;
       for (const part of chunk.choices) {
         let choice = choices.get(part.index);
@@ -112,7 +120,11 @@ export function collectChunks(): ChunkCollector {
         if (choice.finishReason === undefined) return undefined;
         const toolCalls: ChatToolCall[] = [...choice.toolCalls.entries()]
           .sort(([a], [b]) => a - b)
-          .map(([, call]) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+          .map(([, call]) => ({
+            id: call.id,
+            type: 'function',
+            function: { name: call.name, arguments: call.arguments },
+          }));
         collected.push({
           index,
           message: {

@@ -310,7 +310,10 @@ describe('the response cache, streams', () => {
     expect(again.response.headers.get('content-type')).toContain('text/event-stream');
     expect(streamedText(again.text)).toBe(answer);
     expect(again.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
-    const usage = events(again.text).at(-1) as { choices: unknown[]; usage: { completion_tokens: number; cost: number } };
+    const usage = events(again.text).at(-1) as {
+      choices: unknown[];
+      usage: { completion_tokens: number; cost: number };
+    };
     expect(usage.choices).toEqual([]);
     expect(usage.usage).toMatchObject({ completion_tokens: 100, cost: 0 });
     // Without include_usage no usage chunk is sent.

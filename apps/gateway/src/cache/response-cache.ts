@@ -110,7 +110,12 @@ function policyOf(config: GatewayConfig): CachePolicy {
 }
 
 function badHeader(message: string, header: string): GatewayError {
-  return new GatewayError(message, { status: 400, type: 'invalid_request_error', code: 'invalid_header', param: header });
+  return new GatewayError(message, {
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'invalid_header',
+    param: header,
+  });
 }
 
 /** `on` / `off` / `undefined` from `x-gw-cache`. */
@@ -159,6 +164,8 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
   return {
     begin(c, request) {
       const header = cacheHeader(c);
+      // Checked whether or not the cache applies: a bad value is never silently ignored.
+      const ttlOverride = ttlHeader(c);
       if (header === 'off') return undefined;
       const current = policy();
       if (header === undefined && !current.anyEnabled) return undefined;
@@ -166,7 +173,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
       const enabled = header === 'on' || (alias?.enabled ?? current.section.enabled);
       if (!enabled) return undefined;
       if (request.sampled && !current.section.cacheSampled) return 'skip';
-      const ttlSeconds = ttlHeader(c) ?? alias?.ttlSeconds ?? current.section.ttlSeconds;
+      const ttlSeconds = ttlOverride ?? alias?.ttlSeconds ?? current.section.ttlSeconds;
       const scope = current.section.scope === 'global' ? 'global' : `key:${request.keyId ?? ''}`;
       const key = cacheKey({ endpoint: request.endpoint, model: request.model, scope, request: request.request });
       const ttlMs = ttlSeconds * 1000;

@@ -123,7 +123,8 @@ export function ledgerRowProblem(row: LedgerRow): string | undefined {
   for (const [field, value] of counts) {
     if (value !== null && !isCount(value)) return `${field} must be an integer from 0 to ${INT32_MAX}`;
   }
-  if (row.costSaved !== undefined && !isAmount(row.costSaved)) return 'costSaved must be from 0 to 2^63-1 units of 10^-12';
+  if (row.costSaved !== undefined && !isAmount(row.costSaved))
+    return 'costSaved must be from 0 to 2^63-1 units of 10^-12';
   if (row.cost !== null) {
     if (!CURRENCY.test(row.cost.currency)) return 'cost.currency must be three capital letters';
     const { input, cachedInput, cacheWrite, output, reasoning, total } = row.cost;

@@ -77,7 +77,9 @@ function rowJson(row: LedgerRow): Record<string, unknown> {
     unpriced: cost === null,
     cache_hit: row.cacheHit === true,
     cost_saved:
-      row.cacheHit === true && cost !== null ? moneyToNumber({ amount: row.costSaved ?? 0n, currency: cost.currency }) : 0,
+      row.cacheHit === true && cost !== null
+        ? moneyToNumber({ amount: row.costSaved ?? 0n, currency: cost.currency })
+        : 0,
   };
 }
 

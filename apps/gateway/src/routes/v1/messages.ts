@@ -53,13 +53,19 @@ export function messages(options: RouteOptions): Handler<GatewayEnv> {
         estimateChatTokens(converted.request ?? fromAnthropicRequest(anthropicRequest, { nativeAnthropic: false }), {
           vendor,
         }),
-      cache: { endpoint: 'messages', request: anthropicRequest, sampled: isSampled(anthropicRequest), parse: parseCachedChat },
+      cache: {
+        endpoint: 'messages',
+        request: anthropicRequest,
+        sampled: isSampled(anthropicRequest),
+        parse: parseCachedChat,
+      },
     });
     const id = anthropicMessageId();
     const hit = call.cache?.hit;
     if (hit !== undefined) {
       const encoder = anthropicStreamEncoder({ id, model: requestedModel });
-      if (stream) return streamCached(c, hit.response, { settle: call.settle, encoder, errorEvent: anthropicErrorEventOf });
+      if (stream)
+        return streamCached(c, hit.response, { settle: call.settle, encoder, errorEvent: anthropicErrorEventOf });
       call.settle({ status: 'completed', relayedText: answerText(hit.response) });
       c.header('x-gw-cost', '0');
       const usage = hit.response.usage ?? undefined;

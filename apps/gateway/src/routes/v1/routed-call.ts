@@ -48,7 +48,8 @@ export interface RouteOptions {
 
 /** A request's use of the response cache: the answer found, or the ticket its answer is kept with. */
 export type CacheUse<T> =
-  { readonly hit: CachedAnswer<T>; readonly ticket?: undefined } | { readonly hit?: undefined; readonly ticket: CacheTicket<T> };
+  | { readonly hit: CachedAnswer<T>; readonly ticket?: undefined }
+  | { readonly hit?: undefined; readonly ticket: CacheTicket<T> };
 
 /** One request's way to the upstream: where it is routed, its call options, its pricing and its settle. */
 export interface RoutedCall<T = unknown> {
