@@ -247,6 +247,9 @@ describe('the response cache, JSON answers', () => {
       input_tokens: 0,
     });
     expect(miss?.request_id).toBe(first.response.headers.get('x-gw-request-id'));
+    const accessLine = t.logs.find((line) => line.includes(`"requestId":"${hit?.request_id ?? ''}"`));
+    expect(accessLine).toContain('"cache":"hit"');
+    expect(accessLine).toContain('"costSaved":"0.00018"');
     const usage = (await (await fetch(`${t.url}/admin/usage?group_by=model`, { headers: admin })).json()) as {
       data: unknown[];
     };
