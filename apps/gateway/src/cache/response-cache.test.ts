@@ -287,6 +287,26 @@ describe('the response cache, JSON answers', () => {
     await waitFor(async () => (await spent()) === 0.00018, 5000);
   });
 
+  it('does not count a hit against the key’s rpm, and says nothing of the cache on a refusal', async () => {
+    const t = await startCached();
+    const created = await fetch(`${t.url}/admin/keys`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'slow', rpm: 1 }),
+    });
+    const auth = { authorization: `Bearer ${((await created.json()) as { key: string }).key}` };
+    expect((await send(t.url, deterministic(), auth)).cache).toBe('miss');
+    for (let index = 0; index < 3; index += 1) {
+      const hit = await send(t.url, deterministic(), auth);
+      expect(hit.status).toBe(200);
+      expect(hit.cache).toBe('hit');
+    }
+    const refused = await send(t.url, deterministic({ seed: 1 }), auth);
+    expect(refused.status).toBe(429);
+    expect(refused.cache).toBeNull();
+    expect(t.upstream.requests).toHaveLength(1);
+  });
+
   it('counts hits and misses in /metrics', async () => {
     const t = await startCached();
     await send(t.url, deterministic());

@@ -133,7 +133,6 @@ export async function beginRoutedCall<T = unknown>(
   if (ticket === 'skip') c.header('x-gw-cache', 'skip');
   const hit = typeof ticket === 'object' ? await ticket.lookup() : undefined;
   if (hit !== undefined) return answerFromCache(c, route, options, { hit, routed: found, priority });
-  if (typeof ticket === 'object') c.header('x-gw-cache', 'miss');
   const cache = typeof ticket === 'object' ? { ticket } : undefined;
   const admitted =
     route.admission === undefined
@@ -149,6 +148,8 @@ export async function beginRoutedCall<T = unknown>(
           signal: c.req.raw.signal,
         });
   if (admitted !== undefined) for (const [name, value] of Object.entries(admitted.headers)) c.header(name, value);
+  // Said once the request is let through: a refusal (429, 402) is no miss of the cache.
+  if (cache !== undefined) c.header('x-gw-cache', 'miss');
   route.onStart?.();
   c.set('routed', true);
   const routed = route.tracing === undefined ? found : route.tracing.routed(found, options);
