@@ -130,7 +130,6 @@ export async function beginRoutedCall<T = unknown>(
     options.cache === undefined || route.cache === undefined
       ? undefined
       : route.cache.begin(c, { ...options.cache, model: options.model, keyId: key?.id });
-  if (ticket === 'skip') c.header('x-gw-cache', 'skip');
   const hit = typeof ticket === 'object' ? await ticket.lookup() : undefined;
   if (hit !== undefined) return answerFromCache(c, route, options, { hit, routed: found, priority });
   const cache = typeof ticket === 'object' ? { ticket } : undefined;
@@ -148,8 +147,9 @@ export async function beginRoutedCall<T = unknown>(
           signal: c.req.raw.signal,
         });
   if (admitted !== undefined) for (const [name, value] of Object.entries(admitted.headers)) c.header(name, value);
-  // Said once the request is let through: a refusal (429, 402) is no miss of the cache.
+  // Said once the request is let through: a refusal (429, 402) says nothing of the cache.
   if (cache !== undefined) c.header('x-gw-cache', 'miss');
+  else if (ticket === 'skip') c.header('x-gw-cache', 'skip');
   route.onStart?.();
   c.set('routed', true);
   const routed = route.tracing === undefined ? found : route.tracing.routed(found, options);
