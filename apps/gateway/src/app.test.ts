@@ -142,26 +142,3 @@ describe('health', () => {
     expect(logs.some((line) => line.includes('OPEN DEV MODE'))).toBe(true);
   });
 });
-
-describe('startup warnings', () => {
-  it('says which accepted settings are not enforced yet', async () => {
-    const { logs } = await start({
-      config: (upstream) => ({
-        cache: { enabled: true },
-        limits: { global: { rpm: 60 } },
-        providers: [
-          { id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl, maxConcurrency: 4 },
-        ],
-        models: [
-          { name: 'chat', targets: [{ provider: 'up', model: 'a' }], fallbacks: ['backup'] },
-          { name: 'backup', targets: [{ provider: 'up', model: 'b' }] },
-        ],
-      }),
-    });
-    const line = logs.find((entry) => entry.includes('not enforced yet'));
-    expect(line).toBeDefined();
-    expect(line).toContain('cache');
-    // Enforced now: not in the list.
-    for (const name of ['limits', 'pricing', 'retry', 'fallbacks', 'maxConcurrency']) expect(line).not.toContain(name);
-  });
-});

@@ -16,6 +16,8 @@ import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { createOpenStreams, type OpenStreams } from './relay/open-streams.ts';
 import { createAdminApp } from './routes/admin/admin-app.ts';
+import { createMemoryCacheStore, createRedisCacheStore, type CacheStore } from './cache/cache-store.ts';
+import { createResponseCache } from './cache/response-cache.ts';
 import { chatCompletions } from './routes/v1/chat-completions.ts';
 import { embeddings } from './routes/v1/embeddings.ts';
 import { live, ready } from './routes/health.ts';
@@ -376,7 +378,33 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const adminAuth = config.auth.masterKey === undefined ? undefined : masterKeyAuth(config.auth.masterKey);
   app.post('/v1/*', bodyLimit(config.server.bodyLimit));
 
+  const cacheSection = config.cache;
+  // Built on first use: a gateway whose cache is never asked for holds no store.
+  const cacheStore = (): CacheStore => {
+    if (cacheSection.store === 'redis' && deps.redis !== undefined) {
+      return createRedisCacheStore({
+        client: deps.redis.client,
+        prefix: `${config.redis.prefix}cache:`,
+        timeoutMs: config.redis.timeoutMs,
+        onOutage: (down, error) => {
+          if (down)
+            logger.warn('the response cache cannot reach redis: every lookup is a miss until it is back', { error });
+          else logger.info('the response cache reaches redis again');
+        },
+      });
+    }
+    if (cacheSection.store === 'redis')
+      logger.warn('cache.store is redis but redis is not connected: caching in memory');
+    return createMemoryCacheStore({ maxBytes: cacheSection.maxBytes });
+  };
+  const cache = createResponseCache({
+    store: cacheStore,
+    config: () => current().config,
+    logger,
+    onLookup: metrics?.cacheLookedUp,
+  });
   const routeOptions = {
+    cache,
     routing,
     logger,
     pricing,

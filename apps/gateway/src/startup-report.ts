@@ -1,4 +1,4 @@
-import { NOT_YET_ENFORCED_SECTIONS, type GatewayConfig } from './config/schema.ts';
+import type { GatewayConfig } from './config/schema.ts';
 import type { Pricing } from './cost/pricing.ts';
 import type { Logger } from './observability/logger.ts';
 import type { ProviderRegistry } from './routing/provider-registry.ts';
@@ -66,6 +66,4 @@ export function reportStartup(
       { currency, models: [...models] },
     );
   }
-  const pending: string[] = NOT_YET_ENFORCED_SECTIONS.filter((section) => config[section] !== undefined);
-  if (pending.length > 0) logger.warn(`configuration accepted but not enforced yet: ${pending.join(', ')}`);
 }

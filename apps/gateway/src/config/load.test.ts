@@ -252,10 +252,33 @@ describe('parseConfig', () => {
     expect(error.message).not.toMatch(/987654321987|123456789123|55555555555/);
   });
 
-  it('accepts the cache section, which later features use, as a mapping only', () => {
-    const config = parseConfig({ cache: { ttl: 60 } }, { env: {} });
-    expect(config.cache).toEqual({ ttl: 60 });
+  it('reads the cache section with its defaults, and refuses a misspelt key or a redis store without redis', () => {
+    const config = parseConfig({ cache: { enabled: 'true', maxBytes: '1mb', ttlSeconds: '60' } }, { env: {} });
+    expect(config.cache).toEqual({
+      enabled: true,
+      store: 'memory',
+      maxBytes: 1024 * 1024,
+      ttlSeconds: 60,
+      cacheSampled: false,
+      scope: 'key',
+    });
+    expect(parseConfig({}, { env: {} }).cache.enabled).toBe(false);
+    expect(configError(() => parseConfig({ cache: { ttl: 60 } }, { env: {} })).issues[0]?.path).toBe('cache.ttl');
     expect(configError(() => parseConfig({ cache: 'fast' }, { env: {} })).issues[0]?.path).toBe('cache');
+    expect(configError(() => parseConfig({ cache: { store: 'redis' } }, { env: {} })).issues[0]).toEqual({
+      path: 'cache.store',
+      message: 'redis needs redis.url',
+    });
+    const perAlias = configError(() =>
+      parseConfig(
+        {
+          providers: [{ id: 'up', kind: 'openai' }],
+          models: [{ name: 'chat', targets: [{ provider: 'up', model: 'm' }], cache: { ttlSeconds: 0 } }],
+        },
+        { env: {} },
+      ),
+    );
+    expect(perAlias.issues[0]?.path).toBe('models[0].cache.ttlSeconds');
   });
 
   it('reads limits and budgets, and refuses misspelt or out-of-range values by name', () => {

@@ -8,12 +8,6 @@ const MIB = 1024 * 1024;
 /** Default request body limit: 25 MiB. */
 export const DEFAULT_BODY_LIMIT = 25 * MIB;
 
-/**
- * Top-level sections later features will use. They are accepted now as mappings so a config
- * written for a newer gateway still starts, but nothing enforces them yet (a warning says so).
- */
-export const NOT_YET_ENFORCED_SECTIONS = ['cache'] as const;
-
 /** Routing strategies a model alias may name. */
 export const ROUTING_STRATEGIES = ['round-robin', 'weighted', 'least-busy', 'latency', 'cost'] as const;
 
@@ -235,6 +229,13 @@ const modelSchema = z.strictObject({
   contextWindowFallbacks: z.array(z.string().min(1)).default([]),
   contentFilterFallbacks: z.array(z.string().min(1)).default([]),
   timeouts: modelTimeoutsSchema.optional(),
+  // The response cache for this alias: on or off whatever cache.enabled says, and its own TTL.
+  cache: z
+    .strictObject({
+      enabled: boolean.optional(),
+      ttlSeconds: integer(1, 31_536_000).optional(),
+    })
+    .optional(),
 });
 
 const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'expected a three-letter currency code such as USD or CNY');
@@ -347,10 +348,20 @@ const budgetsSchema = z.strictObject({
   reservationTtlMs: integer(1000, 86_400_000).default(600_000),
 });
 
-const laterSection = z.preprocess(
-  emptyToUndefined,
-  z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional(),
-);
+// The exact-match response cache (docs/cache.md). Its store and size are read at start; the rest follows reloads.
+const cacheSchema = z.strictObject({
+  // The default of every alias (models[].cache.enabled overrides it; `x-gw-cache: on|off` overrides both).
+  enabled: boolean.default(false),
+  // memory: this process's LRU; redis: shared by every process on redis.url.
+  store: z.enum(['memory', 'redis']).default('memory'),
+  // memory: the answers kept, in bytes of their stored JSON; the least recently used go first.
+  maxBytes: byteSize.default(64 * MIB),
+  ttlSeconds: integer(1, 31_536_000).default(3600),
+  // Also cache answers that were sampled (temperature > 0 or unset, top_p < 1, n > 1): repeats get the same answer.
+  cacheSampled: boolean.default(false),
+  // key: each virtual key has a cache of its own; global: every key shares one.
+  scope: z.enum(['key', 'global']).default('key'),
+});
 
 /** The configuration schema (zod): every object is strict, so a misspelt key is refused by name. */
 export const gatewayConfigSchema = z
@@ -388,10 +399,13 @@ export const gatewayConfigSchema = z
     metrics: metricsSchema.prefault({}),
     limits: limitsSchema.prefault({}),
     budgets: budgetsSchema.prefault({}),
-    cache: laterSection,
+    cache: cacheSchema.prefault({}),
     pricing: pricingSchema.prefault({}),
   })
   .superRefine((config, context) => {
+    if (config.cache.store === 'redis' && config.redis.url === undefined) {
+      context.addIssue({ code: 'custom', path: ['cache', 'store'], message: 'redis needs redis.url' });
+    }
     const providerIndex = new Map<string, number>();
     config.providers.forEach((provider, index) => {
       const adaptive = provider.adaptiveConcurrency;

@@ -114,7 +114,10 @@ describe.each(TEST_DIALECTS)('migrations on $dialect', (testDialect) => {
         await database.migrate();
         expect(database.dialect).toBe(dialect);
         const migrations = await sql<{ name: string }>`select name from kysely_migration`.execute(database.db);
-        expect(migrations.rows.map((row) => row.name)).toEqual(['2026-12-03-01-ledger']);
+        expect(migrations.rows.map((row) => row.name)).toEqual([
+          '2026-12-03-01-ledger',
+          '2026-12-11-05-ledger-cache-hits',
+        ]);
         const indexes =
           dialect === 'sqlite'
             ? await sql<{ name: string }>`select name from sqlite_master

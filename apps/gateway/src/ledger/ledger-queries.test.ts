@@ -201,6 +201,8 @@ describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
         estimated: 0,
         tokens: times(4),
         cost: { USD: 3n, CNY: 7_000_000_000_000n },
+        cacheHits: 0,
+        costSaved: {},
       },
       {
         group: '2026-12-04T00:00:00.000Z',
@@ -209,6 +211,8 @@ describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
         estimated: 1,
         tokens: times(1),
         cost: { USD: 4n },
+        cacheHits: 0,
+        costSaved: {},
       },
     ]);
     expect(
@@ -219,6 +223,25 @@ describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
       ['2026-12-03T23:00:00.000Z', 1, {}],
       ['2026-12-04T00:00:00.000Z', 1, { USD: 4n }],
     ]);
+  });
+
+  test(`counts cache hits and sums what they saved, exactly, apart from the cost${skipped}`, async () => {
+    const zero = { currency: 'USD', input: 0n, cachedInput: 0n, cacheWrite: 0n, output: 0n, reasoning: 0n, total: 0n };
+    const noTokens = { input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 };
+    // Past 2^63 together: the sum must still be exact on SQLite.
+    const big = 2n ** 62n + 7n;
+    const hit = ledgerRow({ model: 'chat', tokens: noTokens, cost: zero, cacheHit: true, costSaved: big });
+    await insertRows(database, [
+      ledgerRow({ model: 'chat' }),
+      hit,
+      ledgerRow({ model: 'chat', tokens: noTokens, cost: zero, cacheHit: true, costSaved: big }),
+    ]);
+    const [group] = await queries.usage({ groupBy: 'model' });
+    expect(group?.requests).toBe(3);
+    expect(group?.cacheHits).toBe(2);
+    expect(group?.costSaved).toEqual({ USD: 2n * big });
+    expect(group?.cost).toEqual({ USD: 360_000_000n });
+    expect(await queries.getRequest(hit.requestId)).toEqual(hit);
   });
 
   test(`groups usage by model, provider and key (requests without a key grouped as null)${skipped}`, async () => {

@@ -63,6 +63,10 @@ export interface UsageGroup {
    * when priced requests in it exist. Unpriced requests count in `requests` and `tokens` only.
    */
   readonly cost: Record<string, bigint>;
+  /** Of `requests`, those the response cache answered (billed nothing). */
+  readonly cacheHits: number;
+  /** What the cache hits would have cost, exactly, per currency (10^-12 units), like `cost`. */
+  readonly costSaved: Record<string, bigint>;
 }
 
 /** Options of {@link LedgerQueries.prune}. */
@@ -120,10 +124,19 @@ function checkRange(from: Date | undefined, to: Date | undefined): void {
   }
 }
 
-function exactSum(database: LedgerDatabase, column: 'total_cost'): RawBuilder<unknown>[] {
+function exactSum(database: LedgerDatabase, column: 'total_cost' | 'cost_saved'): RawBuilder<unknown>[] {
   const ref = sql.ref(column);
   if (database.dialect === 'postgres') return [sql`sum(${ref})`]; // numeric: exact at any size
   return [sql`sum(${ref} >> ${sql.lit(Number(LOW_BITS))})`, sql`sum(${ref} & ${sql.lit(Number(LOW_MASK))})`];
+}
+
+/** An exact sum read back: one part on PostgreSQL, the high and low halves on SQLite (see `exactSum`). */
+function joinSum(record: object, prefix: 'cost' | 'saved', parts: number): bigint {
+  const column = prefix === 'cost' ? 'total_cost' : 'cost_saved';
+  const [high = 0n, low] = Array.from({ length: parts }, (_, index) =>
+    readBigInt(Reflect.get(record, `${prefix}_${index}`), column),
+  );
+  return low === undefined ? high : (high << LOW_BITS) + low;
 }
 
 function bucket(database: LedgerDatabase, groupBy: UsageGroupBy): RawBuilder<unknown> {
@@ -233,6 +246,7 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
     async usage(options) {
       checkRange(options.from, options.to);
       const sums = exactSum(database, 'total_cost');
+      const savedSums = exactSum(database, 'cost_saved');
       const records = await db
         .selectFrom('ledger')
         .select((builder) => [
@@ -242,12 +256,14 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
           // Flags are booleans on PostgreSQL and 0/1 on SQLite: a CASE counts both.
           sql`sum(case when unpriced then 1 else 0 end)`.as('unpriced'),
           sql`sum(case when estimated then 1 else 0 end)`.as('estimated'),
+          sql`sum(case when cache_hit then 1 else 0 end)`.as('cache_hits'),
           builder.fn.sum('input_tokens').as('input_tokens'),
           builder.fn.sum('cached_input_tokens').as('cached_input_tokens'),
           builder.fn.sum('cache_write_tokens').as('cache_write_tokens'),
           builder.fn.sum('output_tokens').as('output_tokens'),
           builder.fn.sum('reasoning_tokens').as('reasoning_tokens'),
           ...sums.map((sum, index) => sum.as(`cost_${index}`)),
+          ...savedSums.map((sum, index) => sum.as(`saved_${index}`)),
         ])
         .where((builder) => {
           const conditions = inRange(builder, options.from, options.to);
@@ -269,6 +285,8 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
             estimated: 0,
             tokens: { input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 },
             cost: {},
+            cacheHits: 0,
+            costSaved: {},
           };
           groups.set(key, group);
         }
@@ -280,10 +298,11 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
         group.tokens.cacheWrite += readCount(record.cache_write_tokens, 'cache_write_tokens');
         group.tokens.output += readCount(record.output_tokens, 'output_tokens');
         group.tokens.reasoning += readCount(record.reasoning_tokens, 'reasoning_tokens');
+        group.cacheHits += readCount(record.cache_hits, 'cache_hits');
         if (record.currency !== null) {
-          const parts = sums.map((_, index) => readBigInt(Reflect.get(record, `cost_${index}`), 'total_cost'));
-          const [high = 0n, low] = parts;
-          group.cost[record.currency] = low === undefined ? high : (high << LOW_BITS) + low;
+          group.cost[record.currency] = joinSum(record, 'cost', sums.length);
+          const saved = joinSum(record, 'saved', savedSums.length);
+          if (saved > 0n) group.costSaved[record.currency] = saved;
         }
       }
       return [...groups.values()].sort(compareGroups);

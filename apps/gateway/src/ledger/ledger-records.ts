@@ -94,6 +94,8 @@ export function toRecord(row: LedgerRow, dialect: LedgerDialect): Insertable<Led
     currency: cost?.currency ?? null,
     estimated: row.estimated,
     unpriced: cost === null,
+    cache_hit: row.cacheHit === true,
+    cost_saved: row.costSaved ?? 0n,
   };
 }
 
@@ -144,6 +146,10 @@ export function fromRecord(record: LedgerRecord): LedgerRow {
             total: readBigInt(record.total_cost, 'total_cost'),
           },
     estimated: readFlag(record.estimated, 'estimated'),
+    // Only hits carry the two fields, as rows are built (an upstream call's row leaves them out).
+    ...(readFlag(record.cache_hit, 'cache_hit')
+      ? { cacheHit: true, costSaved: readBigInt(record.cost_saved, 'cost_saved') }
+      : {}),
   };
 }
 
@@ -201,6 +207,8 @@ const COLUMN_TYPES: { readonly [Column in keyof LedgerTable]-?: string } = {
   currency: 'text',
   estimated: 'boolean',
   unpriced: 'boolean',
+  cache_hit: 'boolean',
+  cost_saved: 'bigint',
 };
 const isColumn = (key: string): key is keyof LedgerTable => Object.hasOwn(COLUMN_TYPES, key);
 const INSERT_COLUMNS = Object.keys(COLUMN_TYPES).filter(isColumn);
@@ -256,6 +264,8 @@ function pushSqliteValues(parameters: unknown[], row: LedgerRow): void {
     cost?.currency ?? null,
     row.estimated,
     cost === null,
+    row.cacheHit === true,
+    row.costSaved ?? 0n,
   );
 }
 

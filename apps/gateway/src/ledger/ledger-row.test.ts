@@ -42,6 +42,7 @@ describe('ledgerRowProblem', () => {
       { cost: { ...cost, total: 2n ** 63n } },
       'cost.total must be from 0 to 2^63-1 units of 10^-12',
     ],
+    ['a negative cost saved', { cacheHit: true, costSaved: -1n }, 'costSaved must be from 0 to 2^63-1 units of 10^-12'],
   ])('refuses %s', (_name, overrides, problem) => {
     expect(ledgerRowProblem({ ...base, ...overrides })).toBe(problem);
   });
@@ -71,6 +72,13 @@ describe('spill lines', () => {
     expect(line.endsWith('\n')).toBe(true);
     expect(line.slice(0, -1)).not.toContain('\n');
     expect(line).toContain('"total":"4611686018427387905"');
+    expect(fromSpillLine(line)).toEqual(row);
+  });
+
+  it('round-trips a cache hit with the exact cost it saved', () => {
+    const row = ledgerRow({ cacheHit: true, costSaved: 2n ** 62n + 3n });
+    const line = toSpillLine(row);
+    expect(line).toContain('"costSaved":"4611686018427387907"');
     expect(fromSpillLine(line)).toEqual(row);
   });
 });

@@ -71,6 +71,13 @@ export interface LedgerRow {
   readonly cost: LedgerCost | null;
   /** True when the upstream reported no usage and the tokens were counted or estimated by the gateway. */
   readonly estimated: boolean;
+  /** True when the response cache answered: no upstream call, tokens and cost 0. Absent: false. */
+  readonly cacheHit?: boolean | undefined;
+  /**
+   * For a cache hit: what the answer cost when it was first served, exactly, in the row's `cost.currency`
+   * (10^-12 units). Absent: 0n.
+   */
+  readonly costSaved?: bigint | undefined;
 }
 
 // Column limits the checks below keep rows within: PostgreSQL `integer` and `bigint`.
@@ -116,6 +123,8 @@ export function ledgerRowProblem(row: LedgerRow): string | undefined {
   for (const [field, value] of counts) {
     if (value !== null && !isCount(value)) return `${field} must be an integer from 0 to ${INT32_MAX}`;
   }
+  if (row.costSaved !== undefined && !isAmount(row.costSaved))
+    return 'costSaved must be from 0 to 2^63-1 units of 10^-12';
   if (row.cost !== null) {
     if (!CURRENCY.test(row.cost.currency)) return 'cost.currency must be three capital letters';
     const { input, cachedInput, cacheWrite, output, reasoning, total } = row.cost;
@@ -166,6 +175,8 @@ const spillLineSchema = z.object({
     })
     .nullable(),
   estimated: z.boolean(),
+  cacheHit: z.boolean().optional(),
+  costSaved: amountText.optional(),
 });
 
 /**
@@ -183,6 +194,7 @@ export function toSpillLine(row: LedgerRow): string {
     v: 1,
     ...row,
     createdAt: row.createdAt.getTime(),
+    ...(row.costSaved === undefined ? {} : { costSaved: row.costSaved.toString() }),
     cost:
       cost === null
         ? null

@@ -46,6 +46,10 @@ export interface LedgerTable {
   currency: string | null;
   estimated: Flag;
   unpriced: Flag;
+  /** The response cache answered (no upstream call; the costs are 0). */
+  cache_hit: Flag;
+  /** For a cache hit: what the answer cost when it was first served, in `currency`. */
+  cost_saved: Amount;
 }
 
 /** Every table of the gateway's database that this module knows. */
@@ -121,5 +125,21 @@ async function createLedgerTable(db: Kysely<unknown>, dialect: LedgerDialect): P
 export function ledgerMigrations(dialect: LedgerDialect): Record<string, Migration> {
   return {
     '2026-12-03-01-ledger': { up: (db) => createLedgerTable(db, dialect) },
+    '2026-12-11-05-ledger-cache-hits': { up: (db) => addCacheHitColumns(db, dialect) },
   };
+}
+
+// Rows written before the response cache existed were all upstream calls: not hits, nothing saved.
+async function addCacheHitColumns(db: Kysely<unknown>, dialect: LedgerDialect): Promise<void> {
+  const postgres = dialect === 'postgres';
+  await db.schema
+    .alterTable('ledger')
+    .addColumn('cache_hit', postgres ? 'boolean' : 'integer', (column) =>
+      column.notNull().defaultTo(postgres ? sql`false` : 0),
+    )
+    .execute();
+  await db.schema
+    .alterTable('ledger')
+    .addColumn('cost_saved', postgres ? 'bigint' : 'integer', (column) => column.notNull().defaultTo(0))
+    .execute();
 }

@@ -28,6 +28,8 @@ export interface GatewayMetrics {
   readonly retried: (providerId: string) => void;
   /** An alias fell back to another. */
   readonly fellBack: (from: string, to: string) => void;
+  /** The response cache was looked up for `model` (as the client named it): a hit or a miss. */
+  readonly cacheLookedUp: (model: string, hit: boolean) => void;
   /** A request was refused by a rate limit of `scope` (global, ip, key, key_model, deployment). */
   readonly rateLimited: (scope: string) => void;
   /** Redis behind rate limits or budgets became unreachable. */
@@ -109,7 +111,7 @@ class Tally<Name extends string> {
  * Creates the gateway's metrics in a registry of their own, with the names operators alert on
  * (`llm_requests_total`, `llm_request_duration_seconds`, `llm_time_to_first_token_seconds`, `llm_active_requests`,
  * `llm_tokens_total`, `llm_cost_total`, `llm_errors_total`, `llm_retries_total`, `llm_fallbacks_total`,
- * `llm_rate_limit_hits_total`, `llm_limit_store_outages_total`, `llm_circuit_breaker_state`, `llm_queue_length`, `llm_queue_max_concurrency`, `llm_queue_wait_seconds`, the
+ * `llm_rate_limit_hits_total`, `llm_cache_hits_total`, `llm_cache_misses_total`, `llm_limit_store_outages_total`, `llm_circuit_breaker_state`, `llm_queue_length`, `llm_queue_max_concurrency`, `llm_queue_wait_seconds`, the
  * ledger's buffer and spill, and Node's process metrics). Labels stay bounded: a model is labelled only when it is a
  * configured alias or target, anything else is `other`; key ids only with `metrics.perKey`.
  *
@@ -263,6 +265,18 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
     buckets: QUEUE_BUCKETS,
     registers: [registry],
   });
+  const cacheHits = new Counter({
+    name: 'llm_cache_hits_total',
+    help: 'Requests the response cache answered, by model (as the client named it).',
+    labelNames: ['model'],
+    registers: [registry],
+  });
+  const cacheMisses = new Counter({
+    name: 'llm_cache_misses_total',
+    help: 'Requests the response cache was asked for and did not hold, by model (as the client named it).',
+    labelNames: ['model'],
+    registers: [registry],
+  });
   const reloads = new Counter({
     name: 'llm_config_reloads_total',
     help: 'Configuration reloads (file change, SIGHUP, a provider changed through the admin API), by result.',
@@ -334,6 +348,10 @@ export function createGatewayMetrics(config: GatewayConfig, sources: MetricsSour
     },
     retried: (providerId) => retries.inc({ provider: providerLabel(providerId) }),
     fellBack: (from, to) => fallbacks.inc({ from: aliases.has(from) ? from : OTHER, to: aliases.has(to) ? to : OTHER }),
+    cacheLookedUp: (name, hit) => {
+      const model = aliases.has(name) || targets.has(name) ? name : OTHER;
+      (hit ? cacheHits : cacheMisses).inc({ model });
+    },
     rateLimited: (scope) => rateLimitHits.inc({ scope }),
     storeOutage: (store) => storeOutages.inc({ store }),
     queueWaited: (providerId, seconds) => queueWait.observe({ deployment: providerLabel(providerId) }, seconds),

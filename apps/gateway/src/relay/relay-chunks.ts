@@ -15,6 +15,8 @@ export interface RelayOptions {
   cancelUpstream: () => void;
   /** The cost of a usage the vendor reported, written into the chunk that carries it (`usage.cost`). */
   costOf?: ((usage: Usage) => number | undefined) | undefined;
+  /** Sees every chunk as it came from upstream (the response cache collects a streamed answer with it). */
+  onChunk?: ((chunk: ChatCompletionChunk) => void) | undefined;
 }
 
 // A batch stops growing at this size even if more chunks are at hand.
@@ -44,7 +46,7 @@ export function relayChunks(
   first: IteratorResult<ChatCompletionChunk>,
   options: RelayOptions,
 ): AsyncIterableIterator<string, string | undefined> {
-  const { encoder, settle, signal, cancelUpstream, costOf } = options;
+  const { encoder, settle, signal, cancelUpstream, costOf, onChunk } = options;
   const takeBuffered = hasTakeBuffered(upstream) ? () => upstream.takeBuffered() : () => undefined;
   let pending: IteratorResult<ChatCompletionChunk> | undefined = first;
   let usage: Usage | undefined;
@@ -53,6 +55,7 @@ export function relayChunks(
   let finished = false;
 
   const encode = (chunk: ChatCompletionChunk): string => {
+    onChunk?.(chunk);
     relayedText += chunkText(chunk);
     if (chunk.usage == null) return encoder.encode(chunk);
     usage = chunk.usage;

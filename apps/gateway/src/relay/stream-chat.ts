@@ -8,7 +8,7 @@ import type { GatewayEnv } from '../gateway-env.ts';
 import type { Logger } from '../observability/logger.ts';
 import { totalTimeoutError } from '../routing/deadline.ts';
 import type { RoutedCall } from '../routes/v1/routed-call.ts';
-import type { Settle } from '../settle/settle-once.ts';
+import type { RequestOutcome, Settle } from '../settle/settle-once.ts';
 import type { OpenStreams } from './open-streams.ts';
 import { relayChunks } from './relay-chunks.ts';
 import { writeSse } from './write-response.ts';
@@ -36,6 +36,14 @@ export interface StreamChatOptions {
   errorEvent: (error: unknown) => string;
   /** Where the stream is registered while it runs (a drain that runs out of time ends them with an error event). */
   streams?: OpenStreams | undefined;
+  /** Sees every upstream chunk, then the outcome once settled (the response cache keeps a completed stream). */
+  capture?: StreamCapture | undefined;
+}
+
+/** A watcher of a streamed answer: each chunk, then how the request settled. */
+export interface StreamCapture {
+  chunk(chunk: ChatCompletionChunk): void;
+  settled(outcome: RequestOutcome | undefined): void;
 }
 
 /**
@@ -64,10 +72,13 @@ export async function streamChat(c: Context<GatewayEnv>, options: StreamChatOpti
       ? undefined
       : setTimeout(() => upstreamCall.abort(totalTimeoutError(totalTimeoutMs)), totalTimeoutMs);
   const leave = options.streams?.add((reason) => upstreamCall.abort(reason));
+  const { capture } = options;
   const settle: Settle = (input) => {
     clearTimeout(deadline);
     leave?.();
-    return call.settle(input);
+    const outcome = call.settle(input);
+    capture?.settled(outcome);
+    return outcome;
   };
   const upstream = withIdleTimeout(provider.chatStream(request, { ...call.callOptions, signal: upstreamSignal }), {
     idleMs: streamIdleTimeoutMs,
@@ -87,7 +98,14 @@ export async function streamChat(c: Context<GatewayEnv>, options: StreamChatOpti
     const cost = call.price(usage);
     return cost === undefined ? undefined : pricing.toNumber(cost);
   };
-  const relay = relayChunks(upstream, first, { encoder, settle, signal, cancelUpstream, costOf });
+  const relay = relayChunks(upstream, first, {
+    encoder,
+    settle,
+    signal,
+    cancelUpstream,
+    costOf,
+    ...(capture === undefined ? {} : { onChunk: (chunk: ChatCompletionChunk) => capture.chunk(chunk) }),
+  });
   return writeSse(c, relay, {
     onError: (error) => {
       const clientGone = signal.aborted;

@@ -1,4 +1,4 @@
-import { estimateOutputTokens } from '@gw/cost';
+import { estimateOutputTokens, type Money } from '@gw/cost';
 import type { ProviderKind, RouterCallOptions, Usage } from '@gw/providers';
 import type { Pricing, RequestCost } from '../cost/pricing.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -48,6 +48,10 @@ export interface RequestOutcome {
   readonly keyId: string | undefined;
   /** The request and the answer's text, only when `logging.bodies` asks for them. */
   readonly bodies?: { readonly request: unknown; readonly answer: string } | undefined;
+  /** True when the response cache answered (no upstream call, billed nothing). */
+  readonly cacheHit?: boolean | undefined;
+  /** For a cache hit: what the cached answer cost when it was first served (`undefined`: it was unpriced). */
+  readonly costSaved?: Money | undefined;
 }
 
 /**
@@ -64,6 +68,8 @@ export interface SettleInput {
   error?: unknown;
   /** What reached the client so far (streams), for an output estimate when the vendor reported no usage. */
   relayedText?: string | undefined;
+  /** The response cache answered: nothing is billed; `saved` is what the answer cost when it was first served. */
+  cacheHit?: { saved: Money | undefined } | undefined;
 }
 
 /** Settles one request and returns its outcome; calls after the first are ignored (and return `undefined`). */
@@ -197,8 +203,9 @@ export function createSettle(context: SettleContext): RequestSettle {
   const settle: Settle = (input) => {
     if (settled) return undefined;
     settled = true;
-    const reported = input.usage ?? undefined;
-    const usage = reported ?? estimatedUsage(input, context);
+    // A cache hit made no upstream call: no usage, nothing billed.
+    const reported = input.cacheHit === undefined ? (input.usage ?? undefined) : undefined;
+    const usage = reported ?? (input.cacheHit === undefined ? estimatedUsage(input, context) : undefined);
     const cost = usage === undefined ? undefined : price(usage);
     const now = performance.now();
     const outcome: RequestOutcome = {
@@ -225,6 +232,7 @@ export function createSettle(context: SettleContext): RequestSettle {
       ...(context.requestBody === undefined
         ? {}
         : { bodies: { request: context.requestBody, answer: input.relayedText ?? '' } }),
+      ...(input.cacheHit === undefined ? {} : { cacheHit: true, costSaved: input.cacheHit.saved }),
     };
     try {
       const result = context.hook?.(outcome);

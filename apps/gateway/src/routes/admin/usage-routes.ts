@@ -75,6 +75,11 @@ function rowJson(row: LedgerRow): Record<string, unknown> {
           },
     estimated: row.estimated,
     unpriced: cost === null,
+    cache_hit: row.cacheHit === true,
+    cost_saved:
+      row.cacheHit === true && cost !== null
+        ? moneyToNumber({ amount: row.costSaved ?? 0n, currency: cost.currency })
+        : 0,
   };
 }
 
@@ -83,6 +88,7 @@ const GROUP_FIELD = { day: 'day', hour: 'hour', model: 'model', provider: 'provi
 function groupJson(group: UsageGroup, groupBy: keyof typeof GROUP_FIELD, currency: string): Record<string, unknown> {
   const { tokens } = group;
   const amount = group.cost[currency] ?? 0n;
+  const saved = group.costSaved[currency] ?? 0n;
   const others = Object.entries(group.cost).filter(([code]) => code !== currency);
   return {
     [GROUP_FIELD[groupBy]]: group.group,
@@ -97,6 +103,9 @@ function groupJson(group: UsageGroup, groupBy: keyof typeof GROUP_FIELD, currenc
     reasoning_tokens: tokens.reasoning,
     cost: moneyToNumber({ amount, currency }),
     cost_exact: formatMoney({ amount, currency }),
+    cache_hits: group.cacheHits,
+    cost_saved: moneyToNumber({ amount: saved, currency }),
+    cost_saved_exact: formatMoney({ amount: saved, currency }),
     // Rows stored while another reporting currency was configured, kept apart rather than converted at today's rate.
     ...(others.length === 0
       ? {}

@@ -1,7 +1,15 @@
+import { setAnswerHeader } from '../../relay/answer-headers.ts';
 import { estimateChatTokens } from '@gw/cost';
-import { chatCompletionRequestSchema, wireJson } from '@gw/providers';
+import {
+  chatCompletionRequestSchema,
+  chatCompletionResponseSchema,
+  wireJson,
+  type ChatCompletionResponse,
+} from '@gw/providers';
 import { openAIChunkEncoder } from '@gw/providers/formats';
-import type { Handler } from 'hono';
+import type { Context, Handler } from 'hono';
+import { isSampled } from '../../cache/cache-key.ts';
+import { cacheStream, streamCached } from '../../cache/serve-cached.ts';
 import { setCostHeaders, withCost } from '../../cost/usage-cost.ts';
 import { errorEvent } from '../../error-handler.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
@@ -34,7 +42,17 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
       stream,
       body: request,
       estimatePromptTokens: (vendor) => estimateChatTokens(request, { vendor }),
+      cache: { endpoint: 'chat', request, sampled: isSampled(request), parse: parseCachedChat },
     });
+    // Read before the call: the provider adds include_usage upstream for its own billing.
+    const encoder = openAIChunkEncoder({ includeUsage: request.stream_options?.include_usage === true });
+    const hit = call.cache?.hit;
+    if (hit !== undefined) {
+      if (stream) return streamCached(c, hit.response, { settle: call.settle, encoder, errorEvent });
+      call.settle({ status: 'completed', relayedText: answerText(hit.response) });
+      return writeCachedJson(c, hit.response);
+    }
+    const ticket = call.cache?.ticket;
     const { router, model, streamIdleMs, totalMs } = call.routed;
     request.model = model;
 
@@ -44,6 +62,7 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
       );
       const usage = response.usage ?? undefined;
       const outcome = call.settle({ status: 'completed', usage, relayedText: answerText(response) });
+      if (ticket !== undefined && outcome !== undefined) ticket.save(response, outcome);
       setCostHeaders(c, outcome, pricing);
       const cost = usage === undefined ? undefined : outcome?.cost;
       // The upstream's own text when the answer is as it came: no second serialisation.
@@ -52,8 +71,6 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
       return writeJson(c, JSON.stringify({ ...response, usage: withCost(usage, cost, pricing) }));
     }
 
-    // Read before the call: the provider adds include_usage upstream for its own billing.
-    const encoder = openAIChunkEncoder({ includeUsage: request.stream_options?.include_usage === true });
     return streamChat(c, {
       provider: router,
       call,
@@ -65,6 +82,25 @@ export function chatCompletions(options: RouteOptions): Handler<GatewayEnv> {
       encoder,
       errorEvent,
       streams: options.streams,
+      capture: ticket === undefined ? undefined : cacheStream(ticket),
     });
   };
+}
+
+/**
+ * A cached chat completion read back (`undefined` when it does not parse: a miss).
+ *
+ * @example
+ * cache: { endpoint: 'chat', request, sampled: isSampled(request), parse: parseCachedChat }
+ */
+export function parseCachedChat(value: unknown): ChatCompletionResponse | undefined {
+  const parsed = chatCompletionResponseSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** A cached answer as JSON: billed nothing, so `usage.cost` and `x-gw-cost` are 0. */
+function writeCachedJson(c: Context, response: ChatCompletionResponse): Response {
+  setAnswerHeader(c, 'x-gw-cost', '0');
+  const usage = response.usage ?? undefined;
+  return writeJson(c, JSON.stringify(usage === undefined ? response : { ...response, usage: { ...usage, cost: 0 } }));
 }

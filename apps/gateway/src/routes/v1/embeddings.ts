@@ -1,4 +1,5 @@
-import { embeddingRequestSchema } from '@gw/providers';
+import { setAnswerHeader } from '../../relay/answer-headers.ts';
+import { embeddingRequestSchema, embeddingResponseSchema, type EmbeddingResponse } from '@gw/providers';
 import type { Handler } from 'hono';
 import { embeddingInputTokens } from '../../cost/embedding-input-tokens.ts';
 import { setCostHeaders } from '../../cost/usage-cost.ts';
@@ -26,7 +27,19 @@ export function embeddings(options: RouteOptions): Handler<GatewayEnv> {
       stream: false,
       body: request,
       estimatePromptTokens: (vendor) => embeddingInputTokens(request.input, vendor),
+      // Embeddings are not sampled: the same input gives the same vectors.
+      cache: { endpoint: 'embeddings', request, sampled: false, parse: parseCachedEmbeddings },
     });
+    const hit = call.cache?.hit;
+    if (hit !== undefined) {
+      call.settle({ status: 'completed' });
+      setAnswerHeader(c, 'x-gw-cost', '0');
+      const cached = hit.response;
+      return writeJson(
+        c,
+        JSON.stringify(cached.usage == null ? cached : { ...cached, usage: { ...cached.usage, cost: 0 } }),
+      );
+    }
     const { router, model } = call.routed;
     request.model = model;
     const response = await callWithinBudget(c, call, (signal) =>
@@ -39,9 +52,15 @@ export function embeddings(options: RouteOptions): Handler<GatewayEnv> {
         ? undefined
         : { prompt_tokens: reported.prompt_tokens, completion_tokens: 0, total_tokens: reported.total_tokens };
     const outcome = call.settle({ status: 'completed', usage });
+    if (call.cache?.ticket !== undefined && outcome !== undefined) call.cache.ticket.save(response, outcome);
     setCostHeaders(c, outcome, pricing);
     const cost = outcome?.cost;
     if (cost === undefined || reported == null) return writeJson(c, JSON.stringify(response));
     return writeJson(c, JSON.stringify({ ...response, usage: { ...reported, cost: pricing.toNumber(cost) } }));
   };
+}
+
+function parseCachedEmbeddings(value: unknown): EmbeddingResponse | undefined {
+  const parsed = embeddingResponseSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }

@@ -1,3 +1,4 @@
+import { setAnswerHeader } from '../../relay/answer-headers.ts';
 import { estimateChatTokens } from '@gw/cost';
 import {
   anthropicMessageId,
@@ -8,6 +9,9 @@ import {
 } from '@gw/providers/formats';
 import type { Handler } from 'hono';
 import { anthropicErrorEventOf } from '../../anthropic-error.ts';
+import { isSampled } from '../../cache/cache-key.ts';
+import { cacheStream, streamCached } from '../../cache/serve-cached.ts';
+import { parseCachedChat } from './chat-completions.ts';
 import { setCostHeaders, withCost } from '../../cost/usage-cost.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import { answerText } from '../../relay/answer-text.ts';
@@ -50,14 +54,32 @@ export function messages(options: RouteOptions): Handler<GatewayEnv> {
         estimateChatTokens(converted.request ?? fromAnthropicRequest(anthropicRequest, { nativeAnthropic: false }), {
           vendor,
         }),
+      cache: {
+        endpoint: 'messages',
+        request: anthropicRequest,
+        sampled: isSampled(anthropicRequest),
+        parse: parseCachedChat,
+      },
     });
+    const id = anthropicMessageId();
+    const hit = call.cache?.hit;
+    if (hit !== undefined) {
+      const encoder = anthropicStreamEncoder({ id, model: requestedModel });
+      if (stream)
+        return streamCached(c, hit.response, { settle: call.settle, encoder, errorEvent: anthropicErrorEventOf });
+      call.settle({ status: 'completed', relayedText: answerText(hit.response) });
+      setAnswerHeader(c, 'x-gw-cost', '0');
+      const usage = hit.response.usage ?? undefined;
+      const answered = usage === undefined ? hit.response : { ...hit.response, usage: { ...usage, cost: 0 } };
+      return writeJson(c, JSON.stringify(toAnthropicResponse(answered, { id, model: requestedModel })));
+    }
+    const ticket = call.cache?.ticket;
     const { router, model, kinds, streamIdleMs, totalMs } = call.routed;
     // Anthropic-only fields (thinking, top_k, cache_control) are kept only when every possible target is Anthropic.
     const nativeAnthropic = kinds.size === 1 && kinds.has('anthropic');
     const canonical = fromAnthropicRequest(anthropicRequest, { nativeAnthropic });
     canonical.model = model;
     converted.request = canonical;
-    const id = anthropicMessageId();
 
     if (!stream) {
       const response = await callWithinBudget(c, call, (signal) =>
@@ -65,6 +87,7 @@ export function messages(options: RouteOptions): Handler<GatewayEnv> {
       );
       const usage = response.usage ?? undefined;
       const outcome = call.settle({ status: 'completed', usage, relayedText: answerText(response) });
+      if (ticket !== undefined && outcome !== undefined) ticket.save(response, outcome);
       setCostHeaders(c, outcome, pricing);
       const cost = usage === undefined ? undefined : outcome?.cost;
       const answered =
@@ -83,6 +106,7 @@ export function messages(options: RouteOptions): Handler<GatewayEnv> {
       encoder: anthropicStreamEncoder({ id, model: requestedModel }),
       errorEvent: anthropicErrorEventOf,
       streams: options.streams,
+      capture: ticket === undefined ? undefined : cacheStream(ticket),
     });
   };
 }

@@ -1,10 +1,12 @@
+import { moneyToNumber } from '@gw/cost';
 import type { ProviderKind, RouterCallOptions, Usage } from '@gw/providers';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
+import type { CachedAnswer, CacheRequest, CacheTicket, ResponseCache } from '../../cache/response-cache.ts';
 import type { Admission } from '../../limits/admission.ts';
 import type { Pricing, RequestCost } from '../../cost/pricing.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
-import { setAnswerHeaders } from '../../relay/answer-headers.ts';
+import { setAnswerHeader, setAnswerHeaders } from '../../relay/answer-headers.ts';
 import { GatewayError } from '../../gateway-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { GatewayTracing } from '../../observability/tracing.ts';
@@ -41,10 +43,17 @@ export interface RouteOptions {
   trustProxy?: boolean | undefined;
   /** Traces (when `OTEL_EXPORTER_OTLP_ENDPOINT` is set): told the request reached routing. */
   tracing?: GatewayTracing | undefined;
+  /** The response cache (docs/cache.md); none: nothing is cached. */
+  cache?: ResponseCache | undefined;
 }
 
+/** A request's use of the response cache: the answer found, or the ticket its answer is kept with. */
+export type CacheUse<T> =
+  | { readonly hit: CachedAnswer<T>; readonly ticket?: undefined }
+  | { readonly hit?: undefined; readonly ticket: CacheTicket<T> };
+
 /** One request's way to the upstream: where it is routed, its call options, its pricing and its settle. */
-export interface RoutedCall {
+export interface RoutedCall<T = unknown> {
   readonly routed: RoutedModel;
   /** Priority and the trace of the deployments tried (no signal: each call adds its own). */
   readonly callOptions: Omit<RouterCallOptions, 'signal'>;
@@ -52,10 +61,15 @@ export interface RoutedCall {
   /** The cost of `usage` on the deployment that answered (remembered for the settle); `undefined`: unpriced. */
   readonly price: (usage: Usage) => RequestCost | undefined;
   readonly settle: Settle;
+  /**
+   * The response cache's part: `hit` when the cache answers (no admission, no upstream call; the settle records a
+   * cache hit), `ticket` when the answer is to be kept; `undefined` when the cache does not apply.
+   */
+  readonly cache?: CacheUse<T> | undefined;
 }
 
 /** What {@link beginRoutedCall} needs to know about the request. */
-export interface RoutedCallOptions {
+export interface RoutedCallOptions<T = unknown> {
   endpoint: Endpoint;
   /** The model the client named. */
   model: string;
@@ -68,6 +82,8 @@ export interface RoutedCallOptions {
   maxOutputTokens?: number | null | undefined;
   /** The request's `temperature`, for traces. */
   temperature?: number | null | undefined;
+  /** What the response cache keys and reads this request by; without it the request is never cached. */
+  cache?: Omit<CacheRequest<T>, 'model' | 'keyId'> | undefined;
 }
 
 /** The client's address: the socket's, or the first `X-Forwarded-For` hop behind a trusted proxy. */
@@ -95,11 +111,11 @@ function clientIp(c: Context<GatewayEnv>, trustProxy: boolean): string | undefin
  * @example
  * const call = await beginRoutedCall(c, options, { endpoint: 'chat', model: request.model, stream: false, estimatePromptTokens });
  */
-export async function beginRoutedCall(
+export async function beginRoutedCall<T = unknown>(
   c: Context<GatewayEnv>,
   route: RouteOptions,
-  options: RoutedCallOptions,
-): Promise<RoutedCall> {
+  options: RoutedCallOptions<T>,
+): Promise<RoutedCall<T>> {
   const priority = priorityOf(c);
   const key = c.get('apiKey');
   if (key?.models != null && !key.models.includes(options.model)) {
@@ -111,6 +127,13 @@ export async function beginRoutedCall(
     });
   }
   const found = route.routing.route(options.model);
+  const ticket =
+    options.cache === undefined || route.cache === undefined
+      ? undefined
+      : route.cache.begin(c, { ...options.cache, model: options.model, keyId: key?.id });
+  const hit = typeof ticket === 'object' ? await ticket.lookup() : undefined;
+  if (hit !== undefined) return answerFromCache(c, route, options, { hit, routed: found, priority });
+  const cache = typeof ticket === 'object' ? { ticket } : undefined;
   const admitted =
     route.admission === undefined
       ? undefined
@@ -125,6 +148,9 @@ export async function beginRoutedCall(
           signal: c.req.raw.signal,
         });
   if (admitted !== undefined) setAnswerHeaders(c, admitted.headers);
+  // Said once the request is let through: a refusal (429, 402) says nothing of the cache.
+  if (cache !== undefined) setAnswerHeader(c, 'x-gw-cache', 'miss');
+  else if (ticket === 'skip') setAnswerHeader(c, 'x-gw-cache', 'skip');
   route.onStart?.();
   c.set('routed', true);
   const routed = route.tracing === undefined ? found : route.tracing.routed(found, options);
@@ -144,7 +170,7 @@ export async function beginRoutedCall(
     estimatePromptTokens: options.estimatePromptTokens,
     ...(route.keepBodies === true && options.body !== undefined ? { requestBody: options.body } : {}),
   });
-  if (admitted === undefined) return { routed, callOptions, trace, price, settle };
+  if (admitted === undefined) return { routed, callOptions, trace, price, settle, cache };
   const settleAdmitted: Settle = (input) => {
     const outcome = settle(input);
     if (outcome === undefined) return undefined;
@@ -153,7 +179,46 @@ export async function beginRoutedCall(
     if (headers !== undefined && !options.stream) setAnswerHeaders(c, headers);
     return outcome;
   };
-  return { routed, callOptions, trace, price, settle: settleAdmitted };
+  return { routed, callOptions, trace, price, settle: settleAdmitted, cache };
+}
+
+/**
+ * The routed call of a cache hit: no limits, budgets or upstream call; the settle records a completed cache hit
+ * billed nothing, with the cost the answer had when it was first served as the cost saved (when it was priced in
+ * the reporting currency). The deployment recorded is the one that served the cached answer.
+ */
+function answerFromCache<T>(
+  c: Context<GatewayEnv>,
+  route: RouteOptions,
+  options: RoutedCallOptions<T>,
+  served: { hit: CachedAnswer<T>; routed: RoutedModel; priority: number },
+): RoutedCall<T> {
+  const { hit, routed, priority } = served;
+  setAnswerHeader(c, 'x-gw-cache', 'hit');
+  route.onStart?.();
+  c.set('routed', true);
+  const { trace, callOptions } = startTrace(options.model, priority);
+  trace.providerId = hit.providerId;
+  trace.kind = hit.kind;
+  trace.upstreamModel = hit.upstreamModel;
+  const { price, settle } = createSettle({
+    hook: route.settle,
+    logger: route.logger,
+    pricing: route.pricing,
+    requestId: c.get('requestId'),
+    clientRequestId: c.get('clientRequestId'),
+    endpoint: options.endpoint,
+    model: options.model,
+    stream: options.stream,
+    keyId: c.get('apiKey')?.id,
+    trace,
+    estimatePromptTokens: options.estimatePromptTokens,
+    ...(route.keepBodies === true && options.body !== undefined ? { requestBody: options.body } : {}),
+  });
+  const saved = hit.cost?.currency === route.pricing.currency ? hit.cost : undefined;
+  if (saved !== undefined) setAnswerHeader(c, 'x-gw-cost-saved', String(moneyToNumber(saved)));
+  const settleHit: Settle = (input) => settle({ ...input, usage: undefined, cacheHit: { saved } });
+  return { routed, callOptions, trace, price, settle: settleHit, cache: { hit } };
 }
 
 /**

@@ -16,7 +16,7 @@ const round = (ms: number): number => Math.round(ms * 100) / 100;
 /**
  * One `info` access line per routed request, when it settles: request id, key id, alias, provider, upstream model,
  * outcome and HTTP status, attempts, fallback, tokens, cost (exact decimal text in the reporting currency, or
- * `unpriced`), latency and time to first token. With `bodies`, the prompt and the answer too, with e-mail addresses,
+ * `unpriced`), latency and time to first token; for a response cache hit, `cache: "hit"` and `costSaved`. With `bodies`, the prompt and the answer too, with e-mail addresses,
  * phone and card numbers redacted.
  *
  * @example
@@ -46,6 +46,9 @@ export function accessLogSubscriber(logger: Logger, options: { bodies: boolean }
       currency: outcome.cost?.currency,
       latencyMs: round(outcome.latencyMs),
       ttftMs: outcome.ttftMs === undefined ? undefined : round(outcome.ttftMs),
+      ...(outcome.cacheHit === true
+        ? { cache: 'hit', costSaved: outcome.costSaved === undefined ? undefined : formatMoney(outcome.costSaved) }
+        : {}),
       ...(options.bodies && outcome.bodies !== undefined
         ? {
             prompt: redactPii(JSON.stringify(outcome.bodies.request)),

@@ -92,6 +92,7 @@ export function toLedgerRow(outcome: RequestOutcome, currency: string): LedgerRo
     tokens: tokensOf(outcome),
     cost: costOf(outcome, currency),
     estimated: outcome.estimated,
+    ...(outcome.cacheHit === true ? { cacheHit: true, costSaved: outcome.costSaved?.amount ?? 0n } : {}),
   };
 }
 
