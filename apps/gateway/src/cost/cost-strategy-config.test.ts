@@ -44,7 +44,9 @@ describe('strategy: cost without prices', () => {
   });
 
   it('accepts unpriced targets once pricing.models prices them', async () => {
-    const pricing = { models: { 'up/my-finetune': { input: 9, output: 9 }, 'up/my-other-finetune': { input: 1, output: 1 } } };
+    const pricing = {
+      models: { 'up/my-finetune': { input: 9, output: 9 }, 'up/my-other-finetune': { input: 1, output: 1 } },
+    };
     const { url, upstream } = await start({ config: costAlias(['my-finetune', 'my-other-finetune'], pricing) });
     expect((await postJson(`${url}/v1/chat/completions`, chatBody('chat'))).status).toBe(200);
     expect(upstream.requests.at(-1)?.body).toMatchObject({ model: 'my-other-finetune' });
