@@ -19,7 +19,12 @@ function resilientConfig(extra: Record<string, unknown> = {}) {
   });
 }
 
-const logLine = z.looseObject({ msg: z.string(), delayMs: z.number().optional(), kind: z.string().optional() });
+const logLine = z.looseObject({
+  msg: z.string(),
+  attempt: z.number().optional(),
+  delayMs: z.number().optional(),
+  kind: z.string().optional(),
+});
 
 function retryLogs(t: TestGateway): Array<z.infer<typeof logLine>> {
   return t.logs
@@ -44,6 +49,8 @@ describe('retries', () => {
     expect(contentOf.parse(await response.json()).choices[0]?.message.content).toBe('Third time lucky.');
     expect(t.upstream.requests).toHaveLength(3);
     expect(retryLogs(t).map((entry) => entry.kind)).toEqual(['overloaded', 'overloaded']);
+    // Attempts are numbered from 1: the first call is attempt 1, so the two failures logged are 1 and 2.
+    expect(retryLogs(t).map((entry) => entry.attempt)).toEqual([1, 2]);
   });
 
   it('waits out a 429 Retry-After of 1 s before the retry, and gives up on a 400 at once', async () => {

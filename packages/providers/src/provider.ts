@@ -107,6 +107,9 @@ export interface Provider {
   chatStream(request: ChatCompletionRequest, options?: CallOptions): AsyncIterableIterator<ChatCompletionChunk>;
   embed(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
   listModels(options?: CallOptions): Promise<ModelInfo[]>;
-  /** Lists models and times it; never throws, a failure is `{ ok: false, error }`. */
+  /**
+   * Calls the vendor (its model list; Bedrock: a Converse call it refuses; demo: nothing) and times it; never throws:
+   * a failure, an unreachable vendor included (kind `connection`), is `{ ok: false, error }`.
+   */
   healthCheck(options?: CallOptions): Promise<HealthCheckResult>;
 }

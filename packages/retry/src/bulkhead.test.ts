@@ -10,8 +10,8 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
 }
 
 describe('createBulkhead', () => {
-  it('runs maxConcurrent calls, queues maxQueue and rejects the rest', async () => {
-    const bulkhead = createBulkhead({ maxConcurrent: 1, maxQueue: 1 });
+  it('runs maxConcurrency calls, queues maxQueue and rejects the rest', async () => {
+    const bulkhead = createBulkhead({ maxConcurrency: 1, maxQueue: 1 });
     const gate = deferred<string>();
     const started: string[] = [];
     const first = bulkhead.execute(() => {
@@ -25,7 +25,7 @@ describe('createBulkhead', () => {
     const third = await bulkhead.execute(() => 'third').catch((error: unknown) => error);
     expect(isBulkheadRejectedError(third)).toBe(true);
     expect(third).toBeInstanceOf(BulkheadRejectedError);
-    expect(third).toMatchObject({ kind: 'overloaded', retryable: true, maxConcurrent: 1, maxQueue: 1 });
+    expect(third).toMatchObject({ kind: 'overloaded', retryable: true, maxConcurrency: 1, maxQueue: 1 });
     expect(started).toEqual(['first']);
     expect(bulkhead.stats()).toEqual({ active: 1, queued: 1, rejections: 1 });
 
@@ -37,7 +37,7 @@ describe('createBulkhead', () => {
   });
 
   it('rejects at once when full and maxQueue is the default 0', async () => {
-    const bulkhead = createBulkhead({ maxConcurrent: 1 });
+    const bulkhead = createBulkhead({ maxConcurrency: 1 });
     const gate = deferred<void>();
     const running = bulkhead.execute(() => gate.promise);
     await expect(bulkhead.execute(() => 'x')).rejects.toBeInstanceOf(BulkheadRejectedError);
@@ -46,7 +46,7 @@ describe('createBulkhead', () => {
   });
 
   it('rejects a queued call with the abort reason as soon as its signal fires, and never runs it', async () => {
-    const bulkhead = createBulkhead({ maxConcurrent: 1, maxQueue: 1 });
+    const bulkhead = createBulkhead({ maxConcurrency: 1, maxQueue: 1 });
     const gate = deferred<void>();
     const running = bulkhead.execute(() => gate.promise);
     const controller = new AbortController();
@@ -66,7 +66,7 @@ describe('createBulkhead', () => {
   });
 
   it('passes errors of fn through', async () => {
-    const bulkhead = createBulkhead({ maxConcurrent: 2 });
+    const bulkhead = createBulkhead({ maxConcurrency: 2 });
     await expect(
       bulkhead.execute(() => {
         throw new Error('upstream');
@@ -74,8 +74,19 @@ describe('createBulkhead', () => {
     ).rejects.toThrow('upstream');
   });
 
+  it('still accepts the deprecated maxConcurrent, as the same cap', async () => {
+    const bulkhead = createBulkhead({ maxConcurrent: 1 });
+    const gate = deferred<void>();
+    const running = bulkhead.execute(() => gate.promise);
+    const rejected = await bulkhead.execute(() => 'second').catch((error: unknown) => error);
+    expect(rejected).toMatchObject({ kind: 'overloaded', maxConcurrency: 1, maxConcurrent: 1, maxQueue: 0 });
+    gate.resolve();
+    await running;
+    expect(bulkhead.stats()).toEqual({ active: 0, queued: 0, rejections: 1 });
+  });
+
   it('refuses a capacity below one', () => {
-    expect(() => createBulkhead({ maxConcurrent: 0 })).toThrow(RangeError);
-    expect(() => createBulkhead({ maxConcurrent: 1, maxQueue: -1 })).toThrow(RangeError);
+    expect(() => createBulkhead({ maxConcurrency: 0 })).toThrow(RangeError);
+    expect(() => createBulkhead({ maxConcurrency: 1, maxQueue: -1 })).toThrow(RangeError);
   });
 });

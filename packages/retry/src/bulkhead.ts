@@ -19,12 +19,15 @@ export class BulkheadRejectedError extends Error {
   override readonly name = 'BulkheadRejectedError';
   readonly kind = 'overloaded';
   readonly retryable = true;
+  readonly maxConcurrency: number;
+  /** @deprecated Use {@link BulkheadRejectedError.maxConcurrency}: the same number. */
   readonly maxConcurrent: number;
   readonly maxQueue: number;
 
-  constructor(maxConcurrent: number, maxQueue: number) {
-    super(`Bulkhead full: ${maxConcurrent} calls running and ${maxQueue} queued`);
-    this.maxConcurrent = maxConcurrent;
+  constructor(maxConcurrency: number, maxQueue: number) {
+    super(`Bulkhead full: ${maxConcurrency} calls running and ${maxQueue} queued`);
+    this.maxConcurrency = maxConcurrency;
+    this.maxConcurrent = maxConcurrency;
     this.maxQueue = maxQueue;
   }
 }
@@ -41,13 +44,26 @@ export function isBulkheadRejectedError(error: unknown): error is BulkheadReject
   return hasMarker(error, BULKHEAD_REJECTED_ERROR_MARKER);
 }
 
-/** Options of {@link createBulkhead}. */
-export interface BulkheadOptions {
-  /** Calls allowed to run at once. */
-  maxConcurrent: number;
+interface BulkheadQueueOption {
   /** Calls allowed to wait for a slot, first in first out. Default 0: reject at once when full. */
   maxQueue?: number | undefined;
 }
+
+/**
+ * Options of {@link createBulkhead}: `maxConcurrency` (the name `@gw/ratelimit`'s `createConcurrencyLimiter` and
+ * the gateway's config use too), or the deprecated `maxConcurrent`.
+ */
+export type BulkheadOptions =
+  | (BulkheadQueueOption & {
+      /** Calls allowed to run at once. */
+      maxConcurrency: number;
+      maxConcurrent?: undefined;
+    })
+  | (BulkheadQueueOption & {
+      maxConcurrency?: undefined;
+      /** @deprecated Use `maxConcurrency`: the same option under the name every package uses. */
+      maxConcurrent: number;
+    });
 
 /** Occupancy right now, and rejections since creation. */
 export interface BulkheadStats {
@@ -69,23 +85,19 @@ export interface Bulkhead {
  *
  * @example
  * ```ts
- * const perDeployment = createBulkhead({ maxConcurrent: 8, maxQueue: 100 });
+ * const perDeployment = createBulkhead({ maxConcurrency: 8, maxQueue: 100 });
  * const response = await perDeployment.execute(({ signal }) => provider.chat(request, { signal }), { signal });
  * ```
  */
 export function createBulkhead(options: BulkheadOptions): Bulkhead {
   const maxQueue = options.maxQueue ?? 0;
-  if (
-    !Number.isInteger(options.maxConcurrent) ||
-    options.maxConcurrent < 1 ||
-    !Number.isInteger(maxQueue) ||
-    maxQueue < 0
-  ) {
+  const maxConcurrency = options.maxConcurrency ?? options.maxConcurrent;
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || !Number.isInteger(maxQueue) || maxQueue < 0) {
     throw new RangeError(
-      `bulkhead needs an integer maxConcurrent >= 1 and maxQueue >= 0, got ${options.maxConcurrent} and ${maxQueue}`,
+      `bulkhead needs an integer maxConcurrency >= 1 and maxQueue >= 0, got ${maxConcurrency} and ${maxQueue}`,
     );
   }
-  const policy = bulkhead(options.maxConcurrent, maxQueue);
+  const policy = bulkhead(maxConcurrency, maxQueue);
   let rejections = 0;
   policy.onReject(() => {
     rejections += 1;
@@ -95,14 +107,14 @@ export function createBulkhead(options: BulkheadOptions): Bulkhead {
     execute(fn, executeOptions = {}) {
       return executeThrough(policy, fn, executeOptions.signal, (error, called) =>
         !called && isCockatielBulkheadRejectedError(error)
-          ? new BulkheadRejectedError(options.maxConcurrent, maxQueue)
+          ? new BulkheadRejectedError(maxConcurrency, maxQueue)
           : error,
       );
     },
 
     stats() {
       return {
-        active: options.maxConcurrent - policy.executionSlots,
+        active: maxConcurrency - policy.executionSlots,
         queued: maxQueue - policy.queueSlots,
         rejections,
       };

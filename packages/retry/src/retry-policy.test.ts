@@ -65,7 +65,7 @@ describe('createRetryPolicy', () => {
     await vi.runAllTimersAsync();
     expect(call.error).toBe(last);
     expect(calls).toBe(3);
-    expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ attempt: 2, reason: 'max_retries', error: last }));
+    expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ attempt: 3, reason: 'max_retries', error: last }));
   });
 
   it('waits at least retryAfterMs before retrying a 429', async () => {
@@ -85,7 +85,7 @@ describe('createRetryPolicy', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(calls).toBe(2);
     expect(call).toEqual({ settled: true, value: 'ok' });
-    expect(onRetry).toHaveBeenCalledWith(expect.objectContaining({ attempt: 0, delayMs: 1000, kind: 'rate_limit' }));
+    expect(onRetry).toHaveBeenCalledWith(expect.objectContaining({ attempt: 1, delayMs: 1000, kind: 'rate_limit' }));
   });
 
   it('uses the computed backoff when it is longer than Retry-After', async () => {
@@ -171,10 +171,10 @@ describe('createRetryPolicy', () => {
       }),
     );
     await vi.runAllTimersAsync();
-    // Attempt 0 fails at t=0 and waits 792 ms; attempt 1 fails at 792 and the next wait (1584 ms) would end at 2376.
+    // Attempt 1 fails at t=0 and waits 792 ms; attempt 2 fails at 792 and the next wait (1584 ms) would end at 2376.
     expect(calls).toBe(2);
     expect(call.settled).toBe(true);
-    expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ attempt: 1, reason: 'deadline', delayMs: 1584 }));
+    expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ attempt: 2, reason: 'deadline', delayMs: 1584 }));
   });
 
   it('times an attempt out, aborts its signal, and retries', async () => {
@@ -229,7 +229,7 @@ describe('createRetryPolicy', () => {
     expect(call.error).toBe(reason);
     expect(calls).toBe(1);
     expect(vi.getTimerCount()).toBe(0);
-    expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ attempt: 0, reason: 'cancelled', error: reason }));
+    expect(onGiveUp).toHaveBeenCalledWith(expect.objectContaining({ attempt: 1, reason: 'cancelled', error: reason }));
   });
 
   it('aborts a running attempt with the caller signal, even when fn ignores it', async () => {

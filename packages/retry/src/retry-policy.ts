@@ -20,7 +20,10 @@ export interface ExecuteOptions {
 
 /** Passed to `onRetry` before the wait that precedes the next attempt. */
 export interface RetryEvent {
-  /** The number of the attempt that failed (same numbering as {@link RetryContext.attempt}). */
+  /**
+   * The number of the attempt that failed, counted from 1: the first call is attempt 1, the first retry attempt 2
+   * (that is {@link RetryContext.attempt} + 1). Before 0.1 it counted from 0.
+   */
   attempt: number;
   /** How long the policy waits before the next attempt (Retry-After included). */
   delayMs: number;
@@ -152,7 +155,7 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): RetryPolicy
         const kind = statsKeyOf(error);
         counters.giveUps += 1;
         countFor(kind).giveUps += 1;
-        onGiveUp?.({ attempt, delayMs, error, kind, reason, retryAfterMs: retryAfterOf(error) });
+        onGiveUp?.({ attempt: attempt + 1, delayMs, error, kind, reason, retryAfterMs: retryAfterOf(error) });
         return false;
       };
 
@@ -175,7 +178,7 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): RetryPolicy
         counters.retries += 1;
         countFor(kind).retries += 1;
         nextDelayMs = delayMs;
-        onRetry?.({ attempt, delayMs, error, kind });
+        onRetry?.({ attempt: attempt + 1, delayMs, error, kind });
         return true;
       };
 

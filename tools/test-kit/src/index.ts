@@ -4,3 +4,4 @@
 export { collect, thrownBy, waitFor } from './async.ts';
 export { sseData, sseFrames } from './sse.ts';
 export type { SseFrame } from './sse.ts';
+export { closedPortUrl } from './net.ts';

@@ -1,5 +1,8 @@
 import { estimateChatTokens } from '@gw/cost';
 import type { ChatCompletionRequest, EmbeddingRequest, RouterOptions } from '@gw/providers';
+import type { ConfigIssue } from '../config/config-error.ts';
+import type { GatewayConfig } from '../config/schema.ts';
+import type { ModelResolver } from '../routing/resolve-model.ts';
 import { embeddingInputTokens } from './embedding-input-tokens.ts';
 import type { Pricing } from './pricing.ts';
 
@@ -50,4 +53,34 @@ export function routePrice(pricing: Pricing): NonNullable<RouterOptions['price']
     );
     return cost === undefined ? undefined : Number(cost.total.amount);
   };
+}
+
+/**
+ * The aliases that route by cost although none of their targets has a price (catalog, imported prices or
+ * `pricing.models`): such a strategy could only fall back to round-robin, so the configuration is refused, naming the
+ * alias and its unpriced targets. An alias with some priced targets is accepted: its unpriced ones are the last
+ * resort, and the start-up report warns about them.
+ *
+ * @example
+ * const issues = unpricedCostRoutes(config, resolver, pricing);
+ * if (issues.length > 0) throw new ConfigError(issues);
+ */
+export function unpricedCostRoutes(config: GatewayConfig, resolver: ModelResolver, pricing: Pricing): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  config.models.forEach((model, index) => {
+    const route = resolver.routes.get(model.name);
+    if (model.strategy !== 'cost' || route === undefined || route.targets.length === 0) return;
+    const unpriced = route.targets
+      .filter((target) => {
+        const deployment = { providerId: target.providerId, kind: target.provider.kind, model: target.model };
+        return pricing.priceOf(deployment) === undefined;
+      })
+      .map((target) => `${target.providerId}/${target.model}`);
+    if (unpriced.length < route.targets.length) return;
+    issues.push({
+      path: `models[${index}].strategy`,
+      message: `model "${model.name}" routes by cost, but none of its targets has a price (${unpriced.join(', ')}): add them to pricing.models (or use baseModel), or choose another strategy`,
+    });
+  });
+  return issues;
 }

@@ -4,7 +4,8 @@ import type { AdaptiveConcurrencyEvent } from '@gw/ratelimit';
 import type { Handler } from 'hono';
 import type { GatewayConfig, ProviderSettings } from '../config/schema.ts';
 import { createPricing, type Pricing } from '../cost/pricing.ts';
-import { routePrice } from '../cost/route-price.ts';
+import { routePrice, unpricedCostRoutes } from '../cost/route-price.ts';
+import { ConfigError } from '../config/config-error.ts';
 import { configSecrets } from '../config/secrets.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -120,6 +121,8 @@ export function createLiveRouting(file: GatewayConfig, options: LiveRoutingOptio
     });
     const resolver = createModelResolver(config.models, registry, config.providers);
     const pricing = createPricing(config, { imported: options.importedPrices, baseModels: baseModelsOf(config) });
+    const unpriced = unpricedCostRoutes(config, resolver, pricing);
+    if (unpriced.length > 0) throw new ConfigError(unpriced);
     const adaptive = createAdaptiveLimits(config, queues, logger, options.onAdaptiveEvent, previous?.adaptive);
     const routing = createGatewayRouting(config, resolver, logger, {
       attempt: options.wrapAttempt === undefined ? policies.attempt : options.wrapAttempt(policies.attempt),

@@ -12,6 +12,7 @@ import type { StandInUpstream } from '../testing/stand-in-types.ts';
 import { createBedrockProvider } from './bedrock-provider.ts';
 import { encodeEventStreamMessage } from './event-stream-codec.ts';
 import { collect, rejection } from '../__fixtures__/provider-test-kit.ts';
+import { closedPortUrl } from '@gw/test-kit';
 
 const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -400,13 +401,45 @@ describe('errors', () => {
     expect(error.message).not.toContain(SESSION_TOKEN);
   });
 
-  it('refuses embeddings, lists no models and health-checks without a call', async () => {
+  it('refuses embeddings and lists no models, without a call', async () => {
     expect((await rejection(provider.embed({ model: 'amazon.titan-embed-text-v2:0', input: 'x' }))).kind).toBe(
       'invalid_request',
     );
     expect(await provider.listModels()).toEqual([]);
-    expect((await provider.healthCheck()).ok).toBe(true);
     expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('health-checks with a Converse call Bedrock refuses: the refusal is ok, bad credentials are not', async () => {
+    upstream.enqueue({
+      type: 'error',
+      status: 400,
+      body: { message: 'The provided model identifier is invalid.' },
+      headers: { 'x-amzn-errortype': 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' },
+    });
+    expect((await provider.healthCheck()).ok).toBe(true);
+    expect(upstream.requests[0]).toMatchObject({ method: 'POST', path: '/model/gw-health-probe/converse' });
+    expect(upstream.requests[0]?.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 /);
+
+    upstream.enqueue({
+      type: 'error',
+      status: 403,
+      body: { message: 'The security token included in the request is invalid.' },
+      headers: { 'x-amzn-errortype': 'UnrecognizedClientException' },
+    });
+    const refused = await provider.healthCheck();
+    expect(refused).toMatchObject({ ok: false, error: { kind: 'authentication' } });
+  });
+
+  it('health-checks not ok, with a network error kind, when the endpoint cannot be reached', async () => {
+    const unreachable = createProvider({
+      kind: 'bedrock',
+      region: 'us-east-1',
+      apiKey: 'k',
+      baseUrl: await closedPortUrl(),
+    });
+    const result = await unreachable.healthCheck();
+    expect(result.ok).toBe(false);
+    expect(result.error?.kind).toBe('connection');
   });
 
   it('needs a region', () => {

@@ -9,7 +9,7 @@ import {
   providerErrorFromOversize,
   providerErrorFromTruncation,
 } from '../openai-compatible/openai-compatible-error.ts';
-import { ProviderError } from '../provider-error.ts';
+import { isProviderError, ProviderError } from '../provider-error.ts';
 import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
 import { bedrockConverseResponseSchema } from './bedrock-api.ts';
 import type { BedrockConverseResponse } from './bedrock-api.ts';
@@ -27,9 +27,13 @@ import {
   modelPathSegment,
   parseResponseJson,
   readResponseText,
+  timedHealthCheck,
   transportOf,
   withoutTrailingSlashes,
 } from '../vendor-http.ts';
+
+// The model id of the health probe: no Bedrock model has it, so the call is refused before anything runs.
+const HEALTH_PROBE_MODEL = 'gw-health-probe';
 
 /** Options of {@link createBedrockProvider}; `createProvider` fills them from the config. */
 export interface BedrockProviderOptions {
@@ -63,8 +67,9 @@ export interface BedrockProviderOptions {
  * `sessionToken`, else `Authorization: Bearer <apiKey>` (a Bedrock API key). Request conversion and dropped
  * parameters: see `convertToBedrockRequest`. `embed` is refused (`invalid_request`): Converse has no embeddings,
  * they go through InvokeModel with a per-model body. `listModels` answers an empty list without a call: Bedrock
- * lists models on another host (`bedrock.{region}`) with another permission; `healthCheck` therefore only checks
- * that the adapter is configured, and answers ok without calling AWS. The secret access key and session token,
+ * lists models on another host (`bedrock.{region}`) with another permission; `healthCheck` therefore sends a Converse
+ * call for a model id that does not exist, which Bedrock refuses before running anything: that refusal is ok, a
+ * network error, a timeout, an authentication error, a throttle or a 5xx is not. The secret access key and session token,
  * like the API key, never appear in an error message.
  *
  * @example
@@ -264,7 +269,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
     return [];
   }
 
-  async function healthCheck(): Promise<HealthCheckResult> {
+  async function healthCheck(callOptions?: CallOptions): Promise<HealthCheckResult> {
     const started = performance.now();
     if (credentials === undefined && !apiKey) {
       const error = new ProviderError({
@@ -274,7 +279,23 @@ export function createBedrockProvider(options: BedrockProviderOptions): Provider
       });
       return { ok: false, latencyMs: performance.now() - started, error };
     }
-    return { ok: true, latencyMs: performance.now() - started };
+    // A Converse call Bedrock refuses before any model runs (no such model, no messages): it costs nothing, and
+    // its answer says the endpoint is reachable and the credentials are accepted. Only that refusal (or a 2xx) is
+    // healthy; a network error, a timeout, a 401/403, a throttle or a 5xx is not.
+    return timedHealthCheck(id, async () => {
+      const context = contextFor(HEALTH_PROBE_MODEL);
+      const url = `${base}/model/${HEALTH_PROBE_MODEL}/converse`;
+      const body = '{"messages":[]}';
+      const init: TransportRequest = { method: 'POST', headers: await headersFor(url, body, callOptions), body };
+      if (callOptions?.signal !== undefined) init.signal = callOptions.signal;
+      try {
+        const response = await fetchOk(transport, url, init, callOptions, context, providerErrorFromBedrockResponse);
+        await readResponseText(response, callOptions, context);
+      } catch (error) {
+        if (isProviderError(error) && (error.kind === 'invalid_request' || error.kind === 'not_found')) return;
+        throw error;
+      }
+    });
   }
 
   return { id, kind: 'bedrock', chat, chatStream, embed, listModels, healthCheck };

@@ -454,6 +454,9 @@ describe('plug-ins, aborts and embeddings', () => {
   it('refuses an invalid configuration', () => {
     expect(() => router([alias('chat', ['a'], { fallbacks: ['nowhere'] })])).toThrow(/not a configured alias/);
     expect(() => router([alias('chat', [])])).toThrow(/no deployment/);
+    expect(() => router([alias('chat', ['a'], { strategy: 'cost' })])).toThrow(
+      'createRouter: "chat" routes by cost, but no price option was given',
+    );
     expect(() => router([alias('chat', ['a']), alias('chat', ['b'])])).toThrow(/twice/);
     expect(() => router([{ name: 'chat', deployments: [{ provider, model: 'a', weight: 0 }] }])).toThrow(
       /positive weight/,

@@ -112,6 +112,13 @@ export function createRouter(options: RouterOptions): Router {
   if (!Number.isInteger(afterFailures) || afterFailures < 1) {
     throw new TypeError(`createRouter: cooldown.afterFailures must be a positive integer, got ${afterFailures}`);
   }
+  if (options.price === undefined) {
+    // Without prices `cost` could only round-robin: refuse it rather than route by something the caller did not ask.
+    const byCost = [...aliases.values()].filter((alias) => alias.strategy === 'cost').map((alias) => `"${alias.name}"`);
+    if (byCost.length > 0) {
+      throw new TypeError(`createRouter: ${byCost.join(', ')} routes by cost, but no price option was given`);
+    }
+  }
   const onEvent = options.onEvent;
   const context: RoutingContext = {
     aliases,

@@ -7,6 +7,7 @@ export type {
   StandInBehaviour,
   StandInChatBehaviour,
   StandInErrorBehaviour,
+  StandInKind,
   StandInRawBehaviour,
   StandInUpstream,
   StandInUpstreamOptions,

@@ -1,3 +1,4 @@
+import type { ProviderKind } from '../provider-kinds.ts';
 /** One request the stand-in received. */
 export interface RecordedRequest {
   readonly method: string;
@@ -91,6 +92,9 @@ export interface StandInRawBehaviour {
 /** How the stand-in answers one request. */
 export type StandInBehaviour = StandInChatBehaviour | StandInErrorBehaviour | StandInRawBehaviour;
 
+/** The kinds a stand-in serves: every provider kind but `demo`, which calls no upstream. */
+export type StandInKind = Exclude<ProviderKind, 'demo'>;
+
 /** Options of `startStandInUpstream`. */
 export interface StandInUpstreamOptions {
   /** Default 0: an ephemeral port. */
@@ -107,8 +111,21 @@ export interface StandInUpstreamOptions {
 export interface StandInUpstream {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
-  /** `url + '/v1'`: what to give a provider as its baseUrl. */
+  /** `url + '/v1'`: the base URL of the OpenAI-format kinds (`urlFor('openai')`). */
   readonly baseUrl: string;
+  /**
+   * The base URL to give `createProvider({ kind, baseUrl })` for `kind`, with the path that kind's default base URL
+   * has: `url + '/v1beta'` for `gemini`, `url + '/v1'` for `anthropic` and the OpenAI-format kinds, `url` itself for
+   * `azure-openai` and `bedrock` (their adapters add `/openai/…` and `/model/…`). The vendors' own SDKs append
+   * their version themselves: the `openai` SDK takes `urlFor('openai')`, `@anthropic-ai/sdk` and `@google/genai`
+   * take `url`.
+   *
+   * @example
+   * ```ts
+   * const gemini = createProvider({ kind: 'gemini', baseUrl: upstream.urlFor('gemini'), apiKey: 'test' });
+   * ```
+   */
+  urlFor(kind: StandInKind): string;
   /** Every request received, in arrival order. */
   readonly requests: RecordedRequest[];
   /** Requests currently being answered. */

@@ -30,6 +30,7 @@ import type {
   StandInBehaviour,
   StandInChatBehaviour,
   StandInErrorBehaviour,
+  StandInKind,
   StandInRawBehaviour,
   StandInUpstream,
   StandInUpstreamOptions,
@@ -234,6 +235,32 @@ async function sendStream(
   response.end(batch);
 }
 
+/** Where each kind's adapter expects its base URL to point on this server (see `StandInUpstream.urlFor`). */
+function baseUrlFor(url: string, kind: StandInKind): string {
+  switch (kind) {
+    case 'gemini':
+      return `${url}/v1beta`;
+    case 'azure-openai':
+    case 'bedrock':
+      return url;
+    case 'anthropic':
+    case 'openai':
+    case 'openai-compatible':
+    case 'zhipu':
+    case 'dashscope':
+    case 'qianfan':
+    case 'hunyuan':
+    case 'doubao':
+    case 'deepseek':
+    case 'moonshot':
+    case 'mistral':
+    case 'groq':
+    case 'ollama':
+    case 'vllm':
+      return `${url}/v1`;
+  }
+}
+
 /**
  * Starts a real HTTP server on 127.0.0.1 (ephemeral port by default) that answers like OpenAI's API:
  * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models; like Azure
@@ -249,7 +276,7 @@ async function sendStream(
  * ```ts
  * const upstream = await startStandInUpstream();
  * upstream.enqueue({ type: 'error', status: 429, headers: { 'retry-after': '2' } });
- * const provider = createProvider({ kind: 'openai', baseUrl: upstream.baseUrl, apiKey: 'sk-test' });
+ * const provider = createProvider({ kind: 'openai', baseUrl: upstream.urlFor('openai'), apiKey: 'sk-test' });
  * // … first call fails with kind rate_limit, the next one answers normally
  * await upstream.close();
  * ```
@@ -424,6 +451,7 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
   return {
     url,
     baseUrl: `${url}/v1`,
+    urlFor: (kind) => baseUrlFor(url, kind),
     requests,
     // eslint-disable-next-line no-restricted-syntax -- one per stand-in server.
     get inFlight() {
