@@ -44,6 +44,8 @@ export interface RouteOptions {
 
 /** One request's way to the upstream: where it is routed, its call options, its pricing and its settle. */
 export interface RoutedCall {
+  /** The model the client named (alias or `provider-id/model`). */
+  readonly model: string;
   readonly routed: RoutedModel;
   /** Priority and the trace of the deployments tried (no signal: each call adds its own). */
   readonly callOptions: Omit<RouterCallOptions, 'signal'>;
@@ -143,7 +145,7 @@ export async function beginRoutedCall(
     estimatePromptTokens: options.estimatePromptTokens,
     ...(route.keepBodies === true && options.body !== undefined ? { requestBody: options.body } : {}),
   });
-  if (admitted === undefined) return { routed, callOptions, trace, price, settle };
+  if (admitted === undefined) return { model: options.model, routed, callOptions, trace, price, settle };
   const settleAdmitted: Settle = (input) => {
     const outcome = settle(input);
     if (outcome === undefined) return undefined;
@@ -153,12 +155,31 @@ export async function beginRoutedCall(
       for (const [name, value] of Object.entries(headers)) c.header(name, value);
     return outcome;
   };
-  return { routed, callOptions, trace, price, settle: settleAdmitted };
+  return { model: options.model, routed, callOptions, trace, price, settle: settleAdmitted };
+}
+
+/**
+ * Says which deployment served (or failed last) on an answer that reached an upstream: `x-gw-provider`,
+ * `x-gw-model` (the upstream model), `x-gw-attempts` (upstream calls, from 1) and `x-gw-fallback` (the fallback
+ * alias that served, only when one did). Nothing when no upstream was called. Set before the head leaves: for a
+ * stream, the values at its first byte.
+ *
+ * @example
+ * setServedHeaders(c, call);
+ */
+export function setServedHeaders(c: Context, call: Pick<RoutedCall, 'model' | 'trace'>): void {
+  const { trace } = call;
+  if (trace.attempts === 0) return;
+  c.header('x-gw-provider', trace.providerId);
+  c.header('x-gw-model', trace.upstreamModel);
+  c.header('x-gw-attempts', String(trace.attempts));
+  if (trace.servedAlias !== call.model) c.header('x-gw-fallback', trace.servedAlias);
 }
 
 /**
  * Runs a non-streamed call within the request's total budget (`jsonTotalMs`), settling a failure (a 504 once the
- * budget ran out). The caller settles the success with its usage.
+ * budget ran out), and sets the headers that say who served ({@link setServedHeaders}), success or failure. The
+ * caller settles the success with its usage.
  *
  * @example
  * const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
@@ -178,5 +199,6 @@ export async function callWithinBudget<T>(
     throw error;
   } finally {
     deadline.clear();
+    setServedHeaders(c, call);
   }
 }
