@@ -166,6 +166,7 @@ const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
   ['/v1/responses/:id', 'GET, HEAD'],
   ['/v1/embeddings', 'POST'],
   ['/v1/models', 'GET, HEAD'],
+  ['/v1/models/:id{.+}', 'GET, HEAD'],
   ['/health/live', 'GET, HEAD'],
   ['/health/ready', 'GET, HEAD'],
 ];
@@ -403,7 +404,10 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   app.post('/v1/embeddings', embeddings(routeOptions));
   // Each configuration has its list, serialised once; the one current when the request comes answers.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- hono's Handler returns HandlerResponse<any>.
-  app.get('/v1/models', (c, next) => current().models(c, next));
+  app.get('/v1/models', (c, next) => current().models.list(c, next));
+  // Ids of the provider-id/model form hold a slash (SDKs send it encoded, as %2F; both are read).
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- hono's Handler returns HandlerResponse<any>.
+  app.get('/v1/models/:id{.+}', (c, next) => current().models.retrieve(c, next));
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));
   if (metrics !== undefined) app.get('/metrics', metricsRoute(metrics, config.metrics.bearerToken));
@@ -437,7 +441,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const routes = metrics === undefined ? ROUTES : [...ROUTES, ['/metrics', 'GET, HEAD'] as const];
   for (const [path, allow] of routes) {
     app.all(path, (c) => {
-      throw new GatewayError(`Method ${c.req.method} is not allowed on ${path}; use ${allow}.`, {
+      throw new GatewayError(`Method ${c.req.method} is not allowed on ${path.replace('{.+}', '')}; use ${allow}.`, {
         status: 405,
         type: 'invalid_request_error',
         code: 'method_not_allowed',
