@@ -12,6 +12,7 @@ import { createKeyResolver } from './keys/key-resolver.ts';
 import { createGatewayLimits } from './limits/gateway-limits.ts';
 import type { GatewayRedis } from './storage/redis.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
+import { corsMiddleware } from './middleware/cors.ts';
 import { requestId } from './middleware/request-id.ts';
 import { createOpenStreams, type OpenStreams } from './relay/open-streams.ts';
 import { createAdminApp } from './routes/admin/admin-app.ts';
@@ -361,6 +362,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   );
 
   app.use(requestId());
+  // Before authentication: a browser's preflight carries no credentials.
+  if (config.server.cors !== undefined) app.use('/v1/*', corsMiddleware(config.server.cors));
   if (tracing !== undefined) app.use('/v1/*', tracing.middleware);
   if (config.logging.requests) app.use(accessLog(logger));
   const keyResolver =
