@@ -70,7 +70,10 @@ export interface AppDeps {
   fetch?: typeof globalThis.fetch;
   /** Clock in ms, for `created` in /v1/models and `created_at` in /v1/responses. */
   now?: () => number;
-  /** Where /v1/responses keeps answers for `previous_response_id`; default in memory (see response-store.ts). */
+  /**
+   * Where /v1/responses keeps answers for `previous_response_id`; default the database's when `storage` is given,
+   * else in memory (see response-store.ts).
+   */
   responseStore?: ResponseStore;
   /** For the retry backoff's jitter (tests make it deterministic); default `Math.random`. */
   random?: () => number;
@@ -401,7 +404,11 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));
-  const responseStore = deps.responseStore ?? createMemoryResponseStore();
+  // With a database, Responses outlive a restart and are shared by every gateway on it; in memory otherwise.
+  const responseStore =
+    deps.responseStore ??
+    deps.storage?.responses ??
+    createMemoryResponseStore({ retentionMs: config.responses.retentionDays * 86_400_000 });
   app.post('/v1/responses', responses({ ...routeOptions, store: responseStore, now: deps.now ?? Date.now }));
   app.get('/v1/responses/:id', retrieveResponse({ store: responseStore }));
   app.post('/v1/embeddings', embeddings(routeOptions));

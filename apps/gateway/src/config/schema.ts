@@ -382,6 +382,9 @@ export const gatewayConfigSchema = z
     server: serverSchema.prefault({}),
     auth: z.strictObject({ masterKey: optionalString }).prefault({}),
     storage: storageSchema.prefault({}),
+    // POST /v1/responses with `store` (the default): kept in the database (in memory without one) this many days,
+    // for previous_response_id and GET /v1/responses/{id}; pruned once a day. 0 keeps them until deleted by hand.
+    responses: z.strictObject({ retentionDays: integer(0, 36_500).default(30) }).prefault({}),
     redis: z
       .strictObject({
         // redis://… : limits, budgets and key revocations shared by every process using it.
