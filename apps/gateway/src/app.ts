@@ -20,6 +20,7 @@ import { chatCompletions } from './routes/v1/chat-completions.ts';
 import { embeddings } from './routes/v1/embeddings.ts';
 import { live, ready } from './routes/health.ts';
 import { messages } from './routes/v1/messages.ts';
+import { countTokens } from './routes/v1/count-tokens.ts';
 import { createMemoryResponseStore, type ResponseStore } from './routes/v1/response-store.ts';
 import { responses, retrieveResponse } from './routes/v1/responses.ts';
 import type { ProviderRegistry } from './routing/provider-registry.ts';
@@ -166,6 +167,7 @@ export type GatewayApp = Hono<GatewayEnv>;
 const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
   ['/v1/chat/completions', 'POST'],
   ['/v1/messages', 'POST'],
+  ['/v1/messages/count_tokens', 'POST'],
   ['/v1/responses', 'POST'],
   ['/v1/responses/:id', 'GET, HEAD'],
   ['/v1/embeddings', 'POST'],
@@ -404,6 +406,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));
+  app.post('/v1/messages/count_tokens', countTokens({ routing, maxJsonDepth: config.server.maxJsonDepth }));
   // With a database, Responses outlive a restart and are shared by every gateway on it; in memory otherwise.
   const responseStore =
     deps.responseStore ??

@@ -18,6 +18,7 @@ export const GATEWAY_EXPOSED_HEADERS: readonly string[] = [
   'x-gw-fallback',
   'x-gw-cost',
   'x-gw-cost-estimated',
+  'x-gw-tokens-estimated',
   'x-gw-budget-remaining',
   'x-ratelimit-limit-requests',
   'x-ratelimit-remaining-requests',

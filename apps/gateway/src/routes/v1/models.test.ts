@@ -16,10 +16,14 @@ function configOf(upstream: { baseUrl: string }, storage?: ScratchDatabase): Rec
     ...(storage === undefined
       ? {}
       : { storage: { url: storage.url, spillPath: join(storage.folder, 'spill.jsonl'), flushIntervalMs: 20 } }),
-    providers: [{ id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl }],
+    providers: [
+      { id: 'up', kind: 'openai', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl },
+      { id: 'claude', kind: 'anthropic', apiKey: TEST_VENDOR_KEY, baseUrl: upstream.baseUrl },
+    ],
     models: [
       { name: 'chat', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] },
       { name: 'other', targets: [{ provider: 'up', model: 'gpt-4o' }] },
+      { name: 'sonnet', targets: [{ provider: 'claude', model: 'claude-sonnet-4-5' }] },
     ],
   };
 }
@@ -29,12 +33,19 @@ function client(url: string, apiKey = MASTER_KEY): OpenAI {
 }
 
 describe('GET /v1/models/{id}', () => {
-  it('models.retrieve answers every id models.list gives, aliases and provider-id/model alike', async () => {
+  it('models.retrieve answers every id models.list gives, aliases and provider-id/model alike, for OpenAI and Anthropic targets', async () => {
     const t = await start({ config: (upstream) => configOf(upstream) });
     const openai = client(t.url);
     const listed = [];
     for await (const model of openai.models.list()) listed.push(model);
-    expect(listed.map((model) => model.id)).toEqual(['chat', 'other', 'up/gpt-4o-mini', 'up/gpt-4o']);
+    expect(listed.map((model) => model.id)).toEqual([
+      'chat',
+      'other',
+      'sonnet',
+      'up/gpt-4o-mini',
+      'up/gpt-4o',
+      'claude/claude-sonnet-4-5',
+    ]);
     for (const model of listed) expect(await openai.models.retrieve(model.id)).toEqual(model);
   });
 

@@ -87,6 +87,24 @@ function clientIp(c: Context<GatewayEnv>, trustProxy: boolean): string | undefin
 }
 
 /**
+ * Refuses (403 `model_not_allowed`) a model the request's virtual key may not use (its `models` list).
+ *
+ * @example
+ * assertModelAllowed(c, request.model);
+ */
+export function assertModelAllowed(c: Context<GatewayEnv>, model: string): void {
+  const models = c.get('apiKey')?.models;
+  if (models != null && !models.includes(model)) {
+    throw new GatewayError(`This API key may not use the model ${JSON.stringify(model.slice(0, 200))}.`, {
+      status: 403,
+      type: 'permission_error',
+      code: 'model_not_allowed',
+      param: 'model',
+    });
+  }
+}
+
+/**
  * Routes the model the client named (404 / 503 when it cannot be served), checks the key's model list (403), lets
  * the request through its limits and budgets (429 / 402 before any upstream call), reads the `x-gw-priority`
  * header, and binds pricing and the settle hook to the request. The settled outcome names the deployment that
@@ -103,14 +121,7 @@ export async function beginRoutedCall(
 ): Promise<RoutedCall> {
   const priority = priorityOf(c);
   const key = c.get('apiKey');
-  if (key?.models != null && !key.models.includes(options.model)) {
-    throw new GatewayError(`This API key may not use the model ${JSON.stringify(options.model.slice(0, 200))}.`, {
-      status: 403,
-      type: 'permission_error',
-      code: 'model_not_allowed',
-      param: 'model',
-    });
-  }
+  assertModelAllowed(c, options.model);
   const found = route.routing.route(options.model);
   const admitted =
     route.admission === undefined
