@@ -60,7 +60,10 @@ describe('POST /v1/messages/count_tokens', () => {
     ).toEqual({ input_tokens: 8 });
 
     // The encoding follows the upstream model: gpt-4 counts with cl100k_base.
-    const legacy = await anthropic().messages.countTokens({ model: 'legacy', messages: [{ role: 'user', content: QUESTION }] });
+    const legacy = await anthropic().messages.countTokens({
+      model: 'legacy',
+      messages: [{ role: 'user', content: QUESTION }],
+    });
     expect(legacy.input_tokens).toBe(
       await countChatTokens({ model: 'gpt-4', messages: [{ role: 'user', content: QUESTION }] }),
     );
@@ -75,7 +78,10 @@ describe('POST /v1/messages/count_tokens', () => {
   });
 
   it('to an Anthropic-format target: an estimate that grows with the prompt and its tools, said in a header', async () => {
-    const short = await anthropic().messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] });
+    const short = await anthropic().messages.countTokens({
+      model: 'claude',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
     const long = await anthropic().messages.countTokens({
       model: 'claude',
       messages: [{ role: 'user', content: QUESTION }],

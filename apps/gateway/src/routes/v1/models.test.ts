@@ -52,7 +52,9 @@ describe('GET /v1/models/{id}', () => {
   it('reads a provider-id/model id with its slash as sent or encoded', async () => {
     const t = await start({ config: (upstream) => configOf(upstream) });
     for (const path of ['up/gpt-4o', 'up%2Fgpt-4o']) {
-      const response = await fetch(`${t.url}/v1/models/${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+      const response = await fetch(`${t.url}/v1/models/${path}`, {
+        headers: { authorization: `Bearer ${MASTER_KEY}` },
+      });
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ id: 'up/gpt-4o', object: 'model', owned_by: 'gw' });
     }
@@ -71,7 +73,10 @@ describe('GET /v1/models/{id}', () => {
     expect(await unrouted.json()).toMatchObject({ error: { code: 'model_not_found', param: 'model' } });
 
     expect((await fetch(`${t.url}/v1/models/chat`)).status).toBe(401);
-    const post = await fetch(`${t.url}/v1/models/chat`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    const post = await fetch(`${t.url}/v1/models/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}` },
+    });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
     expect(t.upstream.requests).toHaveLength(0);

@@ -86,7 +86,11 @@ describe('served headers', () => {
 
   it('an upstream refusal still says who refused; an answer that never reached an upstream has none', async () => {
     const t = await start();
-    t.upstream.enqueue({ type: 'error', status: 400, body: { error: { message: 'bad', type: 'invalid_request_error' } } });
+    t.upstream.enqueue({
+      type: 'error',
+      status: 400,
+      body: { error: { message: 'bad', type: 'invalid_request_error' } },
+    });
     const refused = await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'));
     expect(refused.status).toBe(400);
     expect(served(refused)).toMatchObject({ 'x-gw-provider': 'up', 'x-gw-model': 'gpt-4o-mini', 'x-gw-attempts': '1' });

@@ -35,7 +35,9 @@ function record(id: string, keyId?: string): StoredResponse {
           finish_reason: 'tool_calls',
           message: {
             content: 'Let me look.',
-            tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: WEATHER_ARGS } }],
+            tool_calls: [
+              { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: WEATHER_ARGS } },
+            ],
           },
         },
       ],
@@ -58,7 +60,9 @@ function record(id: string, keyId?: string): StoredResponse {
 }
 
 const anthropicTurns = z.looseObject({
-  messages: z.array(z.looseObject({ role: z.string(), content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]) })),
+  messages: z.array(
+    z.looseObject({ role: z.string(), content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]) }),
+  ),
 });
 
 for (const dialect of TEST_DIALECTS) {
@@ -132,7 +136,10 @@ for (const dialect of TEST_DIALECTS) {
         new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: MASTER_KEY, maxRetries: 0, timeout: 10_000 });
       const [a, b] = [await start(), await start()];
 
-      a.upstream.enqueue({ type: 'chat', toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: WEATHER_ARGS }] });
+      a.upstream.enqueue({
+        type: 'chat',
+        toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: WEATHER_ARGS }],
+      });
       const first = await client(a).responses.create({
         model: 'claude',
         input: 'Weather in Paris?',
