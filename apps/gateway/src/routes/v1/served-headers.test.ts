@@ -113,7 +113,6 @@ describe('served headers', () => {
         models: [{ name: 'embed', targets: [{ provider: 'up', model: 'text-embedding-3-small' }] }],
       }),
     });
-    t.upstream.enqueue({ type: 'embeddings' });
     const response = await postJson(`${t.url}/v1/embeddings`, { model: 'embed', input: 'hello' });
     expect(response.status).toBe(200);
     expect(served(response)).toMatchObject({ 'x-gw-provider': 'up', 'x-gw-model': 'text-embedding-3-small' });
