@@ -406,7 +406,10 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));
-  app.post('/v1/messages/count_tokens', countTokens({ routing, maxJsonDepth: config.server.maxJsonDepth }));
+  app.post(
+    '/v1/messages/count_tokens',
+    countTokens({ routing, registry, logger, maxJsonDepth: config.server.maxJsonDepth }),
+  );
   // With a database, Responses outlive a restart and are shared by every gateway on it; in memory otherwise.
   const responseStore =
     deps.responseStore ??
