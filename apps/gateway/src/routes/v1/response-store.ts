@@ -37,6 +37,8 @@ export interface MemoryResponseStoreOptions {
   maxBytes?: number;
   /** A record is forgotten this long after it was put (`responses.retentionDays`); 0 or absent: kept until evicted. */
   retentionMs?: number;
+  /** Clock in ms for `retentionMs` (tests); default `performance.now`. */
+  now?: () => number;
 }
 
 const DEFAULT_MAX_ENTRIES = 1000;
@@ -58,6 +60,7 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions = 
     maxSize: options.maxBytes ?? DEFAULT_MAX_BYTES,
     sizeCalculation: (record) => Math.max(1, JSON.stringify(record).length),
     ...(options.retentionMs === undefined || options.retentionMs === 0 ? {} : { ttl: options.retentionMs }),
+    ...(options.now === undefined ? {} : { perf: { now: options.now }, ttlResolution: 0 }),
   });
   return {
     async put(record, signal) {
