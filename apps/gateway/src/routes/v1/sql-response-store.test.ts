@@ -3,7 +3,7 @@
 // database, and a stored Response outlives its gateway's restart.
 import { join } from 'node:path';
 import { responsesRequestSchema, toResponsesResponse } from '@gw/providers/formats';
-import { thrownBy } from '@gw/test-kit';
+import { thrownBy, waitFor } from '@gw/test-kit';
 import OpenAI, { NotFoundError } from 'openai';
 import type { FunctionTool } from 'openai/resources/responses/responses';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +58,17 @@ function record(id: string, keyId?: string): StoredResponse {
     ...(keyId === undefined ? {} : { keyId }),
   };
 }
+
+const ledgerPage = z.object({
+  data: z.array(
+    z.looseObject({
+      endpoint: z.string(),
+      status: z.string(),
+      provider: z.string(),
+      cost_breakdown: z.looseObject({ total: z.string() }).nullable(),
+    }),
+  ),
+});
 
 const anthropicTurns = z.looseObject({
   messages: z.array(
@@ -161,6 +172,21 @@ for (const dialect of TEST_DIALECTS) {
       expect(JSON.stringify(sent)).toContain('"tool_use"');
       expect(JSON.stringify(sent)).toContain('"tool_result"');
       expect(await client(a).responses.retrieve(second.id)).toEqual(second);
+
+      // Each call is one ledger row in the shared database, priced (claude-sonnet-4-5 is in the catalog).
+      const ledger = async () => {
+        const response = await fetch(`${a.url}/admin/requests?limit=10`, {
+          headers: { authorization: `Bearer ${MASTER_KEY}` },
+        });
+        return ledgerPage.parse(await response.json()).data;
+      };
+      await waitFor(async () => (await ledger()).length === 2);
+      const rows = await ledger();
+      expect(rows).toHaveLength(2);
+      for (const row of rows) {
+        expect(row).toMatchObject({ endpoint: 'responses', status: 'completed', provider: 'claude' });
+        expect(Number(row.cost_breakdown?.total)).toBeGreaterThan(0);
+      }
 
       // Both gateways gone; a new one on the same database still has them.
       await Promise.all(gateways.splice(0).map((gateway) => gateway.close()));
