@@ -39,7 +39,7 @@ function withMaxTokens(body: unknown): unknown {
  * fails, and then the answer carries `x-gw-tokens-estimated: true`. Errors answer in Anthropic's envelope.
  *
  * @example
- * app.post('/v1/messages/count_tokens', countTokens({ routing, maxJsonDepth: 64 }));
+ * app.post('/v1/messages/count_tokens', countTokens({ routing, registry, logger, maxJsonDepth: 64 }));
  */
 export function countTokens(options: CountTokensOptions): Handler<GatewayEnv> {
   return async function countTokensHandler(c) {
