@@ -13,6 +13,7 @@ import { answerHeaders } from './relay/answer-headers.ts';
 import { createGatewayLimits } from './limits/gateway-limits.ts';
 import type { GatewayRedis } from './storage/redis.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
+import { corsMiddleware } from './middleware/cors.ts';
 import { requestId } from './middleware/request-id.ts';
 import { createOpenStreams, type OpenStreams } from './relay/open-streams.ts';
 import { createAdminApp } from './routes/admin/admin-app.ts';
@@ -22,6 +23,7 @@ import { chatCompletions } from './routes/v1/chat-completions.ts';
 import { embeddings } from './routes/v1/embeddings.ts';
 import { live, ready } from './routes/health.ts';
 import { messages } from './routes/v1/messages.ts';
+import { countTokens } from './routes/v1/count-tokens.ts';
 import { createMemoryResponseStore, type ResponseStore } from './routes/v1/response-store.ts';
 import { responses, retrieveResponse } from './routes/v1/responses.ts';
 import type { ProviderRegistry } from './routing/provider-registry.ts';
@@ -72,7 +74,10 @@ export interface AppDeps {
   fetch?: typeof globalThis.fetch;
   /** Clock in ms, for `created` in /v1/models and `created_at` in /v1/responses. */
   now?: () => number;
-  /** Where /v1/responses keeps answers for `previous_response_id`; default in memory (see response-store.ts). */
+  /**
+   * Where /v1/responses keeps answers for `previous_response_id`; default the database's when `storage` is given,
+   * else in memory (see response-store.ts).
+   */
   responseStore?: ResponseStore;
   /** For the retry backoff's jitter (tests make it deterministic); default `Math.random`. */
   random?: () => number;
@@ -165,10 +170,12 @@ export type GatewayApp = Hono<GatewayEnv>;
 const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
   ['/v1/chat/completions', 'POST'],
   ['/v1/messages', 'POST'],
+  ['/v1/messages/count_tokens', 'POST'],
   ['/v1/responses', 'POST'],
   ['/v1/responses/:id', 'GET, HEAD'],
   ['/v1/embeddings', 'POST'],
   ['/v1/models', 'GET, HEAD'],
+  ['/v1/models/:id{.+}', 'GET, HEAD'],
   ['/health/live', 'GET, HEAD'],
   ['/health/ready', 'GET, HEAD'],
 ];
@@ -364,6 +371,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
 
   app.use(answerHeaders());
   app.use(requestId());
+  // Before authentication: a browser's preflight carries no credentials.
+  if (config.server.cors !== undefined) app.use('/v1/*', corsMiddleware(config.server.cors));
   if (tracing !== undefined) app.use('/v1/*', tracing.middleware);
   if (config.logging.requests) app.use(accessLog(logger));
   const keyResolver =
@@ -427,13 +436,24 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   };
   app.post('/v1/chat/completions', chatCompletions(routeOptions));
   app.post('/v1/messages', messages(routeOptions));
-  const responseStore = deps.responseStore ?? createMemoryResponseStore();
+  app.post(
+    '/v1/messages/count_tokens',
+    countTokens({ routing, registry, logger, maxJsonDepth: config.server.maxJsonDepth }),
+  );
+  // With a database, Responses outlive a restart and are shared by every gateway on it; in memory otherwise.
+  const responseStore =
+    deps.responseStore ??
+    deps.storage?.responses ??
+    createMemoryResponseStore({ retentionMs: config.responses.retentionDays * 86_400_000 });
   app.post('/v1/responses', responses({ ...routeOptions, store: responseStore, now: deps.now ?? Date.now }));
   app.get('/v1/responses/:id', retrieveResponse({ store: responseStore }));
   app.post('/v1/embeddings', embeddings(routeOptions));
   // Each configuration has its list, serialised once; the one current when the request comes answers.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- hono's Handler returns HandlerResponse<any>.
-  app.get('/v1/models', (c, next) => current().models(c, next));
+  app.get('/v1/models', (c, next) => current().models.list(c, next));
+  // Ids of the provider-id/model form hold a slash (SDKs send it encoded, as %2F; both are read).
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- hono's Handler returns HandlerResponse<any>.
+  app.get('/v1/models/:id{.+}', (c, next) => current().models.retrieve(c, next));
   app.get('/health/live', live());
   app.get('/health/ready', ready(state));
   if (metrics !== undefined) app.get('/metrics', metricsRoute(metrics, config.metrics.bearerToken));
@@ -467,7 +487,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   const routes = metrics === undefined ? ROUTES : [...ROUTES, ['/metrics', 'GET, HEAD'] as const];
   for (const [path, allow] of routes) {
     app.all(path, (c) => {
-      throw new GatewayError(`Method ${c.req.method} is not allowed on ${path}; use ${allow}.`, {
+      throw new GatewayError(`Method ${c.req.method} is not allowed on ${path.replace('{.+}', '')}; use ${allow}.`, {
         status: 405,
         type: 'invalid_request_error',
         code: 'method_not_allowed',

@@ -112,4 +112,9 @@ export interface Provider {
    * a failure, an unreachable vendor included (kind `connection`), is `{ ok: false, error }`.
    */
   healthCheck(options?: CallOptions): Promise<HealthCheckResult>;
+  /**
+   * The prompt's input tokens as the vendor counts them (system, messages, tools), with the vendor's own counting
+   * API, which bills nothing. Only on kinds that have one: `anthropic` (`POST /v1/messages/count_tokens`).
+   */
+  countTokens?(request: ChatCompletionRequest, options?: CallOptions): Promise<number>;
 }

@@ -151,14 +151,23 @@ describe('hot reload of the configuration file', () => {
 
   it('says which changed sections wait for a restart, and applies the rest', async () => {
     const t = await startWatched([CHAT]);
-    await writeFile(t.file, yamlFor(t.upstream, [CHAT, OTHER], { server: { port: 9999 }, logging: { level: 'warn' } }));
+    await writeFile(
+      t.file,
+      yamlFor(t.upstream, [CHAT, OTHER], {
+        server: { port: 9999 },
+        logging: { level: 'warn' },
+        responses: { retentionDays: 7 },
+      }),
+    );
     await waitFor(async () => (await modelIds(t.url)).includes('other'), 2000);
     expect(await configView(t.url)).toMatchObject({
-      pending_restart: ['server', 'logging'],
-      last_reload: { ok: true, pending_restart: ['server', 'logging'] },
-      config: { server: { port: 8787 }, logging: { level: 'info' } },
+      pending_restart: ['server', 'responses', 'logging'],
+      last_reload: { ok: true, pending_restart: ['server', 'responses', 'logging'] },
+      config: { server: { port: 8787 }, logging: { level: 'info' }, responses: { retentionDays: 30 } },
     });
-    expect(t.logs.some((line) => line.includes('change only at the next start: server, logging'))).toBe(true);
+    expect(t.logs.some((line) => line.includes('change only at the next start: server, responses, logging'))).toBe(
+      true,
+    );
   });
 
   it('reloads on POST /admin/config/reload', async () => {

@@ -26,9 +26,10 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 
 /**
  * `next` with the restart-only values of `running`, and the list of those `next` would change. Restart-only are the
- * sections read once at start: the listening socket, the database and Redis connections, the auth and logging
- * middleware, limits and budgets and their stores, the metrics registry, the probes' timer, the currency and the
- * imported catalog every stored amount is in, the upstream client's connect timeout. Everything else (providers,
+ * sections read once at start: the listening socket (CORS included), the database and Redis connections, the stored
+ * Responses' retention, the auth and logging middleware, limits and budgets and their stores, the metrics registry,
+ * the probes' timer, the currency and the imported catalog every stored amount is in, the upstream client's connect
+ * timeout. Everything else (providers,
  * models, retry, breaker, timeouts, pricing overrides and rates, directModels) applies at once.
  *
  * @example
@@ -48,6 +49,7 @@ export function keepRestartOnly(
   keep('server');
   keep('auth');
   keep('storage');
+  keep('responses');
   keep('redis');
   keep('logging');
   keep('metrics');

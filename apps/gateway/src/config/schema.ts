@@ -85,6 +85,29 @@ const optionalUrl = z.preprocess(
   z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
 );
 
+// A browser origin as it sends it: scheme://host[:port], nothing after; or `*` for any origin.
+const corsOrigin = z.string().refine((value) => value === '*' || /^https?:\/\/[^/\s?#]+$/.test(value), {
+  message: 'expected an origin such as "https://app.example.com" (scheme, host and port, no path), or "*"',
+});
+
+// Cross-origin requests from browser apps to /v1/*: off unless origins are listed.
+const corsSchema = z
+  .strictObject({
+    origins: z.array(corsOrigin).min(1),
+    // Request headers a browser may send; empty: whatever its preflight asks for.
+    allowHeaders: z.array(z.string().min(1)).default([]),
+    // Response headers a page may read, besides the gateway's own (x-gw-*, x-ratelimit-*, retry-after, x-request-id).
+    exposeHeaders: z.array(z.string().min(1)).default([]),
+    // Cookies and HTTP auth sent along (Access-Control-Allow-Credentials); not with the `*` origin.
+    credentials: boolean.default(false),
+    // How long a browser may keep a preflight's answer (Access-Control-Max-Age).
+    maxAgeSeconds: integer(0, 86_400).default(600),
+  })
+  .refine((cors) => !(cors.credentials && cors.origins.includes('*')), {
+    message: 'credentials: true cannot be used with the "*" origin (browsers refuse it); list the origins',
+    path: ['credentials'],
+  });
+
 const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: integer(0, 65535).default(8787),
@@ -97,6 +120,7 @@ const serverSchema = z.strictObject({
   maxJsonDepth: integer(8, 10_000).default(64),
   // Behind a load balancer: the client's address (per-IP limits, logs) is the first X-Forwarded-For hop.
   trustProxy: boolean.default(false),
+  cors: z.preprocess(emptyToUndefined, corsSchema.optional()),
 });
 
 // State (router, retry policy, breaker) of the models clients address directly as provider-id/model: kept for the
@@ -369,6 +393,9 @@ export const gatewayConfigSchema = z
     server: serverSchema.prefault({}),
     auth: z.strictObject({ masterKey: optionalString }).prefault({}),
     storage: storageSchema.prefault({}),
+    // POST /v1/responses with `store` (the default): kept in the database (in memory without one) this many days,
+    // for previous_response_id and GET /v1/responses/{id}; pruned once a day. 0 keeps them until deleted by hand.
+    responses: z.strictObject({ retentionDays: integer(0, 36_500).default(30) }).prefault({}),
     redis: z
       .strictObject({
         // redis://… : limits, budgets and key revocations shared by every process using it.

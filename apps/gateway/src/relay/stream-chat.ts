@@ -7,7 +7,7 @@ import { reportError } from '../error-handler.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import type { Logger } from '../observability/logger.ts';
 import { totalTimeoutError } from '../routing/deadline.ts';
-import type { RoutedCall } from '../routes/v1/routed-call.ts';
+import { setServedHeaders, type RoutedCall } from '../routes/v1/routed-call.ts';
 import type { RequestOutcome, Settle } from '../settle/settle-once.ts';
 import type { OpenStreams } from './open-streams.ts';
 import { relayChunks } from './relay-chunks.ts';
@@ -20,7 +20,7 @@ export interface StreamChatOptions {
     chatStream(request: ChatCompletionRequest, options: RouterCallOptions): AsyncIterableIterator<ChatCompletionChunk>;
   };
   /** The request's routed call: its call options (priority, the trace), pricing and settle. */
-  call: Pick<RoutedCall, 'callOptions' | 'trace' | 'price' | 'settle'>;
+  call: Pick<RoutedCall, 'model' | 'callOptions' | 'trace' | 'price' | 'settle'>;
   /** The canonical request, `model` already the upstream name. */
   request: ChatCompletionRequest;
   logger: Logger;
@@ -90,9 +90,11 @@ export async function streamChat(c: Context<GatewayEnv>, options: StreamChatOpti
   } catch (error) {
     cancelUpstream();
     settle({ status: signal.aborted ? 'cancelled' : 'failed', error });
+    setServedHeaders(c, call);
     throw error;
   }
   call.trace.firstChunkAt = performance.now();
+  setServedHeaders(c, call);
   // The usage the client sees carries its cost; the same pricing is what the settle records.
   const costOf = (usage: Usage): number | undefined => {
     const cost = call.price(usage);

@@ -1,15 +1,13 @@
 import type { ModelPrice } from '@gw/cost';
 import type { AcquireSlot, AttemptWrapper, RouterEvent, Transport } from '@gw/providers';
 import type { AdaptiveConcurrencyEvent } from '@gw/ratelimit';
-import type { Handler } from 'hono';
 import type { GatewayConfig, ProviderSettings } from '../config/schema.ts';
 import { createPricing, type Pricing } from '../cost/pricing.ts';
 import { routePrice, unpricedCostRoutes } from '../cost/route-price.ts';
 import { ConfigError } from '../config/config-error.ts';
 import { configSecrets } from '../config/secrets.ts';
-import type { GatewayEnv } from '../gateway-env.ts';
 import type { Logger } from '../observability/logger.ts';
-import { listModels } from '../routes/v1/models.ts';
+import { modelsRoutes, type ModelsRoutes } from '../routes/v1/models.ts';
 import { reportStartup } from '../startup-report.ts';
 import { createAdaptiveLimits, type AdaptiveLimits } from './adaptive-limits.ts';
 import type { DeploymentPolicies } from './deployment-policies.ts';
@@ -29,8 +27,8 @@ export interface RoutingGeneration {
   readonly adaptive: AdaptiveLimits;
   /** False when model aliases are configured but none has a usable target. */
   readonly hasUsableRoute: boolean;
-  /** `GET /v1/models` for this configuration. */
-  readonly models: Handler<GatewayEnv>;
+  /** `GET /v1/models` and `GET /v1/models/{id}` for this configuration. */
+  readonly models: ModelsRoutes;
 }
 
 /**
@@ -136,7 +134,7 @@ export function createLiveRouting(file: GatewayConfig, options: LiveRoutingOptio
     // Without aliases, clients address provider-id/model directly: any enabled provider will do.
     const usableRoutes = [...resolver.routes.values()].filter((route) => route.unavailableReason === undefined);
     const hasUsableRoute = config.models.length === 0 ? registry.enabled.size > 0 : usableRoutes.length > 0;
-    const models = listModels(resolver.listModelIds(), Math.floor(now() / 1000));
+    const models = modelsRoutes(resolver.listModelIds(), Math.floor(now() / 1000));
     reportStartup(config, registry, resolver, pricing, logger);
     return { config, registry, resolver, routing, pricing, adaptive, hasUsableRoute, models };
   };

@@ -5,6 +5,7 @@ import { createLedgerWriter, type LedgerWriter, type LedgerWriterEvent } from '.
 import { createKeyStore, type KeyStore } from '../keys/key-store.ts';
 import { createProviderStore, type ProviderStore } from '../stored-providers/provider-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { createSqlResponseStore, type SqlResponseStore } from '../routes/v1/sql-response-store.ts';
 import { gatewayMigrations } from './migrations.ts';
 
 /** The gateway's database and what runs over it: the ledger's writer and queries, migrations, retention. */
@@ -17,6 +18,8 @@ export interface Storage {
   readonly keys: KeyStore;
   /** The providers added through the admin API. */
   readonly providers: ProviderStore;
+  /** The stored answers of `POST /v1/responses` (`responses.retentionDays`). */
+  readonly responses: SqlResponseStore;
   /** True once the schema is up to date (migrations run at start, and again until they succeed). */
   ready(): boolean;
   /**
@@ -103,23 +106,26 @@ export async function openStorage(config: GatewayConfig, logger: Logger): Promis
     : undefined;
   const queries = createLedgerQueries(database);
 
-  let prune: NodeJS.Timeout | undefined;
-  const retention = settings.retentionDays;
-  const schedulePrune = (delay: number): void => {
-    if (retention === 0) return;
-    prune = setTimeout(() => {
-      queries
-        .prune(new Date(Date.now() - retention * DAY_MS))
+  const responses = createSqlResponseStore(database, { retentionDays: config.responses.retentionDays });
+  const prunes: NodeJS.Timeout[] = [];
+  let closed = false;
+  const schedulePrune = (what: string, retentionDays: number, prune: () => Promise<number>, delay: number): void => {
+    if (retentionDays === 0 || closed) return;
+    const timer = setTimeout(() => {
+      prunes.splice(prunes.indexOf(timer), 1);
+      prune()
         .then((deleted) => {
-          if (deleted > 0)
-            logger.info('ledger: rows past the retention deleted', { rows: deleted, retentionDays: retention });
+          if (deleted > 0) logger.info(`${what}: rows past the retention deleted`, { rows: deleted, retentionDays });
         })
-        .catch((error: unknown) => logger.warn('ledger: retention could not run', { error }))
-        .finally(() => schedulePrune(DAY_MS));
+        .catch((error: unknown) => logger.warn(`${what}: retention could not run`, { error }))
+        .finally(() => schedulePrune(what, retentionDays, prune, DAY_MS));
     }, delay);
-    prune.unref();
+    timer.unref();
+    prunes.push(timer);
   };
-  schedulePrune(FIRST_PRUNE_MS);
+  const retention = settings.retentionDays;
+  schedulePrune('ledger', retention, () => queries.prune(new Date(Date.now() - retention * DAY_MS)), FIRST_PRUNE_MS);
+  schedulePrune('responses', config.responses.retentionDays, () => responses.prune(), FIRST_PRUNE_MS);
 
   let closing: Promise<void> | undefined;
   return {
@@ -128,11 +134,13 @@ export async function openStorage(config: GatewayConfig, logger: Logger): Promis
     queries,
     keys: createKeyStore(database),
     providers: createProviderStore(database),
+    responses,
     ready: () => migrated,
     close: (options = {}) => {
       closing ??= (async () => {
         clearTimeout(retry);
-        clearTimeout(prune);
+        closed = true;
+        for (const timer of prunes.splice(0)) clearTimeout(timer);
         await writer?.close(options.signal === undefined ? {} : { signal: options.signal });
         await database.close();
       })();

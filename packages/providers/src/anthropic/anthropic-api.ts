@@ -44,6 +44,9 @@ export const anthropicMessageSchema = z.looseObject({
 export type AnthropicMessage = z.output<typeof anthropicMessageSchema>;
 
 /** The error envelope: `{type:"error", error:{type, message}, request_id}`. */
+/** `POST /v1/messages/count_tokens`'s answer. */
+export const anthropicTokenCountSchema = z.looseObject({ input_tokens: z.int().nonnegative() });
+
 export const anthropicErrorBodySchema = z.looseObject({
   type: z.literal('error').nullish(),
   error: z.looseObject({ type: z.string(), message: z.string().nullish() }),

@@ -312,6 +312,41 @@ describe('chatStream', () => {
   });
 });
 
+describe('countTokens', () => {
+  it('posts the prompt fields to /v1/messages/count_tokens and answers input_tokens', async () => {
+    upstream.enqueue({ type: 'chat', usage: { prompt_tokens: 42, completion_tokens: 0 } });
+    const counted = await provider.countTokens?.({
+      ...request,
+      messages: [{ role: 'system', content: 'Be terse.' }, ...request.messages],
+      max_tokens: 100,
+      temperature: 0.2,
+    });
+    expect(counted).toBe(42);
+    const [recorded] = upstream.requests;
+    expect(recorded?.path).toBe('/v1/messages/count_tokens');
+    expect(recorded?.headers['x-api-key']).toBe(API_KEY);
+    expect(recorded?.headers['anthropic-version']).toBe('2023-06-01');
+    // Anthropic refuses the sampling fields (max_tokens, temperature…) on count_tokens.
+    expect(recorded?.body).toEqual({
+      model: 'claude-sonnet-4-5',
+      system: 'Be terse.',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Name the capital of France' }] }],
+    });
+  });
+
+  it('counts as the stand-in bills the same prompt on /v1/messages', async () => {
+    const counted = await provider.countTokens?.(request);
+    const answered = await provider.chat(request);
+    expect(counted).toBe(answered.usage?.prompt_tokens);
+  });
+
+  it('fails with a ProviderError of the vendor status', async () => {
+    upstream.enqueue({ type: 'error', status: 529 });
+    const error = await rejection(provider.countTokens?.(request) ?? Promise.resolve());
+    expect(error).toMatchObject({ kind: 'overloaded', status: 529, provider: 'claude' });
+  });
+});
+
 describe('embed, listModels, healthCheck', () => {
   it('embed fails with invalid_request without calling the vendor', async () => {
     const error = await rejection(provider.embed({ model: 'x', input: 'hi' }));

@@ -5,7 +5,7 @@ import { ProviderError } from '../provider-error.ts';
 import type { CallOptions, HealthCheckResult, ModelInfo, Provider } from '../provider.ts';
 import type { ErrorContext } from '../openai-compatible/openai-compatible-error.ts';
 import { providerErrorFromMalformed } from '../openai-compatible/openai-compatible-error.ts';
-import { anthropicMessageSchema, anthropicModelListSchema } from './anthropic-api.ts';
+import { anthropicMessageSchema, anthropicModelListSchema, anthropicTokenCountSchema } from './anthropic-api.ts';
 import type { AnthropicMessage } from './anthropic-api.ts';
 import { anthropicErrorFromResponse } from './anthropic-error.ts';
 import {
@@ -79,7 +79,8 @@ function toChatCompletion(message: AnthropicMessage, created: number): ChatCompl
  * The native Anthropic Messages adapter: `POST {base}/messages` with `x-api-key` and
  * `anthropic-version: 2023-06-01`, converting the canonical OpenAI-shaped request and answer both ways (see
  * {@link convertToAnthropicRequest} for the request mapping and what is dropped). `embed` always fails with
- * `invalid_request`: Anthropic has no embeddings API. `listModels` reads `GET {base}/models`.
+ * `invalid_request`: Anthropic has no embeddings API. `listModels` reads `GET {base}/models`; `countTokens` asks
+ * `POST {base}/messages/count_tokens` (the prompt fields only).
  *
  * @example
  * ```ts
@@ -111,9 +112,10 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     signal: AbortSignal | undefined,
     callOptions: CallOptions | undefined,
     context: ErrorContext,
+    path = '/messages',
   ): Promise<TransportResponse> {
     const init = jsonRequestInit(baseHeaders, JSON.stringify(body), signal, callOptions?.headers);
-    return fetchOk(transport, `${base}/messages`, init, callOptions, context, anthropicErrorFromResponse);
+    return fetchOk(transport, `${base}${path}`, init, callOptions, context, anthropicErrorFromResponse);
   }
 
   async function readJson<T extends z.ZodType>(
@@ -162,6 +164,23 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     }
   }
 
+  // Anthropic's count_tokens takes the prompt fields only: the sampling ones (max_tokens, temperature…) are refused.
+  async function countTokens(request: ChatCompletionRequest, callOptions?: CallOptions): Promise<number> {
+    const context = contextFor(request.model);
+    const converted = convertToAnthropicRequest(request, { provider: id, defaultMaxTokens });
+    const body = {
+      model: converted.model,
+      messages: converted.messages,
+      ...(converted.system === undefined ? {} : { system: converted.system }),
+      ...(converted.tools === undefined ? {} : { tools: converted.tools }),
+      ...(converted.tool_choice === undefined ? {} : { tool_choice: converted.tool_choice }),
+      ...(converted.thinking === undefined ? {} : { thinking: converted.thinking }),
+    };
+    const response = await post(body, callOptions?.signal, callOptions, context, '/messages/count_tokens');
+    const counted = await readJson(response, anthropicTokenCountSchema, 'token count', callOptions, context);
+    return counted.input_tokens;
+  }
+
   async function embed(): Promise<EmbeddingResponse> {
     throw new ProviderError({
       kind: 'invalid_request',
@@ -191,5 +210,5 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     return timedHealthCheck(id, () => listModels(callOptions));
   }
 
-  return { id, kind: 'anthropic', chat, chatStream, embed, listModels, healthCheck };
+  return { id, kind: 'anthropic', chat, chatStream, embed, listModels, healthCheck, countTokens };
 }

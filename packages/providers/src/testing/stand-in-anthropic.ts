@@ -247,3 +247,19 @@ export function anthropicStreamErrorFrame(errorType: string | undefined): string
     error: { type, message: type === 'overloaded_error' ? 'Overloaded' : `Stand-in ${type}` },
   });
 }
+
+/**
+ * `POST /v1/messages/count_tokens`: `{ input_tokens }`, the prompt tokens the same request would be billed on
+ * `/v1/messages` (the behaviour's `usage.prompt_tokens`, else one per word of the messages' text). The body is
+ * checked as a Messages request, without `max_tokens`.
+ */
+export function anthropicCountTokensAnswer(
+  body: unknown,
+  behaviour: StandInChatBehaviour,
+  sequence: number,
+): string | RequestProblem {
+  const withMaxTokens = typeof body === 'object' && body !== null ? { max_tokens: 1, ...body } : body;
+  const plan = planAnthropic(withMaxTokens, behaviour, sequence);
+  if ('status' in plan) return plan;
+  return JSON.stringify({ input_tokens: plan.chat.usage.prompt_tokens });
+}

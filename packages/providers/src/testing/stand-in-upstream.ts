@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  anthropicCountTokensAnswer,
   anthropicErrorBody,
   anthropicMessageJson,
   anthropicModelsJson,
@@ -62,7 +63,7 @@ interface MutableRecordedRequest {
   aborted: boolean;
 }
 
-type Route = 'chat' | 'embeddings' | 'models' | 'messages' | undefined;
+type Route = 'chat' | 'embeddings' | 'models' | 'messages' | 'count_tokens' | undefined;
 
 function routeOf(method: string, path: string): Route {
   // Accept paths with and without /v1: DeepSeek-style base URLs have no version segment.
@@ -71,6 +72,7 @@ function routeOf(method: string, path: string): Route {
   if (method === 'POST' && bare === '/embeddings') return 'embeddings';
   if (method === 'GET' && bare === '/models') return 'models';
   if (method === 'POST' && bare === '/messages') return 'messages';
+  if (method === 'POST' && bare === '/messages/count_tokens') return 'count_tokens';
   return azureRouteOf(method, path)?.route;
 }
 
@@ -265,7 +267,8 @@ function baseUrlFor(url: string, kind: StandInKind): string {
  * Starts a real HTTP server on 127.0.0.1 (ephemeral port by default) that answers like OpenAI's API:
  * POST /v1/chat/completions (JSON, or SSE when `stream: true`), POST /v1/embeddings, GET /v1/models; like Azure
  * OpenAI on /openai/deployments/{dep}/… and /openai/v1/… (streams open with Azure's prompt-filter chunk); like
- * Anthropic's: POST /v1/messages (JSON or SSE with `event:` names), GET /v1/models when the request carries an
+ * Anthropic's: POST /v1/messages (JSON or SSE with `event:` names), POST /v1/messages/count_tokens, GET /v1/models
+ * when the request carries an
  * `anthropic-version` header; like Gemini's under `url + '/v1beta'`: POST /v1beta/models/{model}:generateContent,
  * :streamGenerateContent (SSE with `alt=sse`), :batchEmbedContents, GET /v1beta/models; and like Bedrock on
  * POST /model/{id}/converse and /converse-stream (binary event stream, errors with x-amzn-errortype). Every dialect
@@ -329,11 +332,16 @@ export async function startStandInUpstream(options: StandInUpstreamOptions = {})
     }
     const route = routeOf(record.method, record.path);
     // Anthropic's dialect: its Messages route, or any route called with the anthropic-version header its clients send.
-    const anthropic = route === 'messages' || record.headers['anthropic-version'] !== undefined;
+    const anthropic =
+      route === 'messages' || route === 'count_tokens' || record.headers['anthropic-version'] !== undefined;
     if (behaviour.type === 'error') return sendError(response, behaviour, anthropic ? 'anthropic' : 'openai');
     if (behaviour.type === 'raw') return sendRaw(response, behaviour);
     if (route === 'models') {
       return sendJson(response, 200, anthropic ? anthropicModelsBody : modelsBody);
+    }
+    if (route === 'count_tokens') {
+      const counted = anthropicCountTokensAnswer(record.body, behaviour, requestNumber);
+      return typeof counted === 'string' ? sendJson(response, 200, counted) : sendProblem(response, counted);
     }
     if (route === 'messages') {
       const plan = planAnthropic(record.body, behaviour, requestNumber);

@@ -50,6 +50,17 @@ describe('createMemoryResponseStore', () => {
     expect(await store.get('resp_s3')).toBeDefined();
   });
 
+  it('forgets a record retentionMs after it was put (responses.retentionDays without a database)', async () => {
+    let now = 1_000;
+    const store = createMemoryResponseStore({ retentionMs: 30 * 86_400_000, now: () => now });
+    await store.put(record('resp_old'));
+    now += 20 * 86_400_000;
+    await store.put(record('resp_new'));
+    now += 11 * 86_400_000;
+    expect(await store.get('resp_old')).toBeUndefined();
+    expect(await store.get('resp_new')).toBeDefined();
+  });
+
   it('refuses to work for a caller that has already gone', async () => {
     const store = createMemoryResponseStore();
     const gone = AbortSignal.abort(new Error('client left'));

@@ -11,6 +11,11 @@ export interface StoredResponse {
    * over): what a request naming it as `previous_response_id` continues from.
    */
   readonly messages: readonly ChatMessage[];
+  /**
+   * The virtual key that created it (`undefined`: the master key or open mode). A virtual key reads and continues
+   * only its own Responses; the master key reads them all.
+   */
+  readonly keyId?: string | undefined;
 }
 
 /**
@@ -30,6 +35,10 @@ export interface MemoryResponseStoreOptions {
   maxEntries?: number;
   /** Bytes kept, counted as the records' JSON length; a record larger than this is not kept. Default 64 MiB. */
   maxBytes?: number;
+  /** A record is forgotten this long after it was put (`responses.retentionDays`); 0 or absent: kept until evicted. */
+  retentionMs?: number;
+  /** Clock in ms for `retentionMs` (tests); default `performance.now`. */
+  now?: () => number;
 }
 
 const DEFAULT_MAX_ENTRIES = 1000;
@@ -37,7 +46,8 @@ const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * A {@link ResponseStore} in this process's memory, bounded in entries and in bytes (each record holds its whole
- * conversation, so records grow along a chain). Lost on restart and not shared between replicas.
+ * conversation, so records grow along a chain), and in age with `retentionMs`. Lost on restart and not shared
+ * between replicas: the gateway uses it only without a database (sql-response-store.ts otherwise).
  *
  * @example
  * const store = createMemoryResponseStore({ maxEntries: 500 });
@@ -49,6 +59,8 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions = 
     max: options.maxEntries ?? DEFAULT_MAX_ENTRIES,
     maxSize: options.maxBytes ?? DEFAULT_MAX_BYTES,
     sizeCalculation: (record) => Math.max(1, JSON.stringify(record).length),
+    ...(options.retentionMs === undefined || options.retentionMs === 0 ? {} : { ttl: options.retentionMs }),
+    ...(options.now === undefined ? {} : { perf: { now: options.now }, ttlResolution: 0 }),
   });
   return {
     async put(record, signal) {

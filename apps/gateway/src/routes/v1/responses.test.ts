@@ -210,6 +210,35 @@ describe.each(TARGETS)('openai SDK responses against $name', (target) => {
     expect(settled[0]?.upstreamModel).toBe(target.upstreamModel);
   });
 
+  it('create() with an image and max_output_tokens: the image reaches the vendor in its own shape, the limit too, and the headers say who served', async () => {
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+    const { data: response, response: raw } = await openai()
+      .responses.create({
+        model: target.model,
+        max_output_tokens: 50,
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'What is in this picture?' },
+              { type: 'input_image', image_url: `data:image/png;base64,${png}`, detail: 'low' },
+            ],
+          },
+        ],
+      })
+      .withResponse();
+    expect(response.status).toBe('completed');
+    expect(response.max_output_tokens).toBe(50);
+    const body = JSON.stringify(upstreamRequest(target)?.body);
+    expect(body).toContain(png);
+    expect(body).toContain(target.path === '/v1/messages' ? '"type":"image"' : '"type":"image_url"');
+    expect(body).toContain('"max_tokens":50');
+    expect(raw.headers.get('x-gw-provider')).toBe(Reflect.get(target.provider(''), 'id'));
+    expect(raw.headers.get('x-gw-model')).toBe(target.upstreamModel);
+    expect(raw.headers.get('x-gw-attempts')).toBe('1');
+    expect(settled).toHaveLength(1);
+  });
+
   it('create({ stream: true }): the events in OpenAI’s order, text deltas that add up, usage and cost in response.completed', async () => {
     t.upstream.enqueue({ type: 'chat', content: ANSWER, usage: USAGE });
     const stream = await openai().responses.create({ model: target.model, input: 'Capital of France?', stream: true });

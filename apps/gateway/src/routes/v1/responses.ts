@@ -10,7 +10,7 @@ import {
   type ResponsesResponse,
 } from '@gw/providers/formats';
 import type { ChatMessage } from '@gw/providers';
-import type { Handler } from 'hono';
+import type { Context, Handler } from 'hono';
 import { setCostHeaders, withCost } from '../../cost/usage-cost.ts';
 import { describeError } from '../../error-handler.ts';
 import type { GatewayEnv } from '../../gateway-env.ts';
@@ -20,7 +20,7 @@ import { answerText } from '../../relay/answer-text.ts';
 import { streamChat } from '../../relay/stream-chat.ts';
 import { writeJson } from '../../relay/write-response.ts';
 import { parseJsonBody, parseRequest } from './request-body.ts';
-import type { ResponseStore } from './response-store.ts';
+import type { ResponseStore, StoredResponse } from './response-store.ts';
 import { beginRoutedCall, callWithinBudget, type RouteOptions } from './routed-call.ts';
 
 /** What `POST /v1/responses` needs besides what every upstream route does. */
@@ -38,16 +38,25 @@ function keeper(
   requestId: string,
   request: ResponsesRequest,
   history: readonly ChatMessage[] | undefined,
+  keyId: string | undefined,
 ): (response: ResponsesResponse) => Promise<void> {
   return async (response) => {
     if (request.store === false) return;
     try {
-      await store.put({ response, messages: responsesConversation(request, response, { history }) });
+      await store.put({ response, messages: responsesConversation(request, response, { history }), keyId });
     } catch (error) {
       // The answer is paid for and on its way: a store that failed costs only its continuation, and says so.
       logger.warn('storing a response failed', { requestId, responseId: response.id, error });
     }
   };
+}
+
+/** A stored Response the caller may read: a virtual key its own only, the master key (and open mode) any. */
+async function readOwn(c: Context<GatewayEnv>, store: ResponseStore, id: string): Promise<StoredResponse | undefined> {
+  const record = await store.get(id, c.req.raw.signal);
+  const keyId = c.get('apiKey')?.id;
+  if (record === undefined || keyId === undefined || record.keyId === keyId) return record;
+  return undefined;
 }
 
 /**
@@ -68,7 +77,7 @@ export function responses(options: ResponsesRouteOptions): Handler<GatewayEnv> {
   return async function responsesHandler(c) {
     const request = parseRequest(responsesRequestSchema, parseJsonBody(await c.req.text(), options.maxJsonDepth));
     const previousId = request.previous_response_id ?? undefined;
-    const previous = previousId === undefined ? undefined : await store.get(previousId, c.req.raw.signal);
+    const previous = previousId === undefined ? undefined : await readOwn(c, store, previousId);
     if (previousId !== undefined && previous === undefined) {
       throw new GatewayError(`Previous response with id '${previousId}' not found.`, {
         status: 404,
@@ -97,7 +106,7 @@ export function responses(options: ResponsesRouteOptions): Handler<GatewayEnv> {
       createdAt: Math.floor(options.now() / 1000),
       request,
     };
-    const keep = keeper(store, logger, c.get('requestId'), request, history);
+    const keep = keeper(store, logger, c.get('requestId'), request, history, c.get('apiKey')?.id);
 
     if (!stream) {
       const response = await callWithinBudget(c, call, (signal) =>
@@ -133,7 +142,7 @@ export function responses(options: ResponsesRouteOptions): Handler<GatewayEnv> {
 
 /**
  * `GET /v1/responses/{id}`: a stored Response as it was answered (404 `response_not_found` otherwise: never stored,
- * `store: false`, or evicted).
+ * `store: false`, past `responses.retentionDays`, evicted from memory, or another virtual key's).
  *
  * @example
  * app.get('/v1/responses/:id', retrieveResponse({ store }));
@@ -141,7 +150,7 @@ export function responses(options: ResponsesRouteOptions): Handler<GatewayEnv> {
 export function retrieveResponse(options: { store: ResponseStore }): Handler<GatewayEnv> {
   return async function retrieveResponseHandler(c) {
     const id = c.req.param('id') ?? '';
-    const record = await options.store.get(id, c.req.raw.signal);
+    const record = await readOwn(c, options.store, id);
     if (record === undefined) {
       throw new GatewayError(`Response with id '${id}' not found.`, {
         status: 404,

@@ -54,6 +54,8 @@ export type CacheUse<T> =
 
 /** One request's way to the upstream: where it is routed, its call options, its pricing and its settle. */
 export interface RoutedCall<T = unknown> {
+  /** The model the client named (alias or `provider-id/model`). */
+  readonly model: string;
   readonly routed: RoutedModel;
   /** Priority and the trace of the deployments tried (no signal: each call adds its own). */
   readonly callOptions: Omit<RouterCallOptions, 'signal'>;
@@ -102,6 +104,24 @@ function clientIp(c: Context<GatewayEnv>, trustProxy: boolean): string | undefin
 }
 
 /**
+ * Refuses (403 `model_not_allowed`) a model the request's virtual key may not use (its `models` list).
+ *
+ * @example
+ * assertModelAllowed(c, request.model);
+ */
+export function assertModelAllowed(c: Context<GatewayEnv>, model: string): void {
+  const models = c.get('apiKey')?.models;
+  if (models != null && !models.includes(model)) {
+    throw new GatewayError(`This API key may not use the model ${JSON.stringify(model.slice(0, 200))}.`, {
+      status: 403,
+      type: 'permission_error',
+      code: 'model_not_allowed',
+      param: 'model',
+    });
+  }
+}
+
+/**
  * Routes the model the client named (404 / 503 when it cannot be served), checks the key's model list (403), lets
  * the request through its limits and budgets (429 / 402 before any upstream call), reads the `x-gw-priority`
  * header, and binds pricing and the settle hook to the request. The settled outcome names the deployment that
@@ -118,14 +138,7 @@ export async function beginRoutedCall<T = unknown>(
 ): Promise<RoutedCall<T>> {
   const priority = priorityOf(c);
   const key = c.get('apiKey');
-  if (key?.models != null && !key.models.includes(options.model)) {
-    throw new GatewayError(`This API key may not use the model ${JSON.stringify(options.model.slice(0, 200))}.`, {
-      status: 403,
-      type: 'permission_error',
-      code: 'model_not_allowed',
-      param: 'model',
-    });
-  }
+  assertModelAllowed(c, options.model);
   const found = route.routing.route(options.model);
   const ticket =
     options.cache === undefined || route.cache === undefined
@@ -170,7 +183,7 @@ export async function beginRoutedCall<T = unknown>(
     estimatePromptTokens: options.estimatePromptTokens,
     ...(route.keepBodies === true && options.body !== undefined ? { requestBody: options.body } : {}),
   });
-  if (admitted === undefined) return { routed, callOptions, trace, price, settle, cache };
+  if (admitted === undefined) return { model: options.model, routed, callOptions, trace, price, settle, cache };
   const settleAdmitted: Settle = (input) => {
     const outcome = settle(input);
     if (outcome === undefined) return undefined;
@@ -179,7 +192,7 @@ export async function beginRoutedCall<T = unknown>(
     if (headers !== undefined && !options.stream) setAnswerHeaders(c, headers);
     return outcome;
   };
-  return { routed, callOptions, trace, price, settle: settleAdmitted, cache };
+  return { model: options.model, routed, callOptions, trace, price, settle: settleAdmitted, cache };
 }
 
 /**
@@ -218,12 +231,34 @@ function answerFromCache<T>(
   const saved = hit.cost?.currency === route.pricing.currency ? hit.cost : undefined;
   if (saved !== undefined) setAnswerHeader(c, 'x-gw-cost-saved', String(moneyToNumber(saved)));
   const settleHit: Settle = (input) => settle({ ...input, usage: undefined, cacheHit: { saved } });
-  return { routed, callOptions, trace, price, settle: settleHit, cache: { hit } };
+  return { model: options.model, routed, callOptions, trace, price, settle: settleHit, cache: { hit } };
+}
+
+/**
+ * Says which deployment served (or failed last) on an answer that reached an upstream: `x-gw-provider`,
+ * `x-gw-model` (the upstream model), `x-gw-attempts` (upstream calls, from 1) and `x-gw-fallback` (the fallback
+ * alias that served, only when one did). Nothing when no upstream was called. Set before the head leaves: for a
+ * stream, the values at its first byte.
+ *
+ * @example
+ * setServedHeaders(c, call);
+ */
+export function setServedHeaders(c: Context<GatewayEnv>, call: Pick<RoutedCall, 'model' | 'trace'>): void {
+  const { trace } = call;
+  if (trace.attempts === 0) return;
+  const headers: Record<string, string> = {
+    'x-gw-provider': trace.providerId,
+    'x-gw-model': trace.upstreamModel,
+    'x-gw-attempts': String(trace.attempts),
+  };
+  if (trace.servedAlias !== call.model) headers['x-gw-fallback'] = trace.servedAlias;
+  setAnswerHeaders(c, headers);
 }
 
 /**
  * Runs a non-streamed call within the request's total budget (`jsonTotalMs`), settling a failure (a 504 once the
- * budget ran out). The caller settles the success with its usage.
+ * budget ran out), and sets the headers that say who served ({@link setServedHeaders}), success or failure. The
+ * caller settles the success with its usage.
  *
  * @example
  * const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
@@ -243,5 +278,6 @@ export async function callWithinBudget<T>(
     throw error;
   } finally {
     deadline.clear();
+    setServedHeaders(c, call);
   }
 }
