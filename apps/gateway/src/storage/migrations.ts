@@ -1,4 +1,5 @@
 import type { Migration } from 'kysely/migration';
+import { batchMigrations } from '../batches/batch-schema.ts';
 import { keyMigrations } from '../keys/keys-schema.ts';
 import { ledgerMigrations, type LedgerDialect } from '../ledger/ledger-schema.ts';
 import { providerMigrations } from '../stored-providers/providers-schema.ts';
@@ -11,5 +12,10 @@ import { providerMigrations } from '../stored-providers/providers-schema.ts';
  * const database = await openLedgerDatabase(url, { migrations: gatewayMigrations });
  */
 export function gatewayMigrations(dialect: LedgerDialect): Record<string, Migration> {
-  return { ...ledgerMigrations(dialect), ...keyMigrations(dialect), ...providerMigrations(dialect) };
+  return {
+    ...ledgerMigrations(dialect),
+    ...keyMigrations(dialect),
+    ...providerMigrations(dialect),
+    ...batchMigrations(dialect),
+  };
 }
