@@ -11,9 +11,6 @@ import type { BatchTables, BatchTable } from './batch-schema.ts';
 export type BatchStatus =
   'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
-/** A line's state in the database. */
-export type LineState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
-
 /** A stored file (without its content). */
 export interface BatchFile {
   readonly id: string;

@@ -34,8 +34,8 @@ function configOf(database: ScratchDatabase, upstream: StandInUpstream, name: st
 }
 
 function promptOf(request: RecordedRequest): string {
-  const body = request.body as { messages?: Array<{ content?: unknown }> } | undefined;
-  return String(body?.messages?.at(-1)?.content ?? '');
+  const body = request.body as { messages?: Array<{ content?: string }> } | undefined;
+  return body?.messages?.at(-1)?.content ?? '';
 }
 
 async function createBatch(url: string, count: number): Promise<string> {

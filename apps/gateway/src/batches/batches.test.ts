@@ -36,8 +36,8 @@ function jsonl(lines: readonly unknown[]): string {
 
 /** The user message of a request the stand-in received. */
 function promptOf(request: RecordedRequest): string {
-  const body = request.body as { messages?: Array<{ content?: unknown }> } | undefined;
-  return String(body?.messages?.at(-1)?.content ?? '');
+  const body = request.body as { messages?: Array<{ content?: string }> } | undefined;
+  return body?.messages?.at(-1)?.content ?? '';
 }
 
 let current: TestGateway | undefined;
