@@ -53,6 +53,26 @@ function retryAfterMs(response: Response): number | undefined {
   return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, BACKOFF_MAX_MS) : undefined;
 }
 
+/** True when a line's body asks for a stream (OpenAI refuses those in batches; the answer must be one JSON body). */
+function asksForStream(body: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === 'object' && parsed !== null && Reflect.get(parsed, 'stream') === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The answer's text as JSON text: as it is when it parses, else as a JSON string (never a file that cannot be read). */
+function asJson(text: string): string {
+  try {
+    JSON.parse(text);
+    return text;
+  } catch {
+    return JSON.stringify(text);
+  }
+}
+
 function errorBody(message: string, type: string, code: string): string {
   return JSON.stringify({ error: { message, type, code, param: null } });
 }
@@ -143,6 +163,20 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
       await settle(line, { state: 'queued', requestId, statusCode: null, response: null }, undefined);
       return;
     }
+    if (asksForStream(line.body)) {
+      const message = 'A batch line cannot stream: send "stream": false or leave it out.';
+      await settle(
+        line,
+        {
+          state: 'failed',
+          requestId,
+          statusCode: 400,
+          response: errorBody(message, 'invalid_request_error', 'stream_not_supported'),
+        },
+        undefined,
+      );
+      return;
+    }
     outcomes.set(requestId, undefined);
     let response: Response;
     let text: string;
@@ -172,7 +206,11 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
       return;
     }
     if (response.ok) {
-      await settle(line, { state: 'succeeded', requestId, statusCode: response.status, response: text }, outcome);
+      await settle(
+        line,
+        { state: 'succeeded', requestId, statusCode: response.status, response: asJson(text) },
+        outcome,
+      );
       return;
     }
     if (RETRYABLE.has(response.status) && line.attempts < settings.maxAttempts) {
@@ -180,12 +218,12 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
       const wait = Math.max(retryAfterMs(response) ?? 0, backoff);
       await settle(
         line,
-        { state: 'queued', requestId, statusCode: response.status, response: text, notBefore: now() + wait },
+        { state: 'queued', requestId, statusCode: response.status, response: asJson(text), notBefore: now() + wait },
         outcome,
       );
       return;
     }
-    await settle(line, { state: 'failed', requestId, statusCode: response.status, response: text }, outcome);
+    await settle(line, { state: 'failed', requestId, statusCode: response.status, response: asJson(text) }, outcome);
   };
 
   const launch = (line: ClaimedLine): void => {

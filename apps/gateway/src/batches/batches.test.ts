@@ -219,11 +219,13 @@ describe('batches through the openai SDK', () => {
     expect(await mine.files.delete(file.id)).toMatchObject({ id: file.id, deleted: true });
   });
 
-  it('fails a line whose body is not a valid request alone, and the rest of the batch runs', async () => {
-    const { client } = await start();
+  it('fails a line whose body is not a valid request (or asks for a stream) alone, and the rest of the batch runs', async () => {
+    const { gateway, client } = await start();
     const bad = { custom_id: 'bad', method: 'POST', url: '/v1/chat/completions', body: { model: 'chat' } };
+    const streamed = chatLine('streamed', 'stream me');
+    streamed.body['stream'] = true;
     const file = await client.files.create({
-      file: await toFile(Buffer.from(jsonl([chatLine('good', 'hello'), bad])), 'in.jsonl'),
+      file: await toFile(Buffer.from(jsonl([chatLine('good', 'hello'), bad, streamed])), 'in.jsonl'),
       purpose: 'batch',
     });
     const batch = await client.batches.create({
@@ -232,9 +234,42 @@ describe('batches through the openai SDK', () => {
       completion_window: '24h',
     });
     const done = await untilDone(client, batch.id);
-    expect(done.request_counts).toEqual({ total: 2, completed: 1, failed: 1 });
-    const [error] = await fileLines(client, done.error_file_id);
-    expect(error).toMatchObject({ custom_id: 'bad', response: { status_code: 400 } });
+    expect(done.request_counts).toEqual({ total: 3, completed: 1, failed: 2 });
+    expect(await fileLines(client, done.error_file_id)).toEqual([
+      expect.objectContaining({ custom_id: 'bad', response: expect.objectContaining({ status_code: 400 }) as unknown }),
+      expect.objectContaining({
+        custom_id: 'streamed',
+        response: expect.objectContaining({
+          status_code: 400,
+          body: { error: expect.objectContaining({ code: 'stream_not_supported' }) as unknown },
+        }) as unknown,
+      }),
+    ]);
+    expect(gateway.upstream.requests.map(promptOf)).toEqual(['hello']);
+  });
+
+  it('runs an embeddings batch', async () => {
+    const { client } = await start();
+    const lines = ['one', 'two'].map((input) => ({
+      custom_id: input,
+      method: 'POST',
+      url: '/v1/embeddings',
+      body: { model: 'chat', input },
+    }));
+    const file = await client.files.create({
+      file: await toFile(Buffer.from(jsonl(lines)), 'in.jsonl'),
+      purpose: 'batch',
+    });
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/embeddings',
+      completion_window: '24h',
+    });
+    const done = await untilDone(client, batch.id);
+    expect(done.request_counts).toEqual({ total: 2, completed: 2, failed: 0 });
+    const output = await fileLines(client, done.output_file_id);
+    expect(output.map((line) => line['custom_id'])).toEqual(['one', 'two']);
+    expect(output[0]).toMatchObject({ response: { status_code: 200, body: { object: 'list' } } });
   });
 
   it('refuses malformed files by line number, other purposes, files over the size limit and batches whose lines disagree', async () => {
