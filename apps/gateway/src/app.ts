@@ -170,11 +170,19 @@ const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
   ['/v1/responses', 'POST'],
   ['/v1/responses/:id', 'GET, HEAD'],
   ['/v1/embeddings', 'POST'],
-  ['/v1/files', 'POST'],
-  ['/v1/batches', 'GET, HEAD, POST'],
   ['/v1/models', 'GET, HEAD'],
   ['/health/live', 'GET, HEAD'],
   ['/health/ready', 'GET, HEAD'],
+];
+
+// Only with batches on: otherwise these paths are unknown (404), not a wrong method.
+const BATCH_ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
+  ['/v1/files', 'POST'],
+  ['/v1/files/:id', 'GET, HEAD, DELETE'],
+  ['/v1/files/:id/content', 'GET, HEAD'],
+  ['/v1/batches', 'GET, HEAD, POST'],
+  ['/v1/batches/:id', 'GET, HEAD'],
+  ['/v1/batches/:id/cancel', 'POST'],
 ];
 
 /**
@@ -475,7 +483,11 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   );
 
   // Registered last: only reached when no route above matched the method.
-  const routes = metrics === undefined ? ROUTES : [...ROUTES, ['/metrics', 'GET, HEAD'] as const];
+  const routes = [
+    ...ROUTES,
+    ...(batchStore === undefined ? [] : BATCH_ROUTES),
+    ...(metrics === undefined ? [] : [['/metrics', 'GET, HEAD'] as const]),
+  ];
   for (const [path, allow] of routes) {
     app.all(path, (c) => {
       throw new GatewayError(`Method ${c.req.method} is not allowed on ${path}; use ${allow}.`, {

@@ -100,6 +100,7 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
   let stopping = false;
   let ticking: Promise<void> | undefined;
   let again = false;
+  let failing = false;
   let poll: NodeJS.Timeout | undefined;
   let renew: NodeJS.Timeout | undefined;
 
@@ -259,7 +260,17 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
     }
     clearTimeout(poll);
     ticking = tick()
-      .catch((error: unknown) => logger.warn('batch runner: the database could not be read; retrying', { error }))
+      .then(() => {
+        if (!failing) return;
+        failing = false;
+        logger.info('batch runner: the database answers again');
+      })
+      .catch((error: unknown) => {
+        // Said once per outage, not once per poll.
+        if (failing) return;
+        failing = true;
+        logger.warn('batch runner: the database could not be read; retrying', { error });
+      })
       .finally(() => {
         ticking = undefined;
         if (stopping) return;

@@ -380,6 +380,16 @@ describe('batches through the openai SDK', () => {
     });
   });
 
+  it('asks for a key, and names the methods a batch path allows', async () => {
+    const { gateway } = await start();
+    expect((await fetch(`${gateway.url}/v1/batches`)).status).toBe(401);
+    const wrong = await fetch(`${gateway.url}/v1/batches`, { method: 'PUT', headers: MASTER });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('GET, HEAD, POST');
+    const listed = await fetch(`${gateway.url}/v1/batches?limit=0`, { headers: MASTER });
+    expect(listed.status).toBe(400);
+  });
+
   it('cancels a batch: lines not started are cancelled and land in the error file', async () => {
     const { gateway, client } = await start({ maxConcurrency: 1, batches: { concurrency: 1 } });
     gateway.upstream.setDefault({ type: 'chat', delayMs: 100 });
