@@ -44,7 +44,8 @@ export interface BatchRunner {
 const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
-const KEY_CACHE_MS = 5000;
+// A key revoked while its batch runs stops it within this.
+const KEY_CACHE_MS = 1000;
 
 function retryAfterMs(response: Response): number | undefined {
   const header = response.headers.get('retry-after');

@@ -46,7 +46,9 @@ afterEach(async () => {
   current = undefined;
 });
 
-async function start(options: { maxConcurrency?: number; batches?: Record<string, unknown> } = {}) {
+async function start(
+  options: { maxConcurrency?: number; batches?: Record<string, unknown>; extra?: Record<string, unknown> } = {},
+) {
   const url = `sqlite://${join(testDirectory(), `batches-${randomUUID()}.db`)}`;
   current = await startTestGateway({
     config: (upstream) => ({
@@ -69,6 +71,7 @@ async function start(options: { maxConcurrency?: number; batches?: Record<string
       retry: { maxRetries: 0 },
       breaker: { enabled: false },
       batches: { pollMs: 50, ...options.batches },
+      ...options.extra,
     }),
   });
   const gateway = current;
@@ -217,6 +220,40 @@ describe('batches through the openai SDK', () => {
     expect((await mine.batches.list()).data.map((listed) => listed.id)).toEqual([batch.id]);
     await expect(theirs.files.delete(file.id)).rejects.toMatchObject({ status: 404 });
     expect(await mine.files.delete(file.id)).toMatchObject({ id: file.id, deleted: true });
+  });
+
+  it('holds the lines to the key’s budget: once it cannot hold a line’s worst case, the rest fail with 402 unsent', async () => {
+    const { gateway, clientFor } = await start({
+      batches: { concurrency: 1 },
+      // $1 per 1,000 tokens: a line costs under a cent, its worst case (max_tokens 10) a few.
+      extra: { pricing: { models: { 'up/gpt-4o-mini': { input: 1000, output: 1000 } } } },
+    });
+    const client = clientFor(await createKey(gateway.url, { name: 'budget', budget: { amount: 0.08, period: 'day' } }));
+    const lines = Array.from({ length: 10 }, (_, index) => {
+      const line = chatLine(`l${index}`, 'Say hello');
+      line.body['max_tokens'] = 10;
+      return line;
+    });
+    const file = await client.files.create({
+      file: await toFile(Buffer.from(jsonl(lines)), 'in.jsonl'),
+      purpose: 'batch',
+    });
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const done = await untilDone(client, batch.id);
+    const { completed, failed } = done.request_counts ?? { completed: 0, failed: 0 };
+    expect(completed).toBeGreaterThan(0);
+    expect(failed).toBeGreaterThan(0);
+    expect(completed + failed).toBe(10);
+    const errors = await fileLines(client, done.error_file_id);
+    expect(errors.map((line) => (line['response'] as { status_code: number }).status_code)).toEqual(
+      Array.from({ length: failed }, () => 402),
+    );
+    // The refused lines never reached the upstream.
+    expect(gateway.upstream.requests).toHaveLength(completed);
   });
 
   it('fails a line whose body is not a valid request (or asks for a stream) alone, and the rest of the batch runs', async () => {
