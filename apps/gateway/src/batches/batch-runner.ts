@@ -243,6 +243,7 @@ export function createBatchRunner(options: BatchRunnerOptions): BatchRunner {
   };
 
   const tick = async (): Promise<void> => {
+    if (running.size === 0 && !(await store.hasWork())) return;
     const at = now();
     await store.startValidated(at);
     await store.expire(at);

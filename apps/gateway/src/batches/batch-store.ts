@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { LedgerDatabase } from '../ledger/ledger-database.ts';
 import { insertRowsWith } from '../ledger/ledger-records.ts';
-import type { LedgerRow } from '../ledger/ledger-row.ts';
+import { ledgerRowProblem, type LedgerRow } from '../ledger/ledger-row.ts';
 import type { LedgerDialect, LedgerTables } from '../ledger/ledger-schema.ts';
 import type { BatchInputLine } from './batch-input.ts';
 import type { BatchTables, BatchTable } from './batch-schema.ts';
@@ -97,6 +97,8 @@ export interface BatchStore {
   }): Promise<{ data: Batch[]; hasMore: boolean }>;
   /** `undefined`: no such batch; `false`: not cancellable in its status. */
   cancel(id: string, owner: Owner, now: number): Promise<Batch | false | undefined>;
+  /** True when a batch is not finished yet (the runner's one read while idle: no write, no lock). */
+  hasWork(): Promise<boolean>;
   /** validating → in_progress. */
   startValidated(now: number): Promise<void>;
   /** Lines of expired batches that never ran become `expired`. */
@@ -468,6 +470,15 @@ export function createBatchStore(database: LedgerDatabase): BatchStore {
       if (!updated) return false;
       return readBatch(db, id, owner);
     },
+    async hasWork() {
+      const row = await db
+        .selectFrom('batches')
+        .select('id')
+        .where('status', 'in', ['validating', 'in_progress', 'finalizing', 'cancelling'])
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
     async startValidated(now) {
       await db
         .updateTable('batches')
@@ -542,7 +553,9 @@ export function createBatchStore(database: LedgerDatabase): BatchStore {
     },
     async settle(line, owner, result, ledger, now) {
       return db.transaction().execute(async (trx) => {
-        if (ledger !== undefined) {
+        // A row the ledger would refuse (the writer drops those too) must not keep the line from settling: it would
+        // run again and again.
+        if (ledger !== undefined && ledgerRowProblem(ledger) === undefined) {
           await insertRowsWith(trx, dialect, [ledger]);
           await trx
             .insertInto('batch_requests')
