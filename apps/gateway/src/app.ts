@@ -19,6 +19,9 @@ import { createOpenStreams, type OpenStreams } from './relay/open-streams.ts';
 import { createAdminApp } from './routes/admin/admin-app.ts';
 import { createMemoryCacheStore, createRedisCacheStore, type CacheStore } from './cache/cache-store.ts';
 import { createResponseCache } from './cache/response-cache.ts';
+import { addBatchRoutes } from './batches/batch-routes.ts';
+import { createBatchRunner, type BatchRunner } from './batches/batch-runner.ts';
+import { createBatchStore } from './batches/batch-store.ts';
 import { chatCompletions } from './routes/v1/chat-completions.ts';
 import { embeddings } from './routes/v1/embeddings.ts';
 import { live, ready } from './routes/health.ts';
@@ -132,6 +135,8 @@ export interface AppState {
   readonly pricing: Pricing;
   /** The streamed answers in progress: a drain that runs out of time ends them with an error event. */
   readonly streams: OpenStreams;
+  /** Runs the batches of the database (with storage and `batches.enabled`); the server starts and stops it. */
+  readonly batches: BatchRunner | undefined;
   /** Releases what the app holds open (pooled upstream sockets); call after the server closed. */
   dispose(): void;
 }
@@ -178,6 +183,16 @@ const ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
   ['/v1/models/:id{.+}', 'GET, HEAD'],
   ['/health/live', 'GET, HEAD'],
   ['/health/ready', 'GET, HEAD'],
+];
+
+// Only with batches on: otherwise these paths are unknown (404), not a wrong method.
+const BATCH_ROUTES: ReadonlyArray<readonly [path: string, allow: string]> = [
+  ['/v1/files', 'POST'],
+  ['/v1/files/:id', 'GET, HEAD, DELETE'],
+  ['/v1/files/:id/content', 'GET, HEAD'],
+  ['/v1/batches', 'GET, HEAD, POST'],
+  ['/v1/batches/:id', 'GET, HEAD'],
+  ['/v1/batches/:id/cancel', 'POST'],
 ];
 
 /**
@@ -321,6 +336,24 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     probes: probes?.results() ?? [],
   });
   const streams = createOpenStreams();
+  const batchStore =
+    deps.storage === undefined || !config.batches.enabled ? undefined : createBatchStore(deps.storage.database);
+  const batchRunner =
+    batchStore === undefined
+      ? undefined
+      : createBatchRunner({
+          store: batchStore,
+          keys: deps.storage?.keys,
+          // The app's own routes: a line is a request like any other, from auth to the ledger.
+          dispatch: async (request, env) => app.fetch(request, env),
+          settings: config.batches,
+          logger,
+          currency: pricing.currency,
+          ...(deps.now === undefined ? {} : { now: deps.now }),
+          ...(deps.random === undefined ? {} : { random: deps.random }),
+        });
+  const ledgerHook =
+    deps.storage?.writer === undefined ? undefined : ledgerSubscriber(deps.storage.writer, pricing.currency);
   const current = (): RoutingGeneration => liveRouting.current();
   const state: AppState = {
     draining: false,
@@ -349,6 +382,7 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
     logger,
     healthView,
     probes,
+    batches: batchRunner,
     dispose,
   };
 
@@ -385,7 +419,10 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
         });
   app.use('/v1/*', apiKeyAuth({ masterKey: config.auth.masterKey, resolver: keyResolver }));
   const adminAuth = config.auth.masterKey === undefined ? undefined : masterKeyAuth(config.auth.masterKey);
-  app.post('/v1/*', bodyLimit(config.server.bodyLimit));
+  const requestBodyLimit = bodyLimit(config.server.bodyLimit);
+  // A batch file has its own limit (`batches.maxFileBytes`, with room for the multipart framing).
+  const fileBodyLimit = bodyLimit(config.batches.maxFileBytes + 1024 * 1024);
+  app.post('/v1/*', (c, next) => (c.req.path === '/v1/files' ? fileBodyLimit(c, next) : requestBodyLimit(c, next)));
 
   const cacheSection = config.cache;
   // Built on first use: a gateway whose cache is never asked for holds no store.
@@ -424,7 +461,10 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       stats.settled,
       metrics?.settled,
       config.logging.requests ? accessLogSubscriber(logger, { bodies: config.logging.bodies }) : undefined,
-      deps.storage?.writer === undefined ? undefined : ledgerSubscriber(deps.storage.writer, pricing.currency),
+      // A batch line's row is written by the runner, in the transaction that settles the line.
+      ledgerHook === undefined
+        ? undefined
+        : (outcome) => (batchRunner?.takeOutcome(outcome) === true ? undefined : ledgerHook(outcome)),
       tracing?.settled,
       deps.settle,
     ]),
@@ -448,6 +488,14 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
   app.post('/v1/responses', responses({ ...routeOptions, store: responseStore, now: deps.now ?? Date.now }));
   app.get('/v1/responses/:id', retrieveResponse({ store: responseStore }));
   app.post('/v1/embeddings', embeddings(routeOptions));
+  if (batchStore !== undefined && batchRunner !== undefined)
+    addBatchRoutes(app, {
+      store: batchStore,
+      settings: config.batches,
+      maxJsonDepth: config.server.maxJsonDepth,
+      wake: () => batchRunner.wake(),
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    });
   // Each configuration has its list, serialised once; the one current when the request comes answers.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- hono's Handler returns HandlerResponse<any>.
   app.get('/v1/models', (c, next) => current().models.list(c, next));
@@ -480,11 +528,16 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       },
       stats: { stats, deployments: () => policies.stats() },
       config: reloader,
+      batches: { store: batchStore, wake: () => batchRunner?.wake() },
     }),
   );
 
   // Registered last: only reached when no route above matched the method.
-  const routes = metrics === undefined ? ROUTES : [...ROUTES, ['/metrics', 'GET, HEAD'] as const];
+  const routes = [
+    ...ROUTES,
+    ...(batchStore === undefined ? [] : BATCH_ROUTES),
+    ...(metrics === undefined ? [] : [['/metrics', 'GET, HEAD'] as const]),
+  ];
   for (const [path, allow] of routes) {
     app.all(path, (c) => {
       throw new GatewayError(`Method ${c.req.method} is not allowed on ${path.replace('{.+}', '')}; use ${allow}.`, {

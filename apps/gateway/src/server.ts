@@ -104,13 +104,20 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   const http = server instanceof Server ? server : undefined;
 
+  state.batches?.start();
+  let batchesStopped: Promise<void> | undefined;
+  // Lines running get the drain's time to finish; what is still running then is queued again.
+  const stopBatches = (graceMs: number): Promise<void> =>
+    (batchesStopped ??= state.batches?.stop(graceMs) ?? Promise.resolve());
+
   let closing: Promise<void> | undefined;
   // Once the last connection is gone: the ledger drained (every row written, or spilled to its file), then the rest.
   const whenClosed = (): Promise<void> =>
     new Promise((resolve) => {
       server.close(() => {
         // Every request has settled by now: the last spans are exported with the rest.
-        Promise.all([storage.close(), redis?.close(), tracing?.shutdown()])
+        stopBatches(0)
+          .then(() => Promise.all([storage.close(), redis?.close(), tracing?.shutdown()]))
           .catch((error: unknown) => logger.error('storage could not be closed cleanly', { error }))
           .finally(() => {
             state.dispose();
@@ -122,6 +129,7 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
   const drain = (): Promise<void> => {
     if (closing !== undefined) return closing;
     state.draining = true;
+    void stopBatches(drainTimeoutMs);
     const closed = whenClosed();
     http?.closeIdleConnections();
     const sweep = setInterval(() => http?.closeIdleConnections(), IDLE_SWEEP_MS);
@@ -143,6 +151,7 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
 
   const close = (): Promise<void> => {
     state.draining = true;
+    void stopBatches(0);
     closing ??= whenClosed();
     http?.closeAllConnections();
     return closing;

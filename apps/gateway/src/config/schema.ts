@@ -387,6 +387,28 @@ const cacheSchema = z.strictObject({
   scope: z.enum(['key', 'global']).default('key'),
 });
 
+// Files and batches run by the gateway itself (docs/batches.md).
+const batchesSchema = z.strictObject({
+  // Off: /v1/files and /v1/batches answer 404 and no batch runs in this process.
+  enabled: boolean.default(true),
+  // An uploaded batch file larger than this is refused with 413 (OpenAI's limit is 200 MB; the contents live in the
+  // database, so the default is lower).
+  maxFileBytes: byteSize.default(100 * MIB),
+  // Requests in one batch file (OpenAI's limit).
+  maxLines: integer(1, 1_000_000).default(50_000),
+  // Lines this process runs at once, over every batch (each deployment's maxConcurrency still applies).
+  concurrency: integer(1, 10_000).default(8),
+  // Queue priority of batch lines (0 first, 9 last): live traffic at the default 5 goes first.
+  priority: integer(0, 9).default(9),
+  // Attempts per line when the answer is retryable (429, 5xx, a queue timeout), each after the routing's own retries.
+  maxAttempts: integer(1, 100).default(3),
+  // A running line is leased to its process for this long, renewed while it runs; a line whose lease ran out (its
+  // process died) is run again by any process.
+  leaseMs: integer(1000, 3_600_000).default(60_000),
+  // How often the runner looks for work in the database (a batch created in this process wakes it at once).
+  pollMs: integer(10, 60_000).default(1000),
+});
+
 /** The configuration schema (zod): every object is strict, so a misspelt key is refused by name. */
 export const gatewayConfigSchema = z
   .strictObject({
@@ -426,6 +448,7 @@ export const gatewayConfigSchema = z
     metrics: metricsSchema.prefault({}),
     limits: limitsSchema.prefault({}),
     budgets: budgetsSchema.prefault({}),
+    batches: batchesSchema.prefault({}),
     cache: cacheSchema.prefault({}),
     pricing: pricingSchema.prefault({}),
   })

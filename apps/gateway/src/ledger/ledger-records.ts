@@ -1,4 +1,4 @@
-import { CompiledQuery, type Insertable, type Selectable } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { LedgerDatabase } from './ledger-database.ts';
 import { LedgerError } from './ledger-error.ts';
 import { LEDGER_STATUSES, type LedgerRow } from './ledger-row.ts';
@@ -308,11 +308,29 @@ export async function insertRows(
   rows: readonly LedgerRow[],
   signal?: AbortSignal,
 ): Promise<number> {
+  return insertRowsWith(database.db, database.dialect, rows, signal);
+}
+
+/**
+ * {@link insertRows} on a given connection or transaction: a batch line settles its ledger row in the same
+ * transaction as its own state.
+ *
+ * @example
+ * ```ts
+ * await db.transaction().execute((trx) => insertRowsWith(trx, 'postgres', [row]));
+ * ```
+ */
+export async function insertRowsWith(
+  db: Pick<Kysely<never>, 'executeQuery'>,
+  dialect: LedgerDialect,
+  rows: readonly LedgerRow[],
+  signal?: AbortSignal,
+): Promise<number> {
   const options = signal === undefined ? undefined : { signal };
-  const statements = database.dialect === 'postgres' ? [postgresStatement(rows)] : sqliteStatements(rows);
+  const statements = dialect === 'postgres' ? [postgresStatement(rows)] : sqliteStatements(rows);
   let inserted = 0;
   for (const statement of statements) {
-    const result = await database.db.executeQuery(statement, options);
+    const result = await db.executeQuery(statement, options);
     inserted += Number(result.numAffectedRows ?? 0n);
   }
   return inserted;

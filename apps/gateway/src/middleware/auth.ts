@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { batchCallOf } from '../batches/batch-call.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 import { GatewayError } from '../gateway-error.ts';
 import type { KeyResolver } from '../keys/key-resolver.ts';
@@ -70,6 +71,13 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<Gatewa
   const { resolver } = options;
   const now = options.now ?? Date.now;
   return async function apiKeyAuthMiddleware(c, next) {
+    // A batch line runs as the key that created its batch (the runner checked it is still valid).
+    const batchCall = batchCallOf(c);
+    if (batchCall !== undefined) {
+      if (batchCall.key !== undefined) c.set('apiKey', batchCall.key);
+      await next();
+      return;
+    }
     const presented = presentedKey(c);
     if (presented === undefined) {
       if (expected !== undefined) {

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { setAnswerHeaders } from '../relay/answer-headers.ts';
+import { batchCallOf } from '../batches/batch-call.ts';
 import { uuidv7 } from '../uuidv7.ts';
 import type { GatewayEnv } from '../gateway-env.ts';
 
@@ -30,7 +31,8 @@ export function sanitiseRequestId(value: string | undefined): string | undefined
  */
 export function requestId(): MiddlewareHandler<GatewayEnv> {
   return async function requestIdMiddleware(c, next) {
-    const id = uuidv7();
+    // A batch line is billed under the id its runner gave it (to find its settled outcome).
+    const id = batchCallOf(c)?.requestId ?? uuidv7();
     const client = sanitiseRequestId(c.req.header('x-request-id'));
     c.set('requestId', id);
     if (client !== undefined) c.set('clientRequestId', client);

@@ -1,4 +1,5 @@
 import type { Migration } from 'kysely/migration';
+import { batchMigrations } from '../batches/batch-schema.ts';
 import { keyMigrations } from '../keys/keys-schema.ts';
 import { ledgerMigrations, type LedgerDialect } from '../ledger/ledger-schema.ts';
 import { responseMigrations } from '../routes/v1/responses-schema.ts';
@@ -17,5 +18,6 @@ export function gatewayMigrations(dialect: LedgerDialect): Record<string, Migrat
     ...keyMigrations(dialect),
     ...providerMigrations(dialect),
     ...responseMigrations(dialect),
+    ...batchMigrations(dialect),
   };
 }

@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import type { LedgerQueries } from '../../ledger/ledger-queries.ts';
 import type { ConfigReloader } from '../../config/config-reloader.ts';
+import { addBatchAdminRoutes, type BatchAdminRoutesOptions } from './batches-routes.ts';
 import { addConfigRoutes } from './config-routes.ts';
 import { addHealthRoutes } from './health-routes.ts';
 import { addKeyRoutes, type KeyRoutesOptions } from './keys-routes.ts';
@@ -30,6 +31,8 @@ export interface AdminAppOptions {
   stats: StatsRoutesOptions;
   /** The running configuration and its reloads. */
   config: ConfigReloader;
+  /** The batches (store and runner). */
+  batches: BatchAdminRoutesOptions;
 }
 
 /**
@@ -49,5 +52,6 @@ export function createAdminApp(options: AdminAppOptions): Hono<GatewayEnv> {
   addQueueRoutes(admin, options.queues);
   addStatsRoutes(admin, options.stats);
   addConfigRoutes(admin, options.config);
+  addBatchAdminRoutes(admin, options.batches);
   return admin;
 }
