@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps, type AppState, type GatewayApp } from './app.ts';
 import { GatewayError } from './gateway-error.ts';
+import { findConsoleDir } from './routes/console.ts';
 
 /** Options for {@link createServer}: the app's dependencies plus where to listen. */
 export interface CreateServerOptions extends AppDeps {
@@ -85,6 +86,7 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
     redis,
     tracing,
     secretKey: options.secretKey ?? process.env['GW_SECRET_KEY'],
+    consoleDir: options.consoleDir ?? findConsoleDir(process.env),
   });
   // Providers added through the admin API serve from the first request; a database still away keeps them out until
   // the next change.
