@@ -6,8 +6,9 @@ import type { Hono } from 'hono';
 import type { GatewayEnv } from '../gateway-env.ts';
 
 // Where the built console is, relative to this module: next to the bundle's dist/ (deploy/assemble-bundle.sh copies
-// it to ./console) or in the workspace (apps/console/dist, from apps/gateway/src or apps/gateway/dist).
-const CANDIDATES = ['../console', '../../console/dist'];
+// it to ./console), or in the workspace's apps/console/dist, from the built apps/gateway/dist/main.js or from this
+// source file (apps/gateway/src/routes/).
+const CANDIDATES = ['../console', '../../console/dist', '../../../console/dist'];
 
 /**
  * The directory of the built console to serve: `GW_CONSOLE_DIR` when set (`off` serves none), else the first
