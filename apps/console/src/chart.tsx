@@ -11,6 +11,9 @@ export interface ChartSeries {
 // Distinguishable on white, in the order groups are drawn (the largest first).
 const COLORS = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#64748b'];
 
+// Tick steps of a count axis: 1, 2, 5, 10, 20, 50… (never 0.5 of a request).
+const INTEGER_STEPS = Array.from({ length: 30 }, (_, index) => [1, 2, 5][index % 3]! * 10 ** Math.floor(index / 3));
+
 export function colorOf(index: number): string {
   return COLORS[index % COLORS.length] ?? '#64748b';
 }
@@ -24,11 +27,14 @@ export function TimeChart(props: {
   x: number[];
   series: ChartSeries[];
   format: (value: number) => string;
+  /** Counts: ticks on whole numbers only. */
+  integer?: boolean;
   height?: number;
 }) {
   const container = useRef<HTMLDivElement>(null);
   const { title, x, series, format } = props;
   const height = props.height ?? 200;
+  const integer = props.integer === true;
 
   useEffect(() => {
     const element = container.current;
@@ -45,6 +51,7 @@ export function TimeChart(props: {
           stroke: '#64748b',
           grid: { stroke: '#e2e8f0' },
           size: 70,
+          ...(integer ? { incrs: INTEGER_STEPS } : {}),
           values: (_plot, ticks) => ticks.map((tick) => format(tick)),
         },
       ],
@@ -67,7 +74,7 @@ export function TimeChart(props: {
       observer.disconnect();
       plot.destroy();
     };
-  }, [x, series, format, height]);
+  }, [x, series, format, height, integer]);
 
   return (
     <figure class="chart" data-chart={title}>

@@ -185,10 +185,10 @@ function OverviewBody(props: { data: OverviewData; currency: string; range: Rang
         </div>
       </div>
       <div class="charts">
-        <TimeChart title="Requests" x={x} series={charts.requests} format={formatCompact} />
-        <TimeChart title="Errors" x={x} series={charts.errors} format={formatCompact} />
+        <TimeChart title="Requests" x={x} series={charts.requests} format={formatCompact} integer />
+        <TimeChart title="Errors" x={x} series={charts.errors} format={formatCompact} integer />
         <TimeChart title={`Cost (${currency})`} x={x} series={charts.cost} format={money} />
-        <TimeChart title="Tokens" x={x} series={charts.tokens} format={formatCompact} />
+        <TimeChart title="Tokens" x={x} series={charts.tokens} format={formatCompact} integer />
       </div>
       <div class="columns">
         <section>

@@ -157,7 +157,7 @@ export function ProvidersPage() {
                     <p class="muted">
                       Last probe:{' '}
                       {probe === undefined
-                        ? 'none (set health.probeIntervalMs, or press Test)'
+                        ? 'none yet (health.probeIntervalMs runs them periodically)'
                         : `${probe.ok ? 'ok' : `failed (${probe.error?.kind ?? 'error'})`} in ${formatMs(probe.latency_ms)}, ${formatTime(new Date(probe.at).toISOString())}`}
                       {provider.synced_at === null
                         ? ''
