@@ -1,3 +1,4 @@
+/* global process, URL */
 // `pnpm start` runs this first: a fresh clone has no apps/console/dist yet, so the console is built once (a few
 // seconds). A failed build is reported and the gateway starts anyway, without /console.
 import { spawnSync } from 'node:child_process';

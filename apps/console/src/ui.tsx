@@ -3,10 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api.ts';
 
 /** What a page knows of one admin call: loading, its answer, or the error to show. */
-export type Loaded<T> =
-  | { state: 'loading' }
-  | { state: 'error'; error: ApiError }
-  | { state: 'ready'; data: T };
+export type Loaded<T> = { state: 'loading' } | { state: 'error'; error: ApiError } | { state: 'ready'; data: T };
 
 function asApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;

@@ -172,7 +172,8 @@ export function KeysPage(props: { currency: string }) {
     });
   };
   const revoke = (key: KeyJson) => {
-    if (!confirm(`Revoke “${key.name}”? Requests with it are refused (401) from now on; this cannot be undone.`)) return;
+    if (!confirm(`Revoke “${key.name}”? Requests with it are refused (401) from now on; this cannot be undone.`))
+      return;
     void run(async () => {
       await api(`keys/${encodeURIComponent(key.id)}`, { method: 'DELETE' });
     });

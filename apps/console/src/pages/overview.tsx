@@ -55,9 +55,16 @@ function linesOf(series: Timeseries, x: number[], measure: Measure, names: Map<s
   const index = new Map(x.map((at, position) => [at, position]));
   const lines = new Map<string, Array<number | null>>();
   for (const name of [...shown, ...(ranked.length > shown.size ? ['other'] : [])]) {
-    lines.set(name, x.map(() => 0));
+    lines.set(
+      name,
+      x.map(() => 0),
+    );
   }
-  if (lines.size === 0) lines.set('all', x.map(() => 0));
+  if (lines.size === 0)
+    lines.set(
+      'all',
+      x.map(() => 0),
+    );
   for (const point of series.data) {
     const name = shown.has(label(point)) ? label(point) : 'other';
     const position = index.get(Date.parse(point.bucket) / 1000);
@@ -155,8 +162,8 @@ function OverviewBody(props: { data: OverviewData; currency: string; range: Rang
       <Empty>
         No requests in the {RANGES[props.range].label.toLowerCase()}. Send one through the gateway, e.g.{' '}
         <code>
-          curl {location.origin}/v1/chat/completions -H 'content-type: application/json' -d
-          '{'{'}"model":"demo","messages":[{'{'}"role":"user","content":"hi"{'}'}]{'}'}'
+          curl {location.origin}/v1/chat/completions -H 'content-type: application/json' -d '{'{'}
+          "model":"demo","messages":[{'{'}"role":"user","content":"hi"{'}'}]{'}'}'
         </code>
         , then refresh.
       </Empty>

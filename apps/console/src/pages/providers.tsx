@@ -29,8 +29,14 @@ interface DeploymentJson {
 
 interface HealthJson {
   deployments: DeploymentJson[];
-  breakers: Array<{ deployment: string; state: 'closed' | 'open' | 'half-open' | string }>;
-  probes: Array<{ provider: string; ok: boolean; latency_ms: number; at: number; error?: { kind: string; message: string } }>;
+  breakers: Array<{ deployment: string; state: string }>;
+  probes: Array<{
+    provider: string;
+    ok: boolean;
+    latency_ms: number;
+    at: number;
+    error?: { kind: string; message: string };
+  }>;
 }
 
 interface QueueJson {
@@ -136,11 +142,15 @@ export function ProvidersPage() {
       <Show loaded={loaded} what="providers" retry={reload}>
         {(data) =>
           data.providers.length === 0 ? (
-            <Empty>No providers configured. Add one under providers: in gateway.yaml, or with POST /admin/providers.</Empty>
+            <Empty>
+              No providers configured. Add one under providers: in gateway.yaml, or with POST /admin/providers.
+            </Empty>
           ) : (
             <div class="provider-list">
               {data.providers.map((provider) => {
-                const deployments = data.health.deployments.filter((deployment) => deployment.provider_id === provider.id);
+                const deployments = data.health.deployments.filter(
+                  (deployment) => deployment.provider_id === provider.id,
+                );
                 const probe = data.health.probes.find((entry) => entry.provider === provider.id);
                 const queue = data.queues.get(provider.id);
                 const enabled = provider.status === 'enabled';
@@ -234,10 +244,14 @@ export function ProvidersPage() {
                                     <span class={`status ${cooling ? 'failed' : 'completed'}`}>
                                       {cooling ? 'cooling down' : 'in rotation'}
                                     </span>
-                                    {deployment.last_error_kind === undefined ? '' : ` (last: ${deployment.last_error_kind})`}
+                                    {deployment.last_error_kind === undefined
+                                      ? ''
+                                      : ` (last: ${deployment.last_error_kind})`}
                                   </td>
                                   <td>
-                                    <span class={`status ${breaker?.state === 'closed' || breaker === undefined ? 'completed' : 'failed'}`}>
+                                    <span
+                                      class={`status ${breaker?.state === 'closed' || breaker === undefined ? 'completed' : 'failed'}`}
+                                    >
                                       {breaker?.state ?? 'closed'}
                                     </span>
                                   </td>
@@ -246,7 +260,9 @@ export function ProvidersPage() {
                                     {formatCount(deployment.calls)} / {formatCount(deployment.failures)}
                                   </td>
                                   <td class="num">
-                                    {deployment.ewma_ttft_ms === undefined ? '—' : formatMs(Math.round(deployment.ewma_ttft_ms))}
+                                    {deployment.ewma_ttft_ms === undefined
+                                      ? '—'
+                                      : formatMs(Math.round(deployment.ewma_ttft_ms))}
                                   </td>
                                 </tr>
                               );

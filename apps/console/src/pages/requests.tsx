@@ -176,11 +176,7 @@ export function RequestsPage(props: { currency: string }) {
                   ← Newer
                 </button>
                 <span>Page {cursors.length}</span>
-                <button
-                  type="button"
-                  disabled={page.next === null}
-                  onClick={() => setCursors([...cursors, page.next])}
-                >
+                <button type="button" disabled={page.next === null} onClick={() => setCursors([...cursors, page.next])}>
                   Older →
                 </button>
               </div>

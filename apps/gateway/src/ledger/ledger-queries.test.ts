@@ -307,7 +307,13 @@ describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
       );
     }
     rows.push(
-      ledgerRow({ requestId: 'solo', createdAt: at('2026-12-03T10:00:00Z'), model: 'solo', latencyMs: 42, ttftMs: null }),
+      ledgerRow({
+        requestId: 'solo',
+        createdAt: at('2026-12-03T10:00:00Z'),
+        model: 'solo',
+        latencyMs: 42,
+        ttftMs: null,
+      }),
       // A failure and a row outside the range do not count.
       ledgerRow({
         requestId: 'solo-failed',

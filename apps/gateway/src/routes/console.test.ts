@@ -201,10 +201,16 @@ describe.skipIf(noBrowser !== undefined)('the console in a browser', () => {
     await page.selectOption('select[name="status"]', 'completed');
     await page.fill('input[name="model"]', 'mini');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => rows.count()).toBe(
-      (await (await fetch(`${t.url}/admin/requests?model=mini&status=completed&limit=25`, { headers: admin })).json()).data
-        .length,
-    );
+    const filtered = (await (
+      await fetch(`${t.url}/admin/requests?model=mini&status=completed&limit=25`, { headers: admin })
+    ).json()) as { data: unknown[] };
+    expect(filtered.data.length).toBeGreaterThan(1);
+    await expect
+      .poll(async () =>
+        (await rows.allTextContents()).every((text) => text.includes('mini') && text.includes('completed')),
+      )
+      .toBe(true);
+    expect(await rows.count()).toBe(filtered.data.length);
     await rows.first().click();
     const detail = page.getByRole('complementary', { name: 'Request detail' });
     await detail.getByText('Cached input').waitFor();

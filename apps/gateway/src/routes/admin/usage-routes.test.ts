@@ -195,7 +195,9 @@ describe('admin: the ledger', () => {
   it('answers the usage of the last 24 hours per hour bucket and model, and p50/p95 latency per model', async () => {
     const t = await startWithLedger();
     for (const model of ['chat', 'chat', 'own']) {
-      await (await postJson(`${t.url}/v1/chat/completions`, chatBody(model), { authorization: `Bearer ${MASTER_KEY}` })).text();
+      await (
+        await postJson(`${t.url}/v1/chat/completions`, chatBody(model), { authorization: `Bearer ${MASTER_KEY}` })
+      ).text();
     }
     t.upstream.enqueue({ type: 'error', status: 500 });
     await (
@@ -205,7 +207,10 @@ describe('admin: the ledger', () => {
 
     const get = async (query: string) => {
       const response = await fetch(`${t.url}/admin/usage/${query}`, { headers: admin });
-      return { status: response.status, json: (await response.json()) as Record<string, any> };
+      return {
+        status: response.status,
+        json: (await response.json()) as { data: unknown; from: string; to: string; group_by: unknown },
+      };
     };
     const series = await get('timeseries?bucket=hour&group_by=model');
     expect(series.status).toBe(200);
