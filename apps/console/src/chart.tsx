@@ -44,7 +44,8 @@ export function TimeChart(props: {
       height,
       cursor: { drag: { x: false, y: false } },
       legend: { show: true, live: true },
-      scales: { x: { time: true } },
+      // From zero, and 0..1 rather than uPlot's 0..100 when every value is zero.
+      scales: { x: { time: true }, y: { range: (_plot, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { stroke: '#64748b', grid: { stroke: '#e2e8f0' } },
         {
