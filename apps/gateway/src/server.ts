@@ -26,6 +26,8 @@ export interface GatewayServer {
   readonly app: GatewayApp;
   readonly state: AppState;
   readonly server: ServerType;
+  /** The built console served at /console, if any. */
+  readonly consoleDir: string | undefined;
   /**
    * Graceful stop: /health/ready turns 503, the listening socket closes (new connections are
    * refused), idle keep-alive connections are closed, in-flight requests and streams may finish
@@ -78,6 +80,7 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
     logger.warn('redis is not answering yet: starting anyway, limits and budgets follow their fail mode until it is');
   }
   const tracing = options.tracing ?? (await startTracing(logger));
+  const consoleDir = options.consoleDir ?? findConsoleDir(process.env);
   const { app, state } = createApp({
     ...options,
     logger,
@@ -86,7 +89,7 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
     redis,
     tracing,
     secretKey: options.secretKey ?? process.env['GW_SECRET_KEY'],
-    consoleDir: options.consoleDir ?? findConsoleDir(process.env),
+    consoleDir,
   });
   // Providers added through the admin API serve from the first request; a database still away keeps them out until
   // the next change.
@@ -150,5 +153,5 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
     return closing;
   };
 
-  return { url, app, state, server, drain, close };
+  return { url, app, state, server, consoleDir, drain, close };
 }
