@@ -146,6 +146,20 @@ describe.skipIf(noBrowser !== undefined)('the console in a browser', () => {
     return rows.length;
   }
 
+  it('opens without sign-in when the gateway has no master key, says so, and says what to do while empty', async () => {
+    const t = await start({ consoleDir: CONSOLE_DIR });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${t.url}/console/`);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(await page.textContent('header')).toContain('open dev mode');
+    await page.getByText('No requests in the last 24 hours').waitFor();
+    // A page's own address works on a reload.
+    await page.goto(`${t.url}/console/keys`);
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    await page.getByText('No virtual keys yet').waitFor();
+    await page.close();
+  });
+
   it('signs in, shows requests sent through the gateway in the table and the chart, and manages a key to its 401', async () => {
     const storageUrl = `sqlite://${join(testDirectory(), `console-${Date.now()}.db`)}`;
     const seeded = await seedHistory(storageUrl);
