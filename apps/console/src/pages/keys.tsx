@@ -251,19 +251,21 @@ export function KeysPage(props: { currency: string }) {
                           <BudgetBar keyJson={key} />
                         </td>
                         <td>{formatTime(key.created_at)}</td>
-                        <td class="actions">
-                          {key.revoked_at === null ? (
-                            <>
-                              <button type="button" onClick={() => setEditing({ id: key.id, form: formOf(key) })}>
-                                Edit
-                              </button>
-                              <button type="button" class="danger" onClick={() => revoke(key)}>
-                                Revoke
-                              </button>
-                            </>
-                          ) : (
-                            <span class="status failed">revoked {formatTime(key.revoked_at)}</span>
-                          )}
+                        <td>
+                          <div class="actions">
+                            {key.revoked_at === null ? (
+                              <>
+                                <button type="button" onClick={() => setEditing({ id: key.id, form: formOf(key) })}>
+                                  Edit
+                                </button>
+                                <button type="button" class="danger" onClick={() => revoke(key)}>
+                                  Revoke
+                                </button>
+                              </>
+                            ) : (
+                              <span class="status failed">revoked {formatTime(key.revoked_at)}</span>
+                            )}
+                          </div>
                         </td>
                       </tr>
                     ),
