@@ -15,7 +15,7 @@ COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 RUN pnpm fetch
 COPY . .
 RUN pnpm install --offline --frozen-lockfile \
-  && pnpm exec turbo run build --filter=@gw/gateway... \
+  && pnpm exec turbo run build --filter=@gw/gateway... --filter=@gw/console \
   && sh deploy/assemble-bundle.sh /out
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime

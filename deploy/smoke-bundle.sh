@@ -2,7 +2,8 @@
 # Starts the bundle the Dockerfile copies the way its runtime image runs it, and checks that it answers: the bundle
 # is assembled with deploy/assemble-bundle.sh (as in the image's build stage), moved elsewhere (as COPY --from
 # does), and started with the image's ENV, WORKDIR and CMD read from the Dockerfile; then its HEALTHCHECK command,
-# /health/ready, the demo model (JSON and stream) and /metrics are tried, and SIGTERM must exit 0.
+# /health/ready, the demo model (JSON and stream), the console's page and /metrics are tried, and SIGTERM must exit
+# 0.
 # Needs `pnpm build` first. CI runs it after the build (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,8 @@ answer=$(curl -sf "$url/v1/chat/completions" -H 'content-type: application/json'
 stream=$(curl -sfN "$url/v1/chat/completions" -H 'content-type: application/json' -d "${request%\}},\"stream\":true}") ||
   fail "demo stream failed"
 [[ "$stream" == *'data: [DONE]'* && "$stream" == *'"content":"[demo] "'* ]] || fail "unexpected demo stream: $stream"
+console=$(curl -sf "$url/console/") || fail "/console/ failed"
+[[ "$console" == *'<div id="app">'* ]] || fail "/console/ does not serve the console's index.html"
 metrics=$(curl -sf "$url/metrics") || fail "/metrics failed"
 [[ "$metrics" == *'llm_requests_total{provider="demo",model="demo",status="completed"} 2'* ]] ||
   fail "/metrics does not count the two demo requests"
@@ -91,4 +94,4 @@ status=0
 wait "$pid" || status=$?
 pid=
 [ "$status" = 0 ] || fail "exit status $status after SIGTERM (expected 0)"
-echo "smoke-bundle: the bundle started from a copy as the image runs it, answered the demo (JSON and stream), /metrics, and drained"
+echo "smoke-bundle: the bundle started from a copy as the image runs it, answered the demo (JSON and stream), /console, /metrics, and drained"

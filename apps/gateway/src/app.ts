@@ -62,6 +62,7 @@ import type { Pricing } from './cost/pricing.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.ts';
 import { createGatewayStats, type GatewayStats } from './observability/gateway-stats.ts';
 import type { GatewayTracing } from './observability/tracing.ts';
+import { addConsoleRoutes } from './routes/console.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import type { LimiterEvent } from '@gw/ratelimit';
 import type { ModelPrice } from '@gw/cost';
@@ -100,6 +101,8 @@ export interface AppDeps {
   secretKey?: string | undefined;
   /** OpenTelemetry traces (createServer starts them when `OTEL_EXPORTER_OTLP_ENDPOINT` is set); none by default. */
   tracing?: GatewayTracing | undefined;
+  /** The built admin console to serve at `/console` (createServer finds it, see `findConsoleDir`); none by default. */
+  consoleDir?: string | undefined;
 }
 
 /** Live state of an app, shared with the server (drain) and the health routes. */
@@ -531,6 +534,8 @@ export function createApp(deps: AppDeps): { app: GatewayApp; state: AppState } {
       batches: { store: batchStore, wake: () => batchRunner?.wake() },
     }),
   );
+
+  if (deps.consoleDir !== undefined) addConsoleRoutes(app, deps.consoleDir);
 
   // Registered last: only reached when no route above matched the method.
   const routes = [

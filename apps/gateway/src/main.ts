@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', (signal) => stop(signal));
   if (worker === undefined) {
     process.stdout.write(`gw gateway listening on ${gateway.url}\n`);
+    if (gateway.consoleDir !== undefined) process.stdout.write(`gw console on ${gateway.url}/console/\n`);
   } else {
     logger.info('worker listening', { pid: process.pid, slot: worker.slot, url: gateway.url });
     joinPrimary(gateway.url, (signal) => stop(signal, true));

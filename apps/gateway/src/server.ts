@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type AppDeps, type AppState, type GatewayApp } from './app.ts';
 import { GatewayError } from './gateway-error.ts';
+import { findConsoleDir } from './routes/console.ts';
 
 /** Options for {@link createServer}: the app's dependencies plus where to listen. */
 export interface CreateServerOptions extends AppDeps {
@@ -25,6 +26,8 @@ export interface GatewayServer {
   readonly app: GatewayApp;
   readonly state: AppState;
   readonly server: ServerType;
+  /** The built console served at /console, if any. */
+  readonly consoleDir: string | undefined;
   /**
    * Graceful stop: /health/ready turns 503, the listening socket closes (new connections are
    * refused), idle keep-alive connections are closed, in-flight requests and streams may finish
@@ -77,6 +80,7 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
     logger.warn('redis is not answering yet: starting anyway, limits and budgets follow their fail mode until it is');
   }
   const tracing = options.tracing ?? (await startTracing(logger));
+  const consoleDir = options.consoleDir ?? findConsoleDir(process.env);
   const { app, state } = createApp({
     ...options,
     logger,
@@ -85,6 +89,7 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
     redis,
     tracing,
     secretKey: options.secretKey ?? process.env['GW_SECRET_KEY'],
+    consoleDir,
   });
   // Providers added through the admin API serve from the first request; a database still away keeps them out until
   // the next change.
@@ -157,5 +162,5 @@ export async function createServer(options: CreateServerOptions): Promise<Gatewa
     return closing;
   };
 
-  return { url, app, state, server, drain, close };
+  return { url, app, state, server, consoleDir, drain, close };
 }

@@ -42,6 +42,8 @@ export interface TestGatewayOptions {
   settle?: SettleHook;
   /** `GW_SECRET_KEY` (stored providers' keys); default none, whatever the environment says. */
   secretKey?: string;
+  /** The built console to serve at /console; default what the gateway finds next to it (see `findConsoleDir`). */
+  consoleDir?: string;
 }
 
 /** A running gateway in front of a running stand-in upstream. */
@@ -105,6 +107,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       port: 0,
       ...(options.settle === undefined ? {} : { settle: options.settle }),
       secretKey: options.secretKey ?? '',
+      ...(options.consoleDir === undefined ? {} : { consoleDir: options.consoleDir }),
     });
     return {
       url: gateway.url,

@@ -197,6 +197,7 @@ describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
       {
         group: '2026-12-03T00:00:00.000Z',
         requests: 4,
+        errors: 0,
         unpriced: 1,
         estimated: 0,
         tokens: times(4),
@@ -207,6 +208,7 @@ describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
       {
         group: '2026-12-04T00:00:00.000Z',
         requests: 1,
+        errors: 0,
         unpriced: 0,
         estimated: 1,
         tokens: times(1),
@@ -264,6 +266,93 @@ describe.each(TEST_DIALECTS)('ledger queries on $dialect', (testDialect) => {
       [null, 1, 360_000_000n],
       ['vk_a', 2, 720_000_000n],
     ]);
+  });
+
+  test(`splits each hour by model, provider or key, and counts failed requests as errors${skipped}`, async () => {
+    const cost = (total: bigint) => ({
+      input: total,
+      cachedInput: 0n,
+      cacheWrite: 0n,
+      output: 0n,
+      reasoning: 0n,
+      total,
+      currency: 'USD',
+    });
+    await insertRows(database, [
+      ledgerRow({ createdAt: at('2026-12-03T10:05:00Z'), model: 'chat', apiKeyId: 'vk_a', cost: cost(5n) }),
+      ledgerRow({ createdAt: at('2026-12-03T10:06:00Z'), model: 'chat', apiKeyId: null, cost: cost(7n) }),
+      ledgerRow({
+        createdAt: at('2026-12-03T10:07:00Z'),
+        model: 'chat',
+        apiKeyId: 'vk_a',
+        status: 'failed',
+        httpStatus: 500,
+        errorKind: 'server',
+        cost: null,
+      }),
+      ledgerRow({ createdAt: at('2026-12-03T10:08:00Z'), model: 'embed', apiKeyId: 'vk_a', status: 'cancelled' }),
+      ledgerRow({ createdAt: at('2026-12-03T11:00:00Z'), model: 'embed', apiKeyId: 'vk_b', cost: cost(11n) }),
+    ]);
+    const range = { from: at('2026-12-03T00:00:00Z'), to: at('2026-12-04T00:00:00Z') };
+    const series = async (split: 'model' | 'key') =>
+      (await queries.usage({ groupBy: 'hour', split, ...range })).map((group) => [
+        group.group,
+        group.split,
+        group.requests,
+        group.errors,
+        group.cost.USD ?? null,
+      ]);
+    expect(await series('model')).toEqual([
+      ['2026-12-03T10:00:00.000Z', 'chat', 3, 1, 12n],
+      ['2026-12-03T10:00:00.000Z', 'embed', 1, 0, 360_000_000n],
+      ['2026-12-03T11:00:00.000Z', 'embed', 1, 0, 11n],
+    ]);
+    expect(await series('key')).toEqual([
+      ['2026-12-03T10:00:00.000Z', null, 1, 0, 7n],
+      ['2026-12-03T10:00:00.000Z', 'vk_a', 3, 1, 5n + 360_000_000n],
+      ['2026-12-03T11:00:00.000Z', 'vk_b', 1, 0, 11n],
+    ]);
+  });
+
+  test(`gives p50 and p95 latency and time to first token per model, of completed requests in range${skipped}`, async () => {
+    const rows = [];
+    // chat: latencies 10, 20, ... 200 (20 samples): nearest rank p50 is the 10th (100), p95 the 19th (190).
+    for (let index = 1; index <= 20; index++) {
+      rows.push(
+        ledgerRow({
+          requestId: `chat-${index}`,
+          createdAt: at('2026-12-03T10:00:00Z'),
+          model: 'chat',
+          latencyMs: 10 * (21 - index),
+          // Only the streams (every other one) have a time to first token: 2, 4, ... 20 → p50 10, p95 20.
+          ttftMs: index % 2 === 0 ? index : null,
+        }),
+      );
+    }
+    rows.push(
+      ledgerRow({
+        requestId: 'solo',
+        createdAt: at('2026-12-03T10:00:00Z'),
+        model: 'solo',
+        latencyMs: 42,
+        ttftMs: null,
+      }),
+      // A failure and a row outside the range do not count.
+      ledgerRow({
+        requestId: 'solo-failed',
+        createdAt: at('2026-12-03T10:00:00Z'),
+        model: 'solo',
+        latencyMs: 90_000,
+        status: 'failed',
+      }),
+      ledgerRow({ requestId: 'old', createdAt: at('2026-12-01T10:00:00Z'), model: 'solo', latencyMs: 90_000 }),
+    );
+    await insertRows(database, rows);
+    expect(await queries.latency({ from: at('2026-12-03T00:00:00Z'), to: at('2026-12-04T00:00:00Z') })).toEqual([
+      { model: 'chat', latency: { samples: 20, p50: 100, p95: 190 }, ttft: { samples: 10, p50: 10, p95: 20 } },
+      { model: 'solo', latency: { samples: 1, p50: 42, p95: 42 }, ttft: { samples: 0, p50: null, p95: null } },
+    ]);
+    expect(await queries.latency({ from: at('2026-12-05T00:00:00Z') })).toEqual([]);
   });
 
   test(`sums past 2^63 units without overflow or rounding${skipped}`, async () => {

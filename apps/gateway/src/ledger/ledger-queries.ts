@@ -33,9 +33,14 @@ export interface RequestPage {
 /** How {@link LedgerQueries.usage} groups: UTC days or hours, or by model, provider or virtual key. */
 export type UsageGroupBy = 'day' | 'hour' | 'model' | 'provider' | 'key';
 
+/** A second grouping of {@link LedgerQueries.usage}, inside each of the first (a time bucket, usually). */
+export type UsageSplit = 'model' | 'provider' | 'key';
+
 /** Range and grouping of {@link LedgerQueries.usage}. */
 export interface UsageOptions {
   groupBy: UsageGroupBy;
+  /** Each group split again by model, provider or key: one entry per (group, split) pair that has rows. */
+  split?: UsageSplit | undefined;
   /** Rows created at or after this. Without it the sum starts at the oldest row: a scan of the whole table. */
   from?: Date | undefined;
   /** Rows created before this. */
@@ -52,7 +57,11 @@ export interface UsageGroup {
    * `provider`: the name; `key`: the virtual key id, null for requests without one.
    */
   readonly group: string | null;
+  /** With {@link UsageOptions.split}: the model, provider or key id (null: requests without a key). */
+  readonly split?: string | null | undefined;
   readonly requests: number;
+  /** Of `requests`, those that failed (status `failed`; a cancelled request is not an error). */
+  readonly errors: number;
   /** Of `requests`, those whose model had no price: their cost is unknown, not zero. */
   readonly unpriced: number;
   /** Of `requests`, those billed on the gateway's estimate of their tokens (the vendor reported no usage). */
@@ -67,6 +76,31 @@ export interface UsageGroup {
   readonly cacheHits: number;
   /** What the cache hits would have cost, exactly, per currency (10^-12 units), like `cost`. */
   readonly costSaved: Record<string, bigint>;
+}
+
+/** Range of {@link LedgerQueries.latency}. */
+export interface LatencyOptions {
+  /** Rows created at or after this. */
+  from?: Date | undefined;
+  /** Rows created before this. */
+  to?: Date | undefined;
+  /** Only the rows of this virtual key. */
+  keyId?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** The 50th and 95th percentiles (nearest rank) of one measure, in milliseconds; null without a sample. */
+export interface Percentiles {
+  readonly samples: number;
+  readonly p50: number | null;
+  readonly p95: number | null;
+}
+
+/** The latency of one model: of its completed requests, and time to first token of its completed streams. */
+export interface ModelLatency {
+  readonly model: string;
+  readonly latency: Percentiles;
+  readonly ttft: Percentiles;
 }
 
 /** Options of {@link LedgerQueries.prune}. */
@@ -84,6 +118,8 @@ export interface LedgerQueries {
   getRequest(requestId: string, options?: { signal?: AbortSignal | undefined }): Promise<LedgerRow | undefined>;
   /** Requests, tokens and exact cost per group, groups in ascending order (time buckets oldest first). */
   usage(options: UsageOptions): Promise<UsageGroup[]>;
+  /** p50 / p95 latency and time to first token per model, models in name order. */
+  latency(options?: LatencyOptions): Promise<ModelLatency[]>;
   /** Deletes rows created before `olderThan`, in batches; returns how many. */
   prune(olderThan: Date, options?: PruneOptions): Promise<number>;
 }
@@ -139,7 +175,7 @@ function joinSum(record: object, prefix: 'cost' | 'saved', parts: number): bigin
   return low === undefined ? high : (high << LOW_BITS) + low;
 }
 
-function bucket(database: LedgerDatabase, groupBy: UsageGroupBy): RawBuilder<unknown> {
+function bucket(database: LedgerDatabase, groupBy: UsageGroupBy | UsageSplit): RawBuilder<unknown> {
   switch (groupBy) {
     case 'model':
       return sql.ref('model');
@@ -167,11 +203,27 @@ function readGroup(value: unknown, groupBy: UsageGroupBy): string | null {
   return value;
 }
 
+function compareNames(a: string | null | undefined, b: string | null | undefined): number {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return -1;
+  if (b === null || b === undefined) return 1;
+  return a < b ? -1 : 1;
+}
+
 function compareGroups(a: UsageGroup, b: UsageGroup): number {
-  if (a.group === b.group) return 0;
-  if (a.group === null) return -1;
-  if (b.group === null) return 1;
-  return a.group < b.group ? -1 : 1;
+  return compareNames(a.group, b.group) || compareNames(a.split, b.split);
+}
+
+// Nearest-rank percentile: the value at rank ceil(p * n / 100), in integer arithmetic that SQLite and PostgreSQL
+// both do exactly ((p * n + 99) / 100 truncates).
+const PERCENTILES = [50, 95] as const;
+const rankOf = (percentile: number, count: number): number => Math.floor((percentile * count + 99) / 100);
+
+interface RankedRecord {
+  model: unknown;
+  value: unknown;
+  row_rank: unknown;
+  samples: unknown;
 }
 
 /**
@@ -252,7 +304,9 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
         .select((builder) => [
           bucket(database, options.groupBy).as('bucket'),
           'currency',
+          ...(options.split === undefined ? [] : [bucket(database, options.split).as('split')]),
           builder.fn.countAll().as('requests'),
+          sql`sum(case when status = 'failed' then 1 else 0 end)`.as('errors'),
           // Flags are booleans on PostgreSQL and 0/1 on SQLite: a CASE counts both.
           sql`sum(case when unpriced then 1 else 0 end)`.as('unpriced'),
           sql`sum(case when estimated then 1 else 0 end)`.as('estimated'),
@@ -270,17 +324,22 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
           if (options.keyId !== undefined) conditions.push(builder('api_key_id', '=', options.keyId));
           return builder.and(conditions);
         })
-        .groupBy([sql`bucket`, 'currency'])
+        .groupBy(options.split === undefined ? [sql`bucket`, 'currency'] : [sql`bucket`, sql`split`, 'currency'])
         .execute(abortable(options.signal));
 
-      const groups = new Map<string | null, Mutable<UsageGroup, { tokens: Mutable<LedgerTokens> }>>();
+      const groups = new Map<string, Mutable<UsageGroup, { tokens: Mutable<LedgerTokens> }>>();
       for (const record of records) {
-        const key = readGroup(record.bucket, options.groupBy);
+        const name = readGroup(record.bucket, options.groupBy);
+        const split = options.split === undefined ? undefined : readGroup(Reflect.get(record, 'split'), options.split);
+        // JSON of the pair: no separator a model name could contain.
+        const key = JSON.stringify([name, split]);
         let group = groups.get(key);
         if (group === undefined) {
           group = {
-            group: key,
+            group: name,
+            split,
             requests: 0,
+            errors: 0,
             unpriced: 0,
             estimated: 0,
             tokens: { input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 },
@@ -291,6 +350,7 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
           groups.set(key, group);
         }
         group.requests += readCount(record.requests, 'requests');
+        group.errors += readCount(record.errors, 'errors');
         group.unpriced += readCount(record.unpriced, 'unpriced');
         group.estimated += readCount(record.estimated, 'estimated');
         group.tokens.input += readCount(record.input_tokens, 'input_tokens');
@@ -306,6 +366,51 @@ export function createLedgerQueries(database: LedgerDatabase): LedgerQueries {
         }
       }
       return [...groups.values()].sort(compareGroups);
+    },
+
+    async latency(options = {}) {
+      checkRange(options.from, options.to);
+      const ranked = async (column: 'latency_ms' | 'ttft_ms'): Promise<RankedRecord[]> => {
+        const conditions = [sql`status = 'completed'`];
+        if (column === 'ttft_ms') conditions.push(sql`ttft_ms is not null`);
+        if (options.from !== undefined) conditions.push(sql`created_at >= ${storedDate(options.from, dialect)}`);
+        if (options.to !== undefined) conditions.push(sql`created_at < ${storedDate(options.to, dialect)}`);
+        if (options.keyId !== undefined) conditions.push(sql`api_key_id = ${options.keyId}`);
+        const ref = sql.ref(column);
+        const ranks = PERCENTILES.map((percentile) => sql`row_rank = (${sql.lit(percentile)} * samples + 99) / 100`);
+        // Window functions (SQLite 3.25+, PostgreSQL): the database sorts, only two rows per model come back.
+        const query = sql<RankedRecord>`select model, value, row_rank, samples from (
+            select model, ${ref} as value,
+              row_number() over (partition by model order by ${ref}) as row_rank,
+              count(*) over (partition by model) as samples
+            from ledger where ${sql.join(conditions, sql` and `)}
+          ) ranked where ${sql.join(ranks, sql` or `)}`;
+        return (await query.execute(db, abortable(options.signal))).rows;
+      };
+      const [latency, ttft] = await Promise.all([ranked('latency_ms'), ranked('ttft_ms')]);
+      const models = new Map<string, { latency: Mutable<Percentiles>; ttft: Mutable<Percentiles> }>();
+      const empty = (): Mutable<Percentiles> => ({ samples: 0, p50: null, p95: null });
+      const fill = (records: RankedRecord[], measure: 'latency' | 'ttft'): void => {
+        for (const record of records) {
+          if (typeof record.model !== 'string') throw new LedgerError('unexpected_value', 'ledger model is not text');
+          let entry = models.get(record.model);
+          if (entry === undefined) {
+            entry = { latency: empty(), ttft: empty() };
+            models.set(record.model, entry);
+          }
+          const target = entry[measure];
+          const rank = readCount(record.row_rank, 'row_rank');
+          target.samples = readCount(record.samples, 'samples');
+          const value = readCount(record.value, measure);
+          if (rank === rankOf(50, target.samples)) target.p50 = value;
+          if (rank === rankOf(95, target.samples)) target.p95 = value;
+        }
+      };
+      fill(latency, 'latency');
+      fill(ttft, 'ttft');
+      return [...models]
+        .sort(([a], [b]) => compareNames(a, b))
+        .map(([model, entry]) => ({ model, latency: entry.latency, ttft: entry.ttft }));
     },
 
     async prune(olderThan, options = {}) {

@@ -192,6 +192,63 @@ describe('admin: the ledger', () => {
     ]);
   });
 
+  it('answers the usage of the last 24 hours per hour bucket and model, and p50/p95 latency per model', async () => {
+    const t = await startWithLedger();
+    for (const model of ['chat', 'chat', 'own']) {
+      await (
+        await postJson(`${t.url}/v1/chat/completions`, chatBody(model), { authorization: `Bearer ${MASTER_KEY}` })
+      ).text();
+    }
+    t.upstream.enqueue({ type: 'error', status: 500 });
+    await (
+      await postJson(`${t.url}/v1/chat/completions`, chatBody('chat'), { authorization: `Bearer ${MASTER_KEY}` })
+    ).text();
+    await waitFor(async () => (await rows(t.url)).data.length === 4, 5000);
+
+    const get = async (query: string) => {
+      const response = await fetch(`${t.url}/admin/usage/${query}`, { headers: admin });
+      return {
+        status: response.status,
+        json: (await response.json()) as { data: unknown; from: string; to: string; group_by: unknown },
+      };
+    };
+    const series = await get('timeseries?bucket=hour&group_by=model');
+    expect(series.status).toBe(200);
+    const hour = `${new Date().toISOString().slice(0, 13)}:00:00.000Z`;
+    expect(series.json).toMatchObject({ currency: 'USD', bucket: 'hour', group_by: 'model' });
+    // The default range: the 24 hours before now, from the start of the first hour.
+    expect(Date.parse(series.json.to) - Date.parse(series.json.from)).toBeGreaterThan(24 * 3_600_000);
+    expect(Date.parse(series.json.from) % 3_600_000).toBe(0);
+    expect(series.json.data).toEqual([
+      expect.objectContaining({ bucket: hour, model: 'chat', requests: 3, errors: 1, cost_exact: '0.00036' }),
+      expect.objectContaining({ bucket: hour, model: 'own', requests: 1, errors: 0, unpriced_requests: 1 }),
+    ]);
+    const total = await get('timeseries?bucket=day');
+    expect(total.json.group_by).toBeNull();
+    expect(total.json.data).toEqual([
+      expect.objectContaining({ bucket: `${hour.slice(0, 10)}T00:00:00.000Z`, requests: 4, errors: 1 }),
+    ]);
+
+    const tooWide = await get('timeseries?bucket=hour&from=2020-01-01');
+    expect(tooWide.status).toBe(400);
+    expect(tooWide.json).toMatchObject({ error: { code: 'invalid_range', type: 'invalid_request_error' } });
+    expect((await get('timeseries?bucket=week')).json).toMatchObject({ error: { param: 'bucket' } });
+    expect((await get('timeseries?from=2026-12-03&to=2026-12-02')).status).toBe(400);
+
+    const latency = await get('latency');
+    expect(latency.status).toBe(200);
+    // Only completed requests count: the failed one is left out of chat's samples.
+    expect(latency.json.data).toEqual([
+      {
+        model: 'chat',
+        latency_ms: { samples: 2, p50: expect.any(Number), p95: expect.any(Number) },
+        ttft_ms: { samples: 0, p50: null, p95: null },
+      },
+      expect.objectContaining({ model: 'own', latency_ms: expect.objectContaining({ samples: 1 }) }),
+    ]);
+    expect((await fetch(`${t.url}/admin/usage/latency`)).status).toBe(401);
+  });
+
   it('answers only to the master key', async () => {
     const t = await startWithLedger();
     expect((await fetch(`${t.url}/admin/requests`)).status).toBe(401);

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { GatewayEnv } from '../../gateway-env.ts';
 import { GatewayError } from '../../gateway-error.ts';
-import type { LedgerQueries, UsageGroup } from '../../ledger/ledger-queries.ts';
+import type { LedgerQueries, Percentiles, UsageGroup } from '../../ledger/ledger-queries.ts';
 import type { LedgerRow } from '../../ledger/ledger-row.ts';
 import { parseRequest } from '../v1/request-body.ts';
 
@@ -30,6 +30,54 @@ const usageQuerySchema = z.strictObject({
   // One virtual key's usage (by its id).
   key: z.string().min(1).max(200).optional(),
 });
+
+const HOUR_MS = 3_600_000;
+const BUCKET_MS = { hour: HOUR_MS, day: 24 * HOUR_MS } as const;
+// Enough for 30 days of hours or ~2.7 years of days; a wider range is refused rather than silently cut.
+const MAX_BUCKETS = 1000;
+
+const timeseriesQuerySchema = z.strictObject({
+  bucket: z.enum(['hour', 'day']).default('hour'),
+  group_by: z.enum(['model', 'provider', 'key']).optional(),
+  from: timestamp.optional(),
+  to: timestamp.optional(),
+  key: z.string().min(1).max(200).optional(),
+});
+
+const latencyQuerySchema = z.strictObject({
+  from: timestamp.optional(),
+  to: timestamp.optional(),
+  key: z.string().min(1).max(200).optional(),
+});
+
+function invalidRange(message: string): GatewayError {
+  return new GatewayError(message, { status: 400, type: 'invalid_request_error', code: 'invalid_range' });
+}
+
+/**
+ * The range of a time-bucketed answer: `to` defaults to now, `from` to 24 hours (hour buckets) or 30 days (day
+ * buckets) before it; `from` is moved back to its bucket's start so the first bucket is whole.
+ */
+function bucketRange(
+  bucket: keyof typeof BUCKET_MS,
+  from: Date | undefined,
+  to: Date | undefined,
+  now: number,
+): { from: Date; to: Date } {
+  const size = BUCKET_MS[bucket];
+  const end = to ?? new Date(now);
+  const start = from ?? new Date(end.getTime() - (bucket === 'hour' ? 24 : 30) * BUCKET_MS[bucket]);
+  const aligned = new Date(start.getTime() - (((start.getTime() % size) + size) % size));
+  if (aligned >= end) throw invalidRange('from must be before to.');
+  if ((end.getTime() - aligned.getTime()) / size > MAX_BUCKETS) {
+    throw invalidRange(`The range holds more than ${MAX_BUCKETS} ${bucket} buckets: narrow it or use bucket=day.`);
+  }
+  return { from: aligned, to: end };
+}
+
+function percentilesJson(percentiles: Percentiles): Record<string, unknown> {
+  return { samples: percentiles.samples, p50: percentiles.p50, p95: percentiles.p95 };
+}
 
 /** The JSON of one ledger row: snake_case, the cost as a number (display) and exactly (decimal text) by line. */
 function rowJson(row: LedgerRow): Record<string, unknown> {
@@ -85,14 +133,15 @@ function rowJson(row: LedgerRow): Record<string, unknown> {
 
 const GROUP_FIELD = { day: 'day', hour: 'hour', model: 'model', provider: 'provider', key: 'key_id' } as const;
 
-function groupJson(group: UsageGroup, groupBy: keyof typeof GROUP_FIELD, currency: string): Record<string, unknown> {
+function groupJson(group: UsageGroup, field: string, currency: string): Record<string, unknown> {
   const { tokens } = group;
   const amount = group.cost[currency] ?? 0n;
   const saved = group.costSaved[currency] ?? 0n;
   const others = Object.entries(group.cost).filter(([code]) => code !== currency);
   return {
-    [GROUP_FIELD[groupBy]]: group.group,
+    [field]: group.group,
     requests: group.requests,
+    errors: group.errors,
     // Their cost is not in `cost`: unknown, never counted as zero.
     unpriced_requests: group.unpriced,
     estimated_requests: group.estimated,
@@ -128,16 +177,19 @@ function storageMissing(): GatewayError {
 /**
  * The ledger's admin routes: `GET /admin/requests` (newest first, filtered, paged with `before`),
  * `GET /admin/requests/:id`, and `GET /admin/usage` (requests, tokens and cost per day, hour, model, provider or
- * key, in the reporting currency; of every key, or of one with `key`).
+ * key, in the reporting currency; of every key, or of one with `key`), `GET /admin/usage/timeseries` (the same per
+ * hour or day bucket, each bucket split by model, provider or key: what a chart draws) and `GET /admin/usage/latency`
+ * (p50 / p95 latency and time to first token per model).
  *
  * @example
  * addUsageRoutes(admin, { queries: storage.queries, currency: 'USD' });
  */
 export function addUsageRoutes(
   admin: Hono<GatewayEnv>,
-  options: { queries: LedgerQueries | undefined; currency: string },
+  options: { queries: LedgerQueries | undefined; currency: string; now?: (() => number) | undefined },
 ): void {
   const { queries, currency } = options;
+  const now = options.now ?? Date.now;
 
   admin.get('/requests', async (c) => {
     if (queries === undefined) throw storageMissing();
@@ -182,7 +234,51 @@ export function addUsageRoutes(
     return c.json({
       currency,
       group_by: query.group_by,
-      data: groups.map((group) => groupJson(group, query.group_by, currency)),
+      data: groups.map((group) => groupJson(group, GROUP_FIELD[query.group_by], currency)),
+    });
+  });
+
+  admin.get('/usage/timeseries', async (c) => {
+    if (queries === undefined) throw storageMissing();
+    const query = parseRequest(timeseriesQuerySchema, c.req.query());
+    const range = bucketRange(query.bucket, query.from, query.to, now());
+    const groups = await queries.usage({
+      groupBy: query.bucket,
+      split: query.group_by,
+      from: range.from,
+      to: range.to,
+      keyId: query.key,
+      signal: c.req.raw.signal,
+    });
+    const splitField = query.group_by === undefined ? undefined : GROUP_FIELD[query.group_by];
+    return c.json({
+      currency,
+      bucket: query.bucket,
+      group_by: query.group_by ?? null,
+      from: range.from.toISOString(),
+      to: range.to.toISOString(),
+      data: groups.map((group) => ({
+        ...groupJson(group, 'bucket', currency),
+        ...(splitField === undefined ? {} : { [splitField]: group.split ?? null }),
+      })),
+    });
+  });
+
+  admin.get('/usage/latency', async (c) => {
+    if (queries === undefined) throw storageMissing();
+    const query = parseRequest(latencyQuerySchema, c.req.query());
+    const to = query.to ?? new Date(now());
+    const from = query.from ?? new Date(to.getTime() - 24 * HOUR_MS);
+    if (from >= to) throw invalidRange('from must be before to.');
+    const models = await queries.latency({ from, to, keyId: query.key, signal: c.req.raw.signal });
+    return c.json({
+      from: from.toISOString(),
+      to: to.toISOString(),
+      data: models.map((model) => ({
+        model: model.model,
+        latency_ms: percentilesJson(model.latency),
+        ttft_ms: percentilesJson(model.ttft),
+      })),
     });
   });
 }
