@@ -1,3 +1,4 @@
+import type { GatewayEnv } from '../gateway-env.ts';
 import type { ChatCompletionChunk, ChatCompletionResponse } from '@gw/providers';
 import type { ChunkEncoder } from '@gw/providers/formats';
 import type { Context } from 'hono';
@@ -17,7 +18,7 @@ import type { CacheTicket } from './response-cache.ts';
  * if (call.cache?.hit) return streamCached(c, call.cache.hit.response, { settle: call.settle, encoder, errorEvent });
  */
 export function streamCached(
-  c: Context,
+  c: Context<GatewayEnv>,
   response: ChatCompletionResponse,
   options: { settle: Settle; encoder: ChunkEncoder; errorEvent: (error: unknown) => string },
 ): Response {

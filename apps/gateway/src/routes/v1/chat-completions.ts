@@ -99,7 +99,7 @@ export function parseCachedChat(value: unknown): ChatCompletionResponse | undefi
 }
 
 /** A cached answer as JSON: billed nothing, so `usage.cost` and `x-gw-cost` are 0. */
-function writeCachedJson(c: Context, response: ChatCompletionResponse): Response {
+function writeCachedJson(c: Context<GatewayEnv>, response: ChatCompletionResponse): Response {
   setAnswerHeader(c, 'x-gw-cost', '0');
   const usage = response.usage ?? undefined;
   return writeJson(c, JSON.stringify(usage === undefined ? response : { ...response, usage: { ...usage, cost: 0 } }));

@@ -264,7 +264,7 @@ export function setServedHeaders(c: Context<GatewayEnv>, call: Pick<RoutedCall, 
  * const response = await callWithinBudget(c, call, (signal) => router.chat(request, { ...call.callOptions, signal }));
  */
 export async function callWithinBudget<T>(
-  c: Context,
+  c: Context<GatewayEnv>,
   call: RoutedCall,
   run: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
