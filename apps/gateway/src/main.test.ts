@@ -55,6 +55,32 @@ describe('main (pnpm start)', () => {
     expect(log).not.toContain('main-test-master-key-123');
   });
 
+  it('reloads its configuration file on SIGHUP and says so in /admin/config', async () => {
+    const masterKey = 'main-test-sighup-master-key';
+    const gateway = await start({
+      env: { GW_MASTER_KEY: masterKey },
+      config: {
+        server: { port: 0 },
+        auth: { masterKey: '${GW_MASTER_KEY}' },
+        providers: [{ id: 'demo', kind: 'demo' }],
+        models: [{ name: 'first', targets: [{ provider: 'demo', model: 'demo-echo' }] }],
+      },
+    });
+    const lastReload = async (): Promise<unknown> => {
+      const answer = await fetch(`${gateway.url}/admin/config`, { headers: { authorization: `Bearer ${masterKey}` } });
+      return z.object({ last_reload: z.unknown() }).parse(await answer.json()).last_reload;
+    };
+    expect(await lastReload()).toBeNull();
+    // The file is unchanged, so its watcher reloads nothing: only the signal can.
+    gateway.child.kill('SIGHUP');
+    await waitFor(async () => (await lastReload()) !== null, 10_000);
+    expect(await lastReload()).toMatchObject({ trigger: 'signal', ok: true });
+    expect(
+      gateway.logLines().some((line) => line['msg'] === 'configuration reloaded' && line['trigger'] === 'signal'),
+    ).toBe(true);
+    expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
+  });
+
   it('refuses an invalid configuration with the path of the bad field and exit code 1', async () => {
     const { code, stderr } = await runToExit({
       GW_CONFIG: fileURLToPath(new URL('./__fixtures__/invalid.yaml', import.meta.url)),

@@ -22,7 +22,13 @@ function diagnosticsOf(codes: readonly string[]): string[][] {
   );
   // Files of this package, so that '@gw/ratelimit' resolves to it by name, as for a user.
   const files = codes.map((_, index) => path.join(here, `__readme_example_${index + 1}__.ts`));
-  const options = { ...config.options, noEmit: true };
+  // The stand-in an example serves its upstream with comes from @gw/providers, which this package does not depend on
+  // (the README says to install it); here it is read from the workspace's source.
+  const options = {
+    ...config.options,
+    noEmit: true,
+    paths: { '@gw/providers/testing': [path.join(here, '../../providers/src/testing/index.ts')] },
+  };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (name, languageVersion, ...rest) => {

@@ -130,6 +130,10 @@ export async function openLedgerDatabase(url: string, options: LedgerDatabaseOpt
       const migrator = new Migrator({
         db,
         provider: { getMigrations: async () => (options.migrations ?? ledgerMigrations)(dialect) },
+        // The migrations come from several modules (ledger, keys, providers, batches, responses), each touching its own
+        // tables: a database first opened with the ledger's alone, then by the gateway, gets the others' older names
+        // after the ledger's newer ones. Each runs once, whatever the order it is found in.
+        allowUnorderedMigrations: true,
         // Without a schema, kysely looks for its migration tables in every schema of the database: another app's
         // (or another gateway's, in a schema of its own) would be taken for ours. Name the one we write to.
         ...(dialect === 'postgres' ? { migrationTableSchema: await currentSchema(db) } : {}),

@@ -155,12 +155,15 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const prepareBudget = options.prepareBudget;
 
   // The highest cost the request can reach on any deployment that may serve it; undefined when one is unpriced.
-  const worstCase = (input: AdmitInput): Money | undefined => {
+  const worstCase = (
+    input: AdmitInput,
+    promptTokens: (vendor: ProviderKind | undefined) => number,
+  ): Money | undefined => {
     let worst: Money = zeroMoney(currency);
     for (const deployment of input.routed.deployments) {
       const price = pricing.priceOf(deployment);
       if (price === undefined) return undefined;
-      const prompt = Math.ceil(input.promptTokens(deployment.kind) * PROMPT_MARGIN) + PROMPT_SLACK_TOKENS;
+      const prompt = Math.ceil(promptTokens(deployment.kind) * PROMPT_MARGIN) + PROMPT_SLACK_TOKENS;
       const output = input.outputs ? (input.maxOutputTokens ?? price.maxOutputTokens ?? defaultMaxTokens) : 0;
       const cost = pricing.costOf(
         { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output },
@@ -221,10 +224,20 @@ export function createAdmission(options: AdmissionOptions): Admission {
         return undefined;
       }
       const vendor = input.routed.deployments[0]?.kind;
+      // The prompt is counted once per vendor kind (the token debit and the budget's worst case ask the same).
+      let countedKind: ProviderKind | undefined;
+      let counted = -1;
+      const promptTokens = (kind: ProviderKind | undefined): number => {
+        if (counted < 0 || kind !== countedKind) {
+          countedKind = kind;
+          counted = input.promptTokens(kind);
+        }
+        return counted;
+      };
       // Counted once, and only when a token limit (the key's, the gateway's or a deployment's) will debit it.
       const tokens =
         limits.some((limit) => limit.unit === 'tokens') || hasDeploymentLimits
-          ? input.promptTokens(vendor) + (input.outputs ? (input.maxOutputTokens ?? defaultMaxTokens) : 0)
+          ? promptTokens(vendor) + (input.outputs ? (input.maxOutputTokens ?? defaultMaxTokens) : 0)
           : 0;
       const headers: Record<string, string> = {};
 
@@ -281,7 +294,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
         }
 
         if (budgetList.length > 0) {
-          const amount = worstCase(input);
+          const amount = worstCase(input, promptTokens);
           if (amount === undefined) {
             throw new GatewayError(
               `The model ${JSON.stringify(input.model.slice(0, 200))} has no price, so a request under a budget cannot use it; give it one under pricing.models.`,
