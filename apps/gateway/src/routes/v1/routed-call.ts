@@ -169,20 +169,7 @@ export async function beginRoutedCall<T = unknown>(
   const routed = route.tracing === undefined ? found : route.tracing.routed(found, options);
   const { trace, callOptions } = startTrace(options.model, priority);
   if (admitted?.slot !== undefined) callOptions.slot = admitted.slot;
-  const { price, settle } = createSettle({
-    hook: route.settle,
-    logger: route.logger,
-    pricing: route.pricing,
-    requestId: c.get('requestId'),
-    clientRequestId: c.get('clientRequestId'),
-    endpoint: options.endpoint,
-    model: options.model,
-    stream: options.stream,
-    keyId: key?.id,
-    trace,
-    estimatePromptTokens: options.estimatePromptTokens,
-    ...(route.keepBodies === true && options.body !== undefined ? { requestBody: options.body } : {}),
-  });
+  const { price, settle } = settleOf(c, route, options, trace);
   if (admitted === undefined) return { model: options.model, routed, callOptions, trace, price, settle, cache };
   const settleAdmitted: Settle = (input) => {
     const outcome = settle(input);
@@ -193,6 +180,29 @@ export async function beginRoutedCall<T = unknown>(
     return outcome;
   };
   return { model: options.model, routed, callOptions, trace, price, settle: settleAdmitted, cache };
+}
+
+// The request's settle: what it is, who asked, and what it cost, bound for its one settle.
+function settleOf<T>(
+  c: Context<GatewayEnv>,
+  route: RouteOptions,
+  options: RoutedCallOptions<T>,
+  trace: RoutedCall['trace'],
+): ReturnType<typeof createSettle> {
+  return createSettle({
+    hook: route.settle,
+    logger: route.logger,
+    pricing: route.pricing,
+    requestId: c.get('requestId'),
+    clientRequestId: c.get('clientRequestId'),
+    endpoint: options.endpoint,
+    model: options.model,
+    stream: options.stream,
+    keyId: c.get('apiKey')?.id,
+    trace,
+    estimatePromptTokens: options.estimatePromptTokens,
+    ...(route.keepBodies === true && options.body !== undefined ? { requestBody: options.body } : {}),
+  });
 }
 
 /**
@@ -214,20 +224,7 @@ function answerFromCache<T>(
   trace.providerId = hit.providerId;
   trace.kind = hit.kind;
   trace.upstreamModel = hit.upstreamModel;
-  const { price, settle } = createSettle({
-    hook: route.settle,
-    logger: route.logger,
-    pricing: route.pricing,
-    requestId: c.get('requestId'),
-    clientRequestId: c.get('clientRequestId'),
-    endpoint: options.endpoint,
-    model: options.model,
-    stream: options.stream,
-    keyId: c.get('apiKey')?.id,
-    trace,
-    estimatePromptTokens: options.estimatePromptTokens,
-    ...(route.keepBodies === true && options.body !== undefined ? { requestBody: options.body } : {}),
-  });
+  const { price, settle } = settleOf(c, route, options, trace);
   const saved = hit.cost?.currency === route.pricing.currency ? hit.cost : undefined;
   if (saved !== undefined) setAnswerHeader(c, 'x-gw-cost-saved', String(moneyToNumber(saved)));
   const settleHit: Settle = (input) => settle({ ...input, usage: undefined, cacheHit: { saved } });
