@@ -24,6 +24,8 @@ export function createMemoryCacheStore(options: { maxBytes: number }): CacheStor
   const entries = new LRUCache<string, string>({
     maxSize: options.maxBytes,
     sizeCalculation: (value, key) => Buffer.byteLength(value) + Buffer.byteLength(key),
+    // The clock is read on each lookup rather than kept by a timer armed every millisecond of traffic.
+    ttlResolution: 0,
   });
   return {
     get: (key) => Promise.resolve(entries.get(key)),
