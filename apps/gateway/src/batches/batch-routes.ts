@@ -5,7 +5,8 @@ import type { GatewayEnv } from '../gateway-env.ts';
 import { GatewayError } from '../gateway-error.ts';
 import { parseJsonBody, parseRequest } from '../routes/v1/request-body.ts';
 import { BATCH_ENDPOINTS, parseBatchInput } from './batch-input.ts';
-import type { Batch, BatchFile, BatchStore, Owner } from './batch-store.ts';
+import type { Batch, BatchFile, Owner } from './batch-records.ts';
+import type { BatchStore } from './batch-store.ts';
 
 /** Options of {@link addBatchRoutes}. */
 export interface BatchRoutesOptions {

@@ -5,7 +5,8 @@ import type { RequestOutcome } from '../settle/settle-once.ts';
 import { toLedgerRow } from '../settle/subscribers/ledger.ts';
 import { uuidv7 } from '../uuidv7.ts';
 import { batchCallEnv } from './batch-call.ts';
-import type { BatchStore, ClaimedLine, LineResult } from './batch-store.ts';
+import type { ClaimedLine, LineResult } from './batch-records.ts';
+import type { BatchStore } from './batch-store.ts';
 
 /** Options of {@link createBatchRunner}. */
 export interface BatchRunnerOptions {

@@ -6,7 +6,8 @@ import { openLedgerDatabase, type LedgerDatabase } from '../ledger/ledger-databa
 import { announceSkip, ledgerRow, TEST_DIALECTS, type ScratchDatabase } from '../ledger/test-helpers.ts';
 import { gatewayMigrations } from '../storage/migrations.ts';
 import { parseBatchInput } from './batch-input.ts';
-import { createBatchStore, type BatchStore, type ClaimedLine } from './batch-store.ts';
+import type { ClaimedLine } from './batch-records.ts';
+import { createBatchStore, type BatchStore } from './batch-store.ts';
 
 const T0 = 1_800_000_000_000;
 const LEASE = 10_000;

@@ -1,75 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { LedgerDatabase } from '../ledger/ledger-database.ts';
 import { insertRowsWith } from '../ledger/ledger-records.ts';
 import { ledgerRowProblem, type LedgerRow } from '../ledger/ledger-row.ts';
 import type { LedgerDialect, LedgerTables } from '../ledger/ledger-schema.ts';
 import type { BatchInputLine } from './batch-input.ts';
-import type { BatchTables, BatchTable } from './batch-schema.ts';
-
-/** OpenAI's batch statuses. */
-export type BatchStatus =
-  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
-
-/** A stored file (without its content). */
-export interface BatchFile {
-  readonly id: string;
-  readonly keyId: string | null;
-  readonly purpose: string;
-  readonly filename: string;
-  readonly bytes: number;
-  readonly createdAt: number;
-}
-
-/** A batch with its line counts. */
-export interface Batch {
-  readonly id: string;
-  readonly keyId: string | null;
-  readonly endpoint: string;
-  readonly inputFileId: string;
-  readonly completionWindow: string;
-  readonly status: BatchStatus;
-  readonly metadata: Record<string, string> | null;
-  readonly outputFileId: string | null;
-  readonly errorFileId: string | null;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-  readonly inProgressAt: number | null;
-  readonly finalizingAt: number | null;
-  readonly completedAt: number | null;
-  readonly failedAt: number | null;
-  readonly expiredAt: number | null;
-  readonly cancellingAt: number | null;
-  readonly cancelledAt: number | null;
-  /** Lines: all, succeeded, and failed (cancelled and expired ones count as failed: they are in the error file). */
-  readonly counts: { readonly total: number; readonly completed: number; readonly failed: number };
-}
-
-/** A line claimed by a runner. */
-export interface ClaimedLine {
-  readonly batchId: string;
-  readonly lineNo: number;
-  readonly customId: string;
-  readonly body: string;
-  /** Runs started, this one included. */
-  readonly attempts: number;
-  readonly endpoint: string;
-  readonly keyId: string | null;
-}
-
-/** How a run of a line ended. */
-export interface LineResult {
-  /** `queued` again (a retry after `notBefore`), or settled. */
-  readonly state: 'queued' | 'succeeded' | 'failed';
-  readonly requestId: string;
-  readonly statusCode: number | null;
-  /** The answer's body as JSON text. */
-  readonly response: string | null;
-  readonly notBefore?: number | undefined;
-}
-
-/** Who may see a file or a batch: a virtual key sees its own, the master key (`undefined`) sees all. */
-export type Owner = string | null | undefined;
+import {
+  fileId,
+  num,
+  toBatch,
+  type Batch,
+  type BatchFile,
+  type BatchRow,
+  type ClaimedLine,
+  type LineResult,
+  type Owner,
+} from './batch-records.ts';
+import type { BatchTables } from './batch-schema.ts';
 
 /** The files, batches and batch lines in the gateway's database. */
 export interface BatchStore {
@@ -134,61 +81,6 @@ export interface BatchStore {
 }
 
 const ACTIVE_STATES = ['queued', 'running'];
-const LISTED_STATUSES: readonly string[] = [
-  'validating',
-  'failed',
-  'in_progress',
-  'finalizing',
-  'completed',
-  'expired',
-  'cancelling',
-  'cancelled',
-];
-
-function num(value: bigint | number | string): number {
-  return Number(value);
-}
-
-function numOrNull(value: bigint | number | string | null): number | null {
-  return value === null ? null : Number(value);
-}
-
-function statusOf(value: string): BatchStatus {
-  if (!LISTED_STATUSES.includes(value)) throw new Error(`batches.status holds ${value}`);
-  return value as BatchStatus;
-}
-
-type BatchRow = Selectable<BatchTable>;
-
-function toBatch(row: BatchRow, counts: Batch['counts']): Batch {
-  const metadata: unknown = row.metadata === null ? null : JSON.parse(row.metadata);
-  return {
-    id: row.id,
-    keyId: row.api_key_id,
-    endpoint: row.endpoint,
-    inputFileId: row.input_file_id,
-    completionWindow: row.completion_window,
-    status: statusOf(row.status),
-    metadata: metadata as Record<string, string> | null,
-    outputFileId: row.output_file_id,
-    errorFileId: row.error_file_id,
-    createdAt: num(row.created_at),
-    expiresAt: num(row.expires_at),
-    inProgressAt: numOrNull(row.in_progress_at),
-    finalizingAt: numOrNull(row.finalizing_at),
-    completedAt: numOrNull(row.completed_at),
-    failedAt: numOrNull(row.failed_at),
-    expiredAt: numOrNull(row.expired_at),
-    cancellingAt: numOrNull(row.cancelling_at),
-    cancelledAt: numOrNull(row.cancelled_at),
-    counts,
-  };
-}
-
-function fileId(): string {
-  return `file-${randomUUID().replaceAll('-', '')}`;
-}
-
 // Lines inserted per statement: well under SQLite's 32766 parameters (9 columns each).
 const INSERT_CHUNK = 500;
 
