@@ -125,3 +125,28 @@ export function toBatch(row: BatchRow, counts: Batch['counts']): Batch {
 export function fileId(): string {
   return `file-${randomUUID().replaceAll('-', '')}`;
 }
+
+/** What a settled line holds for the batch's output or error file. */
+export interface SettledLine {
+  readonly line_no: number | bigint | string;
+  readonly custom_id: string;
+  readonly request_id: string | null;
+  readonly status_code: number | bigint | string | null;
+  readonly response: string | null;
+  readonly error: string | null;
+}
+
+/** One line of a batch's output or error file, in OpenAI's format (`{ id, custom_id, response, error }`). */
+export function resultLine(batchId: string, line: SettledLine): string {
+  const id = `batch_req_${batchId.slice('batch_'.length)}_${String(line.line_no)}`;
+  const response =
+    line.status_code === null
+      ? null
+      : {
+          status_code: Number(line.status_code),
+          request_id: line.request_id,
+          body: line.response === null ? null : (JSON.parse(line.response) as unknown),
+        };
+  const error = line.error === null ? null : (JSON.parse(line.error) as unknown);
+  return JSON.stringify({ id, custom_id: line.custom_id, response, error });
+}

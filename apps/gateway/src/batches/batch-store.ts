@@ -8,6 +8,7 @@ import type { BatchInputLine } from './batch-input.ts';
 import {
   fileId,
   num,
+  resultLine,
   toBatch,
   type Batch,
   type BatchFile,
@@ -153,20 +154,7 @@ export function createBatchStore(database: LedgerDatabase): BatchStore {
       .execute();
     const output: string[] = [];
     const errors: string[] = [];
-    for (const line of lines) {
-      const id = `batch_req_${batch.id.slice('batch_'.length)}_${String(line.line_no)}`;
-      const response =
-        line.status_code === null
-          ? null
-          : {
-              status_code: Number(line.status_code),
-              request_id: line.request_id,
-              body: line.response === null ? null : (JSON.parse(line.response) as unknown),
-            };
-      const error = line.error === null ? null : (JSON.parse(line.error) as unknown);
-      const text = JSON.stringify({ id, custom_id: line.custom_id, response, error });
-      (line.state === 'succeeded' ? output : errors).push(text);
-    }
+    for (const line of lines) (line.state === 'succeeded' ? output : errors).push(resultLine(batch.id, line));
     const store = async (content: string[], name: string): Promise<string | null> => {
       if (content.length === 0) return null;
       const text = `${content.join('\n')}\n`;
