@@ -2,12 +2,13 @@
  * `pnpm bench`: gw's gateway (and any other variants, see variants.ts) against a bare node:http proxy on the same
  * stand-in upstream, then the many-streams scenario.
  *
- * Throughput scenarios: the upstream, the bare proxy and one process per variant run beside this one (the load
- * generator). Each scenario runs several rounds, rotating which target goes first, and reports medians: requests/s
- * of each target, each variant against the bare proxy and against the variants it is compared with, the latency a
- * variant adds per request at one connection (from throughput: 1/rps_variant - 1/rps_bare, which is exact where a
- * latency histogram rounds to whole milliseconds), p99 latency, CPU time per request of each proxy process (from
- * /proc, so Linux only; steadier than requests/s on a shared machine), and each variant's peak RSS (VmHWM). The
+ * Throughput scenarios: the upstream, the bare proxy and one process per variant (a variant may share another's, see
+ * variants.ts) run beside this one (the load generator). Each scenario runs several rounds, rotating which process goes
+ * first (the targets of one process run back to back, taking turns at going first), and reports medians: requests/s of
+ * each target, each variant against the bare proxy and against the variants it is compared with, the latency a variant
+ * adds per request at one connection (from throughput: 1/rps_variant - 1/rps_bare, which is exact where a latency
+ * histogram rounds to whole milliseconds), p99 latency, CPU time per request of each proxy process (from /proc, so
+ * Linux only; steadier than requests/s on a shared machine), and each process's peak RSS (VmHWM). The
  * spread (lowest-highest) of each median is printed too: it says how noisy the machine was.
  *
  * Many streams: BENCH_SLOW_STREAMS (default 5,000) slow streams at once through one fresh gateway process per
@@ -175,8 +176,12 @@ const targets: Target[] = [
   { name: 'bare', url: bare.url, model: 'bench-model', pid: bare.child.pid, started: bare, bearer: masterKey },
 ];
 for (const variant of variants) {
-  const gateway = await startGateway(variant, upstream.url);
-  children.push(gateway);
+  const shared = targets.find((target) => target.name === variant.sharesProcessOf)?.started;
+  if (variant.sharesProcessOf !== undefined && shared === undefined) {
+    throw new Error(`variant ${variant.label}: no earlier variant ${variant.sharesProcessOf} to share a process with`);
+  }
+  const gateway = shared ?? (await startGateway(variant, upstream.url));
+  if (shared === undefined) children.push(gateway);
   const bearer = variant.virtualKey === true ? await createVirtualKey(gateway.url, masterKey) : masterKey;
   targets.push({
     name: variant.label,
@@ -188,6 +193,13 @@ for (const variant of variants) {
   });
 }
 const labels = variants.map((variant) => variant.label);
+// The targets by process, in start order.
+const groups: Target[][] = [];
+for (const target of targets) {
+  const group = groups.find((candidate) => candidate[0]!.started === target.started);
+  if (group === undefined) groups.push([target]);
+  else group.push(target);
+}
 
 console.log(
   `gw bench: ${rounds} rounds x ${seconds} s per target and scenario, targets rotate; variants: ${labels.join(', ')}`,
@@ -204,8 +216,11 @@ for (const scenario of scenarios) {
   const ratios: Record<string, number[]> = {};
   const added: Record<string, number[]> = {};
   for (let round = 0; round < rounds; round += 1) {
-    // Rotate the order so that no target always runs first (or last) on a machine that warms up or throttles.
-    const order = targets.map((_, index) => targets[(index + round) % targets.length]!);
+    // Rotate the order so that no process always runs first (or last) on a machine that warms up or throttles. The
+    // targets of one process run back to back, first one then the other first: their ratio compares neighbours.
+    const order = groups
+      .map((_, index) => groups[(index + round) % groups.length]!)
+      .flatMap((group) => (round % 2 === 0 ? group : [...group].reverse()));
     const got: Record<string, RunResult> = {};
     for (const target of order) {
       const result = await load(target.url, target.model, scenario, seconds, target.pid, target.bearer);
@@ -244,8 +259,15 @@ for (const scenario of scenarios) {
   }
 }
 const rss: Record<string, number> = {};
-for (const target of targets) if (target.name !== 'bare') rss[target.name] = peakRssMb(target.pid);
-for (const target of targets) if (target.name !== 'bare') await stop(target.started);
+const ownProcesses = targets.filter(
+  (target) =>
+    target.name !== 'bare' && variants.find((variant) => variant.label === target.name)?.sharesProcessOf === undefined,
+);
+for (const target of ownProcesses) {
+  const sharers = variants.filter((variant) => variant.sharesProcessOf === target.name).map((variant) => variant.label);
+  rss[sharers.length > 0 ? `${target.name} (with ${sharers.join(', ')})` : target.name] = peakRssMb(target.pid);
+}
+for (const target of ownProcesses) await stop(target.started);
 await stop(bare);
 
 // Many streams: a fresh gateway process per variant, so its peak RSS is this scenario's.

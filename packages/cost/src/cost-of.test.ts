@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { costOf, type UsageLike } from './cost-of.ts';
+import { costOf, type UsageLike, worstCaseCost } from './cost-of.ts';
 import { isCostError } from './cost-error.ts';
 import { type ModelPrice, toModelPrice } from './model-price.ts';
 import { addMoney, formatMoney, moneyToNumber, zeroMoney } from './money.ts';
@@ -263,5 +263,67 @@ describe('costOf', () => {
         expect(cost.output.amount).toBe(BigInt(tokens.output) * BigInt(modelPrice.output));
       }),
     );
+  });
+});
+
+describe('worstCaseCost', () => {
+  const qwen = price({
+    vendor: 'qwen',
+    model: 'hybrid-like',
+    currency: 'CNY',
+    input: 2,
+    output: 8,
+    outputThinking: 20,
+    tiers: [{ above: 128_000, input: 6, output: 24, outputThinking: 60 }],
+  });
+  const o1 = price({ vendor: 'x', model: 'reasoner', currency: 'USD', input: 1, output: 4, reasoning: 12 });
+
+  it('prices the prompt at the dearest prompt rate and the output at the dearest output rate', () => {
+    // Claude: 1-hour cache writes ($6/M) are the dearest way to bill a prompt token.
+    expect(formatMoney(worstCaseCost(claude, 1_000_000, 1_000_000))).toBe('21');
+    // A hybrid billed in thinking mode: the whole completion at 20/M.
+    expect(formatMoney(worstCaseCost(qwen, 100_000, 1_000_000))).toBe('20.2');
+    // The tier the prompt's size falls in (strictly above 128k).
+    expect(formatMoney(worstCaseCost(qwen, 200_000, 1_000_000))).toBe('61.2');
+    // Reasoning priced apart above output.
+    expect(formatMoney(worstCaseCost(o1, 0, 1_000_000))).toBe('12');
+  });
+
+  it('is never below costOf of any usage within those tokens', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(claude, qwen, o1),
+        fc.integer({ min: 0, max: 300_000 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.boolean(),
+        (model, prompt, completion, readShare, writeShare, hourShare, reasoningShare, thinking) => {
+          const cached = Math.floor(prompt * readShare);
+          const writes = Math.floor((prompt - cached) * writeShare);
+          const usage: UsageLike = {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            prompt_tokens_details: {
+              cached_tokens: cached,
+              cache_creation_tokens: writes,
+              cache_creation_1h_tokens: Math.floor(writes * hourShare),
+            },
+            completion_tokens_details: { reasoning_tokens: Math.floor(completion * reasoningShare) },
+          };
+          const actual = costOf(usage, model, { thinking }).total.amount;
+          expect(worstCaseCost(model, prompt, completion).amount).toBeGreaterThanOrEqual(actual);
+        },
+      ),
+    );
+  });
+
+  it('counts no output for an embedding model, and refuses counts that are not token counts', () => {
+    const embedding = price({ vendor: 'openai', model: 'embed-like', currency: 'USD', input: 0.02, mode: 'embedding' });
+    expect(worstCaseCost(embedding, 1_000_000, 4_096)).toEqual({ amount: 20_000_000_000n, currency: 'USD' });
+    expect(invalidUsageMessage(() => worstCaseCost(claude, -1, 10))).toMatch(/promptTokens/);
+    expect(invalidUsageMessage(() => worstCaseCost(claude, 10, 1.5))).toMatch(/outputTokens/);
   });
 });

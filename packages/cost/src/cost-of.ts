@@ -173,3 +173,27 @@ export function costOf(usage: UsageLike, price: ModelPrice, options?: CostOption
     tier,
   };
 }
+
+/**
+ * The most a request can cost before it is known how it will be billed: every prompt token at the highest prompt
+ * rate of the tier its size falls in (input, or a cache write, which costs more on Anthropic), and `outputTokens` at
+ * the highest output rate (the answer's, thinking mode's, reasoning's). What a budget reserves before a call, so that
+ * the real cost never comes out above it.
+ *
+ * @example
+ * ```ts
+ * const price = toModelPrice({ vendor: 'openai', model: 'gpt-4o-mini', currency: 'USD', input: 0.15, output: 0.6 });
+ * worstCaseCost(price, 1_000, 4_096); // prompt at $0.15/M + 4,096 output tokens at $0.60/M
+ * ```
+ */
+export function worstCaseCost(price: ModelPrice, promptTokens: number, outputTokens: number): Money {
+  const prompt = count(promptTokens, 'promptTokens');
+  const output = price.mode === 'embedding' ? 0 : count(outputTokens, 'outputTokens');
+  const { rates } = ratesFor(price, prompt);
+  const promptRate = Math.max(rates.input, rates.cacheWrite5m ?? 0, rates.cacheWrite1h ?? 0);
+  const outputRate = Math.max(rates.output, rates.outputThinking ?? 0, rates.reasoning ?? 0);
+  return {
+    amount: BigInt(prompt) * BigInt(promptRate) + BigInt(output) * BigInt(outputRate),
+    currency: price.currency,
+  };
+}

@@ -22,7 +22,7 @@ export type { ModelPrice, PriceInput, PriceSource, PriceTier, TokenRates } from 
 export { builtInPrices, createPriceCatalog, lookupPrice } from './price-catalog.ts';
 export type { PriceCatalog, PriceCatalogOptions, PriceQuery } from './price-catalog.ts';
 
-export { costOf } from './cost-of.ts';
+export { costOf, worstCaseCost } from './cost-of.ts';
 export type { CostBreakdown, CostOptions, TokenBreakdown, UsageLike } from './cost-of.ts';
 
 export { convert } from './convert.ts';

@@ -2,6 +2,7 @@ import {
   formatMoney,
   isBudgetExceededError,
   isBudgetUnavailableError,
+  worstCaseCost,
   zeroMoney,
   type Budget,
   type BudgetReservation,
@@ -73,8 +74,11 @@ export interface AdmissionOptions {
   budgets: BudgetStore;
   parallel: ParallelLimit;
   logger: Logger;
-  /** Awaited before each reservation (memory store: the budget's spend so far is read from the ledger, once). */
-  prepareBudget?: ((budget: Budget) => Promise<void>) | undefined;
+  /**
+   * Called before each reservation; a promise it returns is awaited (memory store: the budget's spend so far is read
+   * from the ledger, once), `undefined` means the budget is ready.
+   */
+  prepareBudget?: ((budget: Budget) => Promise<void> | undefined) | undefined;
   /** Told every refusal by scope (`key`, `key_model`, `ip`, `global`, `parallel`, `budget`): for metrics. */
   onRefused?: ((scope: string) => void) | undefined;
 }
@@ -165,11 +169,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
       if (price === undefined) return undefined;
       const prompt = Math.ceil(promptTokens(deployment.kind) * PROMPT_MARGIN) + PROMPT_SLACK_TOKENS;
       const output = input.outputs ? (input.maxOutputTokens ?? price.maxOutputTokens ?? defaultMaxTokens) : 0;
-      const cost = pricing.costOf(
-        { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output },
-        deployment,
-      );
-      if (cost !== undefined && cost.total.amount > worst.amount) worst = cost.total;
+      const cost = pricing.toReporting(worstCaseCost(price, prompt, output));
+      if (cost.amount > worst.amount) worst = cost;
     }
     return worst;
   };
@@ -301,7 +302,12 @@ export function createAdmission(options: AdmissionOptions): Admission {
               { status: 403, type: 'permission_error', code: 'model_unpriced', param: 'model' },
             );
           }
-          if (prepareBudget !== undefined) await Promise.all(budgetList.map(prepareBudget));
+          if (prepareBudget !== undefined) {
+            for (const budget of budgetList) {
+              const preparing = prepareBudget(budget);
+              if (preparing !== undefined) await preparing;
+            }
+          }
           try {
             reservation = await budgets.reserve(budgetList, amount, {
               ttlMs: config.budgets.reservationTtlMs,

@@ -112,18 +112,32 @@ export function createGatewayLimits(options: GatewayLimitsOptions): GatewayLimit
         });
 
   // In memory, a budget starts each process at zero: what the ledger holds for its period is its spend so far, read
-  // once per budget (again after a failure).
+  // once per budget (again after a failure). Once read, a budget is ready (by object, then by id: the key's budget
+  // object changes with the key) and nothing is awaited.
   const prepared = new Map<string, Promise<void>>();
+  const readyIds = new Set<string>();
+  const ready = new WeakSet<Budget>();
   const prepareBudget =
     redis === undefined && queries !== undefined
-      ? (budget: Budget): Promise<void> => {
+      ? (budget: Budget): Promise<void> | undefined => {
+          if (ready.has(budget)) return undefined;
           const id = `${budget.period}:${budget.scope}`;
+          if (readyIds.has(id)) {
+            ready.add(budget);
+            return undefined;
+          }
           let done = prepared.get(id);
           if (done === undefined) {
-            done = spentFromLedger(budget, budgets, queries).catch((error: unknown) => {
-              prepared.delete(id);
-              throw error;
-            });
+            done = spentFromLedger(budget, budgets, queries).then(
+              () => {
+                readyIds.add(id);
+                prepared.delete(id);
+              },
+              (error: unknown) => {
+                prepared.delete(id);
+                throw error;
+              },
+            );
             prepared.set(id, done);
           }
           return done;

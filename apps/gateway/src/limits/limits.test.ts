@@ -293,6 +293,27 @@ for (const store of STORES) {
       expect(t.upstream.requests).toHaveLength(3);
     });
 
+    it('reserves at a model’s dearest rates: a prompt that may be written to the cache', async () => {
+      const t = await start(store, {
+        pricing: {
+          models: {
+            'up/gpt-4o-mini': { input: 1000, output: 1000 },
+            // Anthropic-style cache writes: $1.25 (5 minutes) and $2 (1 hour) per 1,000 prompt tokens.
+            'up/gpt-4o': { input: 1000, output: 1000, cacheWrite: 1250, cacheWrite1h: 2000 },
+          },
+        },
+      });
+      const { key } = await createKey(t.url, { name: 'cache-writes', budget: { amount: 0.06, period: 'day' } });
+      // ~30 prompt tokens at $2/1,000 + 10 completion tokens at $1/1,000 ≈ $0.07: more than $0.06, refused.
+      const refused = await chat(t.url, key, 'other', { max_tokens: 10 });
+      expect(refused.status).toBe(402);
+      expect(((await refused.json()) as ErrorBody).error.code).toBe('budget_exceeded');
+      expect(t.upstream.requests).toHaveLength(0);
+      // The same request to a model that bills no cache writes: ≈ $0.04 fits.
+      expect((await chat(t.url, key, 'chat', { max_tokens: 10 })).status).toBe(200);
+      expect(t.upstream.requests).toHaveLength(1);
+    });
+
     it('settles a streamed request to its real cost, the same the ledger records', async () => {
       const t = await start(store);
       const { id, key } = await createKey(t.url, { name: 'stream-budget', budget: { amount: 1, period: 'month' } });
