@@ -29,7 +29,7 @@ import os from 'node:os';
 import autocannon from 'autocannon';
 import { runManyStreams } from './many-streams.ts';
 import { startProcess, type Started } from './start-process.ts';
-import { comparisons, variants, type Variant } from './variants.ts';
+import { comparisons, variants, type ProcessVariant } from './variants.ts';
 import { createVirtualKey } from './virtual-key.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -134,7 +134,7 @@ const gatewayFlags = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean)
   '--heap-growing-percent=80',
 ];
 
-function startGateway(variant: Variant, upstreamUrl: string): Promise<Started> {
+function startGateway(variant: ProcessVariant, upstreamUrl: string): Promise<Started> {
   return startProcess(process.execPath, [...gatewayFlags, variant.main], {
     ...variant.env,
     GW_CONFIG: variant.config,
@@ -175,34 +175,43 @@ interface Target {
 const targets: Target[] = [
   { name: 'bare', url: bare.url, model: 'bench-model', pid: bare.child.pid, started: bare, bearer: masterKey },
 ];
+// The targets by process, in start order: a process's own variant first, then the loads that share it.
+const groups: Target[][] = [[targets[0]!]];
 for (const variant of variants) {
-  const shared = targets.find((target) => target.name === variant.sharesProcessOf)?.started;
-  if (variant.sharesProcessOf !== undefined && shared === undefined) {
-    throw new Error(`variant ${variant.label}: no earlier variant ${variant.sharesProcessOf} to share a process with`);
+  let group: Target[];
+  let gateway: Started;
+  if ('sharesProcessOf' in variant) {
+    const found = groups.find((candidate) => candidate[0]!.name === variant.sharesProcessOf);
+    if (found === undefined) {
+      throw new Error(
+        `variant ${variant.label}: no earlier variant ${variant.sharesProcessOf} to share a process with`,
+      );
+    }
+    group = found;
+    gateway = found[0]!.started;
+  } else {
+    gateway = await startGateway(variant, upstream.url);
+    children.push(gateway);
+    group = [];
+    groups.push(group);
   }
-  const gateway = shared ?? (await startGateway(variant, upstream.url));
-  if (shared === undefined) children.push(gateway);
   const bearer = variant.virtualKey === true ? await createVirtualKey(gateway.url, masterKey) : masterKey;
-  targets.push({
+  const target: Target = {
     name: variant.label,
     url: gateway.url,
     model: 'bench',
     pid: gateway.child.pid,
     started: gateway,
     bearer,
-  });
+  };
+  targets.push(target);
+  group.push(target);
 }
 const labels = variants.map((variant) => variant.label);
-// The targets by process, in start order.
-const groups: Target[][] = [];
-for (const target of targets) {
-  const group = groups.find((candidate) => candidate[0]!.started === target.started);
-  if (group === undefined) groups.push([target]);
-  else group.push(target);
-}
+const gatewayGroups = groups.slice(1);
 
 console.log(
-  `gw bench: ${rounds} rounds x ${seconds} s per target and scenario, targets rotate; variants: ${labels.join(', ')}`,
+  `gw bench: ${rounds} rounds x ${seconds} s per target and scenario, processes rotate; variants: ${labels.join(', ')}`,
 );
 for (const target of targets) await load(target.url, target.model, scenarios[0]!, 2, undefined, target.bearer); // warm-up (JIT, sockets)
 
@@ -259,15 +268,12 @@ for (const scenario of scenarios) {
   }
 }
 const rss: Record<string, number> = {};
-const ownProcesses = targets.filter(
-  (target) =>
-    target.name !== 'bare' && variants.find((variant) => variant.label === target.name)?.sharesProcessOf === undefined,
-);
-for (const target of ownProcesses) {
-  const sharers = variants.filter((variant) => variant.sharesProcessOf === target.name).map((variant) => variant.label);
-  rss[sharers.length > 0 ? `${target.name} (with ${sharers.join(', ')})` : target.name] = peakRssMb(target.pid);
+for (const [own, ...sharers] of gatewayGroups) {
+  const label =
+    sharers.length > 0 ? `${own!.name} (with ${sharers.map((target) => target.name).join(', ')})` : own!.name;
+  rss[label] = peakRssMb(own!.pid);
 }
-for (const target of ownProcesses) await stop(target.started);
+for (const [own] of gatewayGroups) await stop(own!.started);
 await stop(bare);
 
 // Many streams: a fresh gateway process per variant, so its peak RSS is this scenario's.
@@ -282,7 +288,8 @@ if (slowStreams > 0) {
   );
   // The whole gateway (and the baseline it is compared with); the one-feature-off variants add nothing here.
   for (const variant of variants.filter(
-    (candidate) => candidate.label === 'gateway' || candidate.label === 'baseline',
+    (candidate): candidate is ProcessVariant =>
+      !('sharesProcessOf' in candidate) && (candidate.label === 'gateway' || candidate.label === 'baseline'),
   )) {
     const gateway = await startGateway(variant, slowUpstream.url);
     children.push(gateway);

@@ -1,7 +1,8 @@
 /**
  * The gateways `pnpm bench` measures side by side, each against the bare proxy and against each other. A variant is
- * a built entry file, a config file, environment and a label; add one here (a "ledger on" / "ledger off" pair, say)
- * and name the pairs to compare in `comparisons`.
+ * a built entry file, a config file, environment and a label, or another load (another key) through the process of
+ * an earlier variant; add one here (a "ledger on" / "ledger off" pair, say) and name the pairs to compare in
+ * `comparisons`.
  *
  * Environment: BENCH_BASELINE=/path/to/another/checkout adds "baseline", that checkout's built gateway (run
  * `pnpm build` there first) with this checkout's config, so before and after are measured in one run.
@@ -13,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** One gateway build to measure. */
-export interface Variant {
+/** A gateway process to measure: a build, its config and environment. */
+export interface ProcessVariant {
   label: string;
   /** The built entry file (`apps/gateway/dist/main.js` of some checkout). */
   main: string;
@@ -24,12 +25,18 @@ export interface Variant {
   env: Record<string, string>;
   /** Send the load with the bench's virtual key (virtual-key.ts) instead of the master key. */
   virtualKey?: boolean;
-  /**
-   * The label of an earlier variant whose gateway process this one's load goes through, instead of a process of its
-   * own (`main`, `config` and `env` are then that variant's).
-   */
-  sharesProcessOf?: string;
 }
+
+/** Another load through the process of an earlier variant (`sharesProcessOf`, its label). */
+export interface SharedVariant {
+  label: string;
+  sharesProcessOf: string;
+  /** Send the load with the bench's virtual key (virtual-key.ts) instead of the master key. */
+  virtualKey?: boolean;
+}
+
+/** One thing to measure: a gateway process of its own, or another load through an earlier one. */
+export type Variant = ProcessVariant | SharedVariant;
 
 const config = path.join(here, 'gateway.bench.yaml');
 const main = path.join(here, '../apps/gateway/dist/main.js');
@@ -49,15 +56,8 @@ export const variants: Variant[] = [
   { label: 'metrics off', main, config, env: { ...storage('metrics-off'), BENCH_METRICS: 'false' } },
   // A virtual key with every per-request check on (RPM, TPM, a budget; limits in memory), limits never reached. Its
   // load goes through the "gateway" process, taking turns with the master key's: two processes of the same build
-  // differed by more (up to 0.7x in one round) than the key's own work costs, so only one process measures that.
-  {
-    label: 'virtual key',
-    main,
-    config,
-    env: {},
-    virtualKey: true,
-    sharesProcessOf: 'gateway',
-  },
+  // differed from round to round by more than the key's own work costs, so only one process measures that.
+  { label: 'virtual key', sharesProcessOf: 'gateway', virtualKey: true },
 ];
 
 const baseline = process.env.BENCH_BASELINE;

@@ -112,34 +112,29 @@ export function createGatewayLimits(options: GatewayLimitsOptions): GatewayLimit
         });
 
   // In memory, a budget starts each process at zero: what the ledger holds for its period is its spend so far, read
-  // once per budget (again after a failure). Once read, a budget is ready (by object, then by id: the key's budget
-  // object changes with the key) and nothing is awaited.
-  const prepared = new Map<string, Promise<void>>();
-  const readyIds = new Set<string>();
+  // once per budget (again after a failure). Once read, the budget is `true` here and nothing is awaited; the key's
+  // budget object changes with the key, so the id is built only for an object not seen ready yet.
+  const prepared = new Map<string, Promise<void> | true>();
   const ready = new WeakSet<Budget>();
   const prepareBudget =
     redis === undefined && queries !== undefined
       ? (budget: Budget): Promise<void> | undefined => {
           if (ready.has(budget)) return undefined;
           const id = `${budget.period}:${budget.scope}`;
-          if (readyIds.has(id)) {
+          const state = prepared.get(id);
+          if (state === true) {
             ready.add(budget);
             return undefined;
           }
-          let done = prepared.get(id);
-          if (done === undefined) {
-            done = spentFromLedger(budget, budgets, queries).then(
-              () => {
-                readyIds.add(id);
-                prepared.delete(id);
-              },
-              (error: unknown) => {
-                prepared.delete(id);
-                throw error;
-              },
-            );
-            prepared.set(id, done);
-          }
+          if (state !== undefined) return state;
+          const done = spentFromLedger(budget, budgets, queries).then(
+            () => void prepared.set(id, true),
+            (error: unknown) => {
+              prepared.delete(id);
+              throw error;
+            },
+          );
+          prepared.set(id, done);
           return done;
         }
       : undefined;
