@@ -59,6 +59,30 @@ async function openStore(): Promise<KeyStore> {
 }
 
 describe('createKeyResolver', () => {
+  it('answers a cached key at once and asks the database once per secret', async () => {
+    const store = await openStore();
+    const { key, secret } = await store.create(SETTINGS);
+    let reads = 0;
+    const resolver = createKeyResolver({
+      store: { ...store, findBySecret: (presented) => ((reads += 1), store.findBySecret(presented)) },
+    });
+
+    // The first requests wait for one database read between them.
+    const first = resolver.resolve(secret);
+    const second = resolver.resolve(secret);
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first)?.id).toBe(key.id);
+    expect((await second)?.id).toBe(key.id);
+    // Then the key is in memory: no promise to wait for, no read.
+    const cached = resolver.resolve(secret);
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect((cached as Awaited<typeof cached>)?.id).toBe(key.id);
+    // An unknown secret is remembered as unknown, at once too.
+    expect(await resolver.resolve('sk-gw-unknown')).toBeUndefined();
+    expect(resolver.resolve('sk-gw-unknown')).toBeUndefined();
+    expect(reads).toBe(2);
+  });
+
   it('does not keep a key it read while a change of it was announced', async () => {
     const store = await openStore();
     const bus = handBus();

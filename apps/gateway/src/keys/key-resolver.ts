@@ -21,8 +21,11 @@ export interface KeyChangeBus {
 
 /** Finds the virtual key of a presented secret, fast, and forgets a changed key everywhere within a second. */
 export interface KeyResolver {
-  /** The key of `secret`, or `undefined` for no key (unknown, or never issued). */
-  resolve(secret: string): Promise<VirtualKey | undefined>;
+  /**
+   * The key of `secret`, or `undefined` for no key (unknown, or never issued): at once when the cache knows the
+   * secret, else a promise of the database's answer.
+   */
+  resolve(secret: string): VirtualKey | undefined | Promise<VirtualKey | undefined>;
   /** A key changed or was revoked: forget it here and (with Redis) in every other process. */
   changed(id: string): Promise<void>;
 }
@@ -124,7 +127,7 @@ export function createKeyResolver(options: KeyResolverOptions): KeyResolver {
   }
 
   return {
-    async resolve(secret) {
+    resolve(secret) {
       const cached = cache.get(secret);
       if (cached !== undefined) return cached.key;
       // One database query per secret at a time, however many requests bring it at once.

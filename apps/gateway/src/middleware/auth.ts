@@ -11,8 +11,7 @@ import { KEY_PREFIX } from '../keys/key-store.ts';
  * can be learnt from timing; hashing both sides to hide it cost more than the rest of the middleware.
  */
 function isKey(presented: string, expected: Buffer): boolean {
-  const bytes = Buffer.from(presented);
-  return bytes.length === expected.length && timingSafeEqual(bytes, expected);
+  return Buffer.byteLength(presented) === expected.length && timingSafeEqual(Buffer.from(presented), expected);
 }
 
 function isBlank(code: number): boolean {
@@ -91,7 +90,9 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<Gatewa
       return;
     }
     if (resolver !== undefined && presented.startsWith(KEY_PREFIX)) {
-      const key = await resolver.resolve(presented);
+      // A key found in the resolver's cache comes back as it is: no promise to wait for on nearly every request.
+      const found = resolver.resolve(presented);
+      const key = found instanceof Promise ? await found : found;
       if (key === undefined) throw invalidKey('Invalid API key.');
       if (key.revokedAt !== null) throw invalidKey('This API key has been revoked.');
       if (key.expiresAt !== null && key.expiresAt.getTime() <= now()) throw invalidKey('This API key has expired.');

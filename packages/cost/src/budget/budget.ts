@@ -123,7 +123,7 @@ export interface BudgetCallOptions {
  * ```
  */
 export interface BudgetReservation {
-  /** Random, unique per reservation. */
+  /** Unique per reservation (random in the Redis store, which processes share). */
   readonly id: string;
   readonly amount: Money;
   readonly budgets: readonly Budget[];

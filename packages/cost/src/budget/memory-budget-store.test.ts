@@ -19,6 +19,22 @@ describe('createMemoryBudgetStore', () => {
     expect((await store.remaining(budget)).reserved).toEqual(money('0', 'USD'));
   });
 
+  it('gives every reservation an id of its own, and another store other ids', async () => {
+    const store = createMemoryBudgetStore();
+    const other = createMemoryBudgetStore();
+    const budget: Budget = { scope: 'key:ids', limit: money('1', 'USD'), period: 'total' };
+    const ids = new Set<string>();
+    for (let index = 0; index < 500; index += 1) {
+      ids.add((await store.reserve([budget], money('0.001', 'USD'))).id);
+    }
+    expect(ids.size).toBe(500);
+    // A reservation of one store is not another's: settling it there finds nothing.
+    const foreign = await other.reserve([budget], money('0.001', 'USD'));
+    expect(ids.has(foreign.id)).toBe(false);
+    expect(await store.settle(foreign, money('0.001', 'USD'))).toBe('already_settled');
+    expect((await store.remaining(budget)).reserved).toEqual(money('0.5', 'USD'));
+  });
+
   it('refuses a default TTL that is not a positive integer', () => {
     expect(() => createMemoryBudgetStore({ reservationTtlMs: -1 })).toThrow('ttlMs must be an integer > 0');
   });
@@ -36,7 +52,7 @@ describe('createMemoryBudgetStore', () => {
 
     expect(store.size()).toBe(1002);
 
-    // The next day, each reservation looks at two counters: 600 of them visit every one.
+    // The next day, reservations look at two counters each on average: 600 of them visit every one.
     clock += 86_400_000;
     for (let index = 0; index < 600; index += 1) {
       await store.settle(await store.reserve([day('user:busy')], money('0', 'USD')), money('0', 'USD'));

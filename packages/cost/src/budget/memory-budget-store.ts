@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Money } from '../money.ts';
 import { BudgetExceededError } from './budget-errors.ts';
 import { periodEndOf, periodStartOf, type BudgetPeriod } from './budget-period.ts';
@@ -73,8 +72,11 @@ interface Counter {
   readonly heap: DeadlineHeap<Entry>;
 }
 
-// Counters looked at for forgetting per call: enough to keep up with the calls that create them.
-const FORGET_STEPS = 2;
+// Counters looked at for forgetting: FORGET_STEPS every FORGET_EVERY calls (at most every counter once), enough to
+// keep up with the calls that create them; in batches, so that a store of a few counters does not restart its walk
+// on every call.
+const FORGET_STEPS = 16;
+const FORGET_EVERY = 8;
 
 /**
  * Creates a budget store that keeps its counters in this process: exact (BigInt) and atomic (each call runs to the
@@ -100,6 +102,11 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions = {}):
   const counters = new Map<string, Counter>();
   // Map iterators stay valid while entries are deleted, and visit entries added later.
   let cursor = counters.entries();
+  let calls = 0;
+  // Reservation ids: unique in this store (no other process settles them), so a counter does; the random part tells
+  // one store's ids from another's.
+  const idPrefix = `${Math.random().toString(36).slice(2, 10)}-`;
+  let lastId = 0;
   const stats: BudgetStoreStats = {
     reserved: 0,
     refused: 0,
@@ -175,7 +182,10 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions = {}):
   }
 
   function forgetIdle(now: number): void {
-    for (let step = 0; step < FORGET_STEPS; step += 1) {
+    calls += 1;
+    if (calls % FORGET_EVERY !== 0) return;
+    const steps = Math.min(FORGET_STEPS, counters.size);
+    for (let step = 0; step < steps; step += 1) {
       let next = cursor.next();
       if (next.done === true) {
         cursor = counters.entries();
@@ -215,7 +225,8 @@ export function createMemoryBudgetStore(options: MemoryBudgetStoreOptions = {}):
       const refused = refusingIndex(before, fits);
       throw new BudgetExceededError({ refused: before[refused] as BudgetState, requested: amount, budgets: before });
     }
-    const id = randomUUID();
+    lastId += 1;
+    const id = idPrefix + lastId;
     const expiresAt = now + ttlMs;
     const states = budgets.map((budget, index) => {
       const counter = found[index] ?? create(budget, now);

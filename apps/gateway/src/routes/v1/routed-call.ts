@@ -158,6 +158,7 @@ export async function beginRoutedCall<T = unknown>(
           promptTokens: options.estimatePromptTokens,
           maxOutputTokens: options.maxOutputTokens ?? undefined,
           outputs: options.endpoint !== 'embeddings',
+          stream: options.stream,
           signal: c.req.raw.signal,
         });
   if (admitted !== undefined) setAnswerHeaders(c, admitted.headers);
