@@ -1,6 +1,5 @@
 import {
   formatMoney,
-  type ModelPrice,
   isBudgetExceededError,
   isBudgetUnavailableError,
   worstCaseCost,
@@ -99,12 +98,8 @@ function scopeLabel(scope: string): string {
   return 'other';
 }
 
-// `0s` to `60s` (a one-minute window's resets), written once.
-const SECONDS = Array.from({ length: 61 }, (_, index) => `${index}s`);
-
 function seconds(ms: number): string {
-  const whole = Math.max(0, Math.ceil(ms / 1000));
-  return SECONDS[whole] ?? `${whole}s`;
+  return `${Math.max(0, Math.ceil(ms / 1000))}s`;
 }
 
 // OpenAI's header names by unit, written out so that no request builds them.
@@ -115,17 +110,9 @@ const HEADER_NAMES = {
 
 // OpenAI's headers, for the first limit of each unit (the key's own come first, then the rest).
 function rateLimitHeaders(states: readonly LimitState[], headers: Record<string, string>): void {
-  let requests = false;
-  let tokens = false;
   for (const state of states) {
-    if (state.unit === 'requests') {
-      if (requests) continue;
-      requests = true;
-    } else {
-      if (tokens) continue;
-      tokens = true;
-    }
     const [limit, remaining, reset] = HEADER_NAMES[state.unit];
+    if (headers[limit] !== undefined) continue;
     headers[limit] = String(state.limit);
     headers[remaining] = String(state.remaining);
     headers[reset] = seconds(state.resetMs);
@@ -135,17 +122,6 @@ function rateLimitHeaders(states: readonly LimitState[], headers: Record<string,
 // Exact decimal text (no float formatting: it is both slower and rounder than the amount).
 function formatRemaining(remaining: Money): string {
   return formatMoney(nonNegative(remaining));
-}
-
-// A key's limits and budgets, with the gateway's, and whether any of the limits counts tokens.
-interface OwnLimits {
-  limits: RateLimit[];
-  budgets: Budget[];
-  countsTokens: boolean;
-}
-
-function countsTokens(limits: readonly RateLimit[]): boolean {
-  return limits.some((limit) => limit.unit === 'tokens');
 }
 
 function gatewayCap(
@@ -184,29 +160,14 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const defaultMaxTokens = config.limits.defaultMaxTokens;
   const prepareBudget = options.prepareBudget;
 
-  // The prices of the deployments a routed model may use, found once per routed model. A reload (new prices) builds
-  // new routed models, so a request never sees another generation's prices.
-  const pricesByRoute = new WeakMap<RoutedModel, ReadonlyArray<ModelPrice | undefined>>();
-  const pricesOf = (routed: RoutedModel): ReadonlyArray<ModelPrice | undefined> => {
-    let prices = pricesByRoute.get(routed);
-    if (prices === undefined) {
-      prices = routed.deployments.map((deployment) => pricing.priceOf(deployment));
-      pricesByRoute.set(routed, prices);
-    }
-    return prices;
-  };
-
   // The highest cost the request can reach on any deployment that may serve it; undefined when one is unpriced.
   const worstCase = (
     input: AdmitInput,
     promptTokens: (vendor: ProviderKind | undefined) => number,
   ): Money | undefined => {
     let worst: Money = zeroMoney(currency);
-    const { deployments } = input.routed;
-    const prices = pricesOf(input.routed);
-    for (let index = 0; index < deployments.length; index += 1) {
-      const deployment = deployments[index] as RoutedModel['deployments'][number];
-      const price = prices[index];
+    for (const deployment of input.routed.deployments) {
+      const price = pricing.priceOf(deployment);
       if (price === undefined) return undefined;
       const prompt = Math.ceil(promptTokens(deployment.kind) * PROMPT_MARGIN) + PROMPT_SLACK_TOKENS;
       const output = input.outputs ? (input.maxOutputTokens ?? price.maxOutputTokens ?? defaultMaxTokens) : 0;
@@ -218,9 +179,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   // A key's own limits and budgets (with the gateway's), built once per key object: the resolver hands out the same
   // object until the key changes, so a request does not rebuild (or re-convert) them.
-  const perKey = new WeakMap<VirtualKey, OwnLimits>();
-  const noKey: OwnLimits = { limits: globalLimits, budgets: globalBudgets, countsTokens: countsTokens(globalLimits) };
-  const ownOf = (key: VirtualKey | undefined): OwnLimits => {
+  const perKey = new WeakMap<VirtualKey, { limits: RateLimit[]; budgets: Budget[] }>();
+  const noKey = { limits: globalLimits, budgets: globalBudgets };
+  const ownOf = (key: VirtualKey | undefined): { limits: RateLimit[]; budgets: Budget[] } => {
     if (key === undefined) return noKey;
     let own = perKey.get(key);
     if (own === undefined) {
@@ -235,7 +196,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       budgets.push(...globalBudgets);
       const limits = gatewayCap({ rpm: key.rpm ?? undefined, tpm: key.tpm ?? undefined }, composeScope('key', key.id));
       limits.push(...globalLimits);
-      own = { limits, budgets, countsTokens: countsTokens(limits) };
+      own = { limits, budgets };
       perKey.set(key, own);
     }
     return own;
@@ -278,7 +239,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       };
       // Counted once, and only when a token limit (the key's, the gateway's or a deployment's) will debit it.
       const tokens =
-        (limits === own.limits ? own.countsTokens : countsTokens(limits)) || hasDeploymentLimits
+        limits.some((limit) => limit.unit === 'tokens') || hasDeploymentLimits
           ? promptTokens(vendor) + (input.outputs ? (input.maxOutputTokens ?? defaultMaxTokens) : 0)
           : 0;
       const headers: Record<string, string> = {};
