@@ -131,6 +131,8 @@ describe('batches across processes', () => {
     await waitFor(() => upstream.requests.length >= 8 && upstream.inFlight > 0, 30_000);
     first.child.kill('SIGKILL');
     await first.exited();
+    // The process's exit can be seen before the upstream sees its connections close.
+    await waitFor(() => upstream.inFlight === 0, 10_000);
     const cut = upstream.requests.filter((request) => request.aborted).length;
     expect(cut).toBeGreaterThan(0);
 
